@@ -1,0 +1,139 @@
+package aggregate
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	ur "usagereport"
+)
+
+// ErrOverflow reports a sum that no longer fits its column.
+var ErrOverflow = errors.New("sum overflows int64")
+
+// Builder collects the records of one month, for any number of
+// organisations. Its memory grows with the distinct (subscriber, cost
+// centre, service, zone) combinations, not with the number of records.
+type Builder struct {
+	month ur.Month
+	orgs  map[ur.Org]*orgAcc
+}
+
+// orgAcc holds one organisation's finest per-subscriber sums.
+type orgAcc struct {
+	subs  map[ur.Pseudonym]uint32
+	ccIDs map[string]uint32
+	ccs   []string
+	index map[fineKey]int32
+	fine  []fine
+}
+
+type fineKey struct {
+	sub  uint32
+	cc   uint32
+	svc  ur.Service
+	zone ur.Zone
+}
+
+type fine struct {
+	fineKey
+	sums
+}
+
+type sums struct {
+	events, duration, volume, charge int64
+}
+
+func (s *sums) add(o sums) error {
+	var ok bool
+	if s.events, ok = addInt(s.events, o.events); !ok {
+		return fmt.Errorf("events: %w", ErrOverflow)
+	}
+	if s.duration, ok = addInt(s.duration, o.duration); !ok {
+		return fmt.Errorf("duration_s: %w", ErrOverflow)
+	}
+	if s.volume, ok = addInt(s.volume, o.volume); !ok {
+		return fmt.Errorf("volume_bytes: %w", ErrOverflow)
+	}
+	c, err := ur.Amount(s.charge).Add(ur.Amount(o.charge))
+	if err != nil {
+		return fmt.Errorf("charge: %w", err)
+	}
+	s.charge = int64(c)
+	return nil
+}
+
+func addInt(a, b int64) (int64, bool) {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		return 0, false
+	}
+	return s, true
+}
+
+// NewBuilder returns a Builder for month m.
+func NewBuilder(m ur.Month) *Builder {
+	return &Builder{month: m, orgs: make(map[ur.Org]*orgAcc)}
+}
+
+// Add adds one record. Records of another month are an error: a store that
+// returns them is broken.
+func (b *Builder) Add(r *ur.Record) error {
+	if r.Month != b.month {
+		return fmt.Errorf("aggregate %s: record of month %s", b.month, r.Month)
+	}
+	o := b.orgs[r.Org]
+	if o == nil {
+		o = &orgAcc{
+			subs:  make(map[ur.Pseudonym]uint32),
+			ccIDs: make(map[string]uint32),
+			index: make(map[fineKey]int32),
+		}
+		b.orgs[r.Org] = o
+	}
+	sub, ok := o.subs[r.Subscriber]
+	if !ok {
+		if len(o.subs) == math.MaxUint32 {
+			return fmt.Errorf("aggregate %s: too many subscribers", r.Org)
+		}
+		sub = uint32(len(o.subs))
+		o.subs[r.Subscriber] = sub
+	}
+	cc, ok := o.ccIDs[r.CostCentre]
+	if !ok {
+		cc = uint32(len(o.ccs))
+		o.ccIDs[r.CostCentre] = cc
+		o.ccs = append(o.ccs, r.CostCentre)
+	}
+	k := fineKey{sub: sub, cc: cc, svc: r.Service, zone: r.Zone}
+	i, ok := o.index[k]
+	if !ok {
+		i = int32(len(o.fine))
+		o.index[k] = i
+		o.fine = append(o.fine, fine{fineKey: k})
+	}
+	err := o.fine[i].add(sums{events: 1, duration: r.DurationS, volume: r.VolumeBytes, charge: int64(r.Charge)})
+	if err != nil {
+		return fmt.Errorf("aggregate %s %s: %w", r.Org, b.month, err)
+	}
+	return nil
+}
+
+// Orgs lists the organisations seen, in order.
+func (b *Builder) Orgs() []ur.Org {
+	orgs := make([]ur.Org, 0, len(b.orgs))
+	for o := range b.orgs {
+		orgs = append(orgs, o)
+	}
+	slices.Sort(orgs)
+	return orgs
+}
+
+// Subscribers returns the number of distinct subscribers of org in the month.
+func (b *Builder) Subscribers(org ur.Org) int {
+	if o := b.orgs[org]; o != nil {
+		return len(o.subs)
+	}
+	return 0
+}

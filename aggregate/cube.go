@@ -1,0 +1,193 @@
+package aggregate
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	ur "usagereport"
+)
+
+// Config holds the suppression settings of a run.
+type Config struct {
+	// MinGroupSize is k: a cell with fewer subscribers is hidden, and an
+	// organisation with fewer in its month total gets no report.
+	MinGroupSize int
+}
+
+// MinGroupSizeFloor is the smallest k a run may use.
+const MinGroupSizeFloor = 3
+
+// DefaultMinGroupSize is k when a run does not set it.
+const DefaultMinGroupSize = 5
+
+// Validate says what is wrong with c.
+func (c Config) Validate() error {
+	if c.MinGroupSize < MinGroupSizeFloor {
+		return fmt.Errorf("minimum group size %d: must be at least %d", c.MinGroupSize, MinGroupSizeFloor)
+	}
+	return nil
+}
+
+// Withheld names an organisation that gets no report for the month because
+// its month total has fewer than k subscribers.
+type Withheld struct {
+	Org ur.Org
+}
+
+// Cubes computes the cube of every organisation of the month, with primary
+// suppression applied, and lists the organisations withheld. Both are in
+// organisation order.
+func (b *Builder) Cubes(cfg Config) ([]*Cube, []Withheld, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	var cubes []*Cube
+	var withheld []Withheld
+	for _, org := range b.Orgs() {
+		if b.Subscribers(org) < cfg.MinGroupSize {
+			withheld = append(withheld, Withheld{Org: org})
+			continue
+		}
+		cells, err := b.orgs[org].cells()
+		if err != nil {
+			return nil, nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
+		}
+		Primary(cells, cfg)
+		cubes = append(cubes, NewCube(org, b.month, cfg.MinGroupSize, cells))
+	}
+	return cubes, withheld, nil
+}
+
+// Primary marks the cells with fewer than k subscribers as HiddenSmall. The
+// organisation's total (the first cell) stays published: a caller withholds
+// an organisation below k before it gets here.
+func Primary(cells []ur.Cell, cfg Config) {
+	for i := range cells {
+		c := &cells[i]
+		if c.Set != 0 && c.Subscribers < int64(cfg.MinGroupSize) && c.Suppression == ur.Published {
+			c.Suppression = ur.HiddenSmall
+		}
+	}
+}
+
+// groupRow is one finest per-subscriber sum projected onto a grouping set.
+type groupRow struct {
+	key uint64 // cost centre rank, service, zone: sorts in report order
+	sub uint32
+	i   int32
+}
+
+const (
+	keyAll = 0 // a dimension aggregated over sorts before any value
+)
+
+func packKey(set ur.GroupingSet, ccRank uint32, svc ur.Service, zone ur.Zone) uint64 {
+	var k uint64
+	if set.Has(ur.ByCostCentre) {
+		k |= uint64(ccRank+1) << 16
+	}
+	if set.Has(ur.ByService) {
+		k |= uint64(svc+1) << 8
+	}
+	if set.Has(ur.ByZone) {
+		k |= uint64(zone + 1)
+	}
+	return k
+}
+
+// cells computes the 8 grouping sets from the finest per-subscriber sums,
+// in report order: grouping set, then cost centre name, service, zone.
+func (o *orgAcc) cells() ([]ur.Cell, error) {
+	// Rank cost centres by name so that the order does not depend on the
+	// order the store returned records in.
+	order := make([]uint32, len(o.ccs))
+	for i := range order {
+		order[i] = uint32(i)
+	}
+	slices.SortFunc(order, func(a, b uint32) int { return cmp.Compare(o.ccs[a], o.ccs[b]) })
+	rank := make([]uint32, len(o.ccs))
+	for r, id := range order {
+		rank[id] = uint32(r)
+	}
+
+	var cells []ur.Cell
+	rows := make([]groupRow, len(o.fine))
+	for _, set := range ur.GroupingSets {
+		for i := range o.fine {
+			f := &o.fine[i]
+			rows[i] = groupRow{key: packKey(set, rank[f.cc], f.svc, f.zone), sub: f.sub, i: int32(i)}
+		}
+		slices.SortFunc(rows, func(a, b groupRow) int {
+			if c := cmp.Compare(a.key, b.key); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.sub, b.sub)
+		})
+		for start := 0; start < len(rows); {
+			end := start
+			for end < len(rows) && rows[end].key == rows[start].key {
+				end++
+			}
+			f := &o.fine[rows[start].i]
+			cell := ur.Cell{Set: set}
+			if set.Has(ur.ByCostCentre) {
+				cell.CostCentre = o.ccs[f.cc]
+			}
+			if set.Has(ur.ByService) {
+				cell.Service = f.svc
+			}
+			if set.Has(ur.ByZone) {
+				cell.Zone = f.zone
+			}
+			if err := fold(&cell, o.fine, rows[start:end]); err != nil {
+				return nil, err
+			}
+			cells = append(cells, cell)
+			start = end
+		}
+	}
+	return cells, nil
+}
+
+// fold sums the rows of one cell, sorted by subscriber, into c: distinct
+// subscribers, totals, and the two largest per-subscriber amounts.
+func fold(c *ur.Cell, fines []fine, rows []groupRow) error {
+	var total sums
+	for start := 0; start < len(rows); {
+		var sub sums
+		end := start
+		for end < len(rows) && rows[end].sub == rows[start].sub {
+			if err := sub.add(fines[rows[end].i].sums); err != nil {
+				return err
+			}
+			end++
+		}
+		if err := total.add(sub); err != nil {
+			return err
+		}
+		c.Subscribers++
+		top(c, ur.MeasureCharge, sub.charge)
+		top(c, ur.MeasureDuration, sub.duration)
+		top(c, ur.MeasureVolume, sub.volume)
+		start = end
+	}
+	c.Events = total.events
+	c.DurationS = total.duration
+	c.VolumeBytes = total.volume
+	c.Charge = ur.Amount(total.charge)
+	return nil
+}
+
+func top(c *ur.Cell, m int, v int64) {
+	switch {
+	case c.Subscribers == 1:
+		c.Top1[m] = v
+	case c.Subscribers == 2 && v <= c.Top1[m]:
+		c.Top2[m] = v
+	case v > c.Top1[m]:
+		c.Top2[m], c.Top1[m] = c.Top1[m], v
+	case v > c.Top2[m]:
+		c.Top2[m] = v
+	}
+}

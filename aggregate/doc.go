@@ -1,0 +1,14 @@
+// Package aggregate turns the minimised records of one month into report
+// cubes: per organisation, the 8 grouping sets of cost centre, service and
+// roaming zone (SQL's GROUP BY CUBE), each cell with distinct subscribers,
+// events and exact sums, held as an Apache Arrow record.
+//
+// It applies the suppression rules of report-v1: primary suppression by
+// minimum group size here, and the hook (Cube.Cells, Cube.SetSuppression)
+// where secondary suppression plugs in. It never sees a subscriber number,
+// only pseudonyms, and it never writes a pseudonym into a cell.
+//
+//	b := aggregate.NewBuilder(month)
+//	err := store.ScanMonth(ctx, month, b.Add)
+//	cubes, withheld, err := b.Cubes(aggregate.Config{MinGroupSize: 5})
+package aggregate

@@ -1,0 +1,136 @@
+package export
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	ur "usagereport"
+	"usagereport/aggregate"
+)
+
+// ReportFormat is the report format version written into every file.
+const ReportFormat = "report-v1"
+
+// Metadata keys of a report file.
+const (
+	MetaMinGroupSize = "min_group_size"
+	MetaReportFormat = "report_format"
+	MetaCreatedAt    = "created_at"
+)
+
+// Row is one cell of a report as it is stored in Parquet. Pointers are null:
+// a dimension aggregated over, or a measure of a hidden cell.
+type Row struct {
+	OrgNumber   string  `parquet:"org_number"`
+	Month       int32   `parquet:"month,date"` // days since 1970-01-01 of the month's first day
+	CostCentre  *string `parquet:"cost_centre,optional"`
+	Service     *string `parquet:"service,optional"`
+	RoamingZone *string `parquet:"roaming_zone,optional"`
+	Subscribers *int64  `parquet:"subscribers,optional"`
+	Events      *int64  `parquet:"events,optional"`
+	DurationS   *int64  `parquet:"duration_s,optional"`
+	VolumeBytes *int64  `parquet:"volume_bytes,optional"`
+	Charge      *int64  `parquet:"charge,optional,decimal(4:18)"` // units of 1/10000 NOK
+	Suppressed  bool    `parquet:"suppressed"`
+}
+
+// Rows turns a cube's cell table into report rows, in the cube's order.
+// Hidden cells get null measures.
+func Rows(c *aggregate.Cube) []Row {
+	r := c.Record
+	n := int(r.NumRows())
+	org := c.Org.String()
+	day := c.Month.EpochDay()
+	dim := func(col int, i int) *string {
+		a := r.Column(col).(*array.String)
+		if a.IsNull(i) {
+			return nil
+		}
+		s := a.Value(i)
+		return &s
+	}
+	i64 := func(col int, i int) *int64 {
+		v := r.Column(col).(*array.Int64).Value(i)
+		return &v
+	}
+	supp := r.Column(aggregate.ColSuppression).(*array.Uint8)
+	charge := r.Column(aggregate.ColCharge).(*array.Decimal128)
+	rows := make([]Row, n)
+	for i := range n {
+		row := Row{
+			OrgNumber:   org,
+			Month:       day,
+			CostCentre:  dim(aggregate.ColCostCentre, i),
+			Service:     dim(aggregate.ColService, i),
+			RoamingZone: dim(aggregate.ColZone, i),
+			Suppressed:  ur.Suppression(supp.Value(i)).Hidden(),
+		}
+		if !row.Suppressed {
+			row.Subscribers = i64(aggregate.ColSubscribers, i)
+			row.Events = i64(aggregate.ColEvents, i)
+			row.DurationS = i64(aggregate.ColDuration, i)
+			row.VolumeBytes = i64(aggregate.ColVolume, i)
+			ch := charge.Value(i).LowBits()
+			v := int64(ch)
+			row.Charge = &v
+		}
+		rows[i] = row
+	}
+	return rows
+}
+
+// WriteParquet writes the cube as a report-v1 Parquet file: zstd, data page
+// v1 for older readers, and the key/value metadata of the format.
+func WriteParquet(w io.Writer, c *aggregate.Cube, createdAt time.Time) error {
+	rows := Rows(c)
+	pw := parquet.NewGenericWriter[Row](w,
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.DataPageVersion(1),
+		parquet.CreatedBy("usagereport", ReportFormat, ""),
+		parquet.KeyValueMetadata(MetaMinGroupSize, strconv.Itoa(c.MinGroupSize)),
+		parquet.KeyValueMetadata(MetaReportFormat, ReportFormat),
+		parquet.KeyValueMetadata(MetaCreatedAt, createdAt.UTC().Format(time.RFC3339)),
+	)
+	if _, err := pw.Write(rows); err != nil {
+		return fmt.Errorf("write parquet rows of %s %s: %w", c.Org, c.Month, err)
+	}
+	if err := pw.Close(); err != nil {
+		return fmt.Errorf("close parquet writer of %s %s: %w", c.Org, c.Month, err)
+	}
+	return nil
+}
+
+// Report is a Parquet report read back.
+type Report struct {
+	Rows     []Row
+	Metadata map[string]string
+}
+
+// ReadParquet reads a report file written by WriteParquet.
+func ReadParquet(r io.ReaderAt, size int64) (*Report, error) {
+	f, err := parquet.OpenFile(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("open parquet report: %w", err)
+	}
+	rep := &Report{Metadata: make(map[string]string)}
+	for _, kv := range f.Metadata().KeyValueMetadata {
+		rep.Metadata[kv.Key] = kv.Value
+	}
+	pr := parquet.NewGenericReader[Row](f)
+	defer pr.Close()
+	rep.Rows = make([]Row, f.NumRows())
+	n, err := pr.Read(rep.Rows)
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("read parquet report rows: %w", err)
+	}
+	if int64(n) != f.NumRows() {
+		return nil, fmt.Errorf("read parquet report rows: got %d of %d", n, f.NumRows())
+	}
+	return rep, nil
+}
