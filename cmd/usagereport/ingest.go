@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	ur "usagereport"
+	"usagereport/ingest"
+)
+
+// maxRejectionsShown is how many rejected rows a file lists on the terminal;
+// the rest are counted by reason.
+const maxRejectionsShown = 20
+
+// keyChecker is a store that can tell a key from the one its records use.
+type keyChecker interface {
+	CheckKey(ctx context.Context, fingerprint string) error
+}
+
+func runIngest(ctx context.Context, e *Env, args []string) error {
+	fs := newFlagSet(e, "ingest", "--store DIR|URL [--key-file F] FILE...")
+	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	keyFile := fs.String("key-file", "", "file holding the pseudonym key (hex); else $"+envKey+", else the store's own")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("no files to ingest")
+	}
+	st, err := openStore(ctx, e, *storeSpec)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, err := pseudonymKey(ctx, e, st, *keyFile)
+	if err != nil {
+		return err
+	}
+	if kc, ok := st.(keyChecker); ok {
+		if err := kc.CheckKey(ctx, ingest.KeyFingerprint(key)); err != nil {
+			return err
+		}
+	}
+	pseudo, err := ingest.NewPseudonymizer(key)
+	if err != nil {
+		return err
+	}
+	oslo, err := ingest.NewOslo()
+	if err != nil {
+		return fmt.Errorf("load Europe/Oslo: %w", err)
+	}
+
+	var sum ingestSummary
+	sum.byReason = make(map[error]int64)
+	for _, path := range fs.Args() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		res, err := ingestPath(ctx, e, st, path, pseudo, oslo)
+		if err != nil {
+			sum.refused++
+			fmt.Fprintf(e.Stderr, "%v\n", err)
+			continue
+		}
+		sum.add(res)
+		printFileResult(e, res)
+	}
+	sum.print(e)
+	if sum.refused > 0 {
+		return fmt.Errorf("%d of %d files refused", sum.refused, len(fs.Args()))
+	}
+	return nil
+}
+
+func ingestPath(ctx context.Context, e *Env, st ur.Store, path string, pseudo *ingest.Pseudonymizer, oslo *ingest.Oslo) (*ingest.Result, error) {
+	name := filepath.Base(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: file refused: %w", name, errors.Unwrap(err))
+	}
+	defer f.Close()
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	p := startProgress(e, name, size)
+	res, err := ingest.File(ctx, st, p.reader(f), name, pseudo, oslo)
+	p.done()
+	return res, err
+}
+
+func printFileResult(e *Env, res *ingest.Result) {
+	if res.AlreadyIngested {
+		fmt.Fprintf(e.Stdout, "%s: already ingested (sha256 %s…), nothing changed\n", res.Name, hex.EncodeToString(res.SHA256[:6]))
+		return
+	}
+	fmt.Fprintf(e.Stdout, "%s: %d rows stored, %d rejected\n", res.Name, res.Rows, res.Rejected)
+	for i, rej := range res.Rejections {
+		if i == maxRejectionsShown {
+			fmt.Fprintf(e.Stdout, "  … and %d more rejected rows (counted by reason below)\n", res.Rejected-maxRejectionsShown)
+			break
+		}
+		fmt.Fprintf(e.Stdout, "  rejected %s\n", rej.Error())
+	}
+}
+
+type ingestSummary struct {
+	files, already, refused int
+	rows, rejected          int64
+	byReason                map[error]int64
+}
+
+func (s *ingestSummary) add(res *ingest.Result) {
+	s.files++
+	if res.AlreadyIngested {
+		s.already++
+		return
+	}
+	s.rows += res.Rows
+	s.rejected += res.Rejected
+	for r, n := range res.ByReason {
+		s.byReason[r] += n
+	}
+}
+
+func (s *ingestSummary) print(e *Env) {
+	fmt.Fprintf(e.Stdout, "ingested %d files (%d already ingested, %d refused): %d rows stored, %d rejected\n",
+		s.files, s.already, s.refused, s.rows, s.rejected)
+	var parts []string
+	for _, r := range ingest.Reasons {
+		if n := s.byReason[r]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %v", n, r))
+		}
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(e.Stdout, "rejected by reason: %s\n", strings.Join(parts, "; "))
+	}
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	ur "usagereport"
+	"usagereport/aggregate"
+	"usagereport/export"
+)
+
+// orgList is a repeatable --org flag.
+type orgList []ur.Org
+
+func (l *orgList) String() string { return fmt.Sprint(*l) }
+
+func (l *orgList) Set(s string) error {
+	o, err := ur.ParseOrgString(s)
+	if err != nil {
+		return err
+	}
+	*l = append(*l, o)
+	return nil
+}
+
+func runReport(ctx context.Context, e *Env, args []string) error {
+	fs := newFlagSet(e, "report", "--store DIR|URL --month YYYY-MM --out DIR [--org N]... [--min-group K] [--format parquet]")
+	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	monthFlag := fs.String("month", "", "the month to report, YYYY-MM (Europe/Oslo)")
+	out := fs.String("out", "", "folder to write reports into: OUT/<org>/<org>-<YYYY-MM>.<ext>")
+	k := fs.Int("min-group", aggregate.DefaultMinGroupSize, "minimum group size k (at least 3)")
+	formats := fs.String("format", "parquet", "comma-separated report formats: parquet")
+	var orgs orgList
+	fs.Var(&orgs, "org", "report only this organisation number (repeatable)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	month, err := ur.ParseMonth(*monthFlag)
+	if err != nil {
+		return usagef("--month: %v", err)
+	}
+	if *out == "" {
+		return usagef("--out is required")
+	}
+	cfg := aggregate.Config{MinGroupSize: *k}
+	if err := cfg.Validate(); err != nil {
+		return usagef("--min-group: %v", err)
+	}
+	writers, err := reportWriters(*formats)
+	if err != nil {
+		return usagef("--format: %v", err)
+	}
+	st, err := openStore(ctx, e, *storeSpec)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	b := aggregate.NewBuilder(month)
+	want := make(map[ur.Org]bool, len(orgs))
+	for _, o := range orgs {
+		want[o] = true
+	}
+	p := startProgress(e, "reading "+month.String(), 0)
+	err = st.ScanMonth(ctx, month, func(r *ur.Record) error {
+		if len(want) > 0 && !want[r.Org] {
+			return nil
+		}
+		return b.Add(r)
+	})
+	p.done()
+	if err != nil {
+		return fmt.Errorf("read month %s: %w", month, err)
+	}
+	cubes, withheld, err := b.Cubes(cfg)
+	if err != nil {
+		return err
+	}
+	now := e.Now()
+	written := 0
+	for _, c := range cubes {
+		for _, w := range writers {
+			path := export.Path(*out, c.Org, c.Month, w.ext)
+			if err := export.WriteFileAtomic(path, func(out io.Writer) error { return w.write(out, c, now) }); err != nil {
+				return fmt.Errorf("write report %s %s: %w", c.Org, c.Month, err)
+			}
+			written++
+		}
+		cells, err := c.Cells()
+		if err != nil {
+			return err
+		}
+		hidden := 0
+		for _, cell := range cells {
+			if cell.Suppression.Hidden() {
+				hidden++
+			}
+		}
+		fmt.Fprintf(e.Stdout, "%s %s: %d cells, %d hidden\n", c.Org, month, len(cells), hidden)
+		c.Release()
+	}
+	for _, o := range orgs {
+		if b.Subscribers(o) == 0 {
+			fmt.Fprintf(e.Stdout, "%s %s: no records this month, so no report\n", o, month)
+		}
+	}
+	for _, w := range withheld {
+		fmt.Fprintf(e.Stdout, "%s %s: withheld: fewer than %d subscribers this month, so no report\n", w.Org, month, cfg.MinGroupSize)
+	}
+	fmt.Fprintf(e.Stdout, "%s: %d organisations, %d reports written (%d files) to %s, %d withheld\n",
+		month, len(b.Orgs()), len(cubes), written, *out, len(withheld))
+	return nil
+}
+
+type reportWriter struct {
+	ext   string
+	write func(w io.Writer, c *aggregate.Cube, now time.Time) error
+}
+
+func reportWriters(formats string) ([]reportWriter, error) {
+	var out []reportWriter
+	seen := map[string]bool{}
+	for _, f := range strings.Split(formats, ",") {
+		f = strings.TrimSpace(strings.ToLower(f))
+		if seen[f] {
+			continue
+		}
+		seen[f] = true
+		switch f {
+		case "parquet":
+			out = append(out, reportWriter{"parquet", export.WriteParquet})
+		default:
+			return nil, fmt.Errorf("unknown format %q (known: parquet)", f)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,22 @@
+// Package embedded is the store that needs no server: a folder on disk.
+//
+// Layout:
+//
+//	DIR/FORMAT                    "usagereport embedded store v1"
+//	DIR/pseudonym.key             the pseudonym key, hex, mode 0600
+//	DIR/key.fingerprint           a fingerprint of the key the records use
+//	DIR/lock                      flock: commits, purges and clean-up
+//	DIR/ledger/<sha256>.json      one per ingested file: the commit point
+//	DIR/months/YYYY-MM/<sha256>.seg  the records of one file in one month
+//	DIR/tmp/<id>/                 a file being ingested
+//
+// A file's records are written aside under tmp/, then, under the lock,
+// renamed into months/ and committed by writing its ledger entry last.
+// Readers only read segments whose ledger entry exists, so a crash at any
+// point leaves no partial file visible; the next Open removes the debris
+// and the next ingest of the file completes it. One month is read without
+// touching the others.
+//
+// The store holds minimised records only: pseudonyms, months, cost centres,
+// services, zones and sums. It never holds a number, a name or a time.
+package embedded

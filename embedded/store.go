@@ -1,0 +1,310 @@
+package embedded
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	ur "usagereport"
+)
+
+const formatLine = "usagereport embedded store v1\n"
+
+// Store is the embedded store in a folder.
+type Store struct {
+	dir    string
+	logger *slog.Logger
+}
+
+var (
+	_ ur.Store  = (*Store)(nil)
+	_ ur.Purger = (*Store)(nil)
+)
+
+// Open opens the store in dir, creating it when dir does not exist or is
+// empty, and removes what an interrupted ingest left behind.
+func Open(ctx context.Context, dir string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{dir: dir, logger: logger}
+	if err := s.init(); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	if err := s.withLock(s.cleanUp); err != nil {
+		return nil, fmt.Errorf("open store %s: clean up: %w", dir, err)
+	}
+	return s, nil
+}
+
+func (s *Store) init() error {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return err
+	}
+	format := filepath.Join(s.dir, "FORMAT")
+	b, err := os.ReadFile(format)
+	switch {
+	case err == nil && string(b) != formatLine:
+		return errors.New("the folder is not a usagereport store of a known format")
+	case errors.Is(err, fs.ErrNotExist):
+		entries, err := os.ReadDir(s.dir)
+		if err != nil {
+			return err
+		}
+		if len(entries) > 0 {
+			return errors.New("the folder is not empty and not a usagereport store")
+		}
+		for _, d := range []string{"ledger", "months", "tmp"} {
+			if err := os.MkdirAll(filepath.Join(s.dir, d), 0o700); err != nil {
+				return err
+			}
+		}
+		if err := writeFileAtomic(format, []byte(formatLine), 0o600); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	}
+	return nil
+}
+
+// withLock runs fn holding the store's exclusive lock.
+func (s *Store) withLock(fn func() error) error {
+	f, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("lock store: %w", err)
+	}
+	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return fn()
+}
+
+// cleanUp removes segments without a ledger entry (a commit cut short) and
+// staging folders whose ingest is gone. It runs under the lock.
+func (s *Store) cleanUp() error {
+	ledger, err := s.ledger()
+	if err != nil {
+		return err
+	}
+	months, err := os.ReadDir(filepath.Join(s.dir, "months"))
+	if err != nil {
+		return err
+	}
+	for _, m := range months {
+		dir := filepath.Join(s.dir, "months", m.Name())
+		segs, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, seg := range segs {
+			id, ok := strings.CutSuffix(seg.Name(), ".seg")
+			if _, committed := ledger[id]; ok && committed {
+				continue
+			}
+			s.logger.Info("removing uncommitted segment", slog.String("month", m.Name()))
+			if err := os.Remove(filepath.Join(dir, seg.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	tmps, err := os.ReadDir(filepath.Join(s.dir, "tmp"))
+	if err != nil {
+		return err
+	}
+	for _, t := range tmps {
+		dir := filepath.Join(s.dir, "tmp", t.Name())
+		if busy(dir) {
+			continue // another process is ingesting into it
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// busy reports whether a staging folder's owner still holds its lock.
+func busy(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, "lock"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return true
+	}
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
+}
+
+type ledgerEntry struct {
+	Name       string    `json:"name"`
+	SHA256     string    `json:"sha256"`
+	Rows       int64     `json:"rows"`
+	Rejected   int64     `json:"rejected"`
+	IngestedAt time.Time `json:"ingested_at"`
+	Months     []string  `json:"months"`
+}
+
+// ledger reads the ledger, keyed by hex hash.
+func (s *Store) ledger() (map[string]ledgerEntry, error) {
+	dir := filepath.Join(s.dir, "ledger")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]ledgerEntry, len(entries))
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		var le ledgerEntry
+		if err := json.Unmarshal(b, &le); err != nil {
+			return nil, fmt.Errorf("ledger entry %s: %w", e.Name(), err)
+		}
+		out[id] = le
+	}
+	return out, nil
+}
+
+// Files lists the ledger, oldest first.
+func (s *Store) Files(ctx context.Context) ([]ur.FileMeta, error) {
+	l, err := s.ledger()
+	if err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	var out []ur.FileMeta
+	for id, le := range l {
+		fm := ur.FileMeta{Name: le.Name, Rows: le.Rows, Rejected: le.Rejected, IngestedAt: le.IngestedAt}
+		b, err := hex.DecodeString(id)
+		if err != nil || len(b) != 32 {
+			return nil, fmt.Errorf("read ledger: bad entry name %s", id)
+		}
+		copy(fm.SHA256[:], b)
+		out = append(out, fm)
+	}
+	slices.SortFunc(out, func(a, b ur.FileMeta) int {
+		if c := a.IngestedAt.Compare(b.IngestedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out, nil
+}
+
+// PseudonymKey returns the store's key, creating a random one with mode
+// 0600 on first use.
+func (s *Store) PseudonymKey(ctx context.Context) ([]byte, error) {
+	path := filepath.Join(s.dir, "pseudonym.key")
+	var key []byte
+	err := s.withLock(func() error {
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			key = make([]byte, 32)
+			if _, err := rand.Read(key); err != nil {
+				return err
+			}
+			return writeFileAtomic(path, []byte(hex.EncodeToString(key)+"\n"), 0o600)
+		}
+		if err != nil {
+			return err
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			return fmt.Errorf("%s is readable by others (mode %v); chmod 600 it", path, fi.Mode().Perm())
+		}
+		key, err = hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) < 32 {
+			return fmt.Errorf("%s does not hold a hex key of 32 bytes or more", path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pseudonym key: %w", err)
+	}
+	return key, nil
+}
+
+// CheckKey refuses a key other than the one the stored records were
+// pseudonymised with: mixing keys would count one subscriber twice. The
+// first call records the key's fingerprint.
+func (s *Store) CheckKey(ctx context.Context, fingerprint string) error {
+	path := filepath.Join(s.dir, "key.fingerprint")
+	return s.withLock(func() error {
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return writeFileAtomic(path, []byte(fingerprint+"\n"), 0o600)
+		}
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(string(b)) != fingerprint {
+			return errors.New("the pseudonym key differs from the one this store's records were made with")
+		}
+		return nil
+	})
+}
+
+// Close releases nothing: every operation opens and closes its files.
+func (s *Store) Close() error { return nil }
+
+// writeFileAtomic writes data to path through a synced temporary file and
+// a rename, then syncs the folder.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

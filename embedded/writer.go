@@ -1,0 +1,154 @@
+package embedded
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	ur "usagereport"
+)
+
+// fileWriter stages one file's records under tmp/<id>/, a segment per
+// month, holding tmp/<id>/lock so that clean-up leaves it alone.
+type fileWriter struct {
+	s     *Store
+	dir   string
+	lock  *os.File
+	segs  map[ur.Month]*stagedSeg
+	done  bool
+	month ur.Month
+	cur   *stagedSeg
+}
+
+type stagedSeg struct {
+	f *os.File
+	w *segWriter
+}
+
+// BeginFile starts staging a file's records.
+func (s *Store) BeginFile(ctx context.Context) (ur.FileWriter, error) {
+	id := make([]byte, 8)
+	if _, err := rand.Read(id); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(s.dir, "tmp", fmt.Sprintf("%d-%s", os.Getpid(), hex.EncodeToString(id)))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("stage ingest: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("stage ingest: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		lock.Close()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("stage ingest: lock: %w", err)
+	}
+	return &fileWriter{s: s, dir: dir, lock: lock, segs: make(map[ur.Month]*stagedSeg), month: -1}, nil
+}
+
+func (w *fileWriter) Add(r *ur.Record) error {
+	if r.Month != w.month || w.cur == nil {
+		seg := w.segs[r.Month]
+		if seg == nil {
+			f, err := os.OpenFile(filepath.Join(w.dir, r.Month.String()+".seg"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			if err != nil {
+				return fmt.Errorf("stage month %s: %w", r.Month, err)
+			}
+			sw, err := newSegWriter(f)
+			if err != nil {
+				f.Close()
+				return fmt.Errorf("stage month %s: %w", r.Month, err)
+			}
+			seg = &stagedSeg{f: f, w: sw}
+			w.segs[r.Month] = seg
+		}
+		w.month, w.cur = r.Month, seg
+	}
+	if err := w.cur.w.add(r); err != nil {
+		return fmt.Errorf("stage month %s: %w", r.Month, err)
+	}
+	return nil
+}
+
+// Commit finishes the segments, then under the store's lock renames them
+// into place and writes the ledger entry, which makes them visible.
+func (w *fileWriter) Commit(ctx context.Context, meta ur.FileMeta) error {
+	months := make([]ur.Month, 0, len(w.segs))
+	for m, seg := range w.segs {
+		if err := seg.w.finish(); err != nil {
+			return fmt.Errorf("finish month %s: %w", m, err)
+		}
+		if err := seg.f.Sync(); err != nil {
+			return fmt.Errorf("sync month %s: %w", m, err)
+		}
+		if err := seg.f.Close(); err != nil {
+			return fmt.Errorf("close month %s: %w", m, err)
+		}
+		months = append(months, m)
+	}
+	slices.Sort(months)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	id := hex.EncodeToString(meta.SHA256[:])
+	ledgerPath := filepath.Join(w.s.dir, "ledger", id+".json")
+	err := w.s.withLock(func() error {
+		if _, err := os.Stat(ledgerPath); err == nil {
+			return ur.ErrAlreadyIngested
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		le := ledgerEntry{Name: meta.Name, SHA256: id, Rows: meta.Rows, Rejected: meta.Rejected, IngestedAt: meta.IngestedAt}
+		if le.IngestedAt.IsZero() {
+			le.IngestedAt = time.Now().UTC()
+		}
+		for _, m := range months {
+			dst := filepath.Join(w.s.dir, "months", m.String())
+			if err := os.MkdirAll(dst, 0o700); err != nil {
+				return err
+			}
+			if err := os.Rename(filepath.Join(w.dir, m.String()+".seg"), filepath.Join(dst, id+".seg")); err != nil {
+				return err
+			}
+			if err := syncDir(dst); err != nil {
+				return err
+			}
+			le.Months = append(le.Months, m.String())
+		}
+		b, err := json.MarshalIndent(le, "", "  ")
+		if err != nil {
+			return err
+		}
+		return writeFileAtomic(ledgerPath, append(b, '\n'), 0o600)
+	})
+	w.Abort()
+	if err != nil && !errors.Is(err, ur.ErrAlreadyIngested) {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return err
+}
+
+// Abort removes the staging folder and releases its lock.
+func (w *fileWriter) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	for _, seg := range w.segs {
+		seg.f.Close()
+	}
+	err := os.RemoveAll(w.dir)
+	w.lock.Close()
+	return err
+}

@@ -1,0 +1,87 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	ur "usagereport"
+)
+
+// MaxListed is how many rejections a Result keeps with their position;
+// the rest are only counted.
+const MaxListed = 100
+
+// Result is what ingesting one file did.
+type Result struct {
+	Name            string
+	SHA256          [32]byte
+	Rows            int64 // records stored (0 when AlreadyIngested)
+	Rejected        int64
+	ByReason        map[error]int64
+	Rejections      []Rejection // the first MaxListed
+	AlreadyIngested bool
+}
+
+// File reads one export from src into st: every good row is stored, every
+// bad row counted and listed, and the file's records become visible at once
+// when it commits. A file whose content the store has seen before changes
+// nothing and comes back with AlreadyIngested.
+func File(ctx context.Context, st ur.Store, src io.Reader, name string, pseudo *Pseudonymizer, oslo *Oslo) (res *Result, err error) {
+	r, err := NewReader(src, name, pseudo, oslo)
+	if err != nil {
+		return nil, err
+	}
+	w, err := st.BeginFile(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ingest %s: %w", name, err)
+	}
+	defer func() {
+		if err != nil {
+			w.Abort()
+		}
+	}()
+	res = &Result{Name: name, ByReason: make(map[error]int64)}
+	var rec ur.Record
+	for n := 0; ; n++ {
+		if n&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("ingest %s: %w", name, err)
+			}
+		}
+		err := r.Read(&rec)
+		var rej *Rejection
+		switch {
+		case err == io.EOF:
+			return res, commit(ctx, w, r, res)
+		case errors.As(err, &rej):
+			res.Rejected++
+			res.ByReason[rej.Err]++
+			if len(res.Rejections) < MaxListed {
+				res.Rejections = append(res.Rejections, *rej)
+			}
+			continue
+		case err != nil:
+			return nil, err
+		}
+		if err := w.Add(&rec); err != nil {
+			return nil, fmt.Errorf("ingest %s line %d: store: %w", name, r.Line(), err)
+		}
+		res.Rows++
+	}
+}
+
+func commit(ctx context.Context, w ur.FileWriter, r *Reader, res *Result) error {
+	res.SHA256 = r.SHA256()
+	err := w.Commit(ctx, ur.FileMeta{Name: res.Name, SHA256: res.SHA256, Rows: res.Rows, Rejected: res.Rejected})
+	if errors.Is(err, ur.ErrAlreadyIngested) {
+		res.AlreadyIngested = true
+		res.Rows = 0
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("ingest %s: commit: %w", res.Name, err)
+	}
+	return nil
+}
