@@ -13,6 +13,11 @@ type Config struct {
 	// MinGroupSize is k: a cell with fewer subscribers is hidden, and an
 	// organisation with fewer in its month total gets no report.
 	MinGroupSize int
+	// DominanceP is p of the p%-rule, in percent: a cell whose largest
+	// contributor's amount the second largest could estimate to within p%
+	// is hidden. Zero means DefaultDominanceP; Validate refuses values
+	// outside (0, 100].
+	DominanceP float64
 }
 
 // MinGroupSizeFloor is the smallest k a run may use.
@@ -21,10 +26,25 @@ const MinGroupSizeFloor = 3
 // DefaultMinGroupSize is k when a run does not set it.
 const DefaultMinGroupSize = 5
 
-// Validate says what is wrong with c.
+// DefaultDominanceP is p of the p%-rule when a run does not set it.
+const DefaultDominanceP = 15
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.DominanceP == 0 {
+		c.DominanceP = DefaultDominanceP
+	}
+	return c
+}
+
+// Validate says what is wrong with c. A zero DominanceP is valid: it
+// means DefaultDominanceP.
 func (c Config) Validate() error {
 	if c.MinGroupSize < MinGroupSizeFloor {
 		return fmt.Errorf("minimum group size %d: must be at least %d", c.MinGroupSize, MinGroupSizeFloor)
+	}
+	if c.DominanceP != 0 && !(c.DominanceP > 0 && c.DominanceP <= 100) {
+		return fmt.Errorf("dominance p %v: must be more than 0 and at most 100 percent", c.DominanceP)
 	}
 	return nil
 }
@@ -35,9 +55,11 @@ type Withheld struct {
 	Org ur.Org
 }
 
-// Cubes computes the cube of every organisation of the month, with primary
-// suppression applied, and lists the organisations withheld. Both are in
-// organisation order.
+// Cubes computes the cube of every organisation of the month, with
+// suppression applied (Primary, Dominance, Secondary), and lists the
+// organisations withheld. Both are in organisation order. Every cube passes
+// the exact Audit; if one did not, Cubes returns an error naming the
+// organisation, the month and the cell, and no cubes.
 func (b *Builder) Cubes(cfg Config) ([]*Cube, []Withheld, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
@@ -54,6 +76,11 @@ func (b *Builder) Cubes(cfg Config) ([]*Cube, []Withheld, error) {
 			return nil, nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
 		}
 		Primary(cells, cfg)
+		Dominance(cells, cfg)
+		Secondary(cells)
+		if err := CheckCells(org, b.month, cells); err != nil {
+			return nil, nil, err
+		}
 		cubes = append(cubes, NewCube(org, b.month, cfg.MinGroupSize, cells))
 	}
 	return cubes, withheld, nil

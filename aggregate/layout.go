@@ -1,0 +1,172 @@
+package aggregate
+
+import (
+	"fmt"
+	"strings"
+
+	ur "usagereport"
+)
+
+// layout indexes one report's cells by the structure the linear algebra
+// uses. Every cell of the cube is a sum of finest cells (cost centre x
+// service x zone), and a cell of a cost centre is a sum of that cost
+// centre's finest cells only. So the cells fall into one block per cost
+// centre plus a global block (the cells summed over all cost centres), and
+// a cell is described by its block and a mask of the 12 service x zone
+// combinations it sums. A finest cell with no events is absent from the
+// report and is a known zero.
+type layout struct {
+	mask   []uint16 // per cell
+	block  []int32  // per cell: cost centre block, or -1 for the global block
+	ccs    []ccBlock
+	global ccBlock
+	total  int // index of the organisation total, -1 if absent
+}
+
+type ccBlock struct {
+	cells  []int32
+	absent uint16 // finest cells with no events: known zeros
+}
+
+const allMask = 1<<dim - 1
+
+// cellMask returns the finest cells a cell sums.
+func cellMask(c *ur.Cell) uint16 {
+	var m uint16
+	for s := range ur.Service(ur.NumServices) {
+		if c.Set.Has(ur.ByService) && s != c.Service {
+			continue
+		}
+		for z := range ur.Zone(ur.NumZones) {
+			if c.Set.Has(ur.ByZone) && z != c.Zone {
+				continue
+			}
+			m |= 1 << (int(s)*int(ur.NumZones) + int(z))
+		}
+	}
+	return m
+}
+
+const finestSet = ur.ByService | ur.ByZone
+
+func newLayout(cells []ur.Cell) *layout {
+	l := &layout{
+		mask:  make([]uint16, len(cells)),
+		block: make([]int32, len(cells)),
+		total: -1,
+	}
+	ids := make(map[string]int32)
+	present := []uint16{}
+	var globalPresent uint16
+	for i := range cells {
+		c := &cells[i]
+		m := cellMask(c)
+		l.mask[i] = m
+		if !c.Set.Has(ur.ByCostCentre) {
+			l.block[i] = -1
+			l.global.cells = append(l.global.cells, int32(i))
+			if c.Set == 0 {
+				l.total = i
+			}
+			if c.Set == finestSet {
+				globalPresent |= m
+			}
+			continue
+		}
+		id, ok := ids[c.CostCentre]
+		if !ok {
+			id = int32(len(l.ccs))
+			ids[c.CostCentre] = id
+			l.ccs = append(l.ccs, ccBlock{})
+			present = append(present, 0)
+		}
+		l.block[i] = id
+		l.ccs[id].cells = append(l.ccs[id].cells, int32(i))
+		if c.Set == ur.ByCostCentre|finestSet {
+			present[id] |= m
+		}
+	}
+	for id := range l.ccs {
+		l.ccs[id].absent = allMask &^ present[id]
+	}
+	l.global.absent = allMask &^ globalPresent
+	return l
+}
+
+// known returns the span of a block's published cells and known zeros.
+func (l *layout) known(cells []ur.Cell, b *ccBlock) space {
+	var s space
+	addUnits(&s, b.absent)
+	for _, i := range b.cells {
+		if !cells[i].Suppression.Hidden() {
+			s.addMask(l.mask[i])
+		}
+	}
+	return s
+}
+
+func addUnits(s *space, m uint16) {
+	for j := range dim {
+		if m&(1<<j) != 0 {
+			var v vec
+			v[j] = 1
+			s.addReduced(s.reduce(v))
+		}
+	}
+}
+
+// bases computes, from the current pattern, each cost centre's known span
+// L_c, the global known span G, and what an attacker can add to a block
+// from the rest of the cube: for cost centre c, W_c = G ∩ (∩_{c'≠c} L_c'),
+// the combinations of global cells whose other cost centres' parts are all
+// known; for the global block, Z = ∩_c L_c.
+func (l *layout) bases(cells []ur.Cell) (known []space, g space, w []space, z space) {
+	n := len(l.ccs)
+	known = make([]space, n)
+	for c := range l.ccs {
+		known[c] = l.known(cells, &l.ccs[c])
+	}
+	g = l.known(cells, &l.global)
+	// pre[c] = ∩_{c'<c} L_c', suf[c] = ∩_{c'>=c} L_c'.
+	pre := make([]space, n+1)
+	suf := make([]space, n+1)
+	pre[0] = fullSpace()
+	for c := range n {
+		pre[c+1] = intersect(&pre[c], &known[c])
+	}
+	suf[n] = fullSpace()
+	for c := n - 1; c >= 0; c-- {
+		suf[c] = intersect(&suf[c+1], &known[c])
+	}
+	w = make([]space, n)
+	for c := range n {
+		o := intersect(&pre[c], &suf[c+1])
+		w[c] = intersect(&g, &o)
+	}
+	return known, g, w, pre[n]
+}
+
+// CellName describes a cell by its dimensions, as an error message names
+// it: "cost_centre=Sales service=All roaming_zone=eu_eea".
+func CellName(c *ur.Cell) string {
+	var b strings.Builder
+	b.WriteString("cost_centre=")
+	if c.Set.Has(ur.ByCostCentre) {
+		fmt.Fprintf(&b, "%q", c.CostCentreName())
+	} else {
+		b.WriteString("All")
+	}
+	b.WriteString(" service=")
+	if c.Set.Has(ur.ByService) {
+		b.WriteString(c.Service.String())
+	} else {
+		b.WriteString("All")
+	}
+	b.WriteString(" roaming_zone=")
+	if c.Set.Has(ur.ByZone) {
+		b.WriteString(c.Zone.String())
+	} else {
+		b.WriteString("All")
+	}
+	return b.String()
+}

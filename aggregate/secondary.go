@@ -1,0 +1,389 @@
+package aggregate
+
+import (
+	"cmp"
+	"slices"
+
+	ur "usagereport"
+)
+
+// Secondary hides further cells (HiddenSecondary) until no hidden cell of
+// the report is determined by the published ones, preferring to hide cells
+// of little value: few subscribers, then small charge. The organisation's
+// total (Set 0) is never hidden. The same cells in give the same pattern.
+//
+// The method is Gaussian elimination with costs, as Statistics Norway's
+// GaussSuppression does it, made cheap by the cube's shape (see layout):
+//
+//  1. Per block (a cost centre, or the global cells), with what the rest of
+//     the cube gives away about it taken as known (W_c, or Z), the block's
+//     published cells are offered in order of value, most valuable first.
+//     A cell stays published unless publishing it would make a hidden cell
+//     of the block a combination of known vectors; then it is hidden
+//     instead. Each test is a rank test in 12 dimensions.
+//  2. A hidden cell that the rest of the cube alone gives away cannot be
+//     saved inside its block: a partner cost centre (the cheapest one) gets
+//     the same pattern hidden, so that the two can trade amounts unseen.
+//     A hidden global cell given away by the cost centres gets its
+//     cheapest cost-centre part hidden.
+//
+// Rounds repeat until nothing changes. Hiding only ever removes knowledge,
+// so a round never undoes the protection of an earlier one. The result is
+// checked by Audit in Cubes; Secondary itself never publishes a hidden cell.
+func Secondary(cells []ur.Cell) {
+	l := newLayout(cells)
+	dirty := make([]bool, len(l.ccs))
+	anyDirty := false
+	for c := range l.ccs {
+		for _, i := range l.ccs[c].cells {
+			if cells[i].Suppression.Hidden() {
+				dirty[c], anyDirty = true, true
+				break
+			}
+		}
+	}
+	globalDirty := false
+	for _, i := range l.global.cells {
+		globalDirty = globalDirty || cells[i].Suppression.Hidden()
+	}
+	for anyDirty || globalDirty {
+		_, _, w, z := l.bases(cells)
+		changed := false
+		type cross struct {
+			c         int
+			unfixable []int32
+		}
+		var crossCC []cross
+		var crossGlobal []int32
+		for c := range l.ccs {
+			if !dirty[c] {
+				continue
+			}
+			dirty[c] = false
+			base := w[c]
+			addUnits(&base, l.ccs[c].absent)
+			unfixable, ch := l.greedy(cells, l.ccs[c].cells, &base)
+			changed = changed || ch
+			if len(unfixable) > 0 {
+				// The rest of the cube gives these away. At least keep
+				// the block itself from doing so, so that what it tells
+				// the rest shrinks, and look again once the rest changed.
+				var own space
+				addUnits(&own, l.ccs[c].absent)
+				_, ch := l.greedy(cells, l.ccs[c].cells, &own)
+				changed = changed || ch
+				dirty[c] = true
+				crossCC = append(crossCC, cross{c, unfixable})
+			}
+		}
+		if globalDirty {
+			if changed {
+				// The cost centres just hid cells: what they give away
+				// about the global block has shrunk.
+				_, _, _, z = l.bases(cells)
+			}
+			base := z
+			addUnits(&base, l.global.absent)
+			base.addMask(allMask) // the organisation total is always published
+			unfixable, ch := l.greedy(cells, l.global.cells, &base)
+			changed = changed || ch
+			crossGlobal = unfixable
+			globalDirty = len(unfixable) > 0
+			if globalDirty {
+				var own space
+				addUnits(&own, l.global.absent)
+				own.addMask(allMask)
+				_, ch := l.greedy(cells, l.global.cells, &own)
+				changed = changed || ch
+			}
+		}
+		for _, x := range crossCC {
+			c := x.c
+			if e := l.partner(cells, c, x.unfixable); e >= 0 {
+				l.mirror(cells, c, e)
+				dirty[c], dirty[e] = true, true
+				changed = true
+				continue
+			}
+			// No cost centre can take the pattern: hide the global cells
+			// of the same shape instead.
+			for _, i := range x.unfixable {
+				if j := l.find(cells, &l.global, l.mask[i]); j >= 0 && j != l.total && !cells[j].Suppression.Hidden() {
+					cells[j].Suppression = ur.HiddenSecondary
+					dirty[c], globalDirty, changed = true, true, true
+				}
+			}
+		}
+		for _, h := range crossGlobal {
+			best := -1
+			for e := range l.ccs {
+				j := l.find(cells, &l.ccs[e], l.mask[h])
+				if j < 0 || cells[j].Suppression.Hidden() {
+					continue
+				}
+				if best < 0 || costCmp(&cells[j], &cells[best]) < 0 {
+					best = j
+				}
+			}
+			if best >= 0 {
+				cells[best].Suppression = ur.HiddenSecondary
+				dirty[l.block[best]], globalDirty, changed = true, true, true
+			}
+		}
+		if !changed {
+			// Stalled with cells still given away: hide, for each, a
+			// cell that breaks the combination, then start over.
+			res := Audit(cells)
+			for _, h := range res.Disclosed {
+				if cells[h].Suppression.Hidden() && l.determined(cells, h) && l.unstick(cells, h) {
+					changed = true
+				}
+			}
+			if !changed {
+				return
+			}
+			for c := range dirty {
+				dirty[c] = true
+			}
+			globalDirty = true
+		}
+		anyDirty = slices.Contains(dirty, true)
+	}
+}
+
+// costCmp orders cells by what hiding them costs: subscribers, then the
+// size of the charge, then events.
+func costCmp(a, b *ur.Cell) int {
+	if c := cmp.Compare(a.Subscribers, b.Subscribers); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(absAmount(a.Charge), absAmount(b.Charge)); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Events, b.Events)
+}
+
+func absAmount(a ur.Amount) ur.Amount {
+	if a < 0 {
+		return -a
+	}
+	return a
+}
+
+// greedy is step 1 for one block, with base what the reader knows of it
+// beyond its published cells. It returns the hidden cells that base alone
+// determines (only a change elsewhere can save them) and whether it hid
+// anything.
+func (l *layout) greedy(cells []ur.Cell, idx []int32, base *space) (unfixable []int32, changed bool) {
+	var hidden []vec // the hidden cells' vectors reduced by what is known
+	var cands []int32
+	for _, i := range idx {
+		if !cells[i].Suppression.Hidden() {
+			cands = append(cands, i)
+			continue
+		}
+		r := base.reduce(maskVec(l.mask[i]))
+		if isZero(&r) {
+			unfixable = append(unfixable, i)
+			continue
+		}
+		hidden = append(hidden, r)
+	}
+	if len(hidden) == 0 {
+		return unfixable, false
+	}
+	slices.SortStableFunc(cands, func(a, b int32) int {
+		if c := costCmp(&cells[b], &cells[a]); c != 0 {
+			return c // most valuable first
+		}
+		return cmp.Compare(a, b)
+	})
+	known := *base
+	for _, u := range cands {
+		r := known.reduce(maskVec(l.mask[u]))
+		p := -1
+		for j := range dim {
+			if r[j] != 0 {
+				p = j
+				break
+			}
+		}
+		if p < 0 {
+			continue // already determined: publishing it tells nothing new
+		}
+		if r[p] != 1 {
+			inv := invMod(r[p])
+			for j := p; j < dim; j++ {
+				r[j] = mulMod(r[j], inv)
+			}
+		}
+		if givesAway(hidden, &r, p) {
+			cells[u].Suppression = ur.HiddenSecondary
+			changed = true
+			hidden = append(hidden, r)
+			continue
+		}
+		known.addReduced(r)
+		for h := range hidden {
+			hr := &hidden[h]
+			f := hr[p]
+			if f == 0 {
+				continue
+			}
+			for j := range dim {
+				if r[j] != 0 {
+					hr[j] = subMod(hr[j], mulMod(f, r[j]))
+				}
+			}
+		}
+	}
+	return unfixable, changed
+}
+
+// givesAway reports whether adding r (normalised at its pivot p) to what is
+// known would determine a hidden cell: its residual is a multiple of r.
+func givesAway(hidden []vec, r *vec, p int) bool {
+	for h := range hidden {
+		hr := &hidden[h]
+		f := hr[p]
+		if f == 0 {
+			continue
+		}
+		same := true
+		for j := range dim {
+			if hr[j] != mulMod(f, r[j]) {
+				same = false
+				break
+			}
+		}
+		if same {
+			return true
+		}
+	}
+	return false
+}
+
+// find returns the cell of block b that sums exactly the finest cells m, or
+// -1.
+func (l *layout) find(cells []ur.Cell, b *ccBlock, m uint16) int {
+	for _, i := range b.cells {
+		if l.mask[i] == m {
+			return int(i)
+		}
+	}
+	return -1
+}
+
+// partner picks the cost centre that can take cost centre c's hidden
+// pattern most cheaply: the cells of c that need protection must exist
+// there, and the price is what the cells still published there are worth.
+func (l *layout) partner(cells []ur.Cell, c int, need []int32) int {
+	best := -1
+	var bestSubs int64
+	var bestCharge ur.Amount
+	for e := range l.ccs {
+		if e == c {
+			continue
+		}
+		var subs int64
+		var charge ur.Amount
+		ok, some := true, false
+		for _, i := range need {
+			if l.find(cells, &l.ccs[e], l.mask[i]) < 0 {
+				ok = false
+				break
+			}
+		}
+		for _, i := range l.ccs[c].cells {
+			if !ok || !cells[i].Suppression.Hidden() {
+				continue
+			}
+			if j := l.find(cells, &l.ccs[e], l.mask[i]); j >= 0 && !cells[j].Suppression.Hidden() {
+				subs += cells[j].Subscribers
+				charge += absAmount(cells[j].Charge)
+				some = true
+			}
+		}
+		if !ok || !some {
+			continue
+		}
+		if best < 0 || subs < bestSubs || (subs == bestSubs && charge < bestCharge) {
+			best, bestSubs, bestCharge = e, subs, charge
+		}
+	}
+	return best
+}
+
+// mirror hides in cost centre e the cells hidden in c.
+func (l *layout) mirror(cells []ur.Cell, c, e int) {
+	for _, i := range l.ccs[c].cells {
+		if !cells[i].Suppression.Hidden() {
+			continue
+		}
+		if j := l.find(cells, &l.ccs[e], l.mask[i]); j >= 0 && !cells[j].Suppression.Hidden() {
+			cells[j].Suppression = ur.HiddenSecondary
+		}
+	}
+}
+
+// determined reports whether hidden cell h is determined by the published
+// cells, as Audit decides it.
+func (l *layout) determined(cells []ur.Cell, h int) bool {
+	known, g, w, z := l.bases(cells)
+	v := maskVec(l.mask[h])
+	if b := l.block[h]; b >= 0 {
+		s := known[b]
+		s.addSpace(&w[b])
+		return s.contains(v)
+	}
+	g.addSpace(&z)
+	return g.contains(v)
+}
+
+// unstick is the last resort for a hidden cell h that the rounds could not
+// protect: it hides the cheapest published cell, among the global cells,
+// h's block and the cells of h's shape, whose hiding leaves h undetermined;
+// failing that, the cheapest of them that overlaps h, so that the next try
+// starts from less. It reports whether it hid anything.
+func (l *layout) unstick(cells []ur.Cell, h int) bool {
+	var cands []int32
+	add := func(i int32) {
+		if int(i) != l.total && !cells[i].Suppression.Hidden() {
+			cands = append(cands, i)
+		}
+	}
+	for _, i := range l.global.cells {
+		add(i)
+	}
+	if b := l.block[h]; b >= 0 {
+		for _, i := range l.ccs[b].cells {
+			add(i)
+		}
+	} else {
+		for e := range l.ccs {
+			if j := l.find(cells, &l.ccs[e], l.mask[h]); j >= 0 {
+				add(int32(j))
+			}
+		}
+	}
+	slices.SortStableFunc(cands, func(a, b int32) int {
+		if c := costCmp(&cells[a], &cells[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	for _, u := range cands {
+		cells[u].Suppression = ur.HiddenSecondary
+		if !l.determined(cells, h) {
+			return true
+		}
+		cells[u].Suppression = ur.Published
+	}
+	for _, u := range cands {
+		if l.mask[u]&l.mask[h] != 0 {
+			cells[u].Suppression = ur.HiddenSecondary
+			return true
+		}
+	}
+	return false
+}
