@@ -1,0 +1,241 @@
+package export
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"usagereport/aggregate"
+)
+
+// Mark is what the workbook shows in place of a hidden cell's measures. It
+// is the same for every hidden cell, whatever rule hid it, and says nothing
+// about the hidden value (never "<5": that is a bound).
+const Mark = "–"
+
+// MaxXLSXHistory is how many earlier months the Summary sheet shows beside
+// the report's own month.
+const MaxXLSXHistory = 5
+
+// Sheet names of the workbook, in tab order.
+const (
+	SheetSummary     = "Summary"
+	SheetCostCentres = "Cost centres"
+	SheetRoaming     = "Roaming"
+	SheetAbout       = "About"
+)
+
+// WriteXLSX writes the cube as the workbook an employer opens and prints:
+// Summary, Cost centres, Roaming and About. history holds the same
+// organisation's earlier months, oldest first (at most MaxXLSXHistory, each
+// suppressed by its own run); the Summary shows them side by side.
+//
+// The workbook shows only published cells. A hidden cell shows Mark, and no
+// value in the workbook is computed from a hidden one: totals are the cube's
+// own total cells, written as values, never as formulas.
+//
+// The cost centre sheet goes through excelize's stream writer and the zip is
+// written straight to w, so memory beyond the cube stays small and does not
+// grow with the workbook (the stream writer spills to a temporary file past
+// 16 MB).
+func WriteXLSX(w io.Writer, c *aggregate.Cube, history []*aggregate.Cube, createdAt time.Time) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("write xlsx of %s %s: %w", c.Org, c.Month, err)
+		}
+	}()
+	t, err := newCellTable(c)
+	if err != nil {
+		return err
+	}
+	hist, err := historyTables(c, history)
+	if err != nil {
+		return err
+	}
+
+	f := excelize.NewFile()
+	defer f.Close() // removes the stream writer's temporary files
+	st, err := newStyles(f)
+	if err != nil {
+		return err
+	}
+	wb := &workbook{f: f, st: st, cube: c, t: t, createdAt: createdAt.UTC()}
+
+	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
+		return err
+	}
+	if err := wb.summary(hist); err != nil {
+		return fmt.Errorf("summary sheet: %w", err)
+	}
+	if err := wb.matrix(wb.costCentreMatrix()); err != nil {
+		return fmt.Errorf("cost centre sheet: %w", err)
+	}
+	if err := wb.matrix(wb.roamingMatrix()); err != nil {
+		return fmt.Errorf("roaming sheet: %w", err)
+	}
+	if err := wb.about(); err != nil {
+		return fmt.Errorf("about sheet: %w", err)
+	}
+	f.SetActiveSheet(0)
+	if err := wb.docProps(); err != nil {
+		return err
+	}
+
+	// excelize builds the whole zip in a bytes.Buffer before copying it to
+	// w; a zip writer on w itself streams it instead. (The buffer is only
+	// used afterwards to patch zip64 headers of parts over 4 GB, which a
+	// report never has.)
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return &zipWriter{Writer: zip.NewWriter(w)} })
+	if err := f.Write(w); err != nil {
+		return fmt.Errorf("write workbook: %w", err)
+	}
+	return nil
+}
+
+// workbook carries what every sheet writer needs.
+type workbook struct {
+	f         *excelize.File
+	st        *styles
+	cube      *aggregate.Cube
+	t         *cellTable
+	createdAt time.Time
+}
+
+// historyTables checks the earlier months and returns their cell tables,
+// oldest first.
+func historyTables(c *aggregate.Cube, history []*aggregate.Cube) ([]*cellTable, error) {
+	if len(history) > MaxXLSXHistory {
+		return nil, fmt.Errorf("history of %d months: at most %d", len(history), MaxXLSXHistory)
+	}
+	tables := make([]*cellTable, len(history))
+	for i, h := range history {
+		if h == nil {
+			return nil, fmt.Errorf("history month %d is nil", i)
+		}
+		if h.Org != c.Org {
+			return nil, fmt.Errorf("history month %s is of organisation %s", h.Month, h.Org)
+		}
+		next := c.Month
+		if i+1 < len(history) && history[i+1] != nil {
+			next = history[i+1].Month
+		}
+		if h.Month >= next {
+			return nil, fmt.Errorf("history month %s is not before %s", h.Month, next)
+		}
+		t, err := newCellTable(h)
+		if err != nil {
+			return nil, fmt.Errorf("history month %s: %w", h.Month, err)
+		}
+		tables[i] = t
+	}
+	return tables, nil
+}
+
+// docProps fills the document properties a file browser and Excel show.
+func (wb *workbook) docProps() error {
+	c := wb.cube
+	when := wb.createdAt.Format(time.RFC3339)
+	return wb.f.SetDocProps(&excelize.DocProperties{
+		Title:       fmt.Sprintf("Usage report %s %s", c.Org, c.Month),
+		Subject:     fmt.Sprintf("Monthly usage report of organisation %s for %s", c.Org, c.Month),
+		Creator:     "usagereport",
+		Description: fmt.Sprintf("Aggregated usage, %s; cells with fewer than %d subscriptions are hidden.", ReportFormat, c.MinGroupSize),
+		Keywords:    "usage report, " + ReportFormat,
+		Category:    "Usage report",
+		Language:    "en",
+		Created:     when,
+		Modified:    when,
+	})
+}
+
+// printSetup makes a sheet print on A4 landscape, as wide as one page,
+// with the organisation and month in the header and footer.
+func (wb *workbook) printSetup(sheet string) error {
+	f := wb.f
+	fit := true
+	if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
+		return err
+	}
+	a4, landscape, wide, tall := 9, "landscape", 1, 0
+	if err := f.SetPageLayout(sheet, &excelize.PageLayoutOptions{
+		Size: &a4, Orientation: &landscape, FitToWidth: &wide, FitToHeight: &tall,
+	}); err != nil {
+		return err
+	}
+	// Header and footer codes: &L &C &R sections, &A sheet name, &P page,
+	// &N pages. The organisation number and month are digits and dashes,
+	// so nothing needs escaping.
+	return f.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{
+		OddHeader: fmt.Sprintf(`&L&"-,Bold"Usage report&COrganisation %s, %s&R&A`, wb.cube.Org, wb.cube.Month),
+		OddFooter: fmt.Sprintf(`&L%s = hidden cell (see About)&CPage &P of &N&RMade %s`, Mark, wb.createdAt.Format("2006-01-02 15:04 UTC")),
+	})
+}
+
+// freeze keeps the first rows and columns in view.
+func freezePanes(cols, rows int) *excelize.Panes {
+	cell, _ := excelize.CoordinatesToCellName(cols+1, rows+1)
+	pane := "bottomLeft"
+	switch {
+	case cols > 0 && rows > 0:
+		pane = "bottomRight"
+	case cols > 0:
+		pane = "topRight"
+	}
+	return &excelize.Panes{
+		Freeze: true, XSplit: cols, YSplit: rows, TopLeftCell: cell, ActivePane: pane,
+		Selection: []excelize.Selection{{SQRef: cell, ActiveCell: cell, Pane: pane}},
+	}
+}
+
+// zipWriter writes the workbook's parts to a zip on the caller's writer.
+// It puts the content types part in a fixed order: excelize adds the image
+// types of a chart from a map, in random order, and a report's parts
+// should be the same bytes for the same cube and time.
+type zipWriter struct {
+	*zip.Writer
+	contentTypes *bytes.Buffer // held until the next part or Close
+}
+
+func (z *zipWriter) Create(name string) (io.Writer, error) {
+	if err := z.flush(); err != nil {
+		return nil, err
+	}
+	if name == "[Content_Types].xml" {
+		z.contentTypes = new(bytes.Buffer)
+		return z.contentTypes, nil
+	}
+	return z.Writer.Create(name)
+}
+
+func (z *zipWriter) Close() error {
+	if err := z.flush(); err != nil {
+		return err
+	}
+	return z.Writer.Close()
+}
+
+var defaultTypeRE = regexp.MustCompile(`<Default [^>]*>(</Default>)?`)
+
+func (z *zipWriter) flush() error {
+	if z.contentTypes == nil {
+		return nil
+	}
+	b := z.contentTypes.Bytes()
+	z.contentTypes = nil
+	defaults := defaultTypeRE.FindAll(b, -1)
+	slices.SortFunc(defaults, bytes.Compare)
+	i := 0
+	b = defaultTypeRE.ReplaceAllFunc(b, func([]byte) []byte { i++; return defaults[i-1] })
+	w, err := z.Writer.Create("[Content_Types].xml")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}

@@ -1,0 +1,83 @@
+package export
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// about writes the About sheet: what the figures mean, why cells are
+// hidden, when and how the report was made, and how to read the Parquet
+// file that holds the same cells.
+func (wb *workbook) about() error {
+	c, st := wb.cube, wb.st
+	sh := SheetAbout
+	if _, err := wb.f.NewSheet(sh); err != nil {
+		return err
+	}
+	parquetName := filepath.Base(Path("", c.Org, c.Month, "parquet"))
+	k := c.MinGroupSize
+
+	type line struct {
+		label string
+		text  any // string, or int64 for a number
+	}
+	section := func(s string) line { return line{label: "\x00" + s} }
+	lines := []line{
+		{"Organisation", c.Org.String()},
+		{"Month", c.Month.String() + " (calendar month, Norwegian time)"},
+		{"Report made", wb.createdAt.Format(time.RFC3339) + " (UTC)"},
+		{"Report format", ReportFormat},
+		{"Minimum group size", int64(k)},
+		{},
+		section("What the figures mean"),
+		{"Subscriptions", "Distinct subscriptions with at least one usage event in the cell. A subscription that used several services or cost centres is counted once in each, so the parts can add up to more than the total."},
+		{"Events", "Number of usage records: calls, messages and data sessions."},
+		{"Minutes", "Call seconds divided by 60 and rounded to the nearest whole minute (half a minute rounds up). Every cell is rounded on its own."},
+		{"Data volume (GB)", "Data bytes divided by 1,000,000,000 (decimal gigabytes). Shown with one decimal; the cell holds the unrounded value."},
+		{"Charge (NOK)", "Exact sum of the charges in Norwegian kroner, shown with two decimals. The Parquet file holds it to four decimals."},
+		{All, "The total over a dimension: all services, all cost centres or all roaming zones."},
+		{"Roaming zone", "Where the usage took place: Domestic (Norway), EU/EEA, or Rest of world."},
+		{"(unassigned)", "Usage of subscriptions without a cost centre."},
+		{"Empty cell", "No usage of that kind in the month."},
+		{},
+		section("Hidden cells"),
+		{"Mark", Mark},
+		{"Why cells are hidden", fmt.Sprintf("To protect the privacy of the people who use the subscriptions, a cell is hidden when fewer than %d subscriptions are in it, or when one subscription makes up so much of it that the figure would show that subscription's own usage. Further cells are hidden when they would let a reader work out a hidden cell from the others and the totals.", k)},
+		{"How they look", fmt.Sprintf("A hidden cell shows %s in place of all its figures, whatever the reason it is hidden. The report does not say why a cell is hidden, and nothing in it is worked out from a hidden figure.", Mark)},
+		{"Totals", "Totals are the report's own figures for the whole group, written as values, not formulas. They include the usage in hidden cells, so the figures shown in a row or column usually do not add up to its total. The organisation's month total is always shown."},
+		{},
+		section("The same cells as a data file"),
+		{"File", parquetName + " beside this workbook: one row per cell, in Apache Parquet."},
+		{"Columns", "org_number, month (first day), cost_centre, service, roaming_zone, subscribers, events, duration_s (seconds), volume_bytes, charge (DECIMAL(18,4), NOK), suppressed. A dimension that this workbook calls All is empty (null); a hidden cell has suppressed = true and empty measures. Services are voice, sms, mms, data; zones domestic, eu_eea, world."},
+		{"Excel (Power Query)", fmt.Sprintf(`Data > Get Data > From Other Sources > Blank Query, then in the Advanced Editor: let Source = Parquet.Document(File.Contents("C:\Reports\%s")) in Source`, parquetName)},
+		{"Python (pandas)", fmt.Sprintf(`import pandas as pd; df = pd.read_parquet("%s")  (needs pyarrow; charge arrives as decimal.Decimal)`, parquetName)},
+		{"DuckDB", fmt.Sprintf(`SELECT * FROM read_parquet('%s') WHERE NOT suppressed;`, parquetName)},
+	}
+
+	w := &cellWriter{f: wb.f, st: st, sheet: sh, widths: map[int]int{}}
+	w.set(1, 1, "About this report", st.title)
+	for j, l := range lines {
+		row := 3 + j
+		switch v := l.text.(type) {
+		case nil:
+			if l.label != "" {
+				w.set(1, row, l.label[1:], st.section)
+			}
+			continue
+		case string:
+			w.set(2, row, v, st.wrap)
+		case int64:
+			w.set(2, row, v, st.num[mSubscribers])
+		}
+		w.label(1, row, l.label, st.label)
+	}
+	w.widths[2] = 97 // paragraphs wrap at this width
+	if err := w.finish(); err != nil {
+		return err
+	}
+	if err := wb.f.SetPanes(sh, freezePanes(0, 1)); err != nil {
+		return err
+	}
+	return wb.printSetup(sh)
+}

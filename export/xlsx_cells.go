@@ -1,0 +1,213 @@
+package export
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	ur "usagereport"
+	"usagereport/aggregate"
+)
+
+// cellTable reads a cube's cells straight from its Arrow record: a
+// workbook of thousands of cost centres then needs no decoded copy of the
+// cube, only an index per cost centre.
+//
+// shown is the one way out of it, and it returns no measure of a hidden
+// cell: whatever the workbook writes was published.
+type cellTable struct {
+	month                  ur.Month
+	set                    *array.Uint8
+	cc, svc, zone          *array.String
+	subs, events, dur, vol *array.Int64
+	charge                 *array.Decimal128
+	supp                   *array.Uint8
+	spans                  [ur.NumGroupingSets]span // rows of each grouping set, indexed by its value
+}
+
+// span is a range of rows [start, end).
+type span struct{ start, end int }
+
+func (s span) len() int { return s.end - s.start }
+
+func newCellTable(c *aggregate.Cube) (*cellTable, error) {
+	r := c.Record
+	if r == nil || !r.Schema().Equal(aggregate.Schema) {
+		return nil, fmt.Errorf("cube %s %s: unexpected schema", c.Org, c.Month)
+	}
+	t := &cellTable{
+		month:  c.Month,
+		set:    r.Column(aggregate.ColGroupingSet).(*array.Uint8),
+		cc:     r.Column(aggregate.ColCostCentre).(*array.String),
+		svc:    r.Column(aggregate.ColService).(*array.String),
+		zone:   r.Column(aggregate.ColZone).(*array.String),
+		subs:   r.Column(aggregate.ColSubscribers).(*array.Int64),
+		events: r.Column(aggregate.ColEvents).(*array.Int64),
+		dur:    r.Column(aggregate.ColDuration).(*array.Int64),
+		vol:    r.Column(aggregate.ColVolume).(*array.Int64),
+		charge: r.Column(aggregate.ColCharge).(*array.Decimal128),
+		supp:   r.Column(aggregate.ColSuppression).(*array.Uint8),
+	}
+	// The cells come in report order: grouping sets in ur.GroupingSets
+	// order, each set's rows together.
+	n := int(r.NumRows())
+	i := 0
+	for _, set := range ur.GroupingSets {
+		start := i
+		for i < n && ur.GroupingSet(t.set.Value(i)) == set {
+			i++
+		}
+		t.spans[set] = span{start, i}
+	}
+	if i != n {
+		return nil, fmt.Errorf("cube %s %s: cell %d out of report order", c.Org, c.Month, i)
+	}
+	if t.spans[0].len() != 1 {
+		return nil, fmt.Errorf("cube %s %s: %d organisation total cells, want 1", c.Org, c.Month, t.spans[0].len())
+	}
+	return t, nil
+}
+
+// shown is what the workbook may show of a cell.
+type shown struct {
+	present                                     bool // the cube has the cell: at least one event
+	hidden                                      bool // suppressed: the measures below are zero, not the cell's
+	subscribers, events, durationS, volumeBytes int64
+	charge                                      ur.Amount
+}
+
+// shown returns cell i as published; i < 0 is a cell the cube does not
+// have (no usage).
+func (t *cellTable) shown(i int) shown {
+	if i < 0 {
+		return shown{}
+	}
+	if ur.Suppression(t.supp.Value(i)).Hidden() {
+		return shown{present: true, hidden: true}
+	}
+	return shown{
+		present:     true,
+		subscribers: t.subs.Value(i),
+		events:      t.events.Value(i),
+		durationS:   t.dur.Value(i),
+		volumeBytes: t.vol.Value(i),
+		charge:      ur.Amount(int64(t.charge.Value(i).LowBits())),
+	}
+}
+
+// total returns the row of the organisation's total cell.
+func (t *cellTable) total() int { return t.spans[0].start }
+
+// byService returns the rows of the set's cells per service (-1: none),
+// for sets that keep the service and at most one other dimension fixed by
+// the caller through keep.
+func (t *cellTable) byService(set ur.GroupingSet, keep func(i int) bool) ([ur.NumServices]int, error) {
+	rows := [ur.NumServices]int{-1, -1, -1, -1}
+	s := t.spans[set]
+	for i := s.start; i < s.end; i++ {
+		if keep != nil && !keep(i) {
+			continue
+		}
+		svc, ok := serviceOf(t.svc.Value(i))
+		if !ok {
+			return rows, fmt.Errorf("cell %d: unknown service", i)
+		}
+		rows[svc] = i
+	}
+	return rows, nil
+}
+
+// byZone returns the rows of the ByZone cells per zone (-1: none).
+func (t *cellTable) byZone() ([ur.NumZones]int, error) {
+	rows := [ur.NumZones]int{-1, -1, -1}
+	s := t.spans[ur.ByZone]
+	for i := s.start; i < s.end; i++ {
+		z, ok := ur.ParseZoneName(t.zone.Value(i))
+		if !ok {
+			return rows, fmt.Errorf("cell %d: unknown zone", i)
+		}
+		rows[z] = i
+	}
+	return rows, nil
+}
+
+// A measure is one number the workbook shows per cell.
+type measure uint8
+
+const (
+	mSubscribers measure = iota
+	mEvents
+	mMinutes
+	mGB
+	mCharge
+)
+
+// name is the measure's column header.
+func (m measure) name() string {
+	return [...]string{"Subscriptions", "Events", "Minutes", "Data volume (GB)", "Charge (NOK)"}[m]
+}
+
+// value returns what a published cell shows for the measure: an int64 for
+// counts and minutes, a float64 for GB and NOK.
+func (m measure) value(s shown) any {
+	switch m {
+	case mSubscribers:
+		return s.subscribers
+	case mEvents:
+		return s.events
+	case mMinutes:
+		return minutes(s.durationS)
+	case mGB:
+		return gigabytes(s.volumeBytes)
+	default:
+		return kroner(s.charge)
+	}
+}
+
+// width returns the number of characters the formatted value takes.
+func (m measure) width(s shown) int {
+	switch m {
+	case mSubscribers:
+		return groupedLen(s.subscribers)
+	case mEvents:
+		return groupedLen(s.events)
+	case mMinutes:
+		return groupedLen(minutes(s.durationS))
+	case mGB:
+		return groupedLen(roundDiv(s.volumeBytes, 100_000_000)/10) + 2
+	default:
+		return groupedLen(roundDiv(int64(s.charge), ur.AmountScale/100)/100) + 3
+	}
+}
+
+// minutes converts call seconds to whole minutes as the workbook shows
+// them: seconds/60 rounded to the nearest minute, halves away from zero.
+func minutes(seconds int64) int64 { return roundDiv(seconds, 60) }
+
+// gigabytes converts bytes to decimal gigabytes (bytes/1e9), unrounded; the
+// workbook's number format shows one decimal.
+func gigabytes(bytes int64) float64 { return float64(bytes) / 1e9 }
+
+// kroner converts an Amount to kroner; the number format shows two decimals.
+func kroner(a ur.Amount) float64 { return float64(a) / ur.AmountScale }
+
+// roundDiv returns n/d rounded to the nearest integer, halves away from zero.
+func roundDiv(n, d int64) int64 {
+	if n < 0 {
+		return -((-n + d/2) / d)
+	}
+	return (n + d/2) / d
+}
+
+// groupedLen returns the length of n written with thousands separators.
+func groupedLen(n int64) int {
+	l := 0
+	if n < 0 {
+		l, n = 1, -n
+	}
+	digits := 1
+	for ; n >= 10; n /= 10 {
+		digits++
+	}
+	return l + digits + (digits-1)/3
+}

@@ -1,0 +1,360 @@
+package export
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+
+	ur "usagereport"
+)
+
+// A matrix sheet (Cost centres, Roaming) has one row per cost centre or
+// zone and, side by side, one block of columns per measure: the four
+// services, then "All". One row per cost centre keeps all of a cost
+// centre's figures on one line, so sorting or filtering in Excel keeps
+// them together, and one sheet can carry one autofilter for all of them
+// (Excel allows one per sheet, so four stacked blocks could not all be
+// filtered). Printed, the sheet is fitted to the page width.
+var matrixMeasures = [...]measure{mCharge, mMinutes, mGB, mSubscribers}
+
+// blockCols is the width of a measure block: the services, then "All".
+const blockCols = ur.NumServices + 1
+
+// The rows of a matrix sheet: a title, the measure names, the column
+// headers, the body, a blank row, then the totals.
+const (
+	matrixHeaderRows = 3
+	matrixCols       = 1 + len(matrixMeasures)*blockCols
+)
+
+// All is the label of a total over a dimension, as report-v1 names it.
+const All = "All"
+
+var (
+	serviceLabels = [ur.NumServices]string{"Voice", "SMS", "MMS", "Data"}
+	zoneLabels    = [ur.NumZones]string{"Domestic", "EU/EEA", "Rest of world"}
+)
+
+// matrixRow is one row of a matrix sheet.
+type matrixRow struct {
+	label string
+	cells [blockCols]int // cube rows per service, then the row's total; -1: no cell
+}
+
+func newMatrixRow(label string) matrixRow {
+	return matrixRow{label: label, cells: [blockCols]int{-1, -1, -1, -1, -1}}
+}
+
+// matrixSpec describes a matrix sheet. rows yields the body in print order.
+type matrixSpec struct {
+	sheet, title, rowHeader string
+	n                       int
+	rows                    func(yield func(matrixRow) bool)
+	total                   matrixRow
+}
+
+// serviceOf returns the service a cell's service column names.
+func serviceOf(name string) (ur.Service, bool) {
+	for s := ur.Service(0); s < ur.NumServices; s++ {
+		if s.String() == name {
+			return s, true
+		}
+	}
+	return 0, false
+}
+
+// totalRow is the "All" row: the cube's service totals and the
+// organisation's total.
+func (wb *workbook) totalRow() (matrixRow, error) {
+	r := newMatrixRow(All)
+	svc, err := wb.t.byService(ur.ByService, nil)
+	if err != nil {
+		return r, err
+	}
+	copy(r.cells[:], svc[:])
+	r.cells[ur.NumServices] = wb.t.total()
+	return r, nil
+}
+
+// costCentreMatrix lays out the cost centre sheet: cost centres with a
+// published total by charge, largest first, then those with a hidden
+// total by name. A hidden charge never takes part in the order.
+func (wb *workbook) costCentreMatrix() (*matrixSpec, error) {
+	t := wb.t
+	ccs, parts := t.spans[ur.ByCostCentre], t.spans[ur.ByCostCentre|ur.ByService]
+	n := ccs.len()
+	// partStart[j] is where cost centre j's service cells begin in parts.
+	// Both sets are in cost centre order, so one merge pass finds them.
+	partStart := make([]int32, n+1)
+	p := parts.start
+	for j := range n {
+		partStart[j] = int32(p - parts.start)
+		name := t.cc.Value(ccs.start + j)
+		last := -1
+		for p < parts.end && t.cc.Value(p) == name {
+			s, ok := serviceOf(t.svc.Value(p))
+			if !ok {
+				return nil, fmt.Errorf("cell %d: unknown service", p)
+			}
+			if int(s) <= last {
+				break // the next cost centre has the same name
+			}
+			last = int(s)
+			p++
+		}
+	}
+	partStart[n] = int32(p - parts.start)
+	if p != parts.end {
+		return nil, fmt.Errorf("cell %d: cost centre by service cell without a cost centre total", p)
+	}
+
+	order := make([]int32, n)
+	for j := range order {
+		order[j] = int32(j)
+	}
+	hidden := func(j int32) bool { return ur.Suppression(t.supp.Value(ccs.start + int(j))).Hidden() }
+	slices.SortFunc(order, func(a, b int32) int {
+		ha, hb := hidden(a), hidden(b)
+		switch {
+		case ha && !hb:
+			return 1
+		case !ha && hb:
+			return -1
+		case !ha: // both published
+			ca, cb := t.shown(ccs.start+int(a)).charge, t.shown(ccs.start+int(b)).charge
+			if c := cmp.Compare(cb, ca); c != 0 {
+				return c
+			}
+		}
+		if c := strings.Compare(t.cc.Value(ccs.start+int(a)), t.cc.Value(ccs.start+int(b))); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+
+	total, err := wb.totalRow()
+	if err != nil {
+		return nil, err
+	}
+	return &matrixSpec{
+		sheet:     SheetCostCentres,
+		title:     fmt.Sprintf("Usage by cost centre and service, organisation %s, %s", wb.cube.Org, wb.cube.Month),
+		rowHeader: "Cost centre",
+		n:         n,
+		total:     total,
+		rows: func(yield func(matrixRow) bool) {
+			for _, j := range order {
+				i := ccs.start + int(j)
+				r := newMatrixRow(t.cc.Value(i))
+				r.cells[ur.NumServices] = i
+				for q := parts.start + int(partStart[j]); q < parts.start+int(partStart[j+1]); q++ {
+					s, _ := serviceOf(t.svc.Value(q)) // checked above
+					r.cells[s] = q
+				}
+				if !yield(r) {
+					return
+				}
+			}
+		},
+	}, nil
+}
+
+// roamingMatrix lays out the roaming sheet: one row per zone, in zone order.
+func (wb *workbook) roamingMatrix() (*matrixSpec, error) {
+	t := wb.t
+	zones, err := t.byZone()
+	if err != nil {
+		return nil, err
+	}
+	var rows [ur.NumZones]matrixRow
+	for z := ur.Zone(0); z < ur.NumZones; z++ {
+		name := z.String()
+		svc, err := t.byService(ur.ByService|ur.ByZone, func(i int) bool { return t.zone.Value(i) == name })
+		if err != nil {
+			return nil, err
+		}
+		rows[z] = newMatrixRow(zoneLabels[z])
+		copy(rows[z].cells[:], svc[:])
+		rows[z].cells[ur.NumServices] = zones[z]
+	}
+	total, err := wb.totalRow()
+	if err != nil {
+		return nil, err
+	}
+	return &matrixSpec{
+		sheet:     SheetRoaming,
+		title:     fmt.Sprintf("Usage by roaming zone and service, organisation %s, %s", wb.cube.Org, wb.cube.Month),
+		rowHeader: "Roaming zone",
+		n:         len(rows),
+		total:     total,
+		rows: func(yield func(matrixRow) bool) {
+			for _, r := range rows {
+				if !yield(r) {
+					return
+				}
+			}
+		},
+	}, nil
+}
+
+// matrix writes a matrix sheet through the stream writer. excelize's
+// stream writer fixes the order of calls: sheet properties (fit to page)
+// and the dimension are written when the stream writer is created, column
+// widths and panes when the first row is, the autofilter, page set-up and
+// header and footer at Flush.
+func (wb *workbook) matrix(m *matrixSpec, err error) error {
+	if err != nil {
+		return err
+	}
+	f, st, t := wb.f, wb.st, wb.t
+	lastBody := matrixHeaderRows + m.n
+	totalRow := lastBody + 2
+	lastCol, _ := excelize.ColumnNumberToName(matrixCols)
+
+	widths := wb.matrixWidths(m)
+	if _, err := f.NewSheet(m.sheet); err != nil {
+		return err
+	}
+	if err := wb.printSetup(m.sheet); err != nil {
+		return err
+	}
+	if err := f.SetSheetDimension(m.sheet, fmt.Sprintf("A1:%s%d", lastCol, totalRow)); err != nil {
+		return err
+	}
+	sw, err := f.NewStreamWriter(m.sheet)
+	if err != nil {
+		return err
+	}
+	for col, w := range widths { // ascending, as the stream writer needs
+		if err := sw.SetColWidth(col+1, col+1, w); err != nil {
+			return err
+		}
+	}
+	if err := sw.SetPanes(freezePanes(1, matrixHeaderRows)); err != nil {
+		return err
+	}
+	if err := f.AutoFilter(m.sheet, fmt.Sprintf("A%d:%s%d", matrixHeaderRows, lastCol, lastBody), nil); err != nil {
+		return err
+	}
+
+	row := make([]any, matrixCols)
+	set := func(r int) error {
+		cell, _ := excelize.CoordinatesToCellName(1, r)
+		return sw.SetRow(cell, row)
+	}
+	clear(row)
+	row[0] = excelize.Cell{StyleID: st.title, Value: m.title}
+	if err := set(1); err != nil {
+		return err
+	}
+	row[0] = excelize.Cell{StyleID: st.header}
+	for b, meas := range matrixMeasures {
+		col := 1 + b*blockCols
+		row[col] = excelize.Cell{StyleID: st.header, Value: meas.name()}
+		for k := 1; k < blockCols; k++ {
+			row[col+k] = excelize.Cell{StyleID: st.header}
+		}
+	}
+	if err := set(2); err != nil {
+		return err
+	}
+	row[0] = excelize.Cell{StyleID: st.header, Value: m.rowHeader}
+	for b := range matrixMeasures {
+		col := 1 + b*blockCols
+		for s, l := range serviceLabels {
+			row[col+s] = excelize.Cell{StyleID: st.header, Value: l}
+		}
+		row[col+ur.NumServices] = excelize.Cell{StyleID: st.header, Value: All}
+	}
+	if err := set(3); err != nil {
+		return err
+	}
+
+	fill := func(r matrixRow, total bool) {
+		style := st.text
+		if total {
+			style = st.textTotal
+		}
+		row[0] = excelize.Cell{StyleID: style, Value: r.label}
+		for b, meas := range matrixMeasures {
+			for k, i := range r.cells {
+				v, s := st.cellValue(meas, t.shown(i), total || k == ur.NumServices)
+				if v == nil {
+					row[1+b*blockCols+k] = nil
+				} else {
+					row[1+b*blockCols+k] = excelize.Cell{StyleID: s, Value: v}
+				}
+			}
+		}
+	}
+	r := matrixHeaderRows
+	for mr := range m.rows {
+		r++
+		fill(mr, false)
+		if err = set(r); err != nil {
+			return err
+		}
+	}
+	if r != lastBody {
+		return fmt.Errorf("wrote %d rows, want %d", r-matrixHeaderRows, m.n)
+	}
+	fill(m.total, true)
+	if err := set(totalRow); err != nil {
+		return err
+	}
+	for b := range matrixMeasures {
+		from, _ := excelize.CoordinatesToCellName(2+b*blockCols, 2)
+		to, _ := excelize.CoordinatesToCellName(1+(b+1)*blockCols, 2)
+		if err := sw.MergeCell(from, to); err != nil {
+			return err
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return err
+	}
+	// Every printed page repeats the headers.
+	return f.SetDefinedName(&excelize.DefinedName{
+		Name:     "_xlnm.Print_Titles",
+		RefersTo: fmt.Sprintf("'%s'!$1:$%d", m.sheet, matrixHeaderRows),
+		Scope:    m.sheet,
+	})
+}
+
+// matrixWidths returns the column widths of a matrix sheet, wide enough
+// for the longest label and formatted number of each column.
+func (wb *workbook) matrixWidths(m *matrixSpec) []float64 {
+	chars := make([]int, matrixCols)
+	chars[0] = max(len(m.rowHeader), len(All)+1)
+	for c := 1; c < matrixCols; c++ {
+		chars[c] = len("Voice") + 1
+	}
+	measure := func(r matrixRow, bold bool) {
+		extra := 0
+		if bold {
+			extra = 1
+		}
+		chars[0] = max(chars[0], min(utf8.RuneCountInString(r.label)+extra, 60))
+		for b, meas := range matrixMeasures {
+			for k, i := range r.cells {
+				s := wb.t.shown(i)
+				if s.present && !s.hidden {
+					col := 1 + b*blockCols + k
+					chars[col] = max(chars[col], meas.width(s)+extra)
+				}
+			}
+		}
+	}
+	for r := range m.rows {
+		measure(r, false)
+	}
+	measure(m.total, true)
+	widths := make([]float64, matrixCols)
+	for c, n := range chars {
+		widths[c] = float64(n) + 3
+	}
+	return widths
+}
