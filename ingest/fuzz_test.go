@@ -1,0 +1,118 @@
+package ingest
+
+import (
+	"encoding/csv"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	ur "usagereport"
+)
+
+// FuzzScanner compares the buffer scanner with encoding/csv, the
+// straightforward reader, on any input without carriage returns (which
+// encoding/csv rewrites inside quotes): both must find the same rows and
+// fields, or both must fail.
+func FuzzScanner(f *testing.F) {
+	for _, s := range []string{
+		"a,b,c\n1,2,3\n",
+		"a,\"b,\n\"\"x\"\"\",c\n",
+		"\"unterminated\n1,2\n",
+		"a\"b,c\n",
+		"\n\n,\n",
+		"\"a\"\"\",\"\"\n",
+		header + goodRow + "\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.ContainsAny(s, "\r") {
+			return
+		}
+		cr := csv.NewReader(strings.NewReader(s))
+		cr.FieldsPerRecord = -1
+		want, wantErr := cr.ReadAll()
+
+		sc := newScanner(strings.NewReader(s))
+		sc.buf = make([]byte, 16) // small, so rows straddle refills
+		var got [][]string
+		var gotErr error
+		for {
+			err := sc.next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				gotErr = err
+				break
+			}
+			want := make([]bool, strings.Count(string(sc.row), ",")+1)
+			for i := range want {
+				want[i] = true
+			}
+			if err := sc.split(want); err != nil {
+				gotErr = err
+				break
+			}
+			var row []string
+			for _, f := range sc.fields {
+				row = append(row, string(f))
+			}
+			got = append(got, row)
+		}
+		if (wantErr != nil) != (gotErr != nil) {
+			t.Fatalf("errors differ: encoding/csv %v, scanner %v", wantErr, gotErr)
+		}
+		if wantErr == nil {
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("rows differ (-encoding/csv +scanner):\n%s", diff)
+			}
+		}
+	})
+}
+
+// FuzzReader feeds anything to the whole reader: it must not panic, every
+// rejection must name a line and a known reason, and no message may hold
+// the canary that every input carries in a dropped column.
+func FuzzReader(f *testing.F) {
+	f.Add(goodRow + "\n" + replaceField(0, "1") + "\n")
+	f.Add(replaceField(12, "\"1,5\"") + "\n" + `"x` + "\n")
+	f.Fuzz(func(t *testing.T, body string) {
+		p, _ := NewPseudonymizer(testKey)
+		o, _ := NewOslo()
+		data := header + body + "\n" + strings.ReplaceAll(goodRow, "CANARY", "CANARY") + "\n"
+		r, err := NewReader(strings.NewReader(data), "export.csv", p, o)
+		if err != nil {
+			t.Fatalf("header refused: %v", err)
+		}
+		for {
+			var rec ur.Record
+			err := r.Read(&rec)
+			if err == io.EOF {
+				return
+			}
+			var rej *Rejection
+			var fe *FileError
+			switch {
+			case errors.As(err, &rej):
+				if rej.Line < 2 || rej.Err == nil {
+					t.Errorf("rejection without position or reason: %+v", rej)
+				}
+				if strings.Contains(rej.Error(), "CANARY") && !strings.Contains(body, "CANARY") {
+					t.Errorf("rejection holds content: %v", rej)
+				}
+			case errors.As(err, &fe):
+				return
+			case err != nil:
+				t.Fatalf("unexpected error type %T: %v", err, err)
+			default:
+				if rec.Service >= ur.NumServices || rec.Zone >= ur.NumZones {
+					t.Errorf("record out of range: %+v", rec)
+				}
+			}
+		}
+	})
+}
