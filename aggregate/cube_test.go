@@ -1,0 +1,157 @@
+package aggregate
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	ur "usagereport"
+)
+
+// randomRecords makes records of a few organisations with skewed sizes.
+func naiveTestRecords(seed uint64, n int) []ur.Record {
+	r := rand.New(rand.NewPCG(seed, 99))
+	m := ur.MonthOf(2026, 10)
+	ccs := []string{"", "Sales", "IT", "Økonomi", "Sales Oslo", "Lager"}
+	var recs []ur.Record
+	for range n {
+		var p ur.Pseudonym
+		p[0] = byte(r.IntN(40))
+		recs = append(recs, ur.Record{
+			Org:         ur.Org(974760673 + r.IntN(3)),
+			Month:       m,
+			Subscriber:  p,
+			CostCentre:  ccs[r.IntN(len(ccs))],
+			Service:     ur.Service(r.IntN(ur.NumServices)),
+			Zone:        ur.Zone(r.IntN(int(ur.NumZones))),
+			DurationS:   int64(r.IntN(600)),
+			VolumeBytes: int64(r.IntN(1 << 20)),
+			Charge:      ur.Amount(r.IntN(200000) - 1000),
+		})
+	}
+	return recs
+}
+
+// naiveCell computes one cell the slow, obvious way.
+func naiveCell(recs []ur.Record, org ur.Org, c ur.Cell) ur.Cell {
+	want := ur.Cell{Set: c.Set, CostCentre: c.CostCentre, Service: c.Service, Zone: c.Zone}
+	subs := map[ur.Pseudonym]bool{}
+	for _, r := range recs {
+		if r.Org != org ||
+			(c.Set.Has(ur.ByCostCentre) && r.CostCentre != c.CostCentre) ||
+			(c.Set.Has(ur.ByService) && r.Service != c.Service) ||
+			(c.Set.Has(ur.ByZone) && r.Zone != c.Zone) {
+			continue
+		}
+		subs[r.Subscriber] = true
+		want.Events++
+		want.DurationS += r.DurationS
+		want.VolumeBytes += r.VolumeBytes
+		want.Charge += r.Charge
+	}
+	want.Subscribers = int64(len(subs))
+	return want
+}
+
+func TestCubeMatchesNaive(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		recs := naiveTestRecords(seed, 3000)
+		b := NewBuilder(ur.MonthOf(2026, 10))
+		// Feed in reverse too: the order of records must not matter.
+		b2 := NewBuilder(ur.MonthOf(2026, 10))
+		for i := range recs {
+			if err := b.Add(&recs[i]); err != nil {
+				t.Fatal(err)
+			}
+			if err := b2.Add(&recs[len(recs)-1-i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cubes, _, err := b.Cubes(Config{MinGroupSize: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cubes2, _, err := b2.Cubes(Config{MinGroupSize: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ci, cube := range cubes {
+			cells, err := cube.Cells()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cells2, _ := cubes2[ci].Cells()
+			if diff := cmp.Diff(cells, cells2); diff != "" {
+				t.Fatalf("seed %d org %s: record order changed the cube (-fwd +rev):\n%s", seed, cube.Org, diff)
+			}
+			seen := map[[4]any]bool{}
+			perSet := map[ur.GroupingSet]int{}
+			for _, c := range cells {
+				key := [4]any{c.Set, c.CostCentre, c.Service, c.Zone}
+				if seen[key] {
+					t.Fatalf("duplicate cell %v", key)
+				}
+				seen[key] = true
+				perSet[c.Set]++
+				got := c
+				got.Suppression, got.Top1, got.Top2 = 0, [3]int64{}, [3]int64{}
+				if diff := cmp.Diff(naiveCell(recs, cube.Org, c), got); diff != "" {
+					t.Errorf("seed %d org %s cell %v (-naive +cube):\n%s", seed, cube.Org, key, diff)
+				}
+				if c.Set == 0 && c.Suppression.Hidden() {
+					t.Errorf("organisation total hidden")
+				}
+				if c.Suppression == ur.Published && c.Subscribers < 5 {
+					t.Errorf("cell %v with %d subscribers published", key, c.Subscribers)
+				}
+			}
+			if perSet[0] != 1 || len(perSet) != ur.NumGroupingSets {
+				t.Errorf("grouping sets: %v", perSet)
+			}
+		}
+	}
+}
+
+func TestWithheldAndK(t *testing.T) {
+	m := ur.MonthOf(2026, 10)
+	b := NewBuilder(m)
+	for i := range 4 {
+		var p ur.Pseudonym
+		p[0] = byte(i)
+		if err := b.Add(&ur.Record{Org: 974760673, Month: m, Subscriber: p, Charge: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cubes, withheld, err := b.Cubes(Config{MinGroupSize: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cubes) != 0 || len(withheld) != 1 || withheld[0].Org != 974760673 {
+		t.Errorf("4 subscribers with k=5: got %d cubes, withheld %v", len(cubes), withheld)
+	}
+	cubes, withheld, err = b.Cubes(Config{MinGroupSize: 3})
+	if err != nil || len(cubes) != 1 || len(withheld) != 0 {
+		t.Errorf("4 subscribers with k=3: got %d cubes, withheld %v, %v", len(cubes), withheld, err)
+	}
+	for _, k := range []int{-1, 0, 1, 2} {
+		if _, _, err := b.Cubes(Config{MinGroupSize: k}); err == nil {
+			t.Errorf("k=%d accepted", k)
+		}
+	}
+	if err := b.Add(&ur.Record{Org: 974760673, Month: m + 1}); err == nil {
+		t.Errorf("a record of another month was accepted")
+	}
+}
+
+func TestOverflowIsAnError(t *testing.T) {
+	m := ur.MonthOf(2026, 10)
+	b := NewBuilder(m)
+	big := ur.Amount(900_000_000_000_000_000)
+	for range 2 {
+		if err := b.Add(&ur.Record{Org: 974760673, Month: m, Charge: big}); err != nil {
+			return // the second add overflows DECIMAL(18,4): good
+		}
+	}
+	t.Errorf("a charge sum beyond DECIMAL(18,4) was accepted")
+}
