@@ -45,6 +45,7 @@ var smallSpecs = []ccSpec{
 	{"+4791234567", 5},
 	{"-1", 3},
 	{"@SUM(B4:B9)", 6},
+	{"R&D <Oslo> \"Ås\"", 7},
 }
 
 // records returns deterministic usage for the cost centres: every
