@@ -98,9 +98,9 @@ func (t *cellTable) shown(i int) shown {
 // total returns the row of the organisation's total cell.
 func (t *cellTable) total() int { return t.spans[0].start }
 
-// byService returns the rows of the set's cells per service (-1: none),
-// for sets that keep the service and at most one other dimension fixed by
-// the caller through keep.
+// byService returns the rows of set's cells per service (-1: none). set
+// keeps the service; keep, if not nil, picks the cells of one value of
+// the set's other dimension.
 func (t *cellTable) byService(set ur.GroupingSet, keep func(i int) bool) ([ur.NumServices]int, error) {
 	rows := [ur.NumServices]int{-1, -1, -1, -1}
 	s := t.spans[set]
