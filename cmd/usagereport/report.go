@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"time"
 
 	ur "usagereport"
 	"usagereport/aggregate"
@@ -27,12 +27,12 @@ func (l *orgList) Set(s string) error {
 }
 
 func runReport(ctx context.Context, e *Env, args []string) error {
-	fs := newFlagSet(e, "report", "--store DIR|URL --month YYYY-MM --out DIR [--org N]... [--min-group K] [--format parquet]")
+	fs := newFlagSet(e, "report", "--store DIR|URL --month YYYY-MM --out DIR [--org N]... [--min-group K] [--format xlsx,parquet]")
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
 	monthFlag := fs.String("month", "", "the month to report, YYYY-MM (Europe/Oslo)")
 	out := fs.String("out", "", "folder to write reports into: OUT/<org>/<org>-<YYYY-MM>.<ext>")
 	k := fs.Int("min-group", aggregate.DefaultMinGroupSize, "minimum group size k (at least 3)")
-	formats := fs.String("format", "parquet", "comma-separated report formats: parquet")
+	formats := fs.String("format", "xlsx,parquet", "comma-separated report formats: xlsx, parquet")
 	var orgs orgList
 	fs.Var(&orgs, "org", "report only this organisation number (repeatable)")
 	if err := parseFlags(fs, args); err != nil {
@@ -62,32 +62,32 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	}
 	defer st.Close()
 
-	b := aggregate.NewBuilder(month)
 	want := make(map[ur.Org]bool, len(orgs))
 	for _, o := range orgs {
 		want[o] = true
 	}
-	p := startProgress(e, "reading "+month.String(), 0)
-	err = st.ScanMonth(ctx, month, func(r *ur.Record) error {
-		if len(want) > 0 && !want[r.Org] {
-			return nil
-		}
-		return b.Add(r)
-	})
-	p.done()
-	if err != nil {
-		return fmt.Errorf("read month %s: %w", month, err)
-	}
-	cubes, withheld, err := b.Cubes(cfg)
+	b, cubes, withheld, err := monthCubes(ctx, e, st, month, want, cfg)
 	if err != nil {
 		return err
+	}
+	var history map[ur.Org][]*aggregate.Cube
+	if slices.ContainsFunc(writers, func(w reportWriter) bool { return w.ext == "xlsx" }) {
+		if history, err = historyCubes(ctx, e, st, month, want, cfg); err != nil {
+			return err
+		}
 	}
 	now := e.Now()
 	written := 0
 	for _, c := range cubes {
 		for _, w := range writers {
 			path := export.Path(*out, c.Org, c.Month, w.ext)
-			if err := export.WriteFileAtomic(path, func(out io.Writer) error { return w.write(out, c, now) }); err != nil {
+			err := export.WriteFileAtomic(path, func(out io.Writer) error {
+				if w.ext == "xlsx" {
+					return export.WriteXLSX(out, c, history[c.Org], now)
+				}
+				return export.WriteParquet(out, c, now)
+			})
+			if err != nil {
 				return fmt.Errorf("write report %s %s: %w", c.Org, c.Month, err)
 			}
 			written++
@@ -118,9 +118,52 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
-type reportWriter struct {
-	ext   string
-	write func(w io.Writer, c *aggregate.Cube, now time.Time) error
+type reportWriter struct{ ext string }
+
+// monthCubes reads one month of the store and computes its cubes, of the
+// organisations in want (all when empty).
+func monthCubes(ctx context.Context, e *Env, st ur.Store, m ur.Month, want map[ur.Org]bool, cfg aggregate.Config) (*aggregate.Builder, []*aggregate.Cube, []aggregate.Withheld, error) {
+	b := aggregate.NewBuilder(m)
+	p := startProgress(e, "reading "+m.String(), 0)
+	err := st.ScanMonth(ctx, m, func(r *ur.Record) error {
+		if len(want) > 0 && !want[r.Org] {
+			return nil
+		}
+		return b.Add(r)
+	})
+	p.done()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("read month %s: %w", m, err)
+	}
+	cubes, withheld, err := b.Cubes(cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return b, cubes, withheld, nil
+}
+
+// historyCubes computes, per organisation, the cubes of the months before m
+// (up to export.MaxXLSXHistory, oldest first) that the store holds, each
+// with its own suppression, for the workbook's history table.
+func historyCubes(ctx context.Context, e *Env, st ur.Store, m ur.Month, want map[ur.Org]bool, cfg aggregate.Config) (map[ur.Org][]*aggregate.Cube, error) {
+	months, err := st.Months(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list months: %w", err)
+	}
+	out := make(map[ur.Org][]*aggregate.Cube)
+	for _, hm := range months {
+		if hm >= m || hm < m-export.MaxXLSXHistory {
+			continue
+		}
+		_, cubes, _, err := monthCubes(ctx, e, st, hm, want, cfg)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cubes {
+			out[c.Org] = append(out[c.Org], c)
+		}
+	}
+	return out, nil
 }
 
 func reportWriters(formats string) ([]reportWriter, error) {
@@ -133,10 +176,10 @@ func reportWriters(formats string) ([]reportWriter, error) {
 		}
 		seen[f] = true
 		switch f {
-		case "parquet":
-			out = append(out, reportWriter{"parquet", export.WriteParquet})
+		case "parquet", "xlsx":
+			out = append(out, reportWriter{f})
 		default:
-			return nil, fmt.Errorf("unknown format %q (known: parquet)", f)
+			return nil, fmt.Errorf("unknown format %q (known: xlsx, parquet)", f)
 		}
 	}
 	return out, nil
