@@ -20,6 +20,7 @@ var (
 	ErrAmountRange = errors.New("amount out of range")
 	ErrCostCentre  = errors.New("longer than 64 characters")
 	ErrEncoding    = errors.New("not valid UTF-8")
+	ErrControl     = errors.New("holds control characters")
 	ErrNotCSV      = errors.New("not a CSV v1 file")
 	ErrRowTooLong  = errors.New("row longer than the limit (an unterminated quote?)")
 )
@@ -27,7 +28,7 @@ var (
 // Reasons lists every rejection reason, in the order summaries print them.
 var Reasons = []error{
 	ErrFieldCount, ErrQuote, ErrMissing, ErrOrgNumber, ErrSubscriber, ErrTime,
-	ErrService, ErrInteger, ErrCountry, ErrAmount, ErrAmountRange, ErrCostCentre, ErrEncoding,
+	ErrService, ErrInteger, ErrCountry, ErrAmount, ErrAmountRange, ErrCostCentre, ErrEncoding, ErrControl,
 }
 
 // Rejection is a row that was not ingested. It names where and why, never

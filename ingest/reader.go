@@ -205,6 +205,9 @@ func (r *Reader) parse(rec *ur.Record) error {
 	if utf8.RuneCount(cc) > MaxCostCentre {
 		return r.reject(colNames[colCostCentre], ErrCostCentre)
 	}
+	if hasControl(cc) {
+		return r.reject(colNames[colCostCentre], ErrControl)
+	}
 	t, ok := parseTime(bytes.TrimSpace(r.field(colStartTime)))
 	if !ok {
 		return r.reject(colNames[colStartTime], ErrTime)
@@ -264,4 +267,15 @@ func parseCount(b []byte) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
+}
+
+// hasControl reports whether b holds an ASCII control character: a report
+// cell cannot show one, and a workbook would change it.
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }

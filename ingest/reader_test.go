@@ -81,6 +81,8 @@ func TestRejections(t *testing.T) {
 		{"subscriber with letters", replaceField(1, "+47912CANARY"), "subscriber", ErrSubscriber},
 		{"cost centre too long", replaceField(3, strings.Repeat("x", 65)), "cost_centre", ErrCostCentre},
 		{"cost centre not utf-8", replaceField(3, "Sal\xffes"), "cost_centre", ErrEncoding},
+		{"cost centre with a newline", replaceField(3, "\"Sales\nOslo\""), "cost_centre", ErrControl},
+		{"cost centre with a tab", replaceField(3, "Sales\tOslo"), "cost_centre", ErrControl},
 		{"missing time", replaceField(4, ""), "start_time", ErrMissing},
 		{"time without offset", replaceField(4, "2026-10-03T14:22:05"), "start_time", ErrTime},
 		{"time 31 november", replaceField(4, "2026-11-31T10:00:00Z"), "start_time", ErrTime},
