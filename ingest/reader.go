@@ -41,16 +41,15 @@ const MaxCostCentre = 64
 
 // Reader reads one CSV v1 file into minimised records.
 type Reader struct {
-	name   string
-	sc     *scanner
-	hash   hash.Hash
-	pseudo *Pseudonymizer
-	oslo   *Oslo
+	name string
+	sc   *scanner
+	hash hash.Hash
+	v    *Validator
 
 	nfields int
 	col     [numCols]int // field index of each kept column, -1 if absent
 	want    []bool       // want[field index]: a kept column
-	ccs     map[string]string
+	fields  Fields
 }
 
 // hashReader hashes what it reads: the file's identity is the hash of its
@@ -79,7 +78,7 @@ func NewReader(src io.Reader, name string, pseudo *Pseudonymizer, oslo *Oslo) (*
 		}
 		in = zr
 	}
-	r := &Reader{name: name, hash: sha256.New(), pseudo: pseudo, oslo: oslo, ccs: make(map[string]string)}
+	r := &Reader{name: name, hash: sha256.New(), v: NewValidator(pseudo, oslo)}
 	r.sc = newScanner(hashReader{in, r.hash})
 	if err := r.readHeader(); err != nil {
 		return nil, err
@@ -168,114 +167,18 @@ func (r *Reader) Read(rec *ur.Record) error {
 	if len(r.sc.fields) != r.nfields {
 		return r.reject("", ErrFieldCount)
 	}
-	return r.parse(rec)
+	for c, i := range r.col {
+		r.fields[c] = nil
+		if i >= 0 {
+			r.fields[c] = r.sc.fields[i]
+		}
+	}
+	if c, err := r.v.Record(&r.fields, rec); err != nil {
+		return r.reject(colNames[c], err)
+	}
+	return nil
 }
 
 func (r *Reader) reject(col string, err error) error {
 	return &Rejection{File: r.name, Line: r.sc.rowLine, Column: col, Err: err}
-}
-
-func (r *Reader) field(c int) []byte {
-	if i := r.col[c]; i >= 0 {
-		return r.sc.fields[i]
-	}
-	return nil
-}
-
-// parse validates the kept fields and fills rec. Checks run in column order
-// so that a row with several faults is reported by its first.
-func (r *Reader) parse(rec *ur.Record) error {
-	for c, req := range required {
-		if req && len(bytes.TrimSpace(r.field(c))) == 0 {
-			return r.reject(colNames[c], ErrMissing)
-		}
-	}
-	var err error
-	if rec.Org, err = ur.ParseOrg(bytes.TrimSpace(r.field(colOrg))); err != nil {
-		return r.reject(colNames[colOrg], ErrOrgNumber)
-	}
-	sub := bytes.TrimSpace(r.field(colSubscriber))
-	if !validE164(sub) {
-		return r.reject(colNames[colSubscriber], ErrSubscriber)
-	}
-	cc := bytes.TrimSpace(r.field(colCostCentre))
-	if !utf8.Valid(cc) {
-		return r.reject(colNames[colCostCentre], ErrEncoding)
-	}
-	if utf8.RuneCount(cc) > MaxCostCentre {
-		return r.reject(colNames[colCostCentre], ErrCostCentre)
-	}
-	if hasControl(cc) {
-		return r.reject(colNames[colCostCentre], ErrControl)
-	}
-	t, ok := parseTime(bytes.TrimSpace(r.field(colStartTime)))
-	if !ok {
-		return r.reject(colNames[colStartTime], ErrTime)
-	}
-	if rec.Service, ok = ur.ParseService(bytes.TrimSpace(r.field(colService))); !ok {
-		return r.reject(colNames[colService], ErrService)
-	}
-	if rec.DurationS, ok = parseCount(r.field(colDuration)); !ok {
-		return r.reject(colNames[colDuration], ErrInteger)
-	}
-	if rec.VolumeBytes, ok = parseCount(r.field(colVolume)); !ok {
-		return r.reject(colNames[colVolume], ErrInteger)
-	}
-	if rec.Zone, ok = ur.ZoneOf(bytes.TrimSpace(r.field(colCountry))); !ok {
-		return r.reject(colNames[colCountry], ErrCountry)
-	}
-	rec.Charge, err = ur.ParseAmount(bytes.TrimSpace(r.field(colCharge)))
-	switch {
-	case errors.Is(err, ur.ErrAmountRange):
-		return r.reject(colNames[colCharge], ErrAmountRange)
-	case err != nil:
-		return r.reject(colNames[colCharge], ErrAmount)
-	}
-	// The row is good: only now does anything leave the buffer.
-	rec.Subscriber = r.pseudo.Pseudonym(sub)
-	rec.Month = r.oslo.Month(t)
-	rec.CostCentre = r.costCentre(cc)
-	return nil
-}
-
-// costCentre interns cost centre names: one string per distinct name, not
-// per row. "(unassigned)" written out is the same as empty.
-func (r *Reader) costCentre(b []byte) string {
-	if s, ok := r.ccs[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if s == ur.Unassigned {
-		s = ""
-	}
-	r.ccs[s] = s
-	r.ccs[string(b)] = s
-	return s
-}
-
-// parseCount reads an optional whole number >= 0; empty is 0.
-func parseCount(b []byte) (int64, bool) {
-	b = bytes.TrimSpace(b)
-	if len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
-// hasControl reports whether b holds an ASCII control character: a report
-// cell cannot show one, and a workbook would change it.
-func hasControl(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 || c == 0x7f {
-			return true
-		}
-	}
-	return false
 }
