@@ -38,6 +38,7 @@ func StartCluster() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	removeStale()
 	dir, err := os.MkdirTemp("", "usagereport-pgtest-")
 	if err != nil {
 		return nil, err
@@ -52,6 +53,25 @@ func StartCluster() (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// removeStale removes the clusters of test processes that died without
+// calling Main's cleanup (a test timeout panics past it): their postmaster
+// is gone, stopped by Pdeathsig, but the files stay.
+func removeStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "usagereport-pgtest-*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid"))
+		if err == nil {
+			pid, _ := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+			if pid > 0 && syscall.Kill(pid, 0) == nil {
+				continue // still running: another test process's
+			}
+		} else if fi, err := os.Stat(d); err != nil || time.Since(fi.ModTime()) < time.Minute {
+			continue // being set up by another process, or not a dir
+		}
+		os.RemoveAll(d)
+	}
 }
 
 // findBin looks for initdb and postgres on PATH, then in the newest

@@ -1,0 +1,270 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	ur "usagereport"
+)
+
+// batchRows is how many records one COPY statement carries. A writer holds
+// at most three batches (one filling, one queued, one being copied), a few
+// MB, whatever the size of the file.
+const batchRows = 32 << 10
+
+var recordColumns = []string{"org", "month", "subscriber", "cost_centre", "service", "zone", "duration_s", "volume_bytes", "charge", "file_id"}
+
+// BeginFile starts a transaction on a connection of its own. Records go in
+// by COPY, a batch per statement, from a goroutine, so that reading the next
+// batch overlaps sending this one; Commit adds the ledger row and commits.
+// Until then nothing of the file is visible, and if the connection drops,
+// the server rolls everything back.
+func (s *Store) BeginFile(ctx context.Context) (ur.FileWriter, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin file: %w", err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("begin file: %w", err)
+	}
+	var id int64
+	if err := tx.QueryRow(ctx, "SELECT nextval(pg_get_serial_sequence('files', 'id'))").Scan(&id); err != nil {
+		tx.Rollback(ctx)
+		conn.Release()
+		return nil, fmt.Errorf("begin file: %w", err)
+	}
+	w := &fileWriter{
+		s: s, ctx: ctx, conn: conn, tx: tx, fileID: id,
+		months: make(map[ur.Month]bool),
+		full:   make(chan []ur.Record, 1),
+		free:   make(chan []ur.Record, 3),
+		done:   make(chan copyResult, 1),
+	}
+	for range 3 {
+		w.free <- nil
+	}
+	w.batch = <-w.free
+	go w.copier()
+	return w, nil
+}
+
+type copyResult struct {
+	rows int64
+	err  error
+}
+
+type fileWriter struct {
+	s      *Store
+	ctx    context.Context // of BeginFile: the COPYs run under it
+	conn   *pgxpool.Conn
+	tx     pgx.Tx
+	fileID int64
+	months map[ur.Month]bool // partitions known to exist
+
+	batch []ur.Record
+	full  chan []ur.Record // to the copier; closed by Commit or Abort
+	free  chan []ur.Record // back from the copier
+	done  chan copyResult  // the copier's result, once full is closed
+
+	copyErr  atomic.Pointer[error] // the copier's first error, for Add to see early
+	err      error                 // sticky error of Add
+	finished bool                  // committed or aborted
+	closed   bool                  // full is closed
+}
+
+// copier runs one COPY per batch in the writer's transaction. After an
+// error it keeps draining batches, so that Add never blocks forever.
+func (w *fileWriter) copier() {
+	var res copyResult
+	src := newSource(w.fileID)
+	for b := range w.full {
+		if res.err == nil {
+			src.reset(b)
+			n, err := w.tx.CopyFrom(w.ctx, pgx.Identifier{"records"}, recordColumns, src)
+			res.rows += n
+			if err != nil {
+				res.err = err
+				w.copyErr.Store(&err)
+			}
+		}
+		w.free <- b[:0]
+	}
+	w.done <- res
+}
+
+// Add queues a copy of r. It creates r's month partition first if needed.
+func (w *fileWriter) Add(r *ur.Record) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.finished {
+		return errors.New("add record: the file is already committed or aborted")
+	}
+	if !w.months[r.Month] {
+		if err := w.s.ensurePartition(w.ctx, r.Month); err != nil {
+			w.err = err
+			return err
+		}
+		w.months[r.Month] = true
+	}
+	w.batch = append(w.batch, *r)
+	if len(w.batch) >= batchRows {
+		if p := w.copyErr.Load(); p != nil {
+			w.err = fmt.Errorf("copy records: %w", *p)
+			return w.err
+		}
+		w.full <- w.batch
+		w.batch = <-w.free
+	}
+	return nil
+}
+
+// finish hands the last batch to the copier and waits for it.
+func (w *fileWriter) finish() copyResult {
+	if len(w.batch) > 0 && w.copyErr.Load() == nil {
+		w.full <- w.batch
+		w.batch = nil
+	}
+	w.closed = true
+	close(w.full)
+	return <-w.done
+}
+
+// Commit writes the ledger row and commits. The ledger row goes in with
+// ON CONFLICT DO NOTHING on its sha256: if another transaction holds the
+// same file uncommitted, the insert waits for it, and if that one commits,
+// inserts nothing, so the file counts once and this transaction rolls back
+// with ErrAlreadyIngested.
+func (w *fileWriter) Commit(ctx context.Context, meta ur.FileMeta) (err error) {
+	if w.finished {
+		return errors.New("commit: the file is already committed or aborted")
+	}
+	if w.err != nil {
+		w.Abort()
+		return w.err
+	}
+	defer func() {
+		if err != nil {
+			w.Abort()
+		}
+	}()
+	res := w.finish()
+	if res.err != nil {
+		return fmt.Errorf("copy records: %w", res.err)
+	}
+	if meta.Rows != res.rows {
+		w.s.logger.Warn("ledger rows differ from records copied; the ledger keeps the records copied",
+			slog.Int64(attrRows, res.rows), slog.Int64("meta_rows", meta.Rows))
+	}
+	at := meta.IngestedAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	var id int64
+	err = w.tx.QueryRow(ctx, `INSERT INTO files (id, name, sha256, rows, rejected, ingested_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING RETURNING id`,
+		w.fileID, meta.Name, meta.SHA256[:], res.rows, meta.Rejected, at).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ur.ErrAlreadyIngested
+	}
+	if err != nil {
+		return fmt.Errorf("write ledger: %w", err)
+	}
+	if err := w.tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	w.finished = true
+	w.conn.Release()
+	return nil
+}
+
+// Abort rolls the transaction back. It is safe after Commit and twice.
+func (w *fileWriter) Abort() error {
+	if w.finished {
+		return nil
+	}
+	w.finished = true
+	if !w.closed {
+		w.finish()
+	}
+	// The caller's context may be why we abort: roll back regardless, but
+	// not forever. A rollback that fails closes the connection, and the
+	// server rolls back what it had.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 10*time.Second)
+	defer cancel()
+	err := w.tx.Rollback(ctx)
+	w.conn.Release()
+	if err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+		return fmt.Errorf("abort: %w", err)
+	}
+	return nil
+}
+
+// source feeds one batch to CopyFrom. Values returns the same slice of
+// pointers into one reused row every time: CopyFrom encodes a row before it
+// asks for the next, and pointers box without allocating.
+type source struct {
+	recs []ur.Record
+	i    int
+	row  struct {
+		org, month   int32
+		subscriber   []byte
+		costCentre   string
+		service      int16
+		zone         int16
+		durationS    int64
+		volumeBytes  int64
+		charge       pgtype.Numeric
+		fileID       int64
+		chargeUnits  big.Int
+		subscriberB  [16]byte
+	}
+	vals []any
+}
+
+func newSource(fileID int64) *source {
+	s := &source{}
+	r := &s.row
+	r.fileID = fileID
+	// The charge goes in binary as an integer with exponent -4, exact:
+	// never through a float or a decimal string.
+	r.charge = pgtype.Numeric{Int: &r.chargeUnits, Exp: -4, Valid: true}
+	r.subscriber = r.subscriberB[:]
+	s.vals = []any{&r.org, &r.month, &r.subscriber, &r.costCentre, &r.service, &r.zone, &r.durationS, &r.volumeBytes, &r.charge, &r.fileID}
+	return s
+}
+
+func (s *source) reset(recs []ur.Record) { s.recs, s.i = recs, 0 }
+
+func (s *source) Next() bool {
+	s.i++
+	return s.i <= len(s.recs)
+}
+
+func (s *source) Values() ([]any, error) {
+	rec := &s.recs[s.i-1]
+	r := &s.row
+	r.org = int32(rec.Org)
+	r.month = int32(rec.Month)
+	r.subscriberB = rec.Subscriber
+	r.costCentre = rec.CostCentre
+	r.service = int16(rec.Service)
+	r.zone = int16(rec.Zone)
+	r.durationS = rec.DurationS
+	r.volumeBytes = rec.VolumeBytes
+	r.chargeUnits.SetInt64(int64(rec.Charge))
+	return s.vals, nil
+}
+
+func (s *source) Err() error { return nil }
