@@ -218,17 +218,17 @@ type source struct {
 	recs []ur.Record
 	i    int
 	row  struct {
-		org, month   int32
-		subscriber   []byte
-		costCentre   string
-		service      int16
-		zone         int16
-		durationS    int64
-		volumeBytes  int64
-		charge       pgtype.Numeric
-		fileID       int64
-		chargeUnits  big.Int
-		subscriberB  [16]byte
+		org, month  int32
+		subscriber  []byte
+		costCentre  string
+		service     int16
+		zone        int16
+		durationS   int64
+		volumeBytes int64
+		charge      pgtype.Numeric
+		fileID      int64
+		chargeUnits big.Int
+		subscriberB [16]byte
 	}
 	vals []any
 }
