@@ -1,0 +1,76 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	ur "usagereport"
+)
+
+func TestTokens(t *testing.T) {
+	ctx := context.Background()
+	s, _ := mustOpen(t)
+	tokA, tokB := ur.NewToken(), ur.NewToken()
+	idA, err := s.CreateToken(ctx, orgA, "finance", ur.TokenHash(tokA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idB, err := s.CreateToken(ctx, orgB, "", ur.TokenHash(tokB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateToken(ctx, orgB, "", ur.TokenHash(tokB)); err == nil {
+		t.Errorf("CreateToken with a hash already stored: no error")
+	}
+	got, err := s.TokenByHash(ctx, ur.TokenHash(tokA))
+	if err != nil || got.Org != orgA || got.ID != idA || got.Name != "finance" || got.CreatedAt.IsZero() {
+		t.Errorf("TokenByHash(A) = %+v, %v; want org %s id %d", got, err, orgA, idA)
+	}
+	if _, err := s.TokenByHash(ctx, ur.TokenHash(ur.NewToken())); !errors.Is(err, ur.ErrNotFound) {
+		t.Errorf("TokenByHash(unknown) err = %v, want ErrNotFound", err)
+	}
+	if l, err := s.ListTokens(ctx, orgB); err != nil || len(l) != 1 || l[0].ID != idB {
+		t.Errorf("ListTokens(B) = %+v, %v", l, err)
+	}
+	if err := s.RevokeToken(ctx, idA); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TokenByHash(ctx, ur.TokenHash(tokA)); !errors.Is(err, ur.ErrNotFound) {
+		t.Errorf("TokenByHash(revoked) err = %v, want ErrNotFound", err)
+	}
+	if err := s.RevokeToken(ctx, idA); err != nil {
+		t.Errorf("revoking twice: %v", err)
+	}
+	if err := s.RevokeToken(ctx, 999); !errors.Is(err, ur.ErrNotFound) {
+		t.Errorf("RevokeToken(999) err = %v, want ErrNotFound", err)
+	}
+	l, err := s.ListTokens(ctx, 0)
+	if err != nil || len(l) != 2 || l[0].RevokedAt.IsZero() || !l[1].RevokedAt.IsZero() {
+		t.Errorf("ListTokens(0) = %+v, %v; want A revoked, B not", l, err)
+	}
+}
+
+func TestAuditLog(t *testing.T) {
+	ctx := context.Background()
+	s, _ := mustOpen(t)
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	evs := []ur.AuditEvent{
+		{Time: t0, Outcome: ur.OutcomeFailedAuth, Remote: "192.0.2.1"},
+		{Time: t0.Add(time.Hour), Org: orgA, Report: "974760673-2026-11.xlsx", Outcome: ur.OutcomeDownloaded, Remote: "2001:db8::1"},
+	}
+	for _, ev := range evs {
+		if err := s.AppendAudit(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.AuditEvents(ctx, time.Time{})
+	if err != nil || len(all) != 2 || all[0] != evs[0] || all[1] != evs[1] {
+		t.Errorf("AuditEvents = %+v, %v; want %+v", all, err, evs)
+	}
+	later, err := s.AuditEvents(ctx, t0.Add(time.Minute))
+	if err != nil || len(later) != 1 || later[0] != evs[1] {
+		t.Errorf("AuditEvents(since) = %+v, %v; want just %+v", later, err, evs[1])
+	}
+}
