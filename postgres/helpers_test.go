@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	gocmp "github.com/google/go-cmp/cmp"
 
@@ -173,3 +174,7 @@ func countFiles(tb testing.TB, s *Store) int {
 func mustURL(tb testing.TB) string { return pgtest.URL(tb) }
 
 func newCluster(tb testing.TB) *pgtest.Cluster { return pgtest.NewCluster(tb) }
+
+// waitABit paces a loop that polls the server for a state another
+// connection is about to reach.
+func waitABit() { time.Sleep(time.Millisecond) }

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	ur "usagereport"
@@ -21,7 +19,6 @@ import (
 // MB, whatever the size of the file.
 const batchRows = 32 << 10
 
-var recordColumns = []string{"org", "month", "subscriber", "cost_centre", "service", "zone", "duration_s", "volume_bytes", "charge", "file_id"}
 
 // BeginFile starts a transaction on a connection of its own. Records go in
 // by COPY, a batch per statement, from a goroutine, so that reading the next
@@ -87,11 +84,13 @@ type fileWriter struct {
 // error it keeps draining batches, so that Add never blocks forever.
 func (w *fileWriter) copier() {
 	var res copyResult
-	src := newSource(w.fileID)
+	var buf []byte
+	conn := w.conn.Conn().PgConn()
 	for b := range w.full {
 		if res.err == nil {
-			src.reset(b)
-			n, err := w.tx.CopyFrom(w.ctx, pgx.Identifier{"records"}, recordColumns, src)
+			var n int64
+			var err error
+			buf, n, err = copyBatch(w.ctx, conn, buf, b, w.fileID)
 			res.rows += n
 			if err != nil {
 				res.err = err
@@ -210,61 +209,3 @@ func (w *fileWriter) Abort() error {
 	}
 	return nil
 }
-
-// source feeds one batch to CopyFrom. Values returns the same slice of
-// pointers into one reused row every time: CopyFrom encodes a row before it
-// asks for the next, and pointers box without allocating.
-type source struct {
-	recs []ur.Record
-	i    int
-	row  struct {
-		org, month  int32
-		subscriber  []byte
-		costCentre  string
-		service     int16
-		zone        int16
-		durationS   int64
-		volumeBytes int64
-		charge      pgtype.Numeric
-		fileID      int64
-		chargeUnits big.Int
-		subscriberB [16]byte
-	}
-	vals []any
-}
-
-func newSource(fileID int64) *source {
-	s := &source{}
-	r := &s.row
-	r.fileID = fileID
-	// The charge goes in binary as an integer with exponent -4, exact:
-	// never through a float or a decimal string.
-	r.charge = pgtype.Numeric{Int: &r.chargeUnits, Exp: -4, Valid: true}
-	r.subscriber = r.subscriberB[:]
-	s.vals = []any{&r.org, &r.month, &r.subscriber, &r.costCentre, &r.service, &r.zone, &r.durationS, &r.volumeBytes, &r.charge, &r.fileID}
-	return s
-}
-
-func (s *source) reset(recs []ur.Record) { s.recs, s.i = recs, 0 }
-
-func (s *source) Next() bool {
-	s.i++
-	return s.i <= len(s.recs)
-}
-
-func (s *source) Values() ([]any, error) {
-	rec := &s.recs[s.i-1]
-	r := &s.row
-	r.org = int32(rec.Org)
-	r.month = int32(rec.Month)
-	r.subscriberB = rec.Subscriber
-	r.costCentre = rec.CostCentre
-	r.service = int16(rec.Service)
-	r.zone = int16(rec.Zone)
-	r.durationS = rec.DurationS
-	r.volumeBytes = rec.VolumeBytes
-	r.chargeUnits.SetInt64(int64(rec.Charge))
-	return s.vals, nil
-}
-
-func (s *source) Err() error { return nil }
