@@ -19,7 +19,6 @@ import (
 // MB, whatever the size of the file.
 const batchRows = 32 << 10
 
-
 // BeginFile starts a transaction on a connection of its own. Records go in
 // by COPY, a batch per statement, from a goroutine, so that reading the next
 // batch overlaps sending this one; Commit adds the ledger row and commits.
