@@ -34,7 +34,7 @@ var errDamaged = errors.New("damaged segment")
 type segWriter struct {
 	w     *bufio.Writer
 	orgs  map[ur.Org]uint64
-	subs  map[ur.Pseudonym]uint64
+	subs  subIndex
 	ccs   map[string]uint64
 	count uint64
 	buf   []byte
@@ -44,7 +44,7 @@ func newSegWriter(w io.Writer) (*segWriter, error) {
 	s := &segWriter{
 		w:    bufio.NewWriterSize(w, 256<<10),
 		orgs: make(map[ur.Org]uint64),
-		subs: make(map[ur.Pseudonym]uint64),
+		subs: newSubIndex(),
 		ccs:  make(map[string]uint64),
 	}
 	_, err := s.w.WriteString(segMagic)
@@ -61,11 +61,10 @@ func (s *segWriter) add(r *ur.Record) error {
 		b = binary.AppendUvarint(b, i)
 		b = binary.AppendUvarint(b, uint64(r.Org))
 	}
-	if i, ok := s.subs[r.Subscriber]; ok {
+	if i, ok := s.subs.get(r.Subscriber); ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
-		i = uint64(len(s.subs))
-		s.subs[r.Subscriber] = i
+		i = s.subs.add(r.Subscriber)
 		b = binary.AppendUvarint(b, i)
 		b = append(b, r.Subscriber[:]...)
 	}
@@ -86,6 +85,43 @@ func (s *segWriter) add(r *ur.Record) error {
 	s.count++
 	_, err := s.w.Write(b)
 	return err
+}
+
+// subIndex numbers pseudonyms. It looks them up by their first 8 bytes, an
+// integer key that hashes fast, and checks the whole pseudonym; the rare
+// pseudonyms that share a prefix with another go to a second map.
+type subIndex struct {
+	byPrefix map[uint64]uint64
+	list     []ur.Pseudonym
+	clash    map[ur.Pseudonym]uint64
+}
+
+func newSubIndex() subIndex {
+	return subIndex{byPrefix: make(map[uint64]uint64), clash: make(map[ur.Pseudonym]uint64)}
+}
+
+func (x *subIndex) get(p ur.Pseudonym) (uint64, bool) {
+	i, ok := x.byPrefix[binary.LittleEndian.Uint64(p[:8])]
+	if ok && x.list[i] == p {
+		return i, true
+	}
+	if ok {
+		i, ok = x.clash[p]
+	}
+	return i, ok
+}
+
+// add numbers p, which get did not find.
+func (x *subIndex) add(p ur.Pseudonym) uint64 {
+	i := uint64(len(x.list))
+	x.list = append(x.list, p)
+	prefix := binary.LittleEndian.Uint64(p[:8])
+	if _, taken := x.byPrefix[prefix]; taken {
+		x.clash[p] = i
+	} else {
+		x.byPrefix[prefix] = i
+	}
+	return i
 }
 
 func (s *segWriter) finish() error {

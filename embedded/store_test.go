@@ -211,3 +211,25 @@ func TestNotAStore(t *testing.T) {
 		t.Errorf("a folder with other files was taken as a store")
 	}
 }
+
+// TestPseudonymsSharingAPrefix checks the segment writer's fast index on
+// pseudonyms whose first 8 bytes are equal.
+func TestPseudonymsSharingAPrefix(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	a, b, c := rec(org, oct, 1, 1), rec(org, oct, 1, 2), rec(org, oct, 1, 3)
+	b.Subscriber[15] = 1
+	c.Subscriber[8] = 9
+	if err := ingestRecs(t, s, 1, a, b, c, b, a, c); err != nil {
+		t.Fatal(err)
+	}
+	got := scanAll(t, s, oct)
+	want := []ur.Pseudonym{a.Subscriber, b.Subscriber, c.Subscriber, b.Subscriber, a.Subscriber, c.Subscriber}
+	if len(got) != len(want) {
+		t.Fatalf("got %d records, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].Subscriber != want[i] {
+			t.Errorf("record %d: subscriber %x, want %x", i, got[i].Subscriber, want[i])
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"io"
@@ -115,4 +116,69 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzReadAllMatchesRead compares the parallel chunked reader with the
+// straightforward row-by-row one: the same records and rejections, in the
+// same order, with chunks small enough that rows straddle them.
+func FuzzReadAllMatchesRead(f *testing.F) {
+	f.Add(goodRow+"\n"+replaceField(0, "1")+"\n"+goodRow, uint8(7))
+	f.Add(replaceField(7, "\"a\n\"\"b,\n\"")+"\r\n\n"+goodRow+"\n", uint8(1))
+	f.Add(replaceField(2, `"x`)+"\n"+goodRow+"\n", uint8(30))
+	f.Fuzz(func(t *testing.T, body string, chunk uint8) {
+		data := header + body
+		seq := readBoth(t, data, 0)
+		par := readBoth(t, data, int(chunk)+1)
+		if diff := cmp.Diff(seq, par, cmp.Comparer(func(a, b error) bool { return a.Error() == b.Error() })); diff != "" {
+			t.Errorf("Read and ReadAll differ (-Read +ReadAll):\n%s", diff)
+		}
+	})
+}
+
+type readResult struct {
+	Recs    []ur.Record
+	Rejs    []Rejection
+	FileErr string
+	SHA     [32]byte
+}
+
+// readBoth reads data with Read (chunk 0) or ReadAll with that chunk size.
+func readBoth(t *testing.T, data string, chunk int) readResult {
+	p, _ := NewPseudonymizer(testKey)
+	o, _ := NewOslo()
+	r, err := NewReader(strings.NewReader(data), "export.csv", p, o)
+	if err != nil {
+		return readResult{FileErr: err.Error()}
+	}
+	var res readResult
+	if chunk == 0 {
+		for {
+			var rec ur.Record
+			err := r.Read(&rec)
+			var rej *Rejection
+			if err == io.EOF {
+				break
+			} else if errors.As(err, &rej) {
+				res.Rejs = append(res.Rejs, *rej)
+			} else if err != nil {
+				res.FileErr = err.Error()
+				break
+			} else {
+				res.Recs = append(res.Recs, rec)
+			}
+		}
+	} else {
+		r.chunkSize = chunk
+		err := r.ReadAll(context.Background(), func(rec *ur.Record) error {
+			res.Recs = append(res.Recs, *rec)
+			return nil
+		}, func(rej *Rejection) { res.Rejs = append(res.Rejs, *rej) })
+		if err != nil {
+			res.FileErr = err.Error()
+		}
+	}
+	if res.FileErr == "" {
+		res.SHA = r.SHA256()
+	}
+	return res
 }

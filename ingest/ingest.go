@@ -43,33 +43,23 @@ func File(ctx context.Context, st ur.Store, src io.Reader, name string, pseudo *
 		}
 	}()
 	res = &Result{Name: name, ByReason: make(map[error]int64)}
-	var rec ur.Record
-	for n := 0; ; n++ {
-		if n&0xffff == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("ingest %s: %w", name, err)
-			}
-		}
-		err := r.Read(&rec)
-		var rej *Rejection
-		switch {
-		case err == io.EOF:
-			return res, commit(ctx, w, r, res)
-		case errors.As(err, &rej):
-			res.Rejected++
-			res.ByReason[rej.Err]++
-			if len(res.Rejections) < MaxListed {
-				res.Rejections = append(res.Rejections, *rej)
-			}
-			continue
-		case err != nil:
-			return nil, err
-		}
-		if err := w.Add(&rec); err != nil {
-			return nil, fmt.Errorf("ingest %s line %d: store: %w", name, r.Line(), err)
+	err = r.ReadAll(ctx, func(rec *ur.Record) error {
+		if err := w.Add(rec); err != nil {
+			return fmt.Errorf("ingest %s: store: %w", name, err)
 		}
 		res.Rows++
+		return nil
+	}, func(rej *Rejection) {
+		res.Rejected++
+		res.ByReason[rej.Err]++
+		if len(res.Rejections) < MaxListed {
+			res.Rejections = append(res.Rejections, *rej)
+		}
+	})
+	if err != nil {
+		return nil, err
 	}
+	return res, commit(ctx, w, r, res)
 }
 
 func commit(ctx context.Context, w ur.FileWriter, r *Reader, res *Result) error {

@@ -13,8 +13,12 @@ import (
 // each number's pseudonym for the length of a run, keyed by the number's
 // bytes; the cache lives in memory only and is dropped with the value.
 type Pseudonymizer struct {
-	mac   hash.Hash
-	cache map[string]ur.Pseudonym
+	key []byte
+	mac hash.Hash
+	// cache maps a number, read as an integer (E.164 numbers have no
+	// leading zero, so the integer is unique), to its pseudonym's index.
+	cache map[uint64]int32
+	list  []ur.Pseudonym
 	sum   []byte
 }
 
@@ -26,20 +30,32 @@ func NewPseudonymizer(key []byte) (*Pseudonymizer, error) {
 	if len(key) < MinKeyLen {
 		return nil, errors.New("pseudonym key shorter than 32 bytes")
 	}
-	return &Pseudonymizer{mac: hmac.New(sha256.New, key), cache: make(map[string]ur.Pseudonym)}, nil
+	return &Pseudonymizer{key: key, mac: hmac.New(sha256.New, key), cache: make(map[uint64]int32)}, nil
 }
 
-// Pseudonym returns the pseudonym of an E.164 number.
+// clone returns a Pseudonymizer with the same key and its own cache, for
+// another goroutine.
+func (p *Pseudonymizer) clone() *Pseudonymizer {
+	return &Pseudonymizer{key: p.key, mac: hmac.New(sha256.New, p.key), cache: make(map[uint64]int32)}
+}
+
+// Pseudonym returns the pseudonym of an E.164 number, which the caller has
+// checked with validE164.
 func (p *Pseudonymizer) Pseudonym(number []byte) ur.Pseudonym {
-	if ps, ok := p.cache[string(number)]; ok {
-		return ps
+	var k uint64
+	for _, c := range number[1:] {
+		k = k*10 + uint64(c-'0')
+	}
+	if i, ok := p.cache[k]; ok {
+		return p.list[i]
 	}
 	p.mac.Reset()
 	p.mac.Write(number)
 	p.sum = p.mac.Sum(p.sum[:0])
 	var ps ur.Pseudonym
 	copy(ps[:], p.sum)
-	p.cache[string(number)] = ps
+	p.cache[k] = int32(len(p.list))
+	p.list = append(p.list, ps)
 	return ps
 }
 

@@ -50,6 +50,8 @@ type Reader struct {
 	col     [numCols]int // field index of each kept column, -1 if absent
 	want    []bool       // want[field index]: a kept column
 	fields  Fields
+
+	chunkSize int // of ReadAll; 0 means chunkSize (tests make it small)
 }
 
 // hashReader hashes what it reads: the file's identity is the hash of its
@@ -135,8 +137,13 @@ func (r *Reader) readHeader() error {
 }
 
 func (r *Reader) fileErr(err error) error {
+	line := r.sc.line
+	var le lineError
+	if errors.As(err, &le) {
+		line, err = le.line, le.err
+	}
 	if errors.Is(err, ErrRowTooLong) {
-		return &FileError{File: r.name, Line: r.sc.line, Err: err}
+		return &FileError{File: r.name, Line: line, Err: err}
 	}
 	return &FileError{File: r.name, Err: fmt.Errorf("read: %w", err)}
 }

@@ -1,0 +1,232 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"runtime"
+	"sync"
+
+	ur "usagereport"
+)
+
+// chunkSize is the size of the row runs handed to parsing workers: large
+// enough that handing over costs nothing, small enough to keep every core
+// busy and memory flat.
+const chunkSize = 1 << 20
+
+// chunk is a run of whole rows of the file, parsed by one worker.
+type chunk struct {
+	data []byte
+	line int   // lines of the file before the chunk
+	err  error // reading stopped here: a *FileError
+	recs []ur.Record
+	rejs []Rejection
+	done chan struct{}
+}
+
+// ReadAll reads the rest of the file with several goroutines: one reads
+// (and hashes) the input and cuts it into chunks at row ends outside
+// quotes, workers parse chunks into records, and the caller's goroutine gets
+// add and reject called in file order. It returns the first error of add,
+// a *FileError, or ctx's error. Read and ReadAll give the same records and
+// rejections; ReadAll is the fast path.
+func (r *Reader) ReadAll(ctx context.Context, add func(*ur.Record) error, reject func(*Rejection)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	jobs := make(chan *chunk, workers)
+	order := make(chan *chunk, 2*workers)
+	pool := &sync.Pool{}
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.produce(ctx, jobs, order, pool)
+	}()
+	for i := range workers {
+		v := r.v
+		if i > 0 {
+			v = r.v.clone()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range jobs {
+				r.parseChunk(c, v)
+				close(c.done)
+			}
+		}()
+	}
+	err := r.consume(ctx, order, pool, add, reject)
+	cancel()
+	for range order { // let the producer finish
+	}
+	wg.Wait()
+	return err
+}
+
+func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Pool, add func(*ur.Record) error, reject func(*Rejection)) error {
+	for c := range order {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		for i := range c.rejs {
+			reject(&c.rejs[i])
+		}
+		for i := range c.recs {
+			if err := add(&c.recs[i]); err != nil {
+				return err
+			}
+		}
+		if c.err != nil {
+			return c.err
+		}
+		r.sc.rowLine = c.line
+		pool.Put(c)
+	}
+	return ctx.Err()
+}
+
+// produce cuts the input into chunks of whole rows and hands each to a
+// worker (jobs) and, in file order, to the consumer (order).
+func (r *Reader) produce(ctx context.Context, jobs, order chan<- *chunk, pool *sync.Pool) {
+	defer close(order)
+	defer close(jobs)
+	sc := r.sc
+	carry := append([]byte(nil), sc.buf[sc.r:sc.w]...) // what the header read left
+	line := sc.line
+	eof := sc.eof
+	size := r.baseChunk()
+	for {
+		c, _ := pool.Get().(*chunk)
+		if c == nil {
+			c = &chunk{}
+		}
+		*c = chunk{data: c.data[:0], recs: c.recs[:0], rejs: c.rejs[:0], line: line, done: make(chan struct{})}
+		if cap(c.data) < size {
+			c.data = make([]byte, 0, size)
+		}
+		buf := append(c.data[:0], carry...)
+		var err error
+		for len(buf) < cap(buf) && !eof {
+			n, rerr := sc.src.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if rerr == io.EOF {
+				eof = true
+			} else if rerr != nil {
+				err = rerr
+				break
+			}
+		}
+		cut := len(buf)
+		if err == nil && !eof {
+			cut = lastRowEnd(buf)
+			if cut < 0 { // a row longer than the chunk
+				if size >= 2*maxRow {
+					err = ErrRowTooLong
+				} else {
+					size *= 2
+					carry = append(carry[:0], buf...)
+					pool.Put(c)
+					continue
+				}
+			}
+		}
+		if err != nil {
+			c.data = buf[:0]
+			c.err = r.fileErr(withLine(err, line+1))
+			close(c.done)
+			select {
+			case order <- c:
+			case <-ctx.Done():
+			}
+			return
+		}
+		c.data = buf[:cut]
+		carry = append(carry[:0], buf[cut:]...)
+		line += bytes.Count(c.data, []byte{'\n'})
+		select {
+		case order <- c:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case jobs <- c:
+		case <-ctx.Done():
+			return
+		}
+		if eof && len(carry) == 0 {
+			return
+		}
+		size = r.baseChunk()
+	}
+}
+
+func (r *Reader) baseChunk() int {
+	if r.chunkSize > 0 {
+		return r.chunkSize
+	}
+	return chunkSize
+}
+
+type lineError struct {
+	line int
+	err  error
+}
+
+func (e lineError) Error() string { return e.err.Error() }
+func (e lineError) Unwrap() error { return e.err }
+
+func withLine(err error, line int) error { return lineError{line, err} }
+
+// lastRowEnd returns the position just after the last newline of data
+// that is outside quotes, data starting at a row start; -1 if none.
+func lastRowEnd(data []byte) int {
+	quotes := bytes.Count(data, []byte{'"'})
+	end := len(data)
+	for {
+		j := bytes.LastIndexByte(data[:end], '\n')
+		if j < 0 {
+			return -1
+		}
+		quotes -= bytes.Count(data[j+1:end], []byte{'"'})
+		if quotes%2 == 0 {
+			return j + 1
+		}
+		end = j
+	}
+}
+
+// parseChunk parses one chunk's rows with its worker's validator.
+func (r *Reader) parseChunk(c *chunk, v *Validator) {
+	sc := scanner{buf: c.data, w: len(c.data), eof: true}
+	var f Fields
+	for {
+		if err := sc.next(); err != nil {
+			return // io.EOF: the chunk holds whole rows only
+		}
+		if err := sc.split(r.want); err != nil {
+			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Err: err})
+			continue
+		}
+		if len(sc.fields) != r.nfields {
+			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Err: ErrFieldCount})
+			continue
+		}
+		for col, i := range r.col {
+			f[col] = nil
+			if i >= 0 {
+				f[col] = sc.fields[i]
+			}
+		}
+		c.recs = append(c.recs, ur.Record{})
+		if col, err := v.Record(&f, &c.recs[len(c.recs)-1]); err != nil {
+			c.recs = c.recs[:len(c.recs)-1]
+			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Column: colNames[col], Err: err})
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package ingest
+
+import (
+	"bytes"
+	"errors"
+	"unicode/utf8"
+
+	ur "usagereport"
+)
+
+// Fields holds the kept columns of one row, by the col* constants, as raw
+// bytes of the input (nil where the file lacks the column). Every input
+// format fills Fields and hands it to a Validator: the allowlist is this
+// array, and nothing else of a row reaches a record.
+type Fields [numCols][]byte
+
+// Validator checks the kept fields of a row and makes the record: the one
+// place where a subscriber number becomes a pseudonym and a time a month.
+type Validator struct {
+	pseudo *Pseudonymizer
+	oslo   *Oslo
+	ccs    map[string]string
+}
+
+// NewValidator returns a Validator. It is not safe for concurrent use.
+func NewValidator(pseudo *Pseudonymizer, oslo *Oslo) *Validator {
+	return &Validator{pseudo: pseudo, oslo: oslo, ccs: make(map[string]string)}
+}
+
+// clone returns a Validator for another goroutine.
+func (v *Validator) clone() *Validator { return NewValidator(v.pseudo.clone(), v.oslo) }
+
+// Record validates f and fills rec. On a fault it returns the column (a
+// col* constant) and the reason; checks run in column order so that a row
+// with several faults is reported by its first.
+func (v *Validator) Record(f *Fields, rec *ur.Record) (col int, err error) {
+	for c, req := range required {
+		if req && len(bytes.TrimSpace(f[c])) == 0 {
+			return c, ErrMissing
+		}
+	}
+	if rec.Org, err = ur.ParseOrg(bytes.TrimSpace(f[colOrg])); err != nil {
+		return colOrg, ErrOrgNumber
+	}
+	sub := bytes.TrimSpace(f[colSubscriber])
+	if !validE164(sub) {
+		return colSubscriber, ErrSubscriber
+	}
+	cc := bytes.TrimSpace(f[colCostCentre])
+	if !utf8.Valid(cc) {
+		return colCostCentre, ErrEncoding
+	}
+	if utf8.RuneCount(cc) > MaxCostCentre {
+		return colCostCentre, ErrCostCentre
+	}
+	if hasControl(cc) {
+		return colCostCentre, ErrControl
+	}
+	t, ok := parseTime(bytes.TrimSpace(f[colStartTime]))
+	if !ok {
+		return colStartTime, ErrTime
+	}
+	if rec.Service, ok = ur.ParseService(bytes.TrimSpace(f[colService])); !ok {
+		return colService, ErrService
+	}
+	if rec.DurationS, ok = parseCount(f[colDuration]); !ok {
+		return colDuration, ErrInteger
+	}
+	if rec.VolumeBytes, ok = parseCount(f[colVolume]); !ok {
+		return colVolume, ErrInteger
+	}
+	if rec.Zone, ok = ur.ZoneOf(bytes.TrimSpace(f[colCountry])); !ok {
+		return colCountry, ErrCountry
+	}
+	rec.Charge, err = ur.ParseAmount(bytes.TrimSpace(f[colCharge]))
+	switch {
+	case errors.Is(err, ur.ErrAmountRange):
+		return colCharge, ErrAmountRange
+	case err != nil:
+		return colCharge, ErrAmount
+	}
+	// The row is good: only now does anything leave the input's buffer.
+	rec.Subscriber = v.pseudo.Pseudonym(sub)
+	rec.Month = v.oslo.Month(t)
+	rec.CostCentre = v.costCentre(cc)
+	return 0, nil
+}
+
+// ColumnName returns the CSV v1 name of a col* constant.
+func ColumnName(c int) string { return colNames[c] }
+
+// costCentre interns cost centre names: one string per distinct name, not
+// per row. "(unassigned)" written out is the same as empty.
+func (v *Validator) costCentre(b []byte) string {
+	if s, ok := v.ccs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if s == ur.Unassigned {
+		s = ""
+	}
+	v.ccs[string(b)] = s
+	return s
+}
+
+// parseCount reads an optional whole number >= 0; empty is 0.
+func parseCount(b []byte) (int64, bool) {
+	b = bytes.TrimSpace(b)
+	if len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// hasControl reports whether b holds an ASCII control character: a report
+// cell cannot show one, and a workbook would change it.
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
