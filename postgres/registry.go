@@ -20,6 +20,9 @@ func (s *Store) PutOrg(ctx context.Context, o ur.OrgInfo) error {
 	if o.MinGroupSize != 0 && o.MinGroupSize < 3 {
 		return fmt.Errorf("put organisation %s: %w", o.Org, errMinGroupSize)
 	}
+	if _, err := ur.ParseOrgString(o.Org.String()); err != nil {
+		return fmt.Errorf("put organisation: %w", err)
+	}
 	end := pgtype.Date{}
 	if !o.AgreementEnd.IsZero() {
 		end = pgtype.Date{Time: o.AgreementEnd, Valid: true}
