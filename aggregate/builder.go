@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -18,15 +19,50 @@ var ErrOverflow = errors.New("sum overflows int64")
 type Builder struct {
 	month ur.Month
 	orgs  map[ur.Org]*orgAcc
+	last  *orgAcc // records of one organisation tend to come together
 }
 
 // orgAcc holds one organisation's finest per-subscriber sums.
 type orgAcc struct {
-	subs  map[ur.Pseudonym]uint32
+	org   ur.Org
+	subs  subIndex
 	ccIDs map[string]uint32
 	ccs   []string
-	index map[fineKey]int32
+	// bySub lists each subscriber's finest entries: a handful (cost
+	// centre x service x zone), faster to scan than to hash.
+	bySub [][]int32
 	fine  []fine
+}
+
+// subIndex numbers an organisation's pseudonyms. It finds them by their
+// first 8 bytes, an integer key that hashes fast, and checks the whole
+// pseudonym; pseudonyms that share a prefix with another go to clash.
+type subIndex struct {
+	byPrefix map[uint64]uint32
+	list     []ur.Pseudonym
+	clash    map[ur.Pseudonym]uint32
+}
+
+// id returns p's number, numbering it if it is new.
+func (x *subIndex) id(p ur.Pseudonym) uint32 {
+	prefix := binary.LittleEndian.Uint64(p[:8])
+	i, ok := x.byPrefix[prefix]
+	if ok && x.list[i] == p {
+		return i
+	}
+	if ok {
+		if i, ok := x.clash[p]; ok {
+			return i
+		}
+	}
+	i = uint32(len(x.list))
+	x.list = append(x.list, p)
+	if ok {
+		x.clash[p] = i
+	} else {
+		x.byPrefix[prefix] = i
+	}
+	return i
 }
 
 type fineKey struct {
@@ -83,22 +119,24 @@ func (b *Builder) Add(r *ur.Record) error {
 	if r.Month != b.month {
 		return fmt.Errorf("aggregate %s: record of month %s", b.month, r.Month)
 	}
-	o := b.orgs[r.Org]
-	if o == nil {
-		o = &orgAcc{
-			subs:  make(map[ur.Pseudonym]uint32),
-			ccIDs: make(map[string]uint32),
-			index: make(map[fineKey]int32),
+	o := b.last
+	if o == nil || o.org != r.Org {
+		if o = b.orgs[r.Org]; o == nil {
+			o = &orgAcc{
+				org:   r.Org,
+				subs:  subIndex{byPrefix: make(map[uint64]uint32), clash: make(map[ur.Pseudonym]uint32)},
+				ccIDs: make(map[string]uint32),
+			}
+			b.orgs[r.Org] = o
 		}
-		b.orgs[r.Org] = o
+		b.last = o
 	}
-	sub, ok := o.subs[r.Subscriber]
-	if !ok {
-		if len(o.subs) == math.MaxUint32 {
-			return fmt.Errorf("aggregate %s: too many subscribers", r.Org)
-		}
-		sub = uint32(len(o.subs))
-		o.subs[r.Subscriber] = sub
+	if len(o.subs.list) == math.MaxUint32 {
+		return fmt.Errorf("aggregate %s: too many subscribers", r.Org)
+	}
+	sub := o.subs.id(r.Subscriber)
+	if int(sub) == len(o.bySub) {
+		o.bySub = append(o.bySub, nil)
 	}
 	cc, ok := o.ccIDs[r.CostCentre]
 	if !ok {
@@ -107,11 +145,17 @@ func (b *Builder) Add(r *ur.Record) error {
 		o.ccs = append(o.ccs, r.CostCentre)
 	}
 	k := fineKey{sub: sub, cc: cc, svc: r.Service, zone: r.Zone}
-	i, ok := o.index[k]
-	if !ok {
+	i := int32(-1)
+	for _, j := range o.bySub[sub] {
+		if o.fine[j].fineKey == k {
+			i = j
+			break
+		}
+	}
+	if i < 0 {
 		i = int32(len(o.fine))
-		o.index[k] = i
 		o.fine = append(o.fine, fine{fineKey: k})
+		o.bySub[sub] = append(o.bySub[sub], i)
 	}
 	err := o.fine[i].add(sums{events: 1, duration: r.DurationS, volume: r.VolumeBytes, charge: int64(r.Charge)})
 	if err != nil {
@@ -133,7 +177,7 @@ func (b *Builder) Orgs() []ur.Org {
 // Subscribers returns the number of distinct subscribers of org in the month.
 func (b *Builder) Subscribers(org ur.Org) int {
 	if o := b.orgs[org]; o != nil {
-		return len(o.subs)
+		return len(o.subs.list)
 	}
 	return 0
 }

@@ -18,6 +18,7 @@ func naiveTestRecords(seed uint64, n int) []ur.Record {
 	for range n {
 		var p ur.Pseudonym
 		p[0] = byte(r.IntN(40))
+		p[15] = byte(r.IntN(2)) // pseudonyms sharing their first 8 bytes
 		recs = append(recs, ur.Record{
 			Org:         ur.Org(974760673 + r.IntN(3)),
 			Month:       m,
