@@ -57,6 +57,8 @@ func commands() []command {
 		{"ingest", "read operator exports into a store", runIngest},
 		{"report", "write the monthly reports of a store", runReport},
 		{"generate", "write a generated operator export (for tests and benchmarks)", runGenerate},
+		{"org", "add, list, set or remove organisations in a store's registry", runOrg},
+		{"purge", "delete records past retention and of organisations whose agreement ended", runPurge},
 	}
 }
 

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	ur "usagereport"
+	"usagereport/postgres"
 )
 
-// openPostgres opens the PostgreSQL store.
+// openPostgres opens the PostgreSQL store, applying its migrations.
 func openPostgres(ctx context.Context, e *Env, url string) (ur.Store, error) {
-	return nil, errors.New("the PostgreSQL store is not built into this version; use a folder for the embedded store")
+	s, err := postgres.Open(ctx, url, e.Logger)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return s, nil
 }

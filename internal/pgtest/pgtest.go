@@ -59,7 +59,21 @@ func server(tb testing.TB) string {
 // left open are ended).
 func URL(tb testing.TB) string {
 	tb.Helper()
-	admin := server(tb)
+	return Database(tb, server(tb))
+}
+
+// Database creates an empty database on the server that admin (a URL with
+// the right to CREATE DATABASE) points at, dropped when the test ends, and
+// returns its URL. For a package whose TestMain is not Main, with a
+// cluster of its own:
+//
+//	admin := os.Getenv(pgtest.EnvURL)
+//	if admin == "" {
+//		admin = pgtest.NewCluster(t).URL("postgres")
+//	}
+//	url := pgtest.Database(t, admin)
+func Database(tb testing.TB, admin string) string {
+	tb.Helper()
 	var b [6]byte
 	rand.Read(b[:])
 	name := "urtest_" + hex.EncodeToString(b[:])

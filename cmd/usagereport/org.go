@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	ur "usagereport"
+	"usagereport/aggregate"
+)
+
+// recipientList is a repeatable --recipient flag.
+type recipientList []string
+
+func (l *recipientList) String() string { return strings.Join(*l, ",") }
+
+func (l *recipientList) Set(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "" || !strings.Contains(s, "@") || strings.ContainsAny(s, " \t\r\n,;") {
+		return errors.New("want one email address")
+	}
+	*l = append(*l, s)
+	return nil
+}
+
+// dateLayout is how dates are given on the command line.
+const dateLayout = "2006-01-02"
+
+func runOrg(ctx context.Context, e *Env, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return usagef("want a subcommand: org add|list|set|remove")
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "add", "set":
+		return runOrgPut(ctx, e, sub, args)
+	case "list":
+		return runOrgList(ctx, e, args)
+	case "remove":
+		return runOrgRemove(ctx, e, args)
+	}
+	return usagef("unknown subcommand org %s: want add, list, set or remove", sub)
+}
+
+// openRegistry opens the store and its registry.
+func openRegistry(ctx context.Context, e *Env, spec string) (ur.Store, ur.Registry, error) {
+	st, err := openStore(ctx, e, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, ok := st.(ur.Registry)
+	if !ok {
+		st.Close()
+		return nil, nil, errors.New("this store has no organisation registry")
+	}
+	return st, reg, nil
+}
+
+func runOrgPut(ctx context.Context, e *Env, sub string, args []string) error {
+	fs := newFlagSet(e, "org "+sub, "--store DIR|URL --org N [--name NAME] [--agreement-end YYYY-MM-DD] [--recipient EMAIL]... [--min-group K]")
+	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	orgFlag := fs.String("org", "", "the organisation number (9 digits)")
+	name := fs.String("name", "", "the organisation's name")
+	end := fs.String("agreement-end", "", "last day of the agreement, YYYY-MM-DD; its records are purged 6 months later (set: empty clears it)")
+	var recipients recipientList
+	fs.Var(&recipients, "recipient", "an email address for the monthly report (repeatable; set: replaces the list)")
+	minK := fs.Int("min-group", 0, fmt.Sprintf("this organisation's minimum group size when larger than the run's; 0 for none, else at least %d", aggregate.MinGroupSizeFloor))
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["org"] {
+		return usagef("--org is required")
+	}
+	org, err := ur.ParseOrgString(*orgFlag)
+	if err != nil {
+		return usagef("--org: %v", err)
+	}
+	if sub == "add" && strings.TrimSpace(*name) == "" {
+		return usagef("--name is required")
+	}
+	var endDate time.Time
+	if *end != "" {
+		if endDate, err = time.Parse(dateLayout, *end); err != nil {
+			return usagef("--agreement-end: want YYYY-MM-DD")
+		}
+	}
+	if *minK != 0 && *minK < aggregate.MinGroupSizeFloor {
+		return usagef("--min-group: %d is below the floor of %d (0 for none)", *minK, aggregate.MinGroupSizeFloor)
+	}
+
+	st, reg, err := openRegistry(ctx, e, *storeSpec)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	o, err := reg.Org(ctx, org)
+	switch {
+	case sub == "add" && err == nil:
+		return fmt.Errorf("organisation %s is registered already: use 'org set' to change it", org)
+	case sub == "add" && errors.Is(err, ur.ErrNotFound):
+		o = ur.OrgInfo{Org: org}
+	case sub == "set" && errors.Is(err, ur.ErrNotFound):
+		return fmt.Errorf("organisation %s is not registered: use 'org add'", org)
+	case err != nil:
+		return err
+	}
+	if set["name"] {
+		if strings.TrimSpace(*name) == "" {
+			return usagef("--name may not be empty")
+		}
+		o.Name = strings.TrimSpace(*name)
+	}
+	if set["agreement-end"] {
+		o.AgreementEnd = endDate
+	}
+	if set["recipient"] {
+		o.Recipients = recipients
+	}
+	if set["min-group"] {
+		o.MinGroupSize = *minK
+	}
+	if err := reg.PutOrg(ctx, o); err != nil {
+		return err
+	}
+	verb := "added"
+	if sub == "set" {
+		verb = "updated"
+	}
+	fmt.Fprintf(e.Stdout, "%s organisation %s\n", verb, org)
+	return nil
+}
+
+func runOrgList(ctx context.Context, e *Env, args []string) error {
+	fs := newFlagSet(e, "org list", "--store DIR|URL [--recipients]")
+	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	showRecipients := fs.Bool("recipients", false, "show the recipients' addresses (personal data), not only their number")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	st, reg, err := openRegistry(ctx, e, *storeSpec)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	orgs, err := reg.Orgs(ctx)
+	if err != nil {
+		return err
+	}
+	if len(orgs) == 0 {
+		fmt.Fprintln(e.Stdout, "no organisations registered")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ORG\tNAME\tAGREEMENT END\tMIN GROUP\tRECIPIENTS")
+	for _, o := range orgs {
+		end, k := "-", "-"
+		if !o.AgreementEnd.IsZero() {
+			end = o.AgreementEnd.Format(dateLayout)
+		}
+		if o.MinGroupSize > 0 {
+			k = fmt.Sprint(o.MinGroupSize)
+		}
+		rcpt := fmt.Sprint(len(o.Recipients))
+		if *showRecipients && len(o.Recipients) > 0 {
+			rcpt = strings.Join(o.Recipients, ", ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.Org, o.Name, end, k, rcpt)
+	}
+	return tw.Flush()
+}
+
+func runOrgRemove(ctx context.Context, e *Env, args []string) error {
+	fs := newFlagSet(e, "org remove", "--store DIR|URL --org N")
+	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	orgFlag := fs.String("org", "", "the organisation number (9 digits)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if *orgFlag == "" {
+		return usagef("--org is required")
+	}
+	org, err := ur.ParseOrgString(*orgFlag)
+	if err != nil {
+		return usagef("--org: %v", err)
+	}
+	st, reg, err := openRegistry(ctx, e, *storeSpec)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := reg.RemoveOrg(ctx, org); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "removed organisation %s from the registry (its records stay until purged by retention)\n", org)
+	return nil
+}
