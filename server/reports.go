@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -162,8 +163,12 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
+	// Only a regular file in the organisation's own folder: os.Root would
+	// follow a symbolic link that stays inside the reports folder, and one
+	// into another organisation's folder is as wrong as one out of it.
 	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
+	li, lerr := s.root.Lstat(rel)
+	if err != nil || lerr != nil || !fi.Mode().IsRegular() || !os.SameFile(fi, li) {
 		ev.Outcome = ur.OutcomeNotFound
 		s.appendAudit(r, ev)
 		notFound(w)
