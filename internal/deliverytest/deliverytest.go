@@ -1,0 +1,326 @@
+// Package deliverytest is the conformance suite of ur.Deliveries: every store
+// runs the same tests against its delivery ledger.
+package deliverytest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	ur "usagereport"
+)
+
+// Opener opens the ledger under test. Called twice in one test it must
+// return two handles on the same ledger, as two processes would have.
+type Opener func(t *testing.T) ur.Deliveries
+
+// Organisation numbers with valid check digits, and the months used.
+const (
+	orgA ur.Org = 974760673
+	orgB ur.Org = 923609016
+)
+
+var (
+	oct = ur.MonthOf(2026, 10)
+	nov = ur.MonthOf(2026, 11)
+)
+
+func keys(m ur.Month, n int) []ur.DeliveryKey {
+	var out []ur.DeliveryKey
+	for i := range n {
+		org := orgA
+		if i%2 == 1 {
+			org = orgB
+		}
+		out = append(out, ur.DeliveryKey{Org: org, Month: m, Recipient: fmt.Sprintf("r%02d@example.com", i)})
+	}
+	return out
+}
+
+// state is a delivery reduced to what the tests compare.
+type state struct {
+	Org       ur.Org
+	Recipient string
+	State     ur.DeliveryState
+	Attempts  int
+	LastError string
+	MessageID string
+}
+
+func states(t *testing.T, d ur.Deliveries, m ur.Month) []state {
+	t.Helper()
+	ds, err := d.ListDeliveries(context.Background(), m)
+	if err != nil {
+		t.Fatalf("ListDeliveries: %v", err)
+	}
+	var out []state
+	for _, x := range ds {
+		if x.Month != m {
+			t.Errorf("ListDeliveries(%s) returned a delivery of %s", m, x.Month)
+		}
+		if x.CreatedAt.IsZero() || x.UpdatedAt.Before(x.CreatedAt) {
+			t.Errorf("delivery %s: created %v, updated %v", x.Org, x.CreatedAt, x.UpdatedAt)
+		}
+		out = append(out, state{x.Org, x.Recipient, x.State, x.Attempts, x.LastError, x.MessageID})
+	}
+	return out
+}
+
+func newClaimant(t *testing.T, d ur.Deliveries) ur.Claimant {
+	t.Helper()
+	c, err := d.NewClaimant(context.Background())
+	if err != nil {
+		t.Fatalf("NewClaimant: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Run runs the suite.
+func Run(t *testing.T, open Opener) {
+	t.Run("AddAndList", func(t *testing.T) { testAddAndList(t, open(t)) })
+	t.Run("ClaimAttemptFinish", func(t *testing.T) { testClaimAttemptFinish(t, open(t)) })
+	t.Run("ConcurrentClaims", func(t *testing.T) { testConcurrentClaims(t, open) })
+	t.Run("DeadClaimant", func(t *testing.T) { testDeadClaimant(t, open) })
+	t.Run("Resolve", func(t *testing.T) { testResolve(t, open(t)) })
+}
+
+func testAddAndList(t *testing.T, d ur.Deliveries) {
+	ctx := context.Background()
+	ks := append(keys(oct, 3), keys(nov, 1)...)
+	n, err := d.AddDeliveries(ctx, ks)
+	if err != nil || n != 4 {
+		t.Fatalf("AddDeliveries = %d, %v; want 4, nil", n, err)
+	}
+	if n, err := d.AddDeliveries(ctx, ks[:2]); err != nil || n != 0 {
+		t.Fatalf("AddDeliveries again = %d, %v; want 0, nil", n, err)
+	}
+	want := []state{
+		{Org: orgB, Recipient: "r01@example.com", State: ur.DeliveryPending},
+		{Org: orgA, Recipient: "r00@example.com", State: ur.DeliveryPending},
+		{Org: orgA, Recipient: "r02@example.com", State: ur.DeliveryPending},
+	}
+	if diff := cmp.Diff(want, states(t, d, oct)); diff != "" {
+		t.Errorf("October (-want +got):\n%s", diff)
+	}
+	if got := states(t, d, nov); len(got) != 1 {
+		t.Errorf("November has %d deliveries, want 1", len(got))
+	}
+	if got := states(t, d, ur.MonthOf(2020, 1)); len(got) != 0 {
+		t.Errorf("an empty month lists %v", got)
+	}
+}
+
+func testClaimAttemptFinish(t *testing.T, d ur.Deliveries) {
+	ctx := context.Background()
+	if _, err := d.AddDeliveries(ctx, keys(oct, 3)); err != nil {
+		t.Fatal(err)
+	}
+	c := newClaimant(t, d)
+	other := newClaimant(t, d)
+	var got []ur.Delivery
+	for {
+		x, err := c.Claim(ctx, oct)
+		if errors.Is(err, ur.ErrNoDelivery) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Claim: %v", err)
+		}
+		if x.State != ur.DeliverySending {
+			t.Errorf("claimed delivery is %s, want sending", x.State)
+		}
+		got = append(got, x)
+	}
+	if len(got) != 3 {
+		t.Fatalf("claimed %d deliveries, want 3", len(got))
+	}
+	k0, k1, k2 := got[0].DeliveryKey, got[1].DeliveryKey, got[2].DeliveryKey
+	if err := other.Attempt(ctx, k0, "id0@x", ""); !errors.Is(err, ur.ErrNotClaimed) {
+		t.Errorf("Attempt by another claimant: %v, want ErrNotClaimed", err)
+	}
+	if err := other.Finish(ctx, k0, ur.DeliverySent, ""); !errors.Is(err, ur.ErrNotClaimed) {
+		t.Errorf("Finish by another claimant: %v, want ErrNotClaimed", err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(c.Attempt(ctx, k0, "id0@x", ""))
+	must(c.Attempt(ctx, k0, "id0@x", "421 try later"))
+	must(c.Finish(ctx, k0, ur.DeliverySent, ""))
+	must(c.Attempt(ctx, k1, "id1@x", ""))
+	must(c.Finish(ctx, k1, ur.DeliveryFailed, "550 no such user"))
+	must(c.Attempt(ctx, k2, "id2@x", ""))
+	must(c.Finish(ctx, k2, ur.DeliveryUnknown, "connection reset after the message was written"))
+	if err := c.Finish(ctx, k0, ur.DeliveryFailed, "again"); !errors.Is(err, ur.ErrNotClaimed) {
+		t.Errorf("Finish of a sent delivery: %v, want ErrNotClaimed", err)
+	}
+	if err := c.Attempt(ctx, k2, "id2@x", ""); !errors.Is(err, ur.ErrNotClaimed) {
+		t.Errorf("Attempt on an unknown delivery: %v, want ErrNotClaimed", err)
+	}
+	byKey := map[ur.DeliveryKey]state{}
+	for _, s := range states(t, d, oct) {
+		byKey[ur.DeliveryKey{Org: s.Org, Month: oct, Recipient: s.Recipient}] = s
+	}
+	wants := map[ur.DeliveryKey]state{
+		k0: {k0.Org, k0.Recipient, ur.DeliverySent, 2, "421 try later", "id0@x"},
+		k1: {k1.Org, k1.Recipient, ur.DeliveryFailed, 1, "550 no such user", "id1@x"},
+		k2: {k2.Org, k2.Recipient, ur.DeliveryUnknown, 1, "connection reset after the message was written", "id2@x"},
+	}
+	if diff := cmp.Diff(wants, byKey); diff != "" {
+		t.Errorf("ledger (-want +got):\n%s", diff)
+	}
+	if _, err := c.Claim(ctx, oct); !errors.Is(err, ur.ErrNoDelivery) {
+		t.Errorf("Claim after all finished: %v, want ErrNoDelivery", err)
+	}
+}
+
+// testConcurrentClaims claims from several claimants on two handles (two
+// "processes") at once: each delivery is claimed exactly once.
+func testConcurrentClaims(t *testing.T, open Opener) {
+	ctx := context.Background()
+	d1, d2 := open(t), open(t)
+	const n = 40
+	if _, err := d1.AddDeliveries(ctx, keys(oct, n)); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu      sync.Mutex
+		claimed = map[string]int{}
+		wg      sync.WaitGroup
+	)
+	for i := range 6 {
+		d := d1
+		if i%2 == 1 {
+			d = d2
+		}
+		c := newClaimant(t, d)
+		wg.Go(func() {
+			for {
+				x, err := c.Claim(ctx, oct)
+				if errors.Is(err, ur.ErrNoDelivery) {
+					return
+				}
+				if err != nil {
+					t.Errorf("Claim: %v", err)
+					return
+				}
+				mu.Lock()
+				claimed[x.Recipient]++
+				mu.Unlock()
+				if err := c.Finish(ctx, x.DeliveryKey, ur.DeliverySent, ""); err != nil {
+					t.Errorf("Finish: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(claimed) != n {
+		t.Errorf("%d deliveries claimed, want %d", len(claimed), n)
+	}
+	for r, k := range claimed {
+		if k != 1 {
+			t.Errorf("%s claimed %d times", r, k)
+		}
+	}
+}
+
+// testDeadClaimant closes a claimant that holds a delivery, as a process
+// that dies does: the delivery becomes unknown, is never claimed again,
+// and is shown as unknown from another handle.
+func testDeadClaimant(t *testing.T, open Opener) {
+	ctx := context.Background()
+	d1, d2 := open(t), open(t)
+	if _, err := d1.AddDeliveries(ctx, keys(oct, 2)); err != nil {
+		t.Fatal(err)
+	}
+	dead, err := d1.NewClaimant(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := dead.Claim(ctx, oct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dead.Attempt(ctx, x.DeliveryKey, "lost@x", ""); err != nil {
+		t.Fatal(err)
+	}
+	live := newClaimant(t, d2)
+	y, err := live.Claim(ctx, oct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// While both live, the dead one's claim is still sending.
+	got := states(t, d2, oct)
+	for _, s := range got {
+		if s.State != ur.DeliverySending {
+			t.Errorf("%s is %s while its claimant lives, want sending", s.Recipient, s.State)
+		}
+	}
+	dead.Close()
+	if _, err := live.Claim(ctx, oct); !errors.Is(err, ur.ErrNoDelivery) {
+		t.Errorf("Claim after the claimant died: %v, want ErrNoDelivery (unknown is never resent)", err)
+	}
+	want := map[string]state{
+		x.Recipient: {x.Org, x.Recipient, ur.DeliveryUnknown, 1, ur.DeadClaimantError, "lost@x"},
+		y.Recipient: {y.Org, y.Recipient, ur.DeliverySending, 0, "", ""},
+	}
+	byRcpt := map[string]state{}
+	for _, s := range states(t, d2, oct) {
+		byRcpt[s.Recipient] = s
+	}
+	if diff := cmp.Diff(want, byRcpt); diff != "" {
+		t.Errorf("ledger (-want +got):\n%s", diff)
+	}
+	if err := live.Finish(ctx, y.DeliveryKey, ur.DeliverySent, ""); err != nil {
+		t.Errorf("Finish by the live claimant: %v", err)
+	}
+}
+
+func testResolve(t *testing.T, d ur.Deliveries) {
+	ctx := context.Background()
+	ks := keys(oct, 2)
+	if _, err := d.AddDeliveries(ctx, ks); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ResolveDelivery(ctx, ks[0], ur.DeliverySent); err == nil {
+		t.Error("resolving a pending delivery succeeded")
+	}
+	missing := ur.DeliveryKey{Org: orgA, Month: oct, Recipient: "nobody@example.com"}
+	if err := d.ResolveDelivery(ctx, missing, ur.DeliverySent); !errors.Is(err, ur.ErrNotFound) {
+		t.Errorf("resolving a missing delivery: %v, want ErrNotFound", err)
+	}
+	c := newClaimant(t, d)
+	for range 2 {
+		x, err := c.Claim(ctx, oct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Finish(ctx, x.DeliveryKey, ur.DeliveryUnknown, "cut"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.ResolveDelivery(ctx, ks[0], ur.DeliveryFailed); err == nil {
+		t.Error("resolving to failed succeeded")
+	}
+	if err := d.ResolveDelivery(ctx, ks[0], ur.DeliverySent); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ResolveDelivery(ctx, ks[1], ur.DeliveryPending); err != nil {
+		t.Fatal(err)
+	}
+	x, err := c.Claim(ctx, oct)
+	if err != nil || x.DeliveryKey != ks[1] {
+		t.Errorf("Claim after resolving to pending = %v, %v; want %v", x.DeliveryKey, err, ks[1])
+	}
+	if _, err := c.Claim(ctx, oct); !errors.Is(err, ur.ErrNoDelivery) {
+		t.Errorf("second Claim: %v, want ErrNoDelivery", err)
+	}
+}
