@@ -45,6 +45,7 @@ type Profile struct {
 
 	sources  [numCols][]string // source column names of each kept field
 	services map[string]ur.Service
+	v1       bool // the built-in CSV v1 profile: read by the fast Reader
 }
 
 // Input formats, encodings and policies a profile may name.
@@ -90,7 +91,7 @@ type profileFile struct {
 // CSVv1Profile returns the profile of CSV v1, the default format. A reader
 // opened with it is the fast CSV v1 Reader itself.
 func CSVv1Profile() *Profile {
-	p := &Profile{name: "CSV v1", format: formatCSV, sep: ',', encoding: encUTF8, decimal: '.'}
+	p := &Profile{name: "CSV v1", format: formatCSV, sep: ',', encoding: encUTF8, decimal: '.', v1: true}
 	for c, n := range colNames {
 		p.sources[c] = []string{n}
 	}
@@ -421,4 +422,24 @@ func (p *Profile) Describe() string {
 		fmt.Fprintf(&b, ", %d service names mapped", len(p.services))
 	}
 	return b.String()
+}
+
+// withheld stands in for a dropped column's name that may be a value.
+const withheld = "(a name that looks like a value, withheld)"
+
+// dropName is how a dropped column is named to people: by its name, unless
+// the name looks like a value (five or more digits, an '@', or long), as
+// when a file has no header or a JSON object is keyed by phone numbers.
+func dropName(s string) string {
+	s = strings.TrimSpace(s)
+	digits := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			digits++
+		}
+	}
+	if digits >= 5 || strings.ContainsRune(s, '@') || utf8.RuneCountInString(s) > 64 {
+		return withheld
+	}
+	return s
 }
