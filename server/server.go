@@ -38,10 +38,11 @@ type Server struct {
 	sess    *sessions
 	metrics metrics
 
-	mu       sync.Mutex
-	ln       net.Listener
-	served   chan struct{} // closed when Serve has returned
-	serveErr error
+	closeRoot sync.Once
+	mu        sync.Mutex
+	ln        net.Listener
+	served    chan struct{} // closed when Serve has returned
+	serveErr  error
 }
 
 // New checks cfg and opens the reports folder. It does not listen yet.
@@ -253,7 +254,7 @@ func (s *Server) Addr() string {
 // Shutdown stops accepting connections and waits for the requests in
 // flight, downloads included, to finish; idle connections are closed at
 // once. When ctx ends first, the remaining connections are cut and ctx's
-// error returned.
+// error returned. A second call does nothing more.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	if err != nil {
@@ -268,5 +269,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	err = errors.Join(err, s.serveErr)
 	s.mu.Unlock()
-	return errors.Join(err, s.root.Close())
+	s.closeRoot.Do(func() { err = errors.Join(err, s.root.Close()) })
+	return err
 }
