@@ -59,6 +59,9 @@ func commands() []command {
 		{"generate", "write a generated operator export (for tests and benchmarks)", runGenerate},
 		{"org", "add, list, set or remove organisations in a store's registry", runOrg},
 		{"purge", "delete records past retention and of organisations whose agreement ended", runPurge},
+		{"serve", "serve each organisation its own reports over HTTP", runServe},
+		{"token", "create, list or revoke organisations' access tokens for serve", runToken},
+		{"audit-log", "print the server's audit log of downloads and failed sign-ins", runAuditLog},
 	}
 }
 

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	ur "usagereport"
+	"usagereport/server"
+)
+
+func runServe(ctx context.Context, e *Env, args []string) error {
+	fs := newFlagSet(e, "serve", "--store DIR|URL --reports DIR [--addr HOST:PORT] [--tls-cert FILE --tls-key FILE]")
+	storeSpec := fs.String("store", "", "the store with the tokens and the audit log: a folder (embedded) or a postgres:// URL")
+	cfg := server.Config{}
+	fs.StringVar(&cfg.Reports, "reports", "", "the reports folder the report command wrote (OUT/<org>/<org>-<YYYY-MM>.<ext>)")
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key the server speaks only HTTPS")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key (PEM)")
+	fs.DurationVar(&cfg.SessionTTL, "session-ttl", server.DefaultSessionTTL, "how long a sign-in on the page lasts")
+	grace := fs.Duration("shutdown-timeout", 5*time.Minute, "on SIGTERM or SIGINT, how long downloads in flight may take to finish")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if err := cfg.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	cfg.Now, cfg.Logger = e.Now, e.Logger
+	st, err := openStore(ctx, e, *storeSpec)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tk, ok1 := st.(ur.Tokens)
+	al, ok2 := st.(ur.AuditLog)
+	if !ok1 || !ok2 {
+		return errors.New("this store keeps no access tokens or audit log")
+	}
+	srv, err := server.New(cfg, tk, al)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	// The configuration as it runs: it holds file names, no secret.
+	fmt.Fprintf(e.Stderr, "usagereport serve: listening on %s://%s (reports %s, session %v, TLS %v)\n",
+		scheme, srv.Addr(), cfg.Reports, cfg.SessionTTL, cfg.TLSCert != "")
+	<-ctx.Done()
+	fmt.Fprintf(e.Stderr, "usagereport serve: shutting down; waiting up to %v for downloads in flight\n", *grace)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	return nil
+}

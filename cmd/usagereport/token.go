@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	ur "usagereport"
+)
+
+func runToken(ctx context.Context, e *Env, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return usagef("want a subcommand: token create|list|revoke")
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "create":
+		return runTokenCreate(ctx, e, args)
+	case "list":
+		return runTokenList(ctx, e, args)
+	case "revoke":
+		return runTokenRevoke(ctx, e, args)
+	}
+	return usagef("unknown subcommand token %s: want create, list or revoke", sub)
+}
+
+// openTokens opens the store and its tokens.
+func openTokens(ctx context.Context, e *Env, spec string) (ur.Store, ur.Tokens, error) {
+	st, err := openStore(ctx, e, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	tk, ok := st.(ur.Tokens)
+	if !ok {
+		st.Close()
+		return nil, nil, errors.New("this store keeps no access tokens")
+	}
+	return st, tk, nil
+}
+
+// runTokenCreate makes a token and prints it once, on standard output
+// alone so that a script can capture it; the store keeps only its hash.
+func runTokenCreate(ctx context.Context, e *Env, args []string) error {
+	fs := newFlagSet(e, "token create", "--store DIR|URL --org N [--name LABEL]")
+	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	orgFlag := fs.String("org", "", "the organisation number (9 digits) whose reports the token opens")
+	name := fs.String("name", "", "a label to tell tokens apart, e.g. finance")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	org, err := ur.ParseOrgString(*orgFlag)
+	if err != nil {
+		return usagef("--org: %v", err)
+	}
+	if len(*name) > 200 || strings.ContainsFunc(*name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return usagef("--name: at most 200 characters, no control characters")
+	}
+	st, tk, err := openTokens(ctx, e, *storeSpec)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	// A token for an organisation the store does not serve is a typo.
+	if reg, ok := st.(ur.Registry); ok {
+		if _, err := reg.Org(ctx, org); errors.Is(err, ur.ErrNotFound) {
+			return fmt.Errorf("organisation %s is not in the registry: add it first with 'usagereport org add'", org)
+		} else if err != nil {
+			return err
+		}
+	}
+	token := ur.NewToken()
+	id, err := tk.CreateToken(ctx, org, *name, ur.TokenHash(token))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.Stdout, token)
+	fmt.Fprintf(e.Stderr, "Token %d for organisation %s created. It is shown only now; the store keeps only its hash.\n", id, org)
+	return nil
+}
+
+func runTokenList(ctx context.Context, e *Env, args []string) error {
+	fs := newFlagSet(e, "token list", "--store DIR|URL [--org N]")
+	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	orgFlag := fs.String("org", "", "list only this organisation's tokens")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	var org ur.Org
+	if *orgFlag != "" {
+		var err error
+		if org, err = ur.ParseOrgString(*orgFlag); err != nil {
+			return usagef("--org: %v", err)
+		}
+	}
+	st, tk, err := openTokens(ctx, e, *storeSpec)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ts, err := tk.ListTokens(ctx, org)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tORG\tNAME\tCREATED\tREVOKED")
+	for _, t := range ts {
+		revoked := "-"
+		if !t.RevokedAt.IsZero() {
+			revoked = t.RevokedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Org, orDash(t.Name), t.CreatedAt.UTC().Format(time.RFC3339), revoked)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func runTokenRevoke(ctx context.Context, e *Env, args []string) error {
+	fs := newFlagSet(e, "token revoke", "--store DIR|URL ID")
+	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one token ID (see 'usagereport token list')")
+	}
+	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil || id <= 0 {
+		return usagef("token ID %q is not a positive number", fs.Arg(0))
+	}
+	st, tk, err := openTokens(ctx, e, *storeSpec)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := tk.RevokeToken(ctx, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stderr, "Token %d revoked; its sessions end with it.\n", id)
+	return nil
+}
