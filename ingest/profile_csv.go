@@ -104,13 +104,13 @@ func (r *csvReader) readHeader() error {
 		return &FileError{File: r.name, Line: 1, Err: fmt.Errorf("%w: the header lacks the column(s) the profile maps to %s", ErrNotCSV, strings.Join(missing, ", "))}
 	}
 	for i, h := range head {
-		if mapped[i] {
-			if pos[foldName(h)] != i {
-				return &FileError{File: r.name, Line: 1, Err: fmt.Errorf("mapped column %q appears twice in the header", strings.TrimSpace(h))}
-			}
-			continue
+		switch first := pos[foldName(h)]; {
+		case mapped[i]:
+		case mapped[first]:
+			return &FileError{File: r.name, Line: 1, Err: fmt.Errorf("mapped column %q appears twice in the header", strings.TrimSpace(h))}
+		default:
+			r.dropped = append(r.dropped, dropName(h))
 		}
-		r.dropped = append(r.dropped, dropName(h))
 	}
 	return nil
 }
