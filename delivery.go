@@ -52,6 +52,9 @@ type Delivery struct {
 	Attempts  int    // SMTP transactions started
 	LastError string // of the last failed attempt; "" when none
 	MessageID string // the Message-ID of the message, set before the first attempt
+	// RetryAt is when a pending delivery released after temporary failures
+	// may be claimed again; zero for any time.
+	RetryAt   time.Time
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -97,9 +100,10 @@ type Deliveries interface {
 // Claimant claims deliveries and records their outcomes. It is used by one
 // goroutine at a time.
 type Claimant interface {
-	// Claim turns one pending delivery of month m into sending, held by
-	// this claimant, and returns it; ErrNoDelivery when none is left. First
-	// it turns the sending deliveries of dead claimants into unknown.
+	// Claim turns one pending delivery of month m whose RetryAt has come
+	// into sending, held by this claimant, and returns it; ErrNoDelivery
+	// when none is left. First it turns the sending deliveries of dead
+	// claimants into unknown.
 	Claim(ctx context.Context, m Month) (Delivery, error)
 	// Attempt records that an SMTP transaction is about to start: it counts
 	// the attempt, sets the Message-ID, and keeps the previous attempt's
@@ -110,6 +114,11 @@ type Claimant interface {
 	// succeeds when the delivery was marked unknown meanwhile (this
 	// claimant was thought dead), since the outcome is now known.
 	Finish(ctx context.Context, k DeliveryKey, state DeliveryState, lastErr string) error
+	// Release returns a delivery this claimant holds in sending to pending,
+	// to be claimed again from retryAt on, keeping lastErr. The caller
+	// asserts that no attempt can have been accepted: each one failed
+	// before the whole message was written, or was refused.
+	Release(ctx context.Context, k DeliveryKey, lastErr string, retryAt time.Time) error
 	// Close releases the liveness lock. Deliveries still in sending become
 	// unknown at the next Claim or List.
 	Close() error

@@ -43,6 +43,7 @@ type deliveryEntry struct {
 	LastError string           `json:"last_error,omitempty"`
 	MessageID string           `json:"message_id,omitempty"`
 	Claimant  string           `json:"claimant,omitempty"`
+	RetryAt   time.Time        `json:"retry_at,omitzero"`
 	CreatedAt time.Time        `json:"created_at"`
 	UpdatedAt time.Time        `json:"updated_at"`
 }
@@ -151,7 +152,7 @@ func (e deliveryEntry) delivery(m ur.Month) ur.Delivery {
 	return ur.Delivery{
 		DeliveryKey: ur.DeliveryKey{Org: e.Org, Month: m, Recipient: e.Recipient},
 		State:       e.State, Attempts: e.Attempts, LastError: e.LastError, MessageID: e.MessageID,
-		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+		RetryAt: e.RetryAt, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 	}
 }
 
@@ -217,7 +218,7 @@ func (s *Store) ResolveDelivery(ctx context.Context, k ur.DeliveryKey, to ur.Del
 		if err := checkResolve(rows[i].State, to); err != nil {
 			return nil, err
 		}
-		rows[i].State, rows[i].Claimant, rows[i].UpdatedAt = to, "", now()
+		rows[i].State, rows[i].Claimant, rows[i].UpdatedAt, rows[i].RetryAt = to, "", now(), time.Time{}
 		return rows, nil
 	})
 	if err != nil {
@@ -266,9 +267,10 @@ func (s *Store) NewClaimant(ctx context.Context) (ur.Claimant, error) {
 func (c *claimant) Claim(ctx context.Context, m ur.Month) (ur.Delivery, error) {
 	var d ur.Delivery
 	err := c.s.updateDeliveries(m, func(rows []deliveryEntry) ([]deliveryEntry, error) {
+		t := now()
 		for i := range rows {
-			if r := &rows[i]; r.State == ur.DeliveryPending {
-				r.State, r.Claimant, r.UpdatedAt = ur.DeliverySending, c.id, now()
+			if r := &rows[i]; r.State == ur.DeliveryPending && !r.RetryAt.After(t) {
+				r.State, r.Claimant, r.UpdatedAt, r.RetryAt = ur.DeliverySending, c.id, t, time.Time{}
 				d = r.delivery(m)
 				return rows, nil
 			}
@@ -331,6 +333,25 @@ func (c *claimant) Finish(ctx context.Context, k ur.DeliveryKey, state ur.Delive
 	})
 	if err != nil {
 		return fmt.Errorf("finish delivery for %s %s: %w", k.Org, k.Month, err)
+	}
+	return nil
+}
+
+// Release returns a held delivery to pending.
+func (c *claimant) Release(ctx context.Context, k ur.DeliveryKey, lastErr string, retryAt time.Time) error {
+	err := c.s.updateDeliveries(k.Month, func(rows []deliveryEntry) ([]deliveryEntry, error) {
+		r, err := c.held(rows, k, ur.DeliverySending)
+		if err != nil {
+			return nil, err
+		}
+		r.State, r.Claimant, r.RetryAt, r.UpdatedAt = ur.DeliveryPending, "", retryAt.UTC(), now()
+		if lastErr != "" {
+			r.LastError = lastErr
+		}
+		return rows, nil
+	})
+	if err != nil {
+		return fmt.Errorf("release delivery for %s %s: %w", k.Org, k.Month, err)
 	}
 	return nil
 }

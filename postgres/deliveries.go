@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -74,15 +75,19 @@ func (s *Store) AddDeliveries(ctx context.Context, keys []ur.DeliveryKey) (int, 
 	return added, nil
 }
 
-const deliveryColumns = "month, org, recipient, state, attempts, last_error, message_id, created_at, updated_at"
+const deliveryColumns = "month, org, recipient, state, attempts, last_error, message_id, retry_at, created_at, updated_at"
 
 func scanDelivery(row pgx.Row) (ur.Delivery, error) {
 	var (
 		d          ur.Delivery
 		month, org int32
 		state      string
+		retryAt    *time.Time
 	)
-	err := row.Scan(&month, &org, &d.Recipient, &state, &d.Attempts, &d.LastError, &d.MessageID, &d.CreatedAt, &d.UpdatedAt)
+	err := row.Scan(&month, &org, &d.Recipient, &state, &d.Attempts, &d.LastError, &d.MessageID, &retryAt, &d.CreatedAt, &d.UpdatedAt)
+	if retryAt != nil {
+		d.RetryAt = retryAt.UTC()
+	}
 	d.Month, d.Org, d.State = ur.Month(month), ur.Org(org), ur.DeliveryState(state)
 	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
 	return d, err
@@ -128,7 +133,7 @@ func (s *Store) ResolveDelivery(ctx context.Context, k ur.DeliveryKey, to ur.Del
 		if from != string(ur.DeliveryUnknown) && from != string(ur.DeliveryFailed) {
 			return fmt.Errorf("the delivery is %s: only unknown or failed ones are resolved", from)
 		}
-		_, err = tx.Exec(ctx, `UPDATE deliveries SET state = $4, claimant = NULL, updated_at = now()
+		_, err = tx.Exec(ctx, `UPDATE deliveries SET state = $4, claimant = NULL, retry_at = NULL, updated_at = now()
 			WHERE month = $1 AND org = $2 AND recipient = $3`, int32(k.Month), int32(k.Org), k.Recipient, string(to))
 		return err
 	})
@@ -170,10 +175,10 @@ func (c *claimant) Claim(ctx context.Context, m ur.Month) (ur.Delivery, error) {
 			return err
 		}
 		var err error
-		d, err = scanDelivery(tx.QueryRow(ctx, `UPDATE deliveries SET state = 'sending', claimant = $2, updated_at = now()
+		d, err = scanDelivery(tx.QueryRow(ctx, `UPDATE deliveries SET state = 'sending', claimant = $2, retry_at = NULL, updated_at = now()
 			WHERE (month, org, recipient) = (
 				SELECT month, org, recipient FROM deliveries
-				WHERE month = $1 AND state = 'pending'
+				WHERE month = $1 AND state = 'pending' AND (retry_at IS NULL OR retry_at <= now())
 				ORDER BY org, recipient LIMIT 1 FOR UPDATE SKIP LOCKED)
 			RETURNING `+deliveryColumns, int32(m), c.id))
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -219,6 +224,25 @@ func (c *claimant) Finish(ctx context.Context, k ur.DeliveryKey, state ur.Delive
 	}
 	if err != nil {
 		return fmt.Errorf("finish delivery for %s %s: %w", k.Org, k.Month, err)
+	}
+	return nil
+}
+
+// Release returns a held delivery to pending.
+func (c *claimant) Release(ctx context.Context, k ur.DeliveryKey, lastErr string, retryAt time.Time) error {
+	var at *time.Time
+	if !retryAt.IsZero() {
+		at = &retryAt
+	}
+	tag, err := c.conn.Exec(ctx, `UPDATE deliveries SET state = 'pending', claimant = NULL, retry_at = $5,
+			last_error = CASE WHEN $6 = '' THEN last_error ELSE $6 END, updated_at = now()
+		WHERE month = $1 AND org = $2 AND recipient = $3 AND claimant = $4 AND state = 'sending'`,
+		int32(k.Month), int32(k.Org), k.Recipient, c.id, at, lastErr)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = ur.ErrNotClaimed
+	}
+	if err != nil {
+		return fmt.Errorf("release delivery for %s %s: %w", k.Org, k.Month, err)
 	}
 	return nil
 }

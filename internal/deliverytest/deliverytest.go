@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -87,6 +88,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ConcurrentClaims", func(t *testing.T) { testConcurrentClaims(t, open) })
 	t.Run("DeadClaimant", func(t *testing.T) { testDeadClaimant(t, open) })
 	t.Run("Resolve", func(t *testing.T) { testResolve(t, open(t)) })
+	t.Run("Release", func(t *testing.T) { testRelease(t, open(t)) })
 }
 
 func testAddAndList(t *testing.T, d ur.Deliveries) {
@@ -322,5 +324,53 @@ func testResolve(t *testing.T, d ur.Deliveries) {
 	}
 	if _, err := c.Claim(ctx, oct); !errors.Is(err, ur.ErrNoDelivery) {
 		t.Errorf("second Claim: %v, want ErrNoDelivery", err)
+	}
+}
+
+// testRelease returns a delivery to pending after temporary failures: it
+// is not claimed before its retry time, and keeps its attempts and error.
+func testRelease(t *testing.T, d ur.Deliveries) {
+	ctx := context.Background()
+	if _, err := d.AddDeliveries(ctx, keys(oct, 1)); err != nil {
+		t.Fatal(err)
+	}
+	c := newClaimant(t, d)
+	x, err := c.Claim(ctx, oct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Attempt(ctx, x.DeliveryKey, "id@x", ""); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	if err := c.Release(ctx, x.DeliveryKey, "421 busy", later); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Release(ctx, x.DeliveryKey, "421 busy", later); !errors.Is(err, ur.ErrNotClaimed) {
+		t.Errorf("second Release: %v, want ErrNotClaimed", err)
+	}
+	ds, err := d.ListDeliveries(ctx, oct)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("ListDeliveries = %v, %v", ds, err)
+	}
+	if got := ds[0]; got.State != ur.DeliveryPending || got.Attempts != 1 || got.LastError != "421 busy" || got.MessageID != "id@x" || !got.RetryAt.Round(time.Second).Equal(later.Round(time.Second)) {
+		t.Errorf("released delivery = %+v", got)
+	}
+	if _, err := c.Claim(ctx, oct); !errors.Is(err, ur.ErrNoDelivery) {
+		t.Errorf("Claim before the retry time: %v, want ErrNoDelivery", err)
+	}
+	// Released with a retry time past, it is claimed again.
+	if _, err := d.AddDeliveries(ctx, keys(nov, 1)); err != nil {
+		t.Fatal(err)
+	}
+	y, err := c.Claim(ctx, nov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Release(ctx, y.DeliveryKey, "", time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if z, err := c.Claim(ctx, nov); err != nil || z.DeliveryKey != y.DeliveryKey || !z.RetryAt.IsZero() {
+		t.Errorf("Claim after the retry time = %+v, %v; want %v", z, err, y.DeliveryKey)
 	}
 }

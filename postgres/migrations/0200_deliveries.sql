@@ -17,6 +17,9 @@ CREATE TABLE deliveries (
     last_error text        NOT NULL DEFAULT '',
     message_id text        NOT NULL DEFAULT '',
     claimant   integer,
+    -- retry_at: a pending row released after temporary failures is not
+    -- claimed before it; NULL for any time.
+    retry_at   timestamptz,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (month, org, recipient),
