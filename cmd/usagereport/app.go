@@ -55,6 +55,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"ingest", "read operator exports into a store", runIngest},
+		{"profile", "check how a mapping profile reads a sample export", runProfile},
 		{"report", "write the monthly reports of a store", runReport},
 		{"generate", "write a generated operator export (for tests and benchmarks)", runGenerate},
 		{"org", "add, list, set or remove organisations in a store's registry", runOrg},

@@ -23,14 +23,20 @@ type keyChecker interface {
 }
 
 func runIngest(ctx context.Context, e *Env, args []string) error {
-	fs := newFlagSet(e, "ingest", "--store DIR|URL [--key-file F] FILE...")
+	fs := newFlagSet(e, "ingest", "--store DIR|URL [--key-file F] [--profile P] FILE...")
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
 	keyFile := fs.String("key-file", "", "file holding the pseudonym key (hex); else $"+envKey+", else the store's own")
+	profileFile := fs.String("profile", "", "mapping profile (TOML) of the files' format; default CSV v1")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("no files to ingest")
+	}
+	// A bad profile is refused before the store is touched.
+	prof, err := loadProfile(*profileFile)
+	if err != nil {
+		return err
 	}
 	st, err := openStore(ctx, e, *storeSpec)
 	if err != nil {
@@ -61,7 +67,7 @@ func runIngest(ctx context.Context, e *Env, args []string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		res, err := ingestPath(ctx, e, st, path, pseudo, oslo)
+		res, err := ingestPath(ctx, e, st, path, prof, pseudo, oslo)
 		if err != nil {
 			sum.refused++
 			fmt.Fprintf(e.Stderr, "%v\n", err)
@@ -77,7 +83,8 @@ func runIngest(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
-func ingestPath(ctx context.Context, e *Env, st ur.Store, path string, pseudo *ingest.Pseudonymizer, oslo *ingest.Oslo) (*ingest.Result, error) {
+// ingestPath ingests one file, read with prof (nil: CSV v1's own reader).
+func ingestPath(ctx context.Context, e *Env, st ur.Store, path string, prof *ingest.Profile, pseudo *ingest.Pseudonymizer, oslo *ingest.Oslo) (*ingest.Result, error) {
 	name := filepath.Base(path)
 	f, err := os.Open(path)
 	if err != nil {
@@ -89,9 +96,15 @@ func ingestPath(ctx context.Context, e *Env, st ur.Store, path string, pseudo *i
 		size = fi.Size()
 	}
 	p := startProgress(e, name, size)
-	res, err := ingest.File(ctx, st, p.reader(f), name, pseudo, oslo)
-	p.done()
-	return res, err
+	defer p.done()
+	if prof == nil {
+		return ingest.File(ctx, st, p.reader(f), name, pseudo, oslo)
+	}
+	r, err := prof.Open(p.reader(f), name, pseudo, oslo)
+	if err != nil {
+		return nil, err
+	}
+	return ingest.FileWith(ctx, st, r, name)
 }
 
 func printFileResult(e *Env, res *ingest.Result) {
