@@ -24,15 +24,21 @@ type Result struct {
 	AlreadyIngested bool
 }
 
-// File reads one export from src into st: every good row is stored, every
-// bad row counted and listed, and the file's records become visible at once
-// when it commits. A file whose content the store has seen before changes
-// nothing and comes back with AlreadyIngested.
-func File(ctx context.Context, st ur.Store, src io.Reader, name string, pseudo *Pseudonymizer, oslo *Oslo) (res *Result, err error) {
+// File reads one CSV v1 export from src into st: every good row is stored,
+// every bad row counted and listed, and the file's records become visible
+// at once when it commits. A file whose content the store has seen before
+// changes nothing and comes back with AlreadyIngested.
+func File(ctx context.Context, st ur.Store, src io.Reader, name string, pseudo *Pseudonymizer, oslo *Oslo) (*Result, error) {
 	r, err := NewReader(src, name, pseudo, oslo)
 	if err != nil {
 		return nil, err
 	}
+	return FileWith(ctx, st, r, name)
+}
+
+// FileWith is File for any RowReader. The CSV v1 Reader is read with its
+// parallel ReadAll, the others row by row.
+func FileWith(ctx context.Context, st ur.Store, r RowReader, name string) (res *Result, err error) {
 	w, err := st.BeginFile(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("ingest %s: %w", name, err)
@@ -43,26 +49,58 @@ func File(ctx context.Context, st ur.Store, src io.Reader, name string, pseudo *
 		}
 	}()
 	res = &Result{Name: name, ByReason: make(map[error]int64)}
-	err = r.ReadAll(ctx, func(rec *ur.Record) error {
+	add := func(rec *ur.Record) error {
 		if err := w.Add(rec); err != nil {
-			return fmt.Errorf("ingest %s: store: %w", name, err)
+			return fmt.Errorf("ingest %s line %d: store: %w", name, r.Line(), err)
 		}
 		res.Rows++
 		return nil
-	}, func(rej *Rejection) {
+	}
+	reject := func(rej *Rejection) {
 		res.Rejected++
 		res.ByReason[rej.Err]++
 		if len(res.Rejections) < MaxListed {
 			res.Rejections = append(res.Rejections, *rej)
 		}
-	})
+	}
+	if fast, ok := r.(*Reader); ok {
+		err = fast.ReadAll(ctx, add, reject)
+	} else {
+		err = readRows(ctx, r, add, reject)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return res, commit(ctx, w, r, res)
 }
 
-func commit(ctx context.Context, w ur.FileWriter, r *Reader, res *Result) error {
+// readRows reads r row by row, calling add and reject.
+func readRows(ctx context.Context, r RowReader, add func(*ur.Record) error, reject func(*Rejection)) error {
+	var rec ur.Record
+	for n := 0; ; n++ {
+		if n&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		err := r.Read(&rec)
+		var rej *Rejection
+		switch {
+		case err == io.EOF:
+			return nil
+		case errors.As(err, &rej):
+			reject(rej)
+		case err != nil:
+			return err
+		default:
+			if err := add(&rec); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func commit(ctx context.Context, w ur.FileWriter, r RowReader, res *Result) error {
 	res.SHA256 = r.SHA256()
 	err := w.Commit(ctx, ur.FileMeta{Name: res.Name, SHA256: res.SHA256, Rows: res.Rows, Rejected: res.Rejected})
 	if errors.Is(err, ur.ErrAlreadyIngested) {

@@ -3,8 +3,6 @@ package ingest
 import (
 	"bufio"
 	"compress/gzip"
-	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -38,63 +36,6 @@ func (p *Profile) Open(src io.Reader, name string, pseudo *Pseudonymizer, oslo *
 		return newParquetReader(src, name, p, pseudo, oslo)
 	}
 	return newCSVReader(src, name, p, pseudo, oslo)
-}
-
-// FileWith is File for any RowReader: every good row is stored, every bad
-// row counted and listed, and the records become visible at once when the
-// file commits. It is File's loop; File should become a call of it.
-func FileWith(ctx context.Context, st ur.Store, r RowReader, name string) (res *Result, err error) {
-	w, err := st.BeginFile(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("ingest %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			w.Abort()
-		}
-	}()
-	res = &Result{Name: name, ByReason: make(map[error]int64)}
-	var rec ur.Record
-	for n := 0; ; n++ {
-		if n&0xffff == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("ingest %s: %w", name, err)
-			}
-		}
-		err := r.Read(&rec)
-		var rej *Rejection
-		switch {
-		case err == io.EOF:
-			return res, commitWith(ctx, w, r, res)
-		case errors.As(err, &rej):
-			res.Rejected++
-			res.ByReason[rej.Err]++
-			if len(res.Rejections) < MaxListed {
-				res.Rejections = append(res.Rejections, *rej)
-			}
-			continue
-		case err != nil:
-			return nil, err
-		}
-		if err := w.Add(&rec); err != nil {
-			return nil, fmt.Errorf("ingest %s line %d: store: %w", name, r.Line(), err)
-		}
-		res.Rows++
-	}
-}
-
-func commitWith(ctx context.Context, w ur.FileWriter, r RowReader, res *Result) error {
-	res.SHA256 = r.SHA256()
-	err := w.Commit(ctx, ur.FileMeta{Name: res.Name, SHA256: res.SHA256, Rows: res.Rows, Rejected: res.Rejected})
-	if errors.Is(err, ur.ErrAlreadyIngested) {
-		res.AlreadyIngested = true
-		res.Rows = 0
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("ingest %s: commit: %w", res.Name, err)
-	}
-	return nil
 }
 
 // gunzip returns src, decompressed when it starts with gzip's magic bytes

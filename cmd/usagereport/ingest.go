@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	ur "usagereport"
@@ -145,7 +146,7 @@ func (s *ingestSummary) print(e *Env) {
 	fmt.Fprintf(e.Stdout, "ingested %d files (%d already ingested, %d refused): %d rows stored, %d rejected\n",
 		s.files, s.already, s.refused, s.rows, s.rejected)
 	var parts []string
-	for _, r := range ingest.Reasons {
+	for _, r := range slices.Concat(ingest.Reasons, ingest.ProfileReasons) {
 		if n := s.byReason[r]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %v", n, r))
 		}
