@@ -77,6 +77,11 @@ func TestDownload(t *testing.T) {
 		t.Errorf("after replacing the file: status %d, ETag %q; want 200 and a new ETag", r.status, r.header.Get("ETag"))
 	}
 
+	// A download's event is written after its last byte, so the client
+	// can be done first; Shutdown waits for the handlers.
+	if err := b.srv.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	evs, err := b.store.AuditEvents(t.Context(), time.Time{})
 	if err != nil {
 		t.Fatal(err)
