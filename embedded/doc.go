@@ -9,6 +9,9 @@
 //	DIR/ledger/<sha256>.json      one per ingested file: the commit point
 //	DIR/months/YYYY-MM/<sha256>.seg  the records of one file in one month
 //	DIR/tmp/<id>/                 a file being ingested
+//	DIR/orgs.json                 the organisation registry
+//	DIR/tokens.json               download tokens, by hash only
+//	DIR/audit.log                 downloads and failed sign-ins, JSON Lines
 //
 // A file's records are written aside under tmp/, then, under the lock,
 // renamed into months/ and committed by writing its ledger entry last.

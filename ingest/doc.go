@@ -7,6 +7,12 @@
 // in an error. The subscriber's number becomes a keyed pseudonym (HMAC-SHA256)
 // here and nowhere else, and a start time becomes its Europe/Oslo month.
 //
+// Other operators' exports are read through a mapping Profile (TOML): CSV
+// with another separator, encoding, decimal comma or local times, JSON
+// Lines, or Parquet. A profile maps source columns onto the same kept
+// fields and every format goes through the one Validator: the mapping is
+// the allowlist, and an unmapped column is dropped like any other.
+//
 // A bad row is rejected with its file, line, column and reason, never its
 // content, and reading goes on; a file that is not CSV v1 at all is refused.
 //
