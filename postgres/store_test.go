@@ -392,3 +392,22 @@ func TestServerRestart(t *testing.T) {
 		t.Errorf("records after restart (-want +got):\n%s", diff)
 	}
 }
+
+// TestOpenErrorsHideThePassword: a URL's password never reaches an error.
+func TestOpenErrorsHideThePassword(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, url := range []string{
+		"postgres://user:s3cretPW@127.0.0.1:1/db?connect_timeout=2",
+		"postgres://user:s3cretPW@127.0.0.1:notaport/db",
+		"postgres://user:s3cretPW@127.0.0.1/db?sslmode=bogus",
+	} {
+		_, err := Open(ctx, url, nil)
+		if err == nil {
+			t.Fatalf("Open(%q) succeeded", url)
+		}
+		if strings.Contains(err.Error(), "s3cretPW") {
+			t.Errorf("Open error shows the password: %v", err)
+		}
+	}
+}

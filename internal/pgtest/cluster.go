@@ -30,6 +30,7 @@ type Cluster struct {
 	cred   *syscall.Credential // nil unless we run as root
 	cmd    *exec.Cmd
 	exited chan struct{}
+	lock   *os.File // flock held while this process owns dir
 }
 
 // StartCluster runs initdb in a new temp dir and starts postgres on it.
@@ -43,34 +44,57 @@ func StartCluster() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir, bin: bin}
+	// Lock the file before it gets its name, so that no other process's
+	// removeStale can take it in between.
+	lock, err := os.OpenFile(filepath.Join(dir, ownerLock+".new"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err == nil {
+		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX)
+	}
+	if err == nil {
+		err = os.Rename(lock.Name(), filepath.Join(dir, ownerLock))
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("lock cluster dir: %w", err)
+	}
+	c := &Cluster{dir: dir, bin: bin, lock: lock}
 	if err := c.init(); err != nil {
+		lock.Close()
 		os.RemoveAll(dir)
 		return nil, err
 	}
 	if err := c.Start(); err != nil {
+		lock.Close()
 		os.RemoveAll(dir)
 		return nil, err
 	}
 	return c, nil
 }
 
+// ownerLock is a file in a cluster's temp dir that its test process holds
+// an flock on while it lives. The kernel drops the lock when the process
+// dies, however it dies, so a dir whose lock can be taken is debris.
+const ownerLock = "owner.lock"
+
 // removeStale removes the clusters of test processes that died without
 // calling Main's cleanup (a test timeout panics past it): their postmaster
-// is gone, stopped by Pdeathsig, but the files stay.
+// is gone, stopped by Pdeathsig, but the files stay. A dir is removed only
+// when its owner lock can be taken; a dir without one is another process's
+// in its first instant, or very old.
 func removeStale() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "usagereport-pgtest-*"))
 	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid"))
-		if err == nil {
-			pid, _ := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
-			if pid > 0 && syscall.Kill(pid, 0) == nil {
-				continue // still running: another test process's
+		f, err := os.Open(filepath.Join(d, ownerLock))
+		if err != nil {
+			if fi, err := os.Stat(d); err == nil && fi.IsDir() && time.Since(fi.ModTime()) > time.Hour {
+				os.RemoveAll(d)
 			}
-		} else if fi, err := os.Stat(d); err != nil || time.Since(fi.ModTime()) < time.Minute {
-			continue // being set up by another process, or not a dir
+			continue
 		}
-		os.RemoveAll(d)
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			os.RemoveAll(d)
+		}
+		f.Close()
 	}
 }
 
@@ -249,7 +273,9 @@ func (c *Cluster) Restart() error {
 // Close stops the server and deletes its files.
 func (c *Cluster) Close() error {
 	err := c.Stop()
-	return errors.Join(err, os.RemoveAll(c.dir))
+	err = errors.Join(err, os.RemoveAll(c.dir))
+	c.lock.Close()
+	return err
 }
 
 // URL returns the address of database db as the superuser postgres.
