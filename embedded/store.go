@@ -57,26 +57,56 @@ func (s *Store) init() error {
 	switch {
 	case err == nil && string(b) != formatLine:
 		return errors.New("the folder is not a usagereport store of a known format")
-	case errors.Is(err, fs.ErrNotExist):
-		entries, err := os.ReadDir(s.dir)
-		if err != nil {
-			return err
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	// A new store. Refuse a folder holding other things before touching
+	// it; then create the store under the lock, so that two processes
+	// opening the same new folder at once both succeed.
+	if ok, err := onlyStoreFiles(s.dir); err != nil || !ok {
+		if err == nil {
+			err = errors.New("the folder is not empty and not a usagereport store")
 		}
-		if len(entries) > 0 {
-			return errors.New("the folder is not empty and not a usagereport store")
+		return err
+	}
+	return s.withLock(func() error {
+		if _, err := os.Stat(format); err == nil {
+			return nil // the other process made it
+		}
+		if ok, err := onlyStoreFiles(s.dir); err != nil || !ok {
+			if err == nil {
+				err = errors.New("the folder is not empty and not a usagereport store")
+			}
+			return err
 		}
 		for _, d := range []string{"ledger", "months", "tmp"} {
 			if err := os.MkdirAll(filepath.Join(s.dir, d), 0o700); err != nil {
 				return err
 			}
 		}
-		if err := writeFileAtomic(format, []byte(formatLine), 0o600); err != nil {
-			return err
-		}
-	case err != nil:
-		return err
+		return writeFileAtomic(format, []byte(formatLine), 0o600)
+	})
+}
+
+// onlyStoreFiles reports whether dir holds nothing but what a store being
+// created by another process may already hold.
+func onlyStoreFiles(dir string) (bool, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false, err
 	}
-	return nil
+	for _, e := range entries {
+		switch e.Name() {
+		case "lock", "ledger", "months", "tmp":
+		default:
+			if !strings.HasPrefix(e.Name(), ".FORMAT.") {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
 }
 
 // withLock runs fn holding the store's exclusive lock.

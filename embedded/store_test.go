@@ -233,3 +233,21 @@ func TestPseudonymsSharingAPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrentOpenOfANewFolder(t *testing.T) {
+	for range 20 {
+		dir := filepath.Join(t.TempDir(), "store")
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				_, err := Open(context.Background(), dir, nil)
+				errs <- err
+			}()
+		}
+		for range 4 {
+			if err := <-errs; err != nil {
+				t.Fatalf("concurrent Open: %v", err)
+			}
+		}
+	}
+}
