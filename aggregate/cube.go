@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -78,6 +79,12 @@ func (b *Builder) Cubes(cfg Config) ([]*Cube, []Withheld, error) {
 		Primary(cells, cfg)
 		Dominance(cells, cfg)
 		Secondary(cells)
+		// Widening is best effort on top of the exact guarantee: a report
+		// too large for its linear programs, or one they cannot solve,
+		// keeps the exact-safe pattern.
+		if _, err := Widen(cells, cfg); err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrUnsolved) {
+			return nil, nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
+		}
 		if err := CheckCells(org, b.month, cells); err != nil {
 			return nil, nil, err
 		}

@@ -108,7 +108,7 @@ func Secondary(cells []ur.Cell) {
 			// No cost centre can take the pattern: hide the global cells
 			// of the same shape instead.
 			for _, i := range x.unfixable {
-				if j := l.find(cells, &l.global, l.mask[i]); j >= 0 && j != l.total && !cells[j].Suppression.Hidden() {
+				if j := l.find(cells, &l.global, l.mask[i]); j >= 0 && !l.fixed(cells, j) && !cells[j].Suppression.Hidden() {
 					cells[j].Suppression = ur.HiddenSecondary
 					dirty[c], globalDirty, changed = true, true, true
 				}
@@ -118,7 +118,7 @@ func Secondary(cells []ur.Cell) {
 			best := -1
 			for e := range l.ccs {
 				j := l.find(cells, &l.ccs[e], l.mask[h])
-				if j < 0 || cells[j].Suppression.Hidden() {
+				if j < 0 || cells[j].Suppression.Hidden() || l.fixed(cells, j) {
 					continue
 				}
 				if best < 0 || costCmp(&cells[j], &cells[best]) < 0 {
@@ -320,7 +320,7 @@ func (l *layout) mirror(cells []ur.Cell, c, e int) {
 		if !cells[i].Suppression.Hidden() {
 			continue
 		}
-		if j := l.find(cells, &l.ccs[e], l.mask[i]); j >= 0 && !cells[j].Suppression.Hidden() {
+		if j := l.find(cells, &l.ccs[e], l.mask[i]); j >= 0 && !cells[j].Suppression.Hidden() && !l.fixed(cells, j) {
 			cells[j].Suppression = ur.HiddenSecondary
 		}
 	}
@@ -348,7 +348,7 @@ func (l *layout) determined(cells []ur.Cell, h int) bool {
 func (l *layout) unstick(cells []ur.Cell, h int) bool {
 	var cands []int32
 	add := func(i int32) {
-		if int(i) != l.total && !cells[i].Suppression.Hidden() {
+		if !cells[i].Suppression.Hidden() && !l.fixed(cells, int(i)) {
 			cands = append(cands, i)
 		}
 	}
@@ -386,4 +386,10 @@ func (l *layout) unstick(cells []ur.Cell, h int) bool {
 		}
 	}
 	return false
+}
+
+// fixed reports whether cell i must stay published: the organisation's
+// total, or a cell with all of its events (the total under another name).
+func (l *layout) fixed(cells []ur.Cell, i int) bool {
+	return i == l.total || (l.total >= 0 && cells[i].Events == cells[l.total].Events)
 }

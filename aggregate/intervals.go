@@ -1,0 +1,666 @@
+package aggregate
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/optimize/convex/lp"
+
+	ur "usagereport"
+)
+
+// Measure names an additive measure of a cell.
+type Measure int
+
+// The additive measures, in report order.
+const (
+	Events Measure = iota
+	Duration
+	Volume
+	Charge
+	NumMeasures
+)
+
+func (m Measure) String() string {
+	switch m {
+	case Events:
+		return "events"
+	case Duration:
+		return "duration_s"
+	case Volume:
+		return "volume_bytes"
+	case Charge:
+		return "charge"
+	}
+	return fmt.Sprintf("Measure(%d)", int(m))
+}
+
+// Value returns measure m of c, charge in units of 1/10000 NOK.
+func (m Measure) Value(c *ur.Cell) int64 {
+	switch m {
+	case Events:
+		return c.Events
+	case Duration:
+		return c.DurationS
+	case Volume:
+		return c.VolumeBytes
+	default:
+		return int64(c.Charge)
+	}
+}
+
+// Interval is the range [Lo, Hi] a reader can narrow one measure of a
+// hidden cell to, from the published cells and the fact that no finest
+// cell is negative. Hi is +Inf when nothing bounds it.
+type Interval struct {
+	Cell    int // index into the cells
+	Measure Measure
+	Lo, Hi  float64
+}
+
+// MaxIntervalUnknowns bounds the size of the linear programs Intervals
+// solves: the number of hidden finest cells of one report. The simplex
+// used is dense, so a larger report is refused with ErrTooLarge rather
+// than left to run for minutes.
+const MaxIntervalUnknowns = 200
+
+// ErrUnsolved reports a linear program the simplex could not solve
+// (numerically): the interval is unknown, not narrow.
+var ErrUnsolved = errors.New("interval linear program not solved")
+
+// ErrTooLarge reports a report with more hidden finest cells than
+// MaxIntervalUnknowns.
+var ErrTooLarge = errors.New("too many hidden finest cells for the interval check")
+
+// Intervals computes, for each hidden cell i and additive measure m with
+// want(i, m) (or all, when want is nil), the interval an attacker gets by solving two linear
+// programs (the smallest and the largest value the cell can take), the
+// attack sdcTable's attack() and tau-Argus's audit make. Unknowns are the
+// hidden finest cells, each at least zero (charges included: assuming an
+// attacker may rely on it errs on the safe side); every published cell is
+// an equation. Floating point is fine here: the exact question, whether a
+// cell is determined, is Audit's.
+func Intervals(cells []ur.Cell, want func(i int, m Measure) bool) ([]Interval, error) {
+	p, err := newIntervalProblem(cells)
+	if err != nil {
+		return nil, err
+	}
+	var out []Interval
+	for m := range NumMeasures {
+		ivs, err := p.solve(cells, m, want)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m, err)
+		}
+		out = append(out, ivs...)
+	}
+	return out, nil
+}
+
+// intervalProblem is the structure shared by all measures: which finest
+// cells are unknown, and which published cells constrain them.
+type intervalProblem struct {
+	l       *layout
+	varOf   map[fineRef]int // hidden finest cell -> unknown
+	valueOf map[fineRef]int // published finest cell -> its cell index
+	rows    []int           // published cells whose equations are independent
+	free    []bool          // unknowns in no equation
+	nvars   int
+}
+
+type fineRef struct {
+	block int32 // -1: unused; finest cells always belong to a cost centre
+	bit   int8
+}
+
+func newIntervalProblem(cells []ur.Cell) (*intervalProblem, error) {
+	l := newLayout(cells)
+	p := &intervalProblem{l: l, varOf: map[fineRef]int{}, valueOf: map[fineRef]int{}}
+	const finest = ur.ByCostCentre | finestSet
+	for i := range cells {
+		if cells[i].Set != finest {
+			continue
+		}
+		ref := fineRef{block: l.block[i], bit: int8(lowBit(l.mask[i]))}
+		if cells[i].Suppression.Hidden() {
+			p.varOf[ref] = p.nvars
+			p.nvars++
+		} else {
+			p.valueOf[ref] = i
+		}
+	}
+	if p.nvars > MaxIntervalUnknowns {
+		return nil, fmt.Errorf("%d hidden finest cells: %w", p.nvars, ErrTooLarge)
+	}
+	// Choose independent equations, exactly, so that the simplex gets a
+	// matrix of full row rank.
+	used := make([]bool, p.nvars)
+	var basis [][]uint64
+	var pivots []int
+	for i := range cells {
+		if cells[i].Suppression.Hidden() || cells[i].Set == finest {
+			continue
+		}
+		row := make([]uint64, p.nvars)
+		any := false
+		p.each(i, func(ref fineRef) {
+			if v, ok := p.varOf[ref]; ok {
+				row[v] = 1
+				any = true
+			}
+		})
+		if !any {
+			continue
+		}
+		r := append([]uint64(nil), row...)
+		for k, b := range basis {
+			if f := r[pivots[k]]; f != 0 {
+				for j := range r {
+					if b[j] != 0 {
+						r[j] = subMod(r[j], mulMod(f, b[j]))
+					}
+				}
+			}
+		}
+		piv := -1
+		for j, x := range r {
+			if x != 0 {
+				piv = j
+				break
+			}
+		}
+		if piv < 0 {
+			continue
+		}
+		inv := invMod(r[piv])
+		for j := range r {
+			if r[j] != 0 {
+				r[j] = mulMod(r[j], inv)
+			}
+		}
+		for k := range basis {
+			if f := basis[k][piv]; f != 0 {
+				for j := range r {
+					if r[j] != 0 {
+						basis[k][j] = subMod(basis[k][j], mulMod(f, r[j]))
+					}
+				}
+			}
+		}
+		basis = append(basis, r)
+		pivots = append(pivots, piv)
+		p.rows = append(p.rows, i)
+		for j, x := range row {
+			if x != 0 {
+				used[j] = true
+			}
+		}
+	}
+	p.free = make([]bool, p.nvars)
+	for j := range used {
+		p.free[j] = !used[j]
+	}
+	return p, nil
+}
+
+func lowBit(m uint16) int {
+	for j := range dim {
+		if m&(1<<j) != 0 {
+			return j
+		}
+	}
+	return -1
+}
+
+// each calls f for every finest cell that cell i sums.
+func (p *intervalProblem) each(i int, f func(fineRef)) {
+	l := p.l
+	blocks := []int32{l.block[i]}
+	if l.block[i] < 0 {
+		blocks = blocks[:0]
+		for b := range l.ccs {
+			blocks = append(blocks, int32(b))
+		}
+	}
+	for _, b := range blocks {
+		for j := range dim {
+			if l.mask[i]&(1<<j) != 0 {
+				f(fineRef{block: b, bit: int8(j)})
+			}
+		}
+	}
+}
+
+// solve computes the intervals of one measure.
+func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measure) bool) ([]Interval, error) {
+	// Columns: the unknowns that some equation holds. Free ones only raise
+	// the upper bound of the cells holding them to +Inf.
+	col := make([]int, p.nvars)
+	n := 0
+	for j := range p.nvars {
+		col[j] = -1
+		if !p.free[j] {
+			col[j] = n
+			n++
+		}
+	}
+	rhs := make([]float64, len(p.rows))
+	a := mat.NewDense(max(len(p.rows), 1), max(n, 1), nil)
+	scale := 1.0
+	for r, i := range p.rows {
+		v := float64(m.Value(&cells[i]))
+		p.each(i, func(ref fineRef) {
+			if j, ok := p.varOf[ref]; ok {
+				a.Set(r, col[j], 1)
+			} else if k, ok := p.valueOf[ref]; ok {
+				v -= float64(m.Value(&cells[k]))
+			}
+		})
+		rhs[r] = v
+		scale = max(scale, math.Abs(v))
+	}
+	for r := range rhs {
+		rhs[r] /= scale
+	}
+	var out []Interval
+	var basis []int
+	obj := make([]float64, n)
+	for i := range cells {
+		if !cells[i].Suppression.Hidden() || (want != nil && !want(i, m)) {
+			continue
+		}
+		known := 0.0
+		unbounded := false
+		clear(obj)
+		nonzero := false
+		p.each(i, func(ref fineRef) {
+			if j, ok := p.varOf[ref]; ok {
+				if col[j] < 0 {
+					unbounded = true
+				} else {
+					obj[col[j]] = 1
+					nonzero = true
+				}
+			} else if k, ok := p.valueOf[ref]; ok {
+				known += float64(m.Value(&cells[k]))
+			}
+		})
+		iv := Interval{Cell: i, Measure: m, Lo: known, Hi: known}
+		if nonzero {
+			lo, err := p.optimum(obj, a, rhs, n, &basis)
+			if errors.Is(err, lp.ErrInfeasible) {
+				// Some finest cell is negative (a credit): a reader
+				// cannot lean on non-negativity for this measure, and
+				// without it an undetermined cell is unbounded.
+				return p.unbounded(cells, m, want), nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("cell %s: %w: %w", CellName(&cells[i]), ErrUnsolved, err)
+			}
+			for j := range obj {
+				obj[j] = -obj[j]
+			}
+			hi, err := p.optimum(obj, a, rhs, n, &basis)
+			if err != nil {
+				return nil, fmt.Errorf("cell %s: %w: %w", CellName(&cells[i]), ErrUnsolved, err)
+			}
+			iv.Lo += lo * scale
+			iv.Hi += -hi * scale
+		}
+		if unbounded {
+			iv.Hi = math.Inf(1)
+		}
+		out = append(out, iv)
+	}
+	return out, nil
+}
+
+// unbounded returns the intervals of measure m when nothing bounds the
+// unknowns: every wanted hidden cell is (-Inf, +Inf).
+func (p *intervalProblem) unbounded(cells []ur.Cell, m Measure, want func(int, Measure) bool) []Interval {
+	var out []Interval
+	for i := range cells {
+		if cells[i].Suppression.Hidden() && (want == nil || want(i, m)) {
+			out = append(out, Interval{Cell: i, Measure: m, Lo: math.Inf(-1), Hi: math.Inf(1)})
+		}
+	}
+	return out
+}
+
+// optimum minimises obj·x over the polytope. The polytope is the same for
+// every objective of a measure, so the first solution's vertex is handed
+// to the later ones as their starting basis: that skips the simplex's
+// phase I, most of its cost.
+func (p *intervalProblem) optimum(obj []float64, a *mat.Dense, rhs []float64, n int, basis *[]int) (float64, error) {
+	if len(p.rows) == 0 || n == 0 {
+		return 0, nil
+	}
+	if *basis != nil {
+		f, _, err := lp.Simplex(obj, a, rhs, 1e-10, *basis)
+		if err == nil {
+			return f, nil
+		}
+		*basis = nil // numerically unhappy start: solve from scratch
+	}
+	f, x, err := lp.Simplex(obj, a, rhs, 1e-10, nil)
+	if err != nil {
+		return 0, err
+	}
+	*basis = completeBasis(a, x)
+	return f, nil
+}
+
+// completeBasis returns a basis of the columns of a (0/1 entries, full row
+// rank) that holds every column where the vertex x is positive, or nil.
+func completeBasis(a *mat.Dense, x []float64) []int {
+	m, n := a.Dims()
+	order := make([]int, 0, n)
+	for j := range n {
+		if x[j] > 1e-9 {
+			order = append(order, j)
+		}
+	}
+	support := len(order)
+	for j := range n {
+		if x[j] <= 1e-9 {
+			order = append(order, j)
+		}
+	}
+	var rows [][]uint64 // reduced columns, each with a pivot
+	var piv []int
+	var basis []int
+	for k, j := range order {
+		col := make([]uint64, m)
+		for i := range m {
+			if a.At(i, j) != 0 {
+				col[i] = 1
+			}
+		}
+		for r, b := range rows {
+			if f := col[piv[r]]; f != 0 {
+				for i := range m {
+					if b[i] != 0 {
+						col[i] = subMod(col[i], mulMod(f, b[i]))
+					}
+				}
+			}
+		}
+		pv := -1
+		for i, v := range col {
+			if v != 0 {
+				pv = i
+				break
+			}
+		}
+		if pv < 0 {
+			if k < support {
+				return nil // not a vertex after all
+			}
+			continue
+		}
+		inv := invMod(col[pv])
+		for i := range col {
+			if col[i] != 0 {
+				col[i] = mulMod(col[i], inv)
+			}
+		}
+		rows = append(rows, col)
+		piv = append(piv, pv)
+		basis = append(basis, j)
+		if len(basis) == m {
+			return basis
+		}
+	}
+	return nil
+}
+
+// Protected reports whether an interval is wide enough for a value v: for
+// event counts, the reader cannot rule out v+1 and the range spans at least
+// 2; for amounts, the range reaches p percent either side of v. The
+// organisation's total (its value of the measure is total) is published
+// and bounds every cell, so no more than total is asked of the upper end:
+// a cell that is most of the total cannot be protected further without
+// hiding the total.
+func Protected(iv Interval, v, total int64, cfg Config) bool {
+	const eps = 1e-6
+	fv, ft := float64(v), float64(total)
+	if iv.Measure == Events {
+		return iv.Hi >= min(fv+1, ft)-eps && iv.Hi-iv.Lo >= min(2, ft-fv+1)-eps
+	}
+	if v == 0 {
+		return true // nothing to protect: an empty amount
+	}
+	p := cfg.WithDefaults().DominanceP / 100
+	slack := eps * math.Max(1, math.Abs(fv))
+	return iv.Lo <= fv*(1-p)+slack && iv.Hi >= min(fv*(1+p), ft)-slack
+}
+
+// Sensitive reports whether measure m of a primary cell needs a wide
+// interval: every measure of a cell with fewer than k subscribers, and the
+// dominated amounts of a cell hidden by the p%-rule. (A cell hidden for
+// one person's data volume does not need its call minutes protected; those
+// may be known exactly when its other cells have none.)
+func Sensitive(c *ur.Cell, m Measure, cfg Config) bool {
+	switch c.Suppression {
+	case ur.HiddenSmall:
+		return true
+	case ur.HiddenDominance:
+		var d int
+		switch m {
+		case Charge:
+			d = ur.MeasureCharge
+		case Duration:
+			d = ur.MeasureDuration
+		case Volume:
+			d = ur.MeasureVolume
+		default:
+			return false
+		}
+		return dominated(measureTotal(c, d), c.Top1[d], c.Top2[d], dominancePPM(cfg.WithDefaults().DominanceP))
+	}
+	return false
+}
+
+// maxWidenRounds bounds Widen; each round hides at least one cell.
+const maxWidenRounds = 25
+
+// maxWidenTrials bounds the moves Widen tries for one report, each a
+// Secondary run and two small linear programs.
+const maxWidenTrials = 100
+
+// maxWidenUnknowns bounds the reports Widen works on: above it, the
+// linear programs of every round would cost more than the rest of the run.
+const maxWidenUnknowns = 60
+
+func widenEps(v float64) float64 { return 1e-6 * math.Max(1, math.Abs(v)) }
+
+// intervalOf computes one interval.
+func intervalOf(cells []ur.Cell, h int, m Measure) (Interval, error) {
+	p, err := newIntervalProblem(cells)
+	if err != nil {
+		return Interval{}, err
+	}
+	ivs, err := p.solve(cells, m, func(i int, _ Measure) bool { return i == h })
+	if err != nil || len(ivs) != 1 {
+		return Interval{}, fmt.Errorf("interval of %s: %w", CellName(&cells[h]), err)
+	}
+	return ivs[0], nil
+}
+
+// Widen makes the intervals of the primary cells wide enough (see
+// Protected): while one is not, it hides a published cell that shares an
+// equation with it and holds enough of the measure to widen the range
+// (the cheapest such), and runs Secondary again so that the pattern stays
+// exact-safe. It returns how many (cell, measure) pairs are still too
+// narrow when it stops, and ErrTooLarge, with nothing changed, for a
+// report with more than maxWidenUnknowns hidden finest cells. Its effort
+// is bounded (maxWidenRounds, maxWidenTrials): it is a best effort on top
+// of the exact guarantee, which Audit checks.
+func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
+	if len(cells) == 0 {
+		return 0, nil
+	}
+	unknowns := 0
+	for i := range cells {
+		if cells[i].Set == ur.ByCostCentre|finestSet && cells[i].Suppression.Hidden() {
+			unknowns++
+		}
+	}
+	if unknowns > maxWidenUnknowns {
+		return 0, fmt.Errorf("%d hidden finest cells: %w", unknowns, ErrTooLarge)
+	}
+	trials := maxWidenTrials
+	l := newLayout(cells)
+	p := cfg.WithDefaults().DominanceP / 100
+	// Hiding more only removes equations, so an interval never narrows:
+	// what is wide enough once stays so, and later rounds look only at the
+	// intervals that were not.
+	type pair struct {
+		cell int
+		m    Measure
+	}
+	pending := map[pair]bool{}
+	for i := range cells {
+		for m := range NumMeasures {
+			if Sensitive(&cells[i], m, cfg) {
+				pending[pair{i, m}] = true
+			}
+		}
+	}
+	for round := 0; len(pending) > 0; round++ {
+		ivs, err := Intervals(cells, func(i int, m Measure) bool { return pending[pair{i, m}] })
+		if err != nil {
+			return 0, err
+		}
+		narrow = 0
+		hid := false
+		for _, iv := range ivs {
+			h := iv.Cell
+			v := iv.Measure.Value(&cells[h])
+			if Protected(iv, v, iv.Measure.Value(&cells[0]), cfg) {
+				delete(pending, pair{h, iv.Measure})
+				continue
+			}
+			narrow++
+			if round == maxWidenRounds {
+				continue
+			}
+			fv, ft := float64(v), float64(iv.Measure.Value(&cells[0]))
+			hiWant, loWant := min(fv+1, ft), fv-1
+			if iv.Measure != Events {
+				hiWant, loWant = min(fv*(1+p), ft), fv*(1-p)
+			}
+			if u := l.widener(cells, h, iv.Measure, iv, hiWant, loWant, &trials); u >= 0 {
+				cells[u].Suppression = ur.HiddenSecondary
+				hid = true
+			}
+		}
+		if !hid {
+			return narrow, nil
+		}
+		Secondary(cells)
+	}
+	return 0, nil
+}
+
+// widener picks the published cell to hide to widen h's interval of
+// measure m, or -1. First a cell whose value caps the interval: a published
+// cell containing h with less than the wanted upper end, or one inside h
+// with more than the wanted lower end (the cheapest). Otherwise the
+// cheapest published cell sharing an equation with h (same block and
+// overlapping, a global cell overlapping, or h's shape in another cost
+// centre) that holds at least need of the measure, so that it can trade
+// with h, found by trying.
+func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiWant, loWant float64, trials *int) int {
+	best := -1
+	pick := func(i int) {
+		if best < 0 || costCmp(&cells[i], &cells[best]) < 0 {
+			best = i
+		}
+	}
+	open := func(i int) bool {
+		return i != h && !cells[i].Suppression.Hidden() && !l.fixed(cells, i)
+	}
+	related := func(f func(i int)) {
+		if b := l.block[h]; b >= 0 {
+			for _, i := range l.ccs[b].cells {
+				f(int(i))
+			}
+		}
+		for _, i := range l.global.cells {
+			f(int(i))
+		}
+		for e := range l.ccs {
+			if int32(e) == l.block[h] {
+				continue
+			}
+			if j := l.find(cells, &l.ccs[e], l.mask[h]); j >= 0 {
+				f(j)
+			}
+		}
+	}
+	mh := l.mask[h]
+	related(func(i int) {
+		if !open(i) {
+			return
+		}
+		sameOrGlobal := l.block[i] == l.block[h] || l.block[i] < 0
+		v := float64(m.Value(&cells[i]))
+		switch {
+		case sameOrGlobal && l.mask[i]&mh == mh && v < hiWant:
+			pick(i) // caps the upper end
+		case l.block[i] == l.block[h] && l.mask[i]&mh == l.mask[i] && v > loWant:
+			pick(i) // lifts the lower end
+		}
+	})
+	if best >= 0 {
+		return best
+	}
+	// Otherwise try the related cells, cheapest first, and take the first
+	// whose hiding moves the bound that falls short: the equations that
+	// bind an optimum are not always the obvious ones (total - domestic
+	// bounds eu_eea + world).
+	var cands []int
+	related(func(i int) {
+		if open(i) && m.Value(&cells[i]) > 0 && !slices.Contains(cands, i) {
+			cands = append(cands, i)
+		}
+	})
+	slices.SortStableFunc(cands, func(a, b int) int {
+		if c := costCmp(&cells[a], &cells[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	trial := make([]ur.Cell, len(cells))
+	for _, u := range cands {
+		if *trials <= 0 {
+			break
+		}
+		*trials--
+		// Hiding u may make more cells hide with it: try the whole move.
+		copy(trial, cells)
+		trial[u].Suppression = ur.HiddenSecondary
+		Secondary(trial)
+		iv, err := intervalOf(trial, h, m)
+		if err != nil {
+			continue
+		}
+		if (before.Hi < hiWant && iv.Hi > before.Hi+widenEps(before.Hi)) ||
+			(before.Lo > loWant && iv.Lo < before.Lo-widenEps(before.Lo)) {
+			return u
+		}
+	}
+	// No single move helps (two equations bind at once): hide the related
+	// cell holding most of the measure, and try again next round.
+	best = -1
+	for _, u := range cands {
+		if best < 0 || m.Value(&cells[u]) > m.Value(&cells[best]) {
+			best = u
+		}
+	}
+	return best
+}

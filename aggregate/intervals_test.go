@@ -1,0 +1,120 @@
+package aggregate
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	ur "usagereport"
+)
+
+// TestIntervalsByHand checks the linear programs on two tiny tables whose
+// answers are known.
+func TestIntervalsByHand(t *testing.T) {
+	// One cost centre, voice only, domestic and eu_eea: a 1x2 table with
+	// both finest cells (and their service twins) hidden. total = 3 events:
+	// dom + eu = 3, each in [0, 3]... but both cells exist, so no more
+	// is known than non-negativity.
+	var recs []ur.Record
+	add := func(sub byte, zone ur.Zone, n int) {
+		for range n {
+			r := ur.Record{Org: 1, Month: testMonth, CostCentre: "A", Service: ur.Voice, Zone: zone, DurationS: 10}
+			r.Subscriber[0] = sub
+			recs = append(recs, r)
+		}
+	}
+	add(1, ur.Domestic, 2)
+	add(2, ur.EUEEA, 1)
+	cells := cubeCells(t, recs)
+	for i := range cells {
+		if cells[i].Set.Has(ur.ByZone) {
+			cells[i].Suppression = ur.HiddenSmall
+		}
+	}
+	ivs, err := Intervals(cells, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, iv := range ivs {
+		if iv.Measure != Events {
+			continue
+		}
+		if math.Abs(iv.Lo-0) > 1e-9 || math.Abs(iv.Hi-3) > 1e-9 {
+			t.Errorf("%s events: [%v, %v], want [0, 3]", CellName(&cells[iv.Cell]), iv.Lo, iv.Hi)
+		}
+		if v := Events.Value(&cells[iv.Cell]); !Protected(iv, v, 3, Config{}) {
+			t.Errorf("%s: Protected(%v, %d) = false, want true", CellName(&cells[iv.Cell]), iv, v)
+		}
+	}
+}
+
+// TestIntervalsProperties checks, on random reports through the real
+// path, that every primary cell's interval contains its value and is wide
+// enough, and that no interval of a hidden cell is a single point.
+func TestIntervalsProperties(t *testing.T) {
+	checked := 0
+	for seed := range uint64(40) {
+		r := rand.New(rand.NewPCG(seed, 11))
+		recs := randomRecords(r, genConfig{orgs: 2, minSubs: 5, maxSubs: 40, maxCCs: 6, maxEvents: 6, dominantOdds: 8})
+		cfg := Config{MinGroupSize: 3 + int(seed%3)}
+		for _, cube := range buildCubes(t, recs, cfg) {
+			cells := mustCells(t, cube)
+			ivs, err := Intervals(cells, nil)
+			if err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			for _, iv := range ivs {
+				c := &cells[iv.Cell]
+				v := float64(iv.Measure.Value(c))
+				if v < iv.Lo-1e-6*math.Max(1, v) || v > iv.Hi+1e-6*math.Max(1, v) {
+					t.Errorf("seed %d %s %s: value %v outside [%v, %v]", seed, CellName(c), iv.Measure, v, iv.Lo, iv.Hi)
+				}
+				if iv.Measure == Events && iv.Hi-iv.Lo < 1-1e-9 {
+					t.Errorf("seed %d %s: events pinned to [%v, %v]", seed, CellName(c), iv.Lo, iv.Hi)
+				}
+				total := iv.Measure.Value(&cells[0])
+				if Sensitive(c, iv.Measure, cfg) && !Protected(iv, iv.Measure.Value(c), total, cfg) {
+					// Widen gives up only where the cell is most of the
+					// organisation's (published) total: then the total
+					// itself says nearly what the cell holds.
+					if 2*iv.Measure.Value(c) > total {
+						t.Logf("seed %d %s %s: value %v of total %d, interval [%v, %v]: narrow, accepted", seed, CellName(c), iv.Measure, v, total, iv.Lo, iv.Hi)
+						continue
+					}
+					t.Errorf("seed %d %s %s: value %v, interval [%v, %v] too narrow", seed, CellName(c), iv.Measure, v, iv.Lo, iv.Hi)
+				}
+				checked++
+			}
+		}
+	}
+	t.Logf("%d intervals checked", checked)
+}
+
+func TestProtected(t *testing.T) {
+	cfg := Config{MinGroupSize: 5} // p = 15
+	tests := []struct {
+		name      string
+		m         Measure
+		lo, hi    float64
+		v, total  int64
+		protected bool
+	}{
+		{"events wide", Events, 0, 5, 3, 100, true},
+		{"events at upper end", Events, 0, 3, 3, 100, false},
+		{"events width 1", Events, 2, 3, 2, 100, false},
+		{"events pinned by total", Events, 0, 3, 2, 3, true},
+		{"amount wide", Volume, 0, 2000, 1000, 10000, true},
+		{"amount hi short", Volume, 0, 1100, 1000, 10000, false},
+		{"amount lo short", Volume, 900, 2000, 1000, 10000, false},
+		{"amount capped by total", Volume, 0, 1000, 1000, 1000, true},
+		{"empty amount", Charge, 0, 0, 0, 1000, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			iv := Interval{Measure: tt.m, Lo: tt.lo, Hi: tt.hi}
+			if got := Protected(iv, tt.v, tt.total, cfg); got != tt.protected {
+				t.Errorf("Protected([%v, %v], %d, %d) = %v, want %v", tt.lo, tt.hi, tt.v, tt.total, got, tt.protected)
+			}
+		})
+	}
+}
