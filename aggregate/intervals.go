@@ -81,8 +81,9 @@ var ErrTooLarge = errors.New("too many hidden finest cells for the interval chec
 // programs (the smallest and the largest value the cell can take), the
 // attack sdcTable's attack() and tau-Argus's audit make. Unknowns are the
 // hidden finest cells, each at least zero (charges included: assuming an
-// attacker may rely on it errs on the safe side); every published cell is
-// an equation. Floating point is fine here: the exact question, whether a
+// attacker may rely on it errs on the safe side, and where a credit makes
+// it false the measure is unbounded) and each with at least one event;
+// every published cell is an equation. Floating point is fine here: the exact question, whether a
 // cell is determined, is Audit's.
 func Intervals(cells []ur.Cell, want func(i int, m Measure) bool) ([]Interval, error) {
 	p, err := newIntervalProblem(cells)
@@ -250,10 +251,18 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	rhs := make([]float64, len(p.rows))
 	a := mat.NewDense(max(len(p.rows), 1), max(n, 1), nil)
 	scale := 1.0
+	// A finest cell in the report has at least one event: a reader knows
+	// that much of every hidden one. For events the unknowns are shifted
+	// by that 1 (x = 1 + y, y >= 0).
+	floor := 0.0
+	if m == Events {
+		floor = 1
+	}
 	for r, i := range p.rows {
 		v := float64(m.Value(&cells[i]))
 		p.each(i, func(ref fineRef) {
 			if j, ok := p.varOf[ref]; ok {
+				v -= floor
 				a.Set(r, col[j], 1)
 			} else if k, ok := p.valueOf[ref]; ok {
 				v -= float64(m.Value(&cells[k]))
@@ -278,6 +287,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 		nonzero := false
 		p.each(i, func(ref fineRef) {
 			if j, ok := p.varOf[ref]; ok {
+				known += floor
 				if col[j] < 0 {
 					unbounded = true
 				} else {

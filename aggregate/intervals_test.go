@@ -8,13 +8,13 @@ import (
 	ur "usagereport"
 )
 
-// TestIntervalsByHand checks the linear programs on two tiny tables whose
-// answers are known.
+// TestIntervalsByHand checks the linear programs on a table whose answer
+// is known: one cost centre, voice only, 2 calls at home and 1 in the EU,
+// with every cell that names a zone hidden. A reader knows the total (3)
+// and that each finest cell in the report has at least one event, so each
+// zone is 1 or 2: [1, 2], too narrow by the interval rule (the reader can
+// rule out 3 for the domestic cell, and the range is 1 wide).
 func TestIntervalsByHand(t *testing.T) {
-	// One cost centre, voice only, domestic and eu_eea: a 1x2 table with
-	// both finest cells (and their service twins) hidden. total = 3 events:
-	// dom + eu = 3, each in [0, 3]... but both cells exist, so no more
-	// is known than non-negativity.
 	var recs []ur.Record
 	add := func(sub byte, zone ur.Zone, n int) {
 		for range n {
@@ -36,14 +36,21 @@ func TestIntervalsByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, iv := range ivs {
-		if iv.Measure != Events {
-			continue
+		c := &cells[iv.Cell]
+		var wantLo, wantHi float64
+		switch iv.Measure {
+		case Events:
+			wantLo, wantHi = 1, 2
+		case Duration:
+			wantLo, wantHi = 0, 30 // 30 s in all; a cell may hold none of it
+		default:
+			continue // no volume or charge at all
 		}
-		if math.Abs(iv.Lo-0) > 1e-9 || math.Abs(iv.Hi-3) > 1e-9 {
-			t.Errorf("%s events: [%v, %v], want [0, 3]", CellName(&cells[iv.Cell]), iv.Lo, iv.Hi)
+		if math.Abs(iv.Lo-wantLo) > 1e-9 || math.Abs(iv.Hi-wantHi) > 1e-9 {
+			t.Errorf("%s %s: [%v, %v], want [%v, %v]", CellName(c), iv.Measure, iv.Lo, iv.Hi, wantLo, wantHi)
 		}
-		if v := Events.Value(&cells[iv.Cell]); !Protected(iv, v, 3, Config{}) {
-			t.Errorf("%s: Protected(%v, %d) = false, want true", CellName(&cells[iv.Cell]), iv, v)
+		if iv.Measure == Events && Protected(iv, iv.Measure.Value(c), 3, Config{}) {
+			t.Errorf("%s: Protected(%v) = true, want false", CellName(c), iv)
 		}
 	}
 }

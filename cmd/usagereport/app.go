@@ -57,6 +57,7 @@ func commands() []command {
 		{"ingest", "read operator exports into a store", runIngest},
 		{"profile", "check how a mapping profile reads a sample export", runProfile},
 		{"report", "write the monthly reports of a store", runReport},
+		{"audit", "check report files for disclosed hidden cells", runAudit},
 		{"generate", "write a generated operator export (for tests and benchmarks)", runGenerate},
 		{"org", "add, list, set or remove organisations in a store's registry", runOrg},
 		{"purge", "delete records past retention and of organisations whose agreement ended", runPurge},
