@@ -356,8 +356,13 @@ func (c *claimant) Release(ctx context.Context, k ur.DeliveryKey, lastErr string
 	return nil
 }
 
-// Close releases the liveness lock.
+// Close releases the liveness lock; only the first call does anything.
 func (c *claimant) Close() error {
-	os.Remove(c.lock.Name())
-	return c.lock.Close() // closing the last descriptor drops the flock
+	if c.lock == nil {
+		return nil
+	}
+	f := c.lock
+	c.lock = nil
+	os.Remove(f.Name())
+	return f.Close() // closing the last descriptor drops the flock
 }

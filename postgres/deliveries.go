@@ -247,9 +247,14 @@ func (c *claimant) Release(ctx context.Context, k ur.DeliveryKey, lastErr string
 	return nil
 }
 
-// Close releases the lock and gives the connection back. If the unlock
+// Close releases the lock and gives the connection back; only the first
+// call does anything. If the unlock
 // fails the connection is closed, which releases the lock too.
 func (c *claimant) Close() error {
+	if c.conn == nil {
+		return nil
+	}
+	defer func() { c.conn = nil }()
 	ctx := context.Background()
 	if _, err := c.conn.Exec(ctx, "SELECT pg_advisory_unlock($1, $2)", lockClaimants, c.id); err != nil {
 		c.conn.Conn().Close(ctx)
