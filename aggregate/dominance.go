@@ -56,10 +56,12 @@ func measureTotal(c *ur.Cell, m int) int64 {
 	}
 }
 
-// dominated reports whether total - top1 - top2 < ppm/1e6 * top1. A largest
-// contribution of zero or less reveals nothing and is never dominant; a
-// negative remainder (credits) or one that cannot be computed counts as
-// dominated, the safe side.
+// dominated reports whether |total - top1 - top2| < ppm/1e6 * top1: the
+// second largest's estimate of the largest, total - top2, is off by what
+// everyone else contributed. Credits can make that remainder negative; it
+// is its size that protects. A largest contribution of zero or less
+// reveals nothing and is never dominant; a remainder that cannot be
+// computed counts as dominated, the safe side.
 func dominated(total, top1, top2 int64, ppm uint64) bool {
 	if top1 <= 0 {
 		return false
@@ -68,8 +70,11 @@ func dominated(total, top1, top2 int64, ppm uint64) bool {
 	if ok {
 		rest, ok = addInt(rest, -top2)
 	}
-	if !ok || rest < 0 {
+	if !ok || rest == math.MinInt64 {
 		return true
+	}
+	if rest < 0 {
+		rest = -rest
 	}
 	// rest*1e6 < ppm*top1, in 128 bits.
 	rh, rl := bits.Mul64(uint64(rest), 1e6)

@@ -92,7 +92,30 @@ func Intervals(cells []ur.Cell, want func(i int, m Measure) bool) ([]Interval, e
 	}
 	var out []Interval
 	for m := range NumMeasures {
-		ivs, err := p.solve(cells, m, want)
+		ivs, err := p.solve(cells, m, want, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m, err)
+		}
+		out = append(out, ivs...)
+	}
+	return out, nil
+}
+
+// protectedIntervals is Intervals for Widen: it stops working on an
+// interval as soon as feasible tables show it wide enough (Protected), so
+// an interval that is wide enough may come back narrower than it is.
+func protectedIntervals(cells []ur.Cell, want func(i int, m Measure) bool, cfg Config) ([]Interval, error) {
+	p, err := newIntervalProblem(cells)
+	if err != nil {
+		return nil, err
+	}
+	var out []Interval
+	for m := range NumMeasures {
+		total := m.Value(&cells[0])
+		enough := func(i int, lo, hi float64) bool {
+			return Protected(Interval{Cell: i, Measure: m, Lo: lo, Hi: hi}, m.Value(&cells[i]), total, cfg)
+		}
+		ivs, err := p.solve(cells, m, want, enough)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m, err)
 		}
@@ -236,7 +259,12 @@ func (p *intervalProblem) each(i int, f func(fineRef)) {
 }
 
 // solve computes the intervals of one measure.
-func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measure) bool) ([]Interval, error) {
+//
+// With enough non-nil, an interval may come back narrower than the true
+// one (never wider): a cell stops being worked on once enough(cell, lo, hi)
+// holds for the range seen in feasible tables. The true values must then
+// be in cells.
+func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measure) bool, enough func(i int, lo, hi float64) bool) ([]Interval, error) {
 	// Columns: the unknowns that some equation holds. Free ones only raise
 	// the upper bound of the cells holding them to +Inf.
 	col := make([]int, p.nvars)
@@ -251,6 +279,16 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	rhs := make([]float64, len(p.rows))
 	a := mat.NewDense(max(len(p.rows), 1), max(n, 1), nil)
 	scale := 1.0
+	if m == Charge {
+		for i := range cells {
+			if cells[i].Set == ur.ByCostCentre|finestSet && cells[i].Charge < 0 {
+				// A credit: charges are not all non-negative, so a
+				// reader leaning on it is wrong, and without it an
+				// undetermined charge is unbounded.
+				return p.unbounded(cells, m, want), nil
+			}
+		}
+	}
 	// A finest cell in the report has at least one event: a reader knows
 	// that much of every hidden one. For events the unknowns are shifted
 	// by that 1 (x = 1 + y, y >= 0).
@@ -274,53 +312,91 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	for r := range rhs {
 		rhs[r] /= scale
 	}
-	var out []Interval
-	var basis []int
-	obj := make([]float64, n)
+	// The wanted cells, each as its known part and its unknown columns.
+	type target struct {
+		cell      int
+		known     float64
+		cols      []int
+		unbounded bool
+		lo, hi    float64 // seen so far: the interval contains them
+	}
+	var ts []target
 	for i := range cells {
 		if !cells[i].Suppression.Hidden() || (want != nil && !want(i, m)) {
 			continue
 		}
-		known := 0.0
-		unbounded := false
-		clear(obj)
-		nonzero := false
+		t := target{cell: i}
 		p.each(i, func(ref fineRef) {
 			if j, ok := p.varOf[ref]; ok {
-				known += floor
+				t.known += floor
 				if col[j] < 0 {
-					unbounded = true
+					t.unbounded = true
 				} else {
-					obj[col[j]] = 1
-					nonzero = true
+					t.cols = append(t.cols, col[j])
 				}
 			} else if k, ok := p.valueOf[ref]; ok {
-				known += float64(m.Value(&cells[k]))
+				t.known += float64(m.Value(&cells[k]))
 			}
 		})
-		iv := Interval{Cell: i, Measure: m, Lo: known, Hi: known}
-		if nonzero {
-			lo, err := p.optimum(obj, a, rhs, n, &basis)
+		t.lo, t.hi = math.Inf(1), math.Inf(-1)
+		if enough != nil {
+			// The true table is a solution: the interval holds the value.
+			v := float64(m.Value(&cells[i]))
+			t.lo, t.hi = v, v
+		}
+		ts = append(ts, t)
+	}
+	// Every optimum is a table the published cells allow, so it widens
+	// what has been seen of every cell; with enough, a cell whose seen
+	// range is already wide enough needs no programs of its own.
+	seen := func(x []float64) {
+		for k := range ts {
+			t := &ts[k]
+			v := t.known
+			for _, c := range t.cols {
+				v += x[c] * scale
+			}
+			t.lo, t.hi = math.Min(t.lo, v), math.Max(t.hi, v)
+		}
+	}
+	var basis []int
+	obj := make([]float64, n)
+	out := make([]Interval, 0, len(ts))
+	for k := range ts {
+		t := &ts[k]
+		iv := Interval{Cell: t.cell, Measure: m, Lo: t.known, Hi: t.known}
+		if len(t.cols) > 0 {
+			if enough != nil && enough(t.cell, t.lo, t.hi) {
+				out = append(out, Interval{Cell: t.cell, Measure: m, Lo: t.lo, Hi: t.hi})
+				continue
+			}
+			clear(obj)
+			for _, c := range t.cols {
+				obj[c] = 1
+			}
+			lo, x, err := p.optimum(obj, a, rhs, n, &basis)
 			if errors.Is(err, lp.ErrInfeasible) {
-				// Some finest cell is negative (a credit): a reader
-				// cannot lean on non-negativity for this measure, and
-				// without it an undetermined cell is unbounded.
+				// Some finest cell is negative: a reader cannot lean on
+				// non-negativity for this measure, and without it an
+				// undetermined cell is unbounded.
 				return p.unbounded(cells, m, want), nil
 			}
 			if err != nil {
-				return nil, fmt.Errorf("cell %s: %w: %w", CellName(&cells[i]), ErrUnsolved, err)
+				return nil, fmt.Errorf("cell %s: %w: %w", CellName(&cells[t.cell]), ErrUnsolved, err)
 			}
+			seen(x)
 			for j := range obj {
 				obj[j] = -obj[j]
 			}
-			hi, err := p.optimum(obj, a, rhs, n, &basis)
+			hi, x, err := p.optimum(obj, a, rhs, n, &basis)
 			if err != nil {
-				return nil, fmt.Errorf("cell %s: %w: %w", CellName(&cells[i]), ErrUnsolved, err)
+				return nil, fmt.Errorf("cell %s: %w: %w", CellName(&cells[t.cell]), ErrUnsolved, err)
 			}
+			seen(x)
 			iv.Lo += lo * scale
 			iv.Hi += -hi * scale
 		}
-		if unbounded {
+		if t.unbounded {
 			iv.Hi = math.Inf(1)
 		}
 		out = append(out, iv)
@@ -344,23 +420,23 @@ func (p *intervalProblem) unbounded(cells []ur.Cell, m Measure, want func(int, M
 // every objective of a measure, so the first solution's vertex is handed
 // to the later ones as their starting basis: that skips the simplex's
 // phase I, most of its cost.
-func (p *intervalProblem) optimum(obj []float64, a *mat.Dense, rhs []float64, n int, basis *[]int) (float64, error) {
+func (p *intervalProblem) optimum(obj []float64, a *mat.Dense, rhs []float64, n int, basis *[]int) (float64, []float64, error) {
 	if len(p.rows) == 0 || n == 0 {
-		return 0, nil
+		return 0, make([]float64, n), nil
 	}
 	if *basis != nil {
-		f, _, err := lp.Simplex(obj, a, rhs, 1e-10, *basis)
+		f, x, err := lp.Simplex(obj, a, rhs, 1e-10, *basis)
 		if err == nil {
-			return f, nil
+			return f, x, nil
 		}
 		*basis = nil // numerically unhappy start: solve from scratch
 	}
 	f, x, err := lp.Simplex(obj, a, rhs, 1e-10, nil)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	*basis = completeBasis(a, x)
-	return f, nil
+	return f, x, nil
 }
 
 // completeBasis returns a basis of the columns of a (0/1 entries, full row
@@ -493,7 +569,7 @@ func intervalOf(cells []ur.Cell, h int, m Measure) (Interval, error) {
 	if err != nil {
 		return Interval{}, err
 	}
-	ivs, err := p.solve(cells, m, func(i int, _ Measure) bool { return i == h })
+	ivs, err := p.solve(cells, m, func(i int, _ Measure) bool { return i == h }, nil)
 	if err != nil || len(ivs) != 1 {
 		return Interval{}, fmt.Errorf("interval of %s: %w", CellName(&cells[h]), err)
 	}
@@ -541,7 +617,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 		}
 	}
 	for round := 0; len(pending) > 0; round++ {
-		ivs, err := Intervals(cells, func(i int, m Measure) bool { return pending[pair{i, m}] })
+		ivs, err := protectedIntervals(cells, func(i int, m Measure) bool { return pending[pair{i, m}] }, cfg)
 		if err != nil {
 			return 0, err
 		}
