@@ -44,7 +44,7 @@ func TestDominance(t *testing.T) {
 	}
 	cells := []ur.Cell{
 		total,
-		cell(ur.ByCostCentre, 50, 1000, 950, 10),  // one spender: hidden
+		cell(ur.ByCostCentre, 50, 1000, 950, 10), // one spender: hidden
 		cell(ur.ByCostCentre, 50, 1000, 300, 200), // spread: published
 		cell(ur.ByService, 100, 1000, 950, 10),    // all the total's events: exempt
 	}
