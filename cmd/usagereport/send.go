@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	ur "usagereport"
+	"usagereport/export"
+	"usagereport/mail"
+)
+
+// Environment variables of the commands that send mail.
+const (
+	// envSMTPPassword holds the SMTP password (or give --smtp-password-file).
+	envSMTPPassword = "USAGEREPORT_SMTP_PASSWORD"
+)
+
+// mailFlags declares the SMTP and message flags on fs; the returned function
+// builds and validates the configuration after parsing.
+func mailFlags(e *Env, fs *flag.FlagSet) func() (mail.Config, error) {
+	host := fs.String("smtp-host", "", "SMTP server host name")
+	port := fs.Int("smtp-port", 0, "SMTP port (default 587 for starttls, 465 for implicit, 25 for none)")
+	tlsMode := fs.String("smtp-tls", "starttls", "TLS mode: starttls, implicit, or none (tests only)")
+	user := fs.String("smtp-user", "", "SMTP user name; the password comes from $"+envSMTPPassword+" or --smtp-password-file")
+	pwFile := fs.String("smtp-password-file", "", "file holding the SMTP password")
+	from := fs.String("from", "", `sender address, e.g. "Bruksrapport <rapport@example.no>"`)
+	maxAttach := fs.Int64("max-attachment", mail.DefaultMaxAttachment, "largest attachment in bytes; a larger report is linked instead")
+	downloadURL := fs.String("download-url", "", "base URL of the report server, for links to reports too large to attach")
+	parquetAll := fs.Bool("attach-parquet", false, "attach the Parquet report too, for every organisation")
+	var parquetOrgs orgList
+	fs.Var(&parquetOrgs, "parquet-org", "attach the Parquet report too for this organisation (repeatable)")
+	attempts := fs.Int("attempts", mail.DefaultAttempts, "SMTP attempts per delivery and run on temporary failures")
+	backoff := fs.Duration("backoff", mail.DefaultBackoff, "wait after the first temporary failure, doubled each time")
+	return func() (mail.Config, error) {
+		cfg := mail.Config{
+			Host: *host, Port: *port, TLS: mail.TLSMode(*tlsMode), Username: *user, From: *from,
+			MaxAttachment: *maxAttach, DownloadURL: *downloadURL,
+			ParquetAll: *parquetAll, ParquetOrgs: parquetOrgs,
+			Attempts: *attempts, Backoff: *backoff,
+		}
+		switch {
+		case *pwFile != "":
+			b, err := os.ReadFile(*pwFile)
+			if err != nil {
+				return cfg, fmt.Errorf("read SMTP password file: %w", err)
+			}
+			cfg.Password = strings.TrimRight(string(b), "\r\n")
+		case e.Getenv(envSMTPPassword) != "":
+			cfg.Password = e.Getenv(envSMTPPassword)
+		}
+		if cfg.MaxBackoff == 0 {
+			cfg.MaxBackoff = max(mail.DefaultMaxBackoff, cfg.Backoff)
+		}
+		cfg = cfg.WithDefaults()
+		if err := cfg.Validate(); err != nil {
+			return cfg, usagef("%v", err)
+		}
+		return cfg, nil
+	}
+}
+
+func runSend(ctx context.Context, e *Env, args []string) error {
+	fs := newFlagSet(e, "send", "--store DIR|URL --reports DIR --month YYYY-MM --smtp-host H --from ADDR [flags]")
+	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	reports := fs.String("reports", "", "folder of the reports (made there first when missing)")
+	monthFlag := fs.String("month", "", "the month whose reports to send, YYYY-MM")
+	mailCfg := mailFlags(e, fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	month, err := ur.ParseMonth(*monthFlag)
+	if err != nil {
+		return usagef("--month: %v", err)
+	}
+	if *reports == "" {
+		return usagef("--reports is required")
+	}
+	cfg, err := mailCfg()
+	if err != nil {
+		return err
+	}
+	e.Logger.Info("mail configuration", slog.String("config", cfg.String()))
+	return sendMonth(ctx, e, *storeSpec, *reports, month, cfg)
+}
+
+// sendMonth makes the month's missing reports, then sends them.
+func sendMonth(ctx context.Context, e *Env, spec, dir string, m ur.Month, cfg mail.Config) error {
+	st, err := openStore(ctx, e, spec)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	reg, ok1 := st.(ur.Registry)
+	ledger, ok2 := st.(ur.Deliveries)
+	if !ok1 || !ok2 {
+		return errors.New("this store has no organisation registry or delivery ledger")
+	}
+	orgs, err := reg.Orgs(ctx)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, o := range orgs {
+		if len(o.Recipients) == 0 {
+			continue
+		}
+		exts := []string{"xlsx"}
+		if cfg.ParquetAll || containsOrg(cfg.ParquetOrgs, o.Org) {
+			exts = append(exts, "parquet")
+		}
+		for _, ext := range exts {
+			if _, err := os.Stat(export.Path(dir, o.Org, m, ext)); err != nil {
+				missing = append(missing, "--org", o.Org.String())
+				break
+			}
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(e.Stdout, "%s: making the missing reports of %d organisations\n", m, len(missing)/2)
+		if err := runReport(ctx, e, append([]string{"--store", spec, "--month", m.String(), "--out", dir}, missing...)); err != nil {
+			return fmt.Errorf("make reports: %w", err)
+		}
+	}
+	s, err := mail.NewSender(cfg, ledger, e.Logger)
+	if err != nil {
+		return err
+	}
+	sum, err := s.Send(ctx, m, dir, orgs)
+	for _, o := range sum.NoReport {
+		fmt.Fprintf(e.Stdout, "%s %s: no report this month, nothing sent\n", o, m)
+	}
+	fmt.Fprintf(e.Stdout, "%s: %d sent, %d failed, %d unknown, %d left pending (%d new deliveries)\n",
+		m, sum.Sent, sum.Failed, sum.Unknown, sum.Pending, sum.Added)
+	if err != nil {
+		return err
+	}
+	if sum.Failed > 0 || sum.Unknown > 0 {
+		return fmt.Errorf("%d deliveries failed and %d are unknown: see 'usagereport deliveries --month %s'", sum.Failed, sum.Unknown, m)
+	}
+	return nil
+}
+
+func containsOrg(list []ur.Org, o ur.Org) bool {
+	for _, x := range list {
+		if x == o {
+			return true
+		}
+	}
+	return false
+}
+
+// reportMonthOf returns the month whose reports a run at t sends: the
+// calendar month (Europe/Oslo) before t's.
+func reportMonthOf(t time.Time, loc *time.Location) ur.Month {
+	l := t.In(loc)
+	return ur.MonthOf(l.Year(), l.Month()) - 1
+}

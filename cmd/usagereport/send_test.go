@@ -1,0 +1,140 @@
+package main
+
+import (
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+)
+
+// smtpSink is an SMTP server on 127.0.0.1:0 that keeps the recipients of
+// every message it accepts.
+type smtpSink struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (s *smtpSink) NewSession(*smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: s}, nil }
+
+type sinkSession struct {
+	sink *smtpSink
+	to   []string
+}
+
+func (s *sinkSession) Reset()                                    { s.to = nil }
+func (s *sinkSession) Logout() error                             { return nil }
+func (s *sinkSession) Mail(string, *smtp.MailOptions) error      { return nil }
+func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = append(s.to, to); return nil }
+func (s *sinkSession) Data(r io.Reader) error {
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return err
+	}
+	s.sink.mu.Lock()
+	defer s.sink.mu.Unlock()
+	s.sink.got = append(s.sink.got, s.to...)
+	return nil
+}
+
+func (s *smtpSink) received() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.got...)
+}
+
+func startSink(t *testing.T) (*smtpSink, string) {
+	t.Helper()
+	sink := &smtpSink{}
+	srv := smtp.NewServer(sink)
+	srv.Domain = "localhost"
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return sink, port
+}
+
+// TestSendMakesReportsThenSendsOnce runs the README's job and then "send"
+// twice: the first run makes the missing reports and sends one message per
+// recipient, the second sends nothing; "deliveries" shows the ledger.
+func TestSendMakesReportsThenSendsOnce(t *testing.T) {
+	samples, err := filepath.Glob("../../fixtures/sample/*")
+	if err != nil || len(samples) < 3 {
+		t.Fatalf("samples: %v %v", samples, err)
+	}
+	dir := t.TempDir()
+	store, reports := filepath.Join(dir, "store"), filepath.Join(dir, "reports")
+	mustRun(t, append([]string{"ingest", "--store", store}, samples...)...)
+	mustRun(t, "org", "add", "--store", store, "--org", "882700240", "--name", "Nordlys Kraft AS",
+		"--recipient", "okonomi@nordlys.example", "--recipient", "leder@nordlys.example")
+	mustRun(t, "org", "add", "--store", store, "--org", "903174161", "--name", "Havbris",
+		"--recipient", "post@havbris.example")
+	sink, port := startSink(t)
+	send := []string{"send", "--store", store, "--reports", reports, "--month", "2026-10",
+		"--smtp-host", "127.0.0.1", "--smtp-port", port, "--smtp-tls", "none",
+		"--from", "Bruksrapport <rapport@operator.example>", "--parquet-org", "882700240"}
+	r := mustRun(t, send...)
+	if !strings.Contains(r.stdout, "making the missing reports of 2 organisations") ||
+		!strings.Contains(r.stdout, "2026-10: 3 sent, 0 failed, 0 unknown, 0 left pending (3 new deliveries)") {
+		t.Errorf("send printed:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout+r.stderr, "@nordlys") || strings.Contains(r.stdout+r.stderr, "@havbris") {
+		t.Errorf("send printed a recipient's address:\n%s\n%s", r.stdout, r.stderr)
+	}
+	if got := len(sink.received()); got != 3 {
+		t.Fatalf("the server received %d messages, want 3", got)
+	}
+	r = mustRun(t, send...)
+	if !strings.Contains(r.stdout, "2026-10: 0 sent, 0 failed, 0 unknown, 0 left pending (0 new deliveries)") ||
+		strings.Contains(r.stdout, "making the missing reports") {
+		t.Errorf("second send printed:\n%s", r.stdout)
+	}
+	if got := len(sink.received()); got != 3 {
+		t.Errorf("after a second run the server received %d messages, want 3", got)
+	}
+	r = mustRun(t, "deliveries", "--store", store, "--month", "2026-10")
+	for _, want := range []string{"okonomi@nordlys.example", "leder@nordlys.example", "post@havbris.example",
+		"2026-10: 3 deliveries: 3 sent, 0 failed, 0 unknown, 0 pending, 0 sending"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("deliveries lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = run(t, nil, "deliveries", "--store", store, "--month", "2026-10", "--resolve", "pending",
+		"--org", "903174161", "--recipient", "post@havbris.example")
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "only unknown or failed ones are resolved") {
+		t.Errorf("resolving a sent delivery: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+func TestSendUsage(t *testing.T) {
+	store := t.TempDir()
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no month", []string{"send", "--store", store, "--reports", store}, "--month"},
+		{"no host", []string{"send", "--store", store, "--reports", store, "--month", "2026-10", "--from", "a@b.example"}, "the SMTP host is missing"},
+		{"bad tls", []string{"send", "--store", store, "--reports", store, "--month", "2026-10", "--from", "a@b.example", "--smtp-host", "h", "--smtp-tls", "maybe"}, `TLS mode "maybe"`},
+		{"password in clear", []string{"send", "--store", store, "--reports", store, "--month", "2026-10", "--from", "a@b.example", "--smtp-host", "h", "--smtp-tls", "none", "--smtp-user", "u"}, "in the clear"},
+		{"schedule day", []string{"schedule", "--store", store, "--reports", store, "--day", "31"}, "day 31"},
+		{"schedule time", []string{"schedule", "--store", store, "--reports", store, "--at", "25:00"}, "HH:MM"},
+		{"resolve without recipient", []string{"deliveries", "--store", store, "--month", "2026-10", "--resolve", "sent", "--org", "882700240"}, "--recipient"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, map[string]string{envSMTPPassword: "secret"}, tt.args...)
+			if r.code != ExitUsage || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", r.code, r.stderr, ExitUsage, tt.want)
+			}
+			if strings.Contains(r.stderr, "secret") {
+				t.Errorf("the password was printed:\n%s", r.stderr)
+			}
+		})
+	}
+}
