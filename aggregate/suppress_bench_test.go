@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -14,15 +15,17 @@ import (
 func bigOrgCells(tb testing.TB, ccs, subs int) []ur.Cell {
 	tb.Helper()
 	r := rand.New(rand.NewPCG(uint64(ccs), uint64(subs)))
-	g := genConfig{orgs: 1, minSubs: subs, maxSubs: subs, maxCCs: ccs, maxEvents: 30, dominantOdds: 60}
+	g := genConfig{orgs: 1, minSubs: subs, maxSubs: subs, maxCCs: ccs, maxEvents: 30, dominantOdds: 60, exactCCs: true}
 	return cubeCells(tb, randomRecords(r, g))
 }
 
 // BenchmarkSuppression measures, per organisation size, primary
-// suppression alone (the baseline) and everything this package adds on top
-// of it: the p%-rule, secondary suppression and the audit.
+// suppression alone (the baseline) and everything Cubes adds on top of it:
+// the p%-rule, secondary suppression, widening (for the reports small
+// enough for it) and the audit. BenchmarkCells is the aggregation all of
+// it runs after.
 func BenchmarkSuppression(b *testing.B) {
-	for _, size := range []struct{ ccs, subs int }{{20, 300}, {150, 3000}, {600, 20000}} {
+	for _, size := range []struct{ ccs, subs int }{{10, 200}, {100, 3000}, {600, 20000}} {
 		base := bigOrgCells(b, size.ccs, size.subs)
 		cfg := Config{MinGroupSize: 5}
 		name := fmt.Sprintf("cells=%d", len(base))
@@ -41,6 +44,9 @@ func BenchmarkSuppression(b *testing.B) {
 				Primary(cells, cfg)
 				Dominance(cells, cfg)
 				Secondary(cells)
+				if _, err := Widen(cells, cfg); err != nil && !errors.Is(err, ErrTooLarge) {
+					b.Fatal(err)
+				}
 				if res := Audit(cells); len(res.Disclosed) > 0 {
 					b.Fatal("disclosed")
 				}

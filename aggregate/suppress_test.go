@@ -20,6 +20,7 @@ type genConfig struct {
 	maxCCs       int
 	maxEvents    int // per subscriber
 	dominantOdds int // one subscriber in dominantOdds spends 50x; 0: none
+	exactCCs     bool // maxCCs cost centres, not a random number up to it
 }
 
 // randomRecords draws a month of records: organisations of random size,
@@ -31,11 +32,14 @@ func randomRecords(r *rand.Rand, g genConfig) []ur.Record {
 		org := ur.Org(900_000_000 + o)
 		nSubs := g.minSubs + r.IntN(g.maxSubs-g.minSubs+1)
 		nCC := 1 + r.IntN(g.maxCCs)
+		if g.exactCCs {
+			nCC = g.maxCCs
+		}
 		for s := range nSubs {
 			var sub ur.Pseudonym
 			sub[0], sub[1], sub[2] = byte(o), byte(s), byte(s>>8)
 			// Skew: low cost-centre numbers are more likely.
-			cc := fmt.Sprintf("cc%02d", min(r.IntN(nCC), r.IntN(nCC)))
+			cc := fmt.Sprintf("cc%03d", min(r.IntN(nCC), r.IntN(nCC)))
 			if r.IntN(10) == 0 {
 				cc = ""
 			}
