@@ -18,8 +18,8 @@ type genConfig struct {
 	minSubs      int // per organisation
 	maxSubs      int
 	maxCCs       int
-	maxEvents    int // per subscriber
-	dominantOdds int // one subscriber in dominantOdds spends 50x; 0: none
+	maxEvents    int  // per subscriber
+	dominantOdds int  // one subscriber in dominantOdds spends 50x; 0: none
 	exactCCs     bool // maxCCs cost centres, not a random number up to it
 }
 
