@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	ur "usagereport"
@@ -55,5 +56,35 @@ func TestDominance(t *testing.T) {
 		if cells[i].Suppression != want[i] {
 			t.Errorf("cell %d: %v, want %v", i, cells[i].Suppression, want[i])
 		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     Config
+		wantErr string
+	}{
+		{"defaults", Config{MinGroupSize: 5}, ""},
+		{"p set", Config{MinGroupSize: 5, DominanceP: 10}, ""},
+		{"p 100", Config{MinGroupSize: 3, DominanceP: 100}, ""},
+		{"k too small", Config{MinGroupSize: 2}, "minimum group size 2"},
+		{"p negative", Config{MinGroupSize: 5, DominanceP: -1}, "dominance p -1"},
+		{"p above 100", Config{MinGroupSize: 5, DominanceP: 101}, "dominance p 101"},
+		{"p NaN", Config{MinGroupSize: 5, DominanceP: math.NaN()}, "dominance p NaN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("Validate() = %v, want an error with %q", err, tt.wantErr)
+			}
+		})
+	}
+	if got := (Config{MinGroupSize: 5}).WithDefaults().DominanceP; got != DefaultDominanceP {
+		t.Errorf("WithDefaults().DominanceP = %v, want %v", got, DefaultDominanceP)
 	}
 }
