@@ -20,6 +20,7 @@ type Builder struct {
 	month ur.Month
 	orgs  map[ur.Org]*orgAcc
 	last  *orgAcc // records of one organisation tend to come together
+	refs  sourceRefs
 }
 
 // orgAcc holds one organisation's finest per-subscriber sums.
@@ -121,32 +122,131 @@ func (b *Builder) Add(r *ur.Record) error {
 	}
 	o := b.last
 	if o == nil || o.org != r.Org {
-		if o = b.orgs[r.Org]; o == nil {
-			o = &orgAcc{
-				org:   r.Org,
-				subs:  subIndex{byPrefix: make(map[uint64]uint32), clash: make(map[ur.Pseudonym]uint32)},
-				ccIDs: make(map[string]uint32),
-			}
-			b.orgs[r.Org] = o
-		}
+		o = b.orgAcc(r.Org)
 		b.last = o
 	}
-	if len(o.subs.list) == math.MaxUint32 {
-		return fmt.Errorf("aggregate %s: too many subscribers", r.Org)
+	sub, err := o.subID(r.Subscriber)
+	if err != nil {
+		return err
 	}
-	sub := o.subs.id(r.Subscriber)
+	k := fineKey{sub: sub, cc: o.ccID(r.CostCentre), svc: r.Service, zone: r.Zone}
+	if err := o.addFine(k, sums{events: 1, duration: r.DurationS, volume: r.VolumeBytes, charge: int64(r.Charge)}); err != nil {
+		return fmt.Errorf("aggregate %s %s: %w", r.Org, b.month, err)
+	}
+	return nil
+}
+
+// sourceRefs caches what the dictionary entries of one batch source
+// resolved to, so that a row costs slice lookups, not hashing.
+type sourceRefs struct {
+	source int
+	org    []*orgAcc
+	sub    []ref
+	cc     []ref
+}
+
+// ref is an organisation's id for a dictionary entry.
+type ref struct {
+	o  *orgAcc
+	id uint32
+}
+
+// AddBatch adds a batch of records (ur.BatchScanner's fast path). It gives
+// the same result as adding each record with Add.
+func (b *Builder) AddBatch(bt *ur.Batch) error {
+	if bt.Month != b.month {
+		return fmt.Errorf("aggregate %s: records of month %s", b.month, bt.Month)
+	}
+	t := &b.refs
+	if t.org == nil || t.source != bt.Source || len(bt.Subscribers) < len(t.sub) ||
+		len(bt.Orgs) < len(t.org) || len(bt.CostCentres) < len(t.cc) {
+		*t = sourceRefs{source: bt.Source, org: []*orgAcc{}}
+	}
+	for len(t.org) < len(bt.Orgs) {
+		t.org = append(t.org, nil)
+	}
+	for len(t.sub) < len(bt.Subscribers) {
+		t.sub = append(t.sub, ref{})
+	}
+	for len(t.cc) < len(bt.CostCentres) {
+		t.cc = append(t.cc, ref{})
+	}
+	for i := range bt.Len() {
+		o := t.org[bt.Org[i]]
+		if o == nil {
+			o = b.orgAcc(bt.Orgs[bt.Org[i]])
+			t.org[bt.Org[i]] = o
+		}
+		var sub, cc uint32
+		if r := &t.sub[bt.Subscriber[i]]; r.o == o {
+			sub = r.id
+		} else {
+			id, err := o.subID(bt.Subscribers[bt.Subscriber[i]])
+			if err != nil {
+				return err
+			}
+			if r.o == nil { // the usual case: a subscriber of one organisation
+				*r = ref{o, id}
+			}
+			sub = id
+		}
+		if r := &t.cc[bt.CostCentre[i]]; r.o == o {
+			cc = r.id
+		} else {
+			cc = o.ccID(bt.CostCentres[bt.CostCentre[i]])
+			if r.o == nil {
+				*r = ref{o, cc}
+			}
+		}
+		k := fineKey{sub: sub, cc: cc, svc: bt.Service[i], zone: bt.Zone[i]}
+		if err := o.addFine(k, sums{events: 1, duration: bt.DurationS[i], volume: bt.VolumeBytes[i], charge: int64(bt.Charge[i])}); err != nil {
+			return fmt.Errorf("aggregate %s %s: %w", o.org, b.month, err)
+		}
+	}
+	return nil
+}
+
+// orgAcc returns org's accumulator, making it on first use.
+func (b *Builder) orgAcc(org ur.Org) *orgAcc {
+	o := b.orgs[org]
+	if o == nil {
+		o = &orgAcc{
+			org:   org,
+			subs:  subIndex{byPrefix: make(map[uint64]uint32), clash: make(map[ur.Pseudonym]uint32)},
+			ccIDs: make(map[string]uint32),
+		}
+		b.orgs[org] = o
+	}
+	return o
+}
+
+// subID returns the organisation's id of a subscriber.
+func (o *orgAcc) subID(p ur.Pseudonym) (uint32, error) {
+	if len(o.subs.list) == math.MaxUint32 {
+		return 0, fmt.Errorf("aggregate %s: too many subscribers", o.org)
+	}
+	sub := o.subs.id(p)
 	if int(sub) == len(o.bySub) {
 		o.bySub = append(o.bySub, nil)
 	}
-	cc, ok := o.ccIDs[r.CostCentre]
+	return sub, nil
+}
+
+// ccID returns the organisation's id of a cost centre.
+func (o *orgAcc) ccID(name string) uint32 {
+	cc, ok := o.ccIDs[name]
 	if !ok {
 		cc = uint32(len(o.ccs))
-		o.ccIDs[r.CostCentre] = cc
-		o.ccs = append(o.ccs, r.CostCentre)
+		o.ccIDs[name] = cc
+		o.ccs = append(o.ccs, name)
 	}
-	k := fineKey{sub: sub, cc: cc, svc: r.Service, zone: r.Zone}
+	return cc
+}
+
+// addFine adds s to the finest entry k.
+func (o *orgAcc) addFine(k fineKey, s sums) error {
 	i := int32(-1)
-	for _, j := range o.bySub[sub] {
+	for _, j := range o.bySub[k.sub] {
 		if o.fine[j].fineKey == k {
 			i = j
 			break
@@ -155,13 +255,9 @@ func (b *Builder) Add(r *ur.Record) error {
 	if i < 0 {
 		i = int32(len(o.fine))
 		o.fine = append(o.fine, fine{fineKey: k})
-		o.bySub[sub] = append(o.bySub[sub], i)
+		o.bySub[k.sub] = append(o.bySub[k.sub], i)
 	}
-	err := o.fine[i].add(sums{events: 1, duration: r.DurationS, volume: r.VolumeBytes, charge: int64(r.Charge)})
-	if err != nil {
-		return fmt.Errorf("aggregate %s %s: %w", r.Org, b.month, err)
-	}
-	return nil
+	return o.fine[i].add(s)
 }
 
 // Orgs lists the organisations seen, in order.

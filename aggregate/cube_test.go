@@ -156,3 +156,83 @@ func TestOverflowIsAnError(t *testing.T) {
 	}
 	t.Errorf("a charge sum beyond DECIMAL(18,4) was accepted")
 }
+
+// toBatches packs records into batches the way a store does: dictionaries
+// shared within a source and growing, a new source every 700 records.
+func toBatches(recs []ur.Record) []ur.Batch {
+	var out []ur.Batch
+	var b ur.Batch
+	var orgIdx map[ur.Org]uint32
+	var subIdx map[ur.Pseudonym]uint32
+	var ccIdx map[string]uint32
+	for i, r := range recs {
+		if i%700 == 0 {
+			if b.Len() > 0 {
+				out = append(out, b)
+			}
+			b = ur.Batch{Month: r.Month, Source: i / 700}
+			orgIdx, subIdx, ccIdx = map[ur.Org]uint32{}, map[ur.Pseudonym]uint32{}, map[string]uint32{}
+		} else if i%200 == 0 {
+			out = append(out, b)
+			b = ur.Batch{Month: r.Month, Source: b.Source, Orgs: b.Orgs, Subscribers: b.Subscribers, CostCentres: b.CostCentres}
+		}
+		o, ok := orgIdx[r.Org]
+		if !ok {
+			o = uint32(len(b.Orgs))
+			orgIdx[r.Org] = o
+			b.Orgs = append(b.Orgs, r.Org)
+		}
+		s, ok := subIdx[r.Subscriber]
+		if !ok {
+			s = uint32(len(b.Subscribers))
+			subIdx[r.Subscriber] = s
+			b.Subscribers = append(b.Subscribers, r.Subscriber)
+		}
+		c, ok := ccIdx[r.CostCentre]
+		if !ok {
+			c = uint32(len(b.CostCentres))
+			ccIdx[r.CostCentre] = c
+			b.CostCentres = append(b.CostCentres, r.CostCentre)
+		}
+		b.Org, b.Subscriber, b.CostCentre = append(b.Org, o), append(b.Subscriber, s), append(b.CostCentre, c)
+		b.Service, b.Zone = append(b.Service, r.Service), append(b.Zone, r.Zone)
+		b.DurationS, b.VolumeBytes, b.Charge = append(b.DurationS, r.DurationS), append(b.VolumeBytes, r.VolumeBytes), append(b.Charge, r.Charge)
+	}
+	return append(out, b)
+}
+
+// TestAddBatchMatchesAdd feeds the same records one by one and in batches,
+// where pseudonyms and cost centre names recur across organisations.
+func TestAddBatchMatchesAdd(t *testing.T) {
+	m := ur.MonthOf(2026, 10)
+	recs := naiveTestRecords(3, 5000)
+	one, batched := NewBuilder(m), NewBuilder(m)
+	for i := range recs {
+		if err := one.Add(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, b := range toBatches(recs) {
+		if err := batched.AddBatch(&b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _, err := one.Cubes(Config{MinGroupSize: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := batched.Cubes(Config{MinGroupSize: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != len(b) || len(a) == 0 {
+		t.Fatalf("%d cubes one by one, %d batched", len(a), len(b))
+	}
+	for i := range a {
+		ca, _ := a[i].Cells()
+		cb, _ := b[i].Cells()
+		if diff := cmp.Diff(ca, cb); diff != "" {
+			t.Errorf("org %s (-Add +AddBatch):\n%s", a[i].Org, diff)
+		}
+	}
+}

@@ -83,6 +83,45 @@ func (s *Store) ScanMonth(ctx context.Context, m ur.Month, fn func(*ur.Record) e
 	return nil
 }
 
+// ScanMonthBatches is ScanMonth in columnar batches, one source per
+// segment: the report's fast path.
+func (s *Store) ScanMonthBatches(ctx context.Context, m ur.Month, fn func(*ur.Batch) error) error {
+	ledger, err := s.ledger()
+	if err != nil {
+		return fmt.Errorf("read ledger: %w", err)
+	}
+	segs, err := s.segments(m, ledger)
+	if err != nil {
+		return err
+	}
+	b := &ur.Batch{Month: m}
+	for i, path := range segs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b.Source = i
+		if err := scanFileBatches(path, b, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scanFileBatches(path string, b *ur.Batch, fn func(*ur.Batch) error) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // purged while we listed
+	}
+	if err != nil {
+		return fmt.Errorf("scan month %s: %w", b.Month, err)
+	}
+	defer f.Close()
+	if err := readSegmentBatches(f, b, fn); err != nil {
+		return damaged(filepath.Base(path), err)
+	}
+	return nil
+}
+
 func scanFile(path string, m ur.Month, fn func(*ur.Record) error) error {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {

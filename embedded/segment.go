@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	ur "usagereport"
 )
@@ -133,93 +134,176 @@ func (s *segWriter) finish() error {
 	return s.w.Flush()
 }
 
-// readSegment calls fn for each record of a segment of month m.
-func readSegment(r io.Reader, m ur.Month, fn func(*ur.Record) error) (int64, error) {
+// segReader decodes a segment entry by entry.
+type segReader struct {
+	br   *bufio.Reader
+	orgs []ur.Org
+	subs []ur.Pseudonym
+	ccs  []string
+	n    uint64
+}
+
+// segRow is one record as the segment holds it: dictionary references and
+// values.
+type segRow struct {
+	org, sub, cc     uint32
+	svc              ur.Service
+	zone             ur.Zone
+	duration, volume int64
+	charge           ur.Amount
+}
+
+func newSegReader(r io.Reader) (*segReader, error) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	magic := make([]byte, len(segMagic))
 	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != segMagic {
-		return 0, errDamaged
+		return nil, errDamaged
 	}
-	var (
-		orgs []ur.Org
-		subs []ur.Pseudonym
-		ccs  []string
-		rec  = ur.Record{Month: m}
-		n    uint64
-	)
+	return &segReader{br: br}, nil
+}
+
+// next decodes the next record into row. It returns io.EOF at the end
+// marker, once the record count there matches, and errDamaged otherwise.
+func (s *segReader) next(row *segRow) error {
+	br := s.br
+	tag, err := br.ReadByte()
+	if err != nil {
+		return errDamaged
+	}
+	switch tag {
+	case tagEnd:
+		count, err := binary.ReadUvarint(br)
+		if err != nil || count != s.n {
+			return errDamaged
+		}
+		return io.EOF
+	case tagRecord:
+	default:
+		return errDamaged
+	}
+	i, err := binary.ReadUvarint(br)
+	if err != nil || i > uint64(len(s.orgs)) {
+		return errDamaged
+	}
+	if i == uint64(len(s.orgs)) {
+		v, err := binary.ReadUvarint(br)
+		if err != nil {
+			return errDamaged
+		}
+		s.orgs = append(s.orgs, ur.Org(v))
+	}
+	row.org = uint32(i)
+	if i, err = binary.ReadUvarint(br); err != nil || i > uint64(len(s.subs)) {
+		return errDamaged
+	}
+	if i == uint64(len(s.subs)) {
+		var p ur.Pseudonym
+		if _, err := io.ReadFull(br, p[:]); err != nil {
+			return errDamaged
+		}
+		s.subs = append(s.subs, p)
+	}
+	row.sub = uint32(i)
+	if i, err = binary.ReadUvarint(br); err != nil || i > uint64(len(s.ccs)) {
+		return errDamaged
+	}
+	if i == uint64(len(s.ccs)) {
+		l, err := binary.ReadUvarint(br)
+		if err != nil || l > 4096 {
+			return errDamaged
+		}
+		b := make([]byte, l)
+		if _, err := io.ReadFull(br, b); err != nil {
+			return errDamaged
+		}
+		s.ccs = append(s.ccs, string(b))
+	}
+	row.cc = uint32(i)
+	sz, err := br.ReadByte()
+	if err != nil {
+		return errDamaged
+	}
+	row.svc, row.zone = ur.Service(sz>>4), ur.Zone(sz&15)
+	if row.svc >= ur.NumServices || row.zone >= ur.NumZones {
+		return errDamaged
+	}
+	d, err1 := binary.ReadUvarint(br)
+	v, err2 := binary.ReadUvarint(br)
+	c, err3 := binary.ReadVarint(br)
+	if err1 != nil || err2 != nil || err3 != nil || d > math.MaxInt64 || v > math.MaxInt64 {
+		return errDamaged
+	}
+	row.duration, row.volume, row.charge = int64(d), int64(v), ur.Amount(c)
+	s.n++
+	return nil
+}
+
+// readSegment calls fn (when not nil) for each record of a segment of month
+// m and returns the number of records.
+func readSegment(r io.Reader, m ur.Month, fn func(*ur.Record) error) (int64, error) {
+	s, err := newSegReader(r)
+	if err != nil {
+		return 0, err
+	}
+	var row segRow
+	rec := ur.Record{Month: m}
 	for {
-		tag, err := br.ReadByte()
-		if err != nil {
-			return int64(n), errDamaged
+		if err := s.next(&row); err == io.EOF {
+			return int64(s.n), nil
+		} else if err != nil {
+			return int64(s.n), err
 		}
-		switch tag {
-		case tagEnd:
-			count, err := binary.ReadUvarint(br)
-			if err != nil || count != n {
-				return int64(n), errDamaged
-			}
-			return int64(n), nil
-		case tagRecord:
-		default:
-			return int64(n), errDamaged
+		if fn == nil {
+			continue
 		}
-		i, err := binary.ReadUvarint(br)
-		if err != nil || i > uint64(len(orgs)) {
-			return int64(n), errDamaged
+		rec.Org, rec.Subscriber, rec.CostCentre = s.orgs[row.org], s.subs[row.sub], s.ccs[row.cc]
+		rec.Service, rec.Zone = row.svc, row.zone
+		rec.DurationS, rec.VolumeBytes, rec.Charge = row.duration, row.volume, row.charge
+		if err := fn(&rec); err != nil {
+			return int64(s.n), err
 		}
-		if i == uint64(len(orgs)) {
-			v, err := binary.ReadUvarint(br)
-			if err != nil {
-				return int64(n), errDamaged
-			}
-			orgs = append(orgs, ur.Org(v))
+	}
+}
+
+// batchRows is the number of rows a Batch holds at most.
+const batchRows = 1 << 14
+
+// readSegmentBatches calls fn with the records of a segment in batches
+// that share the segment's dictionaries.
+func readSegmentBatches(r io.Reader, b *ur.Batch, fn func(*ur.Batch) error) error {
+	s, err := newSegReader(r)
+	if err != nil {
+		return err
+	}
+	flush := func() error {
+		b.Orgs, b.Subscribers, b.CostCentres = s.orgs, s.subs, s.ccs
+		if b.Len() == 0 {
+			return nil
 		}
-		rec.Org = orgs[i]
-		if i, err = binary.ReadUvarint(br); err != nil || i > uint64(len(subs)) {
-			return int64(n), errDamaged
+		err := fn(b)
+		b.Org, b.Subscriber, b.CostCentre = b.Org[:0], b.Subscriber[:0], b.CostCentre[:0]
+		b.Service, b.Zone = b.Service[:0], b.Zone[:0]
+		b.DurationS, b.VolumeBytes, b.Charge = b.DurationS[:0], b.VolumeBytes[:0], b.Charge[:0]
+		return err
+	}
+	var row segRow
+	for {
+		if err := s.next(&row); err == io.EOF {
+			return flush()
+		} else if err != nil {
+			return err
 		}
-		if i == uint64(len(subs)) {
-			var p ur.Pseudonym
-			if _, err := io.ReadFull(br, p[:]); err != nil {
-				return int64(n), errDamaged
-			}
-			subs = append(subs, p)
-		}
-		rec.Subscriber = subs[i]
-		if i, err = binary.ReadUvarint(br); err != nil || i > uint64(len(ccs)) {
-			return int64(n), errDamaged
-		}
-		if i == uint64(len(ccs)) {
-			l, err := binary.ReadUvarint(br)
-			if err != nil || l > 4096 {
-				return int64(n), errDamaged
-			}
-			b := make([]byte, l)
-			if _, err := io.ReadFull(br, b); err != nil {
-				return int64(n), errDamaged
-			}
-			ccs = append(ccs, string(b))
-		}
-		rec.CostCentre = ccs[i]
-		sz, err := br.ReadByte()
-		if err != nil {
-			return int64(n), errDamaged
-		}
-		rec.Service, rec.Zone = ur.Service(sz>>4), ur.Zone(sz&15)
-		if rec.Service >= ur.NumServices || rec.Zone >= ur.NumZones {
-			return int64(n), errDamaged
-		}
-		d, err1 := binary.ReadUvarint(br)
-		v, err2 := binary.ReadUvarint(br)
-		c, err3 := binary.ReadVarint(br)
-		if err1 != nil || err2 != nil || err3 != nil {
-			return int64(n), errDamaged
-		}
-		rec.DurationS, rec.VolumeBytes, rec.Charge = int64(d), int64(v), ur.Amount(c)
-		n++
-		if fn != nil {
-			if err := fn(&rec); err != nil {
-				return int64(n), err
+		b.Org = append(b.Org, row.org)
+		b.Subscriber = append(b.Subscriber, row.sub)
+		b.CostCentre = append(b.CostCentre, row.cc)
+		b.Service = append(b.Service, row.svc)
+		b.Zone = append(b.Zone, row.zone)
+		b.DurationS = append(b.DurationS, row.duration)
+		b.VolumeBytes = append(b.VolumeBytes, row.volume)
+		b.Charge = append(b.Charge, row.charge)
+		if b.Len() == batchRows {
+			if err := flush(); err != nil {
+				return err
 			}
 		}
 	}

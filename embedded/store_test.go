@@ -251,3 +251,42 @@ func TestConcurrentOpenOfANewFolder(t *testing.T) {
 		}
 	}
 }
+
+func TestScanMonthBatchesMatchesScanMonth(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	var recs []ur.Record
+	for i := range 3*batchRows + 17 {
+		r := rec(ur.Org(974760673+i%2), oct, byte(i%251), ur.Amount(i))
+		r.CostCentre = []string{"", "Sales", "IT"}[i%3]
+		recs = append(recs, r)
+	}
+	if err := ingestRecs(t, s, 1, recs[:100]...); err != nil {
+		t.Fatal(err)
+	}
+	if err := ingestRecs(t, s, 2, recs[100:]...); err != nil {
+		t.Fatal(err)
+	}
+	want := scanAll(t, s, oct)
+	var got []ur.Record
+	sources := map[int]bool{}
+	err := s.ScanMonthBatches(context.Background(), oct, func(b *ur.Batch) error {
+		sources[b.Source] = true
+		for i := range b.Len() {
+			var r ur.Record
+			b.Record(i, &r)
+			got = append(got, r)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(recs) || len(sources) != 2 {
+		t.Fatalf("got %d records from %d sources, want %d from 2", len(got), len(sources), len(recs))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("record %d: batches %+v, records %+v", i, got[i], want[i])
+		}
+	}
+}

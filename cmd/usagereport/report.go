@@ -125,12 +125,17 @@ type reportWriter struct{ ext string }
 func monthCubes(ctx context.Context, e *Env, st ur.Store, m ur.Month, want map[ur.Org]bool, cfg aggregate.Config) (*aggregate.Builder, []*aggregate.Cube, []aggregate.Withheld, error) {
 	b := aggregate.NewBuilder(m)
 	p := startProgress(e, "reading "+m.String(), 0)
-	err := st.ScanMonth(ctx, m, func(r *ur.Record) error {
-		if len(want) > 0 && !want[r.Org] {
-			return nil
-		}
-		return b.Add(r)
-	})
+	var err error
+	if bs, ok := st.(ur.BatchScanner); ok && len(want) == 0 {
+		err = bs.ScanMonthBatches(ctx, m, b.AddBatch)
+	} else {
+		err = st.ScanMonth(ctx, m, func(r *ur.Record) error {
+			if len(want) > 0 && !want[r.Org] {
+				return nil
+			}
+			return b.Add(r)
+		})
+	}
 	p.done()
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("read month %s: %w", m, err)
