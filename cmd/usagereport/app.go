@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -140,6 +141,20 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 			return err
 		}
 		return usageError{err.Error()}
+	}
+	return nil
+}
+
+// needSubcommand checks that args start with a subcommand of a command
+// like "org add": --help prints usage and exits 0, anything else is a
+// usage error.
+func needSubcommand(e *Env, args []string, usage string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprintf(e.Stdout, "Usage: %s\n", usage)
+		return flag.ErrHelp
+	}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return usagef("want a subcommand: %s", usage)
 	}
 	return nil
 }

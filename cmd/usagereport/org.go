@@ -31,8 +31,8 @@ func (l *recipientList) Set(s string) error {
 const dateLayout = "2006-01-02"
 
 func runOrg(ctx context.Context, e *Env, args []string) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usagef("want a subcommand: org add|list|set|remove")
+	if err := needSubcommand(e, args, "usagereport org add|list|set|remove --store DIR|URL [flags] (each has --help)"); err != nil {
+		return err
 	}
 	sub, args := args[0], args[1:]
 	switch sub {

@@ -37,8 +37,11 @@ func loadProfile(path string) (*ingest.Profile, error) {
 // the record holds them (the subscriber only as whether it is valid, the
 // time only as its month) and dropped columns by name, never their values.
 func runProfile(ctx context.Context, e *Env, args []string) error {
-	if len(args) == 0 || args[0] != "check" {
-		return usagef("usage: usagereport profile check --profile FILE [--rows N] SAMPLE")
+	if err := needSubcommand(e, args, "usagereport profile check --profile FILE [--rows N] SAMPLE"); err != nil {
+		return err
+	}
+	if args[0] != "check" {
+		return usagef("unknown subcommand %q: want usagereport profile check", args[0])
 	}
 	fs := newFlagSet(e, "profile check", "--profile FILE [--rows N] SAMPLE")
 	profileFile := fs.String("profile", "", "the mapping profile (TOML)")

@@ -13,8 +13,8 @@ import (
 )
 
 func runToken(ctx context.Context, e *Env, args []string) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usagef("want a subcommand: token create|list|revoke")
+	if err := needSubcommand(e, args, "usagereport token create|list|revoke --store DIR|URL [flags] (each has --help)"); err != nil {
+		return err
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
