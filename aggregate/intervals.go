@@ -555,7 +555,7 @@ const maxWidenRounds = 25
 
 // maxWidenTrials bounds the moves Widen tries for one report, each a
 // Secondary run and two small linear programs.
-const maxWidenTrials = 100
+const maxWidenTrials = 20
 
 // maxWidenUnknowns bounds the reports Widen works on: above it, the
 // linear programs of every round would cost more than the rest of the run.
@@ -581,8 +581,10 @@ func intervalOf(cells []ur.Cell, h int, m Measure) (Interval, error) {
 // equation with it and holds enough of the measure to widen the range
 // (the cheapest such), and runs Secondary again so that the pattern stays
 // exact-safe. It returns how many (cell, measure) pairs are still too
-// narrow when it stops, and ErrTooLarge, with nothing changed, for a
-// report with more than maxWidenUnknowns hidden finest cells. Its effort
+// narrow when it stops. For a report with more than maxWidenUnknowns
+// hidden finest cells it widens by the cheaper ranges of bounds
+// propagation instead (see widenByBounds) and returns ErrTooLarge with the
+// count of ranges still too narrow by those. Its effort
 // is bounded (maxWidenRounds, maxWidenTrials): it is a best effort on top
 // of the exact guarantee, which Audit checks.
 func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
@@ -595,8 +597,11 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 			unknowns++
 		}
 	}
+	// The cheap ranges first: they settle most cases, for reports of any
+	// size, and leave the linear programs less to do.
+	narrow = widenByBounds(cells, cfg)
 	if unknowns > maxWidenUnknowns {
-		return 0, fmt.Errorf("%d hidden finest cells: %w", unknowns, ErrTooLarge)
+		return narrow, fmt.Errorf("%d hidden finest cells: widened by bounds propagation only: %w", unknowns, ErrTooLarge)
 	}
 	trials := maxWidenTrials
 	l := newLayout(cells)
