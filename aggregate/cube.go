@@ -19,6 +19,18 @@ type Config struct {
 	// is hidden. Zero means DefaultDominanceP; Validate refuses values
 	// outside (0, 100].
 	DominanceP float64
+	// OrgMinGroupSize raises k for single organisations (the registry's
+	// override); a value at or below MinGroupSize changes nothing.
+	OrgMinGroupSize map[ur.Org]int
+}
+
+// forOrg returns the configuration that applies to org: k is the larger of
+// the run's and the organisation's own.
+func (c Config) forOrg(org ur.Org) Config {
+	if k := c.OrgMinGroupSize[org]; k > c.MinGroupSize {
+		c.MinGroupSize = k
+	}
+	return c
 }
 
 // MinGroupSizeFloor is the smallest k a run may use.
@@ -53,7 +65,8 @@ func (c Config) Validate() error {
 // Withheld names an organisation that gets no report for the month because
 // its month total has fewer than k subscribers.
 type Withheld struct {
-	Org ur.Org
+	Org          ur.Org
+	MinGroupSize int // the k it fell short of
 }
 
 // Cubes computes the cube of every organisation of the month, with
@@ -67,9 +80,11 @@ func (b *Builder) Cubes(cfg Config) ([]*Cube, []Withheld, error) {
 	}
 	var cubes []*Cube
 	var withheld []Withheld
+	run := cfg
 	for _, org := range b.Orgs() {
+		cfg := run.forOrg(org)
 		if b.Subscribers(org) < cfg.MinGroupSize {
-			withheld = append(withheld, Withheld{Org: org})
+			withheld = append(withheld, Withheld{Org: org, MinGroupSize: cfg.MinGroupSize})
 			continue
 		}
 		cells, err := b.orgs[org].cells()

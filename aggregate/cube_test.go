@@ -236,3 +236,25 @@ func TestAddBatchMatchesAdd(t *testing.T) {
 		}
 	}
 }
+
+func TestOrgMinGroupSize(t *testing.T) {
+	m := ur.MonthOf(2026, 10)
+	b := NewBuilder(m)
+	for i := range 6 {
+		for _, org := range []ur.Org{974760673, 923609016} {
+			if err := b.Add(&ur.Record{Org: org, Month: m, Subscriber: ur.Pseudonym{byte(i)}, Charge: 10000}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cubes, withheld, err := b.Cubes(Config{MinGroupSize: 5, OrgMinGroupSize: map[ur.Org]int{974760673: 7, 923609016: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(withheld) != 1 || withheld[0].Org != 974760673 {
+		t.Errorf("withheld %v, want 974760673 (6 subscribers, its own k 7)", withheld)
+	}
+	if len(cubes) != 1 || cubes[0].Org != 923609016 || cubes[0].MinGroupSize != 5 {
+		t.Errorf("cubes: want 923609016 with k 5 (an override below the run's changes nothing)")
+	}
+}

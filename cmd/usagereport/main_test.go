@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -128,4 +129,27 @@ func readAllFiles(t *testing.T, dir string) map[string][]byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestRegistryMinGroupSize checks that an organisation's own k from the
+// registry applies to its report, above the run's.
+func TestRegistryMinGroupSize(t *testing.T) {
+	dir := t.TempDir()
+	store := dir + "/store"
+	var b strings.Builder
+	b.WriteString("org_number,subscriber,start_time,service,charge\n")
+	for i := range 6 {
+		fmt.Fprintf(&b, "974760673,+479000000%d,2026-10-03T14:22:05+02:00,sms,1\n", i)
+	}
+	file := writeFile(t, dir, "six.csv", b.String())
+	mustRun(t, "ingest", "--store", store, file)
+	r := mustRun(t, "report", "--store", store, "--month", "2026-10", "--out", dir+"/out")
+	if !strings.Contains(r.stdout, "1 reports written") {
+		t.Fatalf("six subscribers, k 5: %s", r.stdout)
+	}
+	mustRun(t, "org", "add", "--store", store, "--org", "974760673", "--name", "Acme AS", "--min-group", "7")
+	r = mustRun(t, "report", "--store", store, "--month", "2026-10", "--out", dir+"/out2")
+	if !strings.Contains(r.stdout, "974760673 2026-10: withheld: fewer than 7 subscribers") {
+		t.Errorf("six subscribers, the organisation's own k 7: %s", r.stdout)
+	}
 }

@@ -61,6 +61,9 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if cfg.OrgMinGroupSize, err = orgMinGroupSizes(ctx, st); err != nil {
+		return err
+	}
 
 	want := make(map[ur.Org]bool, len(orgs))
 	for _, o := range orgs {
@@ -111,7 +114,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		}
 	}
 	for _, w := range withheld {
-		fmt.Fprintf(e.Stdout, "%s %s: withheld: fewer than %d subscribers this month, so no report\n", w.Org, month, cfg.MinGroupSize)
+		fmt.Fprintf(e.Stdout, "%s %s: withheld: fewer than %d subscribers this month, so no report\n", w.Org, month, w.MinGroupSize)
 	}
 	fmt.Fprintf(e.Stdout, "%s: %d organisations, %d reports written (%d files) to %s, %d withheld\n",
 		month, len(b.Orgs()), len(cubes), written, *out, len(withheld))
@@ -185,6 +188,26 @@ func reportWriters(formats string) ([]reportWriter, error) {
 			out = append(out, reportWriter{f})
 		default:
 			return nil, fmt.Errorf("unknown format %q (known: xlsx, parquet)", f)
+		}
+	}
+	return out, nil
+}
+
+// orgMinGroupSizes reads the registry's per-organisation minimum group
+// sizes, where the store has a registry.
+func orgMinGroupSizes(ctx context.Context, st ur.Store) (map[ur.Org]int, error) {
+	reg, ok := st.(ur.Registry)
+	if !ok {
+		return nil, nil
+	}
+	infos, err := reg.Orgs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read organisation registry: %w", err)
+	}
+	out := make(map[ur.Org]int)
+	for _, o := range infos {
+		if o.MinGroupSize > 0 {
+			out[o.Org] = o.MinGroupSize
 		}
 	}
 	return out, nil
