@@ -22,6 +22,11 @@ const (
 	MetaMinGroupSize = "min_group_size"
 	MetaReportFormat = "report_format"
 	MetaCreatedAt    = "created_at"
+	// MetaCells and MetaHiddenCells give the information loss in cells.
+	// The hidden share of the charge is not written: with the published
+	// charges it would give the sum of the hidden ones.
+	MetaCells       = "cells"
+	MetaHiddenCells = "hidden_cells"
 )
 
 // Row is one cell of a report as it is stored in Parquet. Pointers are null:
@@ -89,6 +94,12 @@ func Rows(c *aggregate.Cube) []Row {
 // v1 for older readers, and the key/value metadata of the format.
 func WriteParquet(w io.Writer, c *aggregate.Cube, createdAt time.Time) error {
 	rows := Rows(c)
+	hidden := 0
+	for i := range rows {
+		if rows[i].Suppressed {
+			hidden++
+		}
+	}
 	pw := parquet.NewGenericWriter[Row](w,
 		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
 		parquet.DataPageVersion(1),
@@ -96,6 +107,8 @@ func WriteParquet(w io.Writer, c *aggregate.Cube, createdAt time.Time) error {
 		parquet.KeyValueMetadata(MetaMinGroupSize, strconv.Itoa(c.MinGroupSize)),
 		parquet.KeyValueMetadata(MetaReportFormat, ReportFormat),
 		parquet.KeyValueMetadata(MetaCreatedAt, createdAt.UTC().Format(time.RFC3339)),
+		parquet.KeyValueMetadata(MetaCells, strconv.Itoa(len(rows))),
+		parquet.KeyValueMetadata(MetaHiddenCells, strconv.Itoa(hidden)),
 	)
 	if _, err := pw.Write(rows); err != nil {
 		return fmt.Errorf("write parquet rows of %s %s: %w", c.Org, c.Month, err)

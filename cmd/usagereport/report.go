@@ -81,6 +81,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	}
 	now := e.Now()
 	written := 0
+	var total aggregate.Loss
 	for _, c := range cubes {
 		for _, w := range writers {
 			path := export.Path(*out, c.Org, c.Month, w.ext)
@@ -99,13 +100,11 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		hidden := 0
-		for _, cell := range cells {
-			if cell.Suppression.Hidden() {
-				hidden++
-			}
-		}
-		fmt.Fprintf(e.Stdout, "%s %s: %d cells, %d hidden\n", c.Org, month, len(cells), hidden)
+		loss := aggregate.LossOf(cells)
+		total.Add(loss)
+		audit := aggregate.Audit(cells)
+		fmt.Fprintf(e.Stdout, "%s %s: %d cells, %d hidden (%d by a primary rule, %d to protect them), %d disclosed; %.1f%% of the charge hidden\n",
+			c.Org, month, loss.Cells, loss.HiddenCells, loss.HiddenPrimary, loss.HiddenSecondary, len(audit.Disclosed), 100*loss.ChargeShare())
 		c.Release()
 	}
 	for _, o := range orgs {
@@ -118,6 +117,10 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	}
 	fmt.Fprintf(e.Stdout, "%s: %d organisations, %d reports written (%d files) to %s, %d withheld\n",
 		month, len(b.Orgs()), len(cubes), written, *out, len(withheld))
+	if total.Cells > 0 {
+		fmt.Fprintf(e.Stdout, "%s: information loss: %d of %d cells hidden (%.1f%%), %.1f%% of the charge\n",
+			month, total.HiddenCells, total.Cells, 100*total.CellShare(), 100*total.ChargeShare())
+	}
 	return nil
 }
 
