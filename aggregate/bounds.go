@@ -132,8 +132,14 @@ func propagate(cells []ur.Cell, rels []relation, m Measure, floor int64) (lo, hi
 	return lo, hi
 }
 
-// maxBoundTrials bounds the moves widenByBounds tries for one report.
-const maxBoundTrials = 40
+// maxBoundTrials bounds the moves widenByBounds tries for one report
+// (maxBoundTrialsPerCell for one range), and maxBoundRounds its rounds
+// (each ends with a Secondary run).
+const (
+	maxBoundTrials        = 40
+	maxBoundTrialsPerCell = 5
+	maxBoundRounds        = 5
+)
 
 // widenByBounds is Widen for reports too large for the linear programs:
 // the same rule, with the ranges bounds propagation finds. It catches
@@ -153,7 +159,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 	}
 	trials := maxBoundTrials
 	narrow := 0
-	for round := 0; round <= maxWidenRounds; round++ {
+	for round := 0; round <= maxBoundRounds; round++ {
 		narrow = 0
 		hid := false
 		for _, m := range measures {
@@ -174,7 +180,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 					continue
 				}
 				narrow++
-				if round == maxWidenRounds {
+				if round == maxBoundRounds || trials <= 0 {
 					continue
 				}
 				fv := float64(v)
@@ -182,8 +188,8 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 				if m != Events {
 					hiWant, loWant = min(fv*(1+p), float64(total)), fv*(1-p)
 				}
-				for _, u := range l.relatedOpen(cells, h) {
-					if trials <= 0 {
+				for k, u := range l.relatedOpen(cells, h) {
+					if trials <= 0 || k == maxBoundTrialsPerCell {
 						break
 					}
 					trials--
@@ -221,7 +227,8 @@ func boundInterval(i int, m Measure, lo, hi int64) Interval {
 func (l *layout) relatedOpen(cells []ur.Cell, h int) []int {
 	var out []int
 	add := func(i int) {
-		if i != h && !cells[i].Suppression.Hidden() && !l.fixed(cells, i) && !slices.Contains(out, i) {
+		// The three sources below are disjoint: no duplicates.
+		if i != h && !cells[i].Suppression.Hidden() && !l.fixed(cells, i) {
 			out = append(out, i)
 		}
 	}
