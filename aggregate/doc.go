@@ -3,9 +3,12 @@
 // roaming zone (SQL's GROUP BY CUBE), each cell with distinct subscribers,
 // events and exact sums, held as an Apache Arrow record.
 //
-// It applies the suppression rules of report-v1: primary suppression by
-// minimum group size here, and the hook (Cube.Cells, Cube.SetSuppression)
-// where secondary suppression plugs in. It never sees a subscriber number,
+// It applies the suppression rules of report-v1 in Builder.Cubes: Primary
+// (fewer than k subscribers), Dominance (the p%-rule on charge, minutes and
+// bytes), Secondary (cost-ordered Gaussian elimination, so that no hidden
+// cell is determined by the published ones), Widen (protection intervals,
+// best effort), and finally the exact Audit, which refuses the report if a
+// hidden cell can still be worked out. It never sees a subscriber number,
 // only pseudonyms, and it never writes a pseudonym into a cell.
 //
 //	b := aggregate.NewBuilder(month)
