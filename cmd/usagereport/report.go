@@ -75,7 +75,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	}
 	var history map[ur.Org][]*aggregate.Cube
 	if slices.ContainsFunc(writers, func(w reportWriter) bool { return w.ext == "xlsx" }) {
-		if history, err = historyCubes(ctx, e, st, month, want, cfg); err != nil {
+		if history, err = historyCubes(ctx, e, st, *out, month, cubes, cfg); err != nil {
 			return err
 		}
 	}
@@ -153,28 +153,46 @@ func monthCubes(ctx context.Context, e *Env, st ur.Store, m ur.Month, want map[u
 	return b, cubes, withheld, nil
 }
 
-// historyCubes computes, per organisation, the cubes of the months before m
-// (up to export.MaxXLSXHistory, oldest first) that the store holds, each
-// with its own suppression, for the workbook's history table.
-func historyCubes(ctx context.Context, e *Env, st ur.Store, m ur.Month, want map[ur.Org]bool, cfg aggregate.Config) (map[ur.Org][]*aggregate.Cube, error) {
+// historyCubes gives, per organisation, its cubes of the months before m
+// (up to export.MaxXLSXHistory, oldest first), for the workbook's history
+// table: the reports published in out where they exist, as they were
+// published; else computed from the store, each with its own suppression.
+func historyCubes(ctx context.Context, e *Env, st ur.Store, out string, m ur.Month, cubes []*aggregate.Cube, cfg aggregate.Config) (map[ur.Org][]*aggregate.Cube, error) {
 	months, err := st.Months(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list months: %w", err)
 	}
-	out := make(map[ur.Org][]*aggregate.Cube)
-	for _, hm := range months {
-		if hm >= m || hm < m-export.MaxXLSXHistory {
-			continue
+	history := make(map[ur.Org][]*aggregate.Cube)
+	for hm := m - export.MaxXLSXHistory; hm < m; hm++ {
+		missing := make(map[ur.Org]bool)
+		found := make(map[ur.Org]*aggregate.Cube)
+		for _, c := range cubes {
+			hc, ok, err := export.ReadPublished(out, c.Org, hm)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				found[c.Org] = hc
+			} else {
+				missing[c.Org] = true
+			}
 		}
-		_, cubes, _, err := monthCubes(ctx, e, st, hm, want, cfg)
-		if err != nil {
-			return nil, err
+		if len(missing) > 0 && slices.Contains(months, hm) {
+			_, computed, _, err := monthCubes(ctx, e, st, hm, missing, cfg)
+			if err != nil {
+				return nil, err
+			}
+			for _, hc := range computed {
+				found[hc.Org] = hc
+			}
 		}
 		for _, c := range cubes {
-			out[c.Org] = append(out[c.Org], c)
+			if hc := found[c.Org]; hc != nil {
+				history[c.Org] = append(history[c.Org], hc)
+			}
 		}
 	}
-	return out, nil
+	return history, nil
 }
 
 func reportWriters(formats string) ([]reportWriter, error) {
