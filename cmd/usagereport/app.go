@@ -145,6 +145,17 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseFlagsNoArgs is parseFlags for a command that takes flags only.
+func parseFlagsNoArgs(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return nil
+}
+
 // needSubcommand checks that args start with a subcommand of a command
 // like "org add": --help prints usage and exits 0, anything else is a
 // usage error.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -17,11 +16,8 @@ func runAuditLog(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "audit-log", "--store DIR|URL [--since YYYY-MM-DD|RFC3339|DURATION]")
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
 	sinceFlag := fs.String("since", "", "print events from this date (UTC), time (RFC 3339) or this long ago (e.g. 24h); default all")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	since, err := parseSince(*sinceFlag, e.Now())
 	if err != nil {

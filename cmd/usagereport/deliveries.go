@@ -21,11 +21,8 @@ func runDeliveries(ctx context.Context, e *Env, args []string) error {
 	resolve := fs.String("resolve", "", "resolve an unknown or failed delivery: sent (it arrived) or pending (send it again)")
 	orgFlag := fs.String("org", "", "the organisation of the delivery to resolve")
 	recipient := fs.String("recipient", "", "the recipient of the delivery to resolve")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	month, err := ur.ParseMonth(*monthFlag)
 	if err != nil {

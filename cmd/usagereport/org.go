@@ -69,11 +69,8 @@ func runOrgPut(ctx context.Context, e *Env, sub string, args []string) error {
 	var recipients recipientList
 	fs.Var(&recipients, "recipient", "an email address for the monthly report (repeatable; set: replaces the list)")
 	minK := fs.Int("min-group", 0, fmt.Sprintf("this organisation's minimum group size when larger than the run's; 0 for none, else at least %d", aggregate.MinGroupSizeFloor))
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -143,11 +140,8 @@ func runOrgList(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "org list", "--store DIR|URL [--recipients]")
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
 	showRecipients := fs.Bool("recipients", false, "show the recipients' addresses (personal data), not only their number")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	st, reg, err := openRegistry(ctx, e, *storeSpec)
 	if err != nil {
@@ -185,11 +179,8 @@ func runOrgRemove(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "org remove", "--store DIR|URL --org N")
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
 	orgFlag := fs.String("org", "", "the organisation number (9 digits)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	if *orgFlag == "" {
 		return usagef("--org is required")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	ur "usagereport"
@@ -24,11 +23,8 @@ func runPurge(ctx context.Context, e *Env, args []string) error {
 	retention := fs.Int("retention-months", defaultRetentionMonths, "keep this many months before the current one (Europe/Oslo); older months are deleted")
 	nowFlag := fs.String("now", "", "today's date, YYYY-MM-DD (for tests; default: the clock)")
 	dryRun := fs.Bool("dry-run", false, "count what would be deleted, delete nothing")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	if *retention < 1 {
 		return usagef("--retention-months must be at least 1")

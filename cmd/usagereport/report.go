@@ -35,11 +35,8 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	formats := fs.String("format", "xlsx,parquet", "comma-separated report formats: xlsx, parquet")
 	var orgs orgList
 	fs.Var(&orgs, "org", "report only this organisation number (repeatable)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	month, err := ur.ParseMonth(*monthFlag)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"usagereport/schedule"
@@ -22,11 +21,8 @@ func runSchedule(ctx context.Context, e *Env, args []string) error {
 	catchUp := fs.Duration("catch-up", schedule.DefaultCatchUp, "run a slot missed while down if it is at most this old (0: never)")
 	retry := fs.Duration("retry", schedule.DefaultRetry, "wait before a failed run is tried again")
 	mailCfg := mailFlags(e, fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	if *storeSpec == "" || *reports == "" {
 		return usagef("--store and --reports are required")

@@ -71,11 +71,8 @@ func runSend(ctx context.Context, e *Env, args []string) error {
 	reports := fs.String("reports", "", "folder of the reports (made there first when missing)")
 	monthFlag := fs.String("month", "", "the month whose reports to send, YYYY-MM")
 	mailCfg := mailFlags(e, fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	month, err := ur.ParseMonth(*monthFlag)
 	if err != nil {

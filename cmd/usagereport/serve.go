@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	ur "usagereport"
@@ -21,11 +20,8 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key (PEM)")
 	fs.DurationVar(&cfg.SessionTTL, "session-ttl", server.DefaultSessionTTL, "how long a sign-in on the page lasts")
 	grace := fs.Duration("shutdown-timeout", 5*time.Minute, "on SIGTERM or SIGINT, how long downloads in flight may take to finish")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	if err := cfg.Validate(); err != nil {
 		return usagef("%v", err)

@@ -49,11 +49,8 @@ func runTokenCreate(ctx context.Context, e *Env, args []string) error {
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
 	orgFlag := fs.String("org", "", "the organisation number (9 digits) whose reports the token opens")
 	name := fs.String("name", "", "a label to tell tokens apart, e.g. finance")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	org, err := ur.ParseOrgString(*orgFlag)
 	if err != nil {
@@ -89,11 +86,8 @@ func runTokenList(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "token list", "--store DIR|URL [--org N]")
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
 	orgFlag := fs.String("org", "", "list only this organisation's tokens")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	var org ur.Org
 	if *orgFlag != "" {
