@@ -180,22 +180,7 @@ func newIntervalProblem(cells []ur.Cell) (*intervalProblem, error) {
 			continue
 		}
 		r := append([]uint64(nil), row...)
-		for k, b := range basis {
-			if f := r[pivots[k]]; f != 0 {
-				for j := range r {
-					if b[j] != 0 {
-						r[j] = subMod(r[j], mulMod(f, b[j]))
-					}
-				}
-			}
-		}
-		piv := -1
-		for j, x := range r {
-			if x != 0 {
-				piv = j
-				break
-			}
-		}
+		piv := reduceBy(r, basis, pivots)
 		if piv < 0 {
 			continue
 		}
@@ -465,22 +450,7 @@ func completeBasis(a *mat.Dense, x []float64) []int {
 				col[i] = 1
 			}
 		}
-		for r, b := range rows {
-			if f := col[piv[r]]; f != 0 {
-				for i := range m {
-					if b[i] != 0 {
-						col[i] = subMod(col[i], mulMod(f, b[i]))
-					}
-				}
-			}
-		}
-		pv := -1
-		for i, v := range col {
-			if v != 0 {
-				pv = i
-				break
-			}
-		}
+		pv := reduceBy(col, rows, piv)
 		if pv < 0 {
 			if k < support {
 				return nil // not a vertex after all
@@ -754,4 +724,25 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 		}
 	}
 	return best
+}
+
+// reduceBy subtracts from v, modulo the prime, the multiples of the basis
+// rows that clear their pivots (row k has a 1 at pivots[k]), and returns
+// the index of v's first non-zero entry, or -1 when v is in their span.
+func reduceBy(v []uint64, basis [][]uint64, pivots []int) int {
+	for k, b := range basis {
+		if f := v[pivots[k]]; f != 0 {
+			for j := range v {
+				if b[j] != 0 {
+					v[j] = subMod(v[j], mulMod(f, b[j]))
+				}
+			}
+		}
+	}
+	for j, x := range v {
+		if x != 0 {
+			return j
+		}
+	}
+	return -1
 }
