@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -56,5 +58,63 @@ func TestChromiumSignIn(t *testing.T) {
 	}
 	if strings.Contains(dom, "923609016") || strings.Contains(dom, "2026-11") {
 		t.Errorf("page shows the other organisation's reports:\n%s", dom)
+	}
+}
+
+// TestChromiumDownload signs in and downloads a report through the page's
+// session in headless Chromium: a test page on the same origin posts the
+// sign-in form with fetch, then fetches the report the way the page's
+// download link does (with the session cookie, no token), and writes the
+// SHA-256 of what it got into the page. The report must arrive byte for
+// byte; the other organisation's must not arrive at all.
+func TestChromiumDownload(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("NOTICE: %s not found; the headless browser test did not run (apt-get install chromium to run it)", chromiumPath)
+	}
+	b := setup(t, nil)
+	srv, err := New(Config{Addr: "127.0.0.1:0", Reports: b.reports, Now: b.clock.Now}, b.store, b.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", srv.Handler())
+	mux.HandleFunc("GET /test-download", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(`<!doctype html><pre id="out">pending</pre><script>
+(async () => {
+  const hex = b => Array.from(new Uint8Array(b)).map(x => x.toString(16).padStart(2, "0")).join("");
+  const out = [];
+  try {
+    await fetch("/signin", {method: "POST", body: new URLSearchParams({token: "` + b.tokA + `"})});
+    for (const path of ["/v1/reports/2026-10.parquet", "/v1/reports/2026-11.parquet"]) {
+      const res = await fetch(path);
+      out.push(path + " " + res.status + " " + (res.ok ? hex(await crypto.subtle.digest("SHA-256", await res.arrayBuffer())) : "-"));
+    }
+  } catch (e) { out.push("error " + e); }
+  document.getElementById("out").textContent = out.join("\n");
+})();
+</script>`))
+	})
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	defer srv.Shutdown(context.Background())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, chromiumPath, "--headless", "--no-sandbox", "--disable-gpu",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000", "--dump-dom", ts.URL+"/test-download").Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	dom := string(out)
+	sum := sha256.Sum256(b.file(orgA, oct, "parquet"))
+	for _, want := range []string{
+		"/v1/reports/2026-10.parquet 200 " + hex.EncodeToString(sum[:]),
+		"/v1/reports/2026-11.parquet 404 -", // the other organisation's month
+	} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("the page lacks %q:\n%s", want, dom)
+		}
 	}
 }
