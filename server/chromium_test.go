@@ -28,29 +28,8 @@ func TestChromiumSignIn(t *testing.T) {
 		t.Skipf("NOTICE: %s not found; the headless browser test did not run (apt-get install chromium to run it)", chromiumPath)
 	}
 	b := setup(t, nil)
-	srv, err := New(Config{Addr: "127.0.0.1:0", Reports: b.reports, Now: b.clock.Now}, b.store, b.store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", srv.Handler())
-	mux.HandleFunc("GET /test-sign-in", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		w.Write([]byte(`<!doctype html><form method="post" action="/signin"><input name="token" value="` + b.tokA +
-			`"></form><script>document.forms[0].submit()</script>`))
-	})
-	ts := httptest.NewServer(mux)
-	defer ts.Close()
-	defer srv.Shutdown(context.Background())
-
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, chromiumPath, "--headless", "--no-sandbox", "--disable-gpu",
-		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000", "--dump-dom", ts.URL+"/test-sign-in").Output()
-	if err != nil {
-		t.Fatalf("chromium: %v", err)
-	}
-	dom := string(out)
+	dom := chromiumDOM(t, b, `<!doctype html><form method="post" action="/signin"><input name="token" value="`+b.tokA+
+		`"></form><script>document.forms[0].submit()</script>`)
 	for _, want := range []string{"Organisation 974760673", `href="/v1/reports/2026-10.xlsx"`, `href="/v1/reports/2026-10.parquet"`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("page after sign-in lacks %q:\n%s", want, dom)
@@ -72,20 +51,12 @@ func TestChromiumDownload(t *testing.T) {
 		t.Skipf("NOTICE: %s not found; the headless browser test did not run (apt-get install chromium to run it)", chromiumPath)
 	}
 	b := setup(t, nil)
-	srv, err := New(Config{Addr: "127.0.0.1:0", Reports: b.reports, Now: b.clock.Now}, b.store, b.store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", srv.Handler())
-	mux.HandleFunc("GET /test-download", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		w.Write([]byte(`<!doctype html><pre id="out">pending</pre><script>
+	dom := chromiumDOM(t, b, `<!doctype html><pre id="out">pending</pre><script>
 (async () => {
   const hex = b => Array.from(new Uint8Array(b)).map(x => x.toString(16).padStart(2, "0")).join("");
   const out = [];
   try {
-    await fetch("/signin", {method: "POST", body: new URLSearchParams({token: "` + b.tokA + `"})});
+    await fetch("/signin", {method: "POST", body: new URLSearchParams({token: "`+b.tokA+`"})});
     for (const path of ["/v1/reports/2026-10.parquet", "/v1/reports/2026-11.parquet"]) {
       const res = await fetch(path);
       out.push(path + " " + res.status + " " + (res.ok ? hex(await crypto.subtle.digest("SHA-256", await res.arrayBuffer())) : "-"));
@@ -93,21 +64,7 @@ func TestChromiumDownload(t *testing.T) {
   } catch (e) { out.push("error " + e); }
   document.getElementById("out").textContent = out.join("\n");
 })();
-</script>`))
-	})
-	ts := httptest.NewServer(mux)
-	defer ts.Close()
-	defer srv.Shutdown(context.Background())
-
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, chromiumPath, "--headless", "--no-sandbox", "--disable-gpu",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000", "--dump-dom", ts.URL+"/test-download").Output()
-	if err != nil {
-		t.Fatalf("chromium: %v", err)
-	}
-	dom := string(out)
+</script>`)
 	sum := sha256.Sum256(b.file(orgA, oct, "parquet"))
 	for _, want := range []string{
 		"/v1/reports/2026-10.parquet 200 " + hex.EncodeToString(sum[:]),
@@ -117,4 +74,33 @@ func TestChromiumDownload(t *testing.T) {
 			t.Errorf("the page lacks %q:\n%s", want, dom)
 		}
 	}
+}
+
+// chromiumDOM serves page on the server's origin (beside its handler) and
+// returns the DOM headless Chromium has after loading it and running its
+// scripts.
+func chromiumDOM(t *testing.T, b *bundle, page string) string {
+	t.Helper()
+	srv, err := New(Config{Addr: "127.0.0.1:0", Reports: b.reports, Now: b.clock.Now}, b.store, b.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", srv.Handler())
+	mux.HandleFunc("GET /test-page", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(page))
+	})
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	defer srv.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, chromiumPath, "--headless", "--no-sandbox", "--disable-gpu",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000", "--dump-dom", ts.URL+"/test-page").Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	return string(out)
 }
