@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 
 	ur "usagereport"
 )
@@ -78,34 +80,74 @@ func (b *Builder) Cubes(cfg Config) ([]*Cube, []Withheld, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
-	var cubes []*Cube
+	type job struct {
+		org  ur.Org
+		cfg  Config
+		cube *Cube
+		err  error
+	}
+	var jobs []*job
 	var withheld []Withheld
-	run := cfg
 	for _, org := range b.Orgs() {
-		cfg := run.forOrg(org)
+		cfg := cfg.forOrg(org)
 		if b.Subscribers(org) < cfg.MinGroupSize {
 			withheld = append(withheld, Withheld{Org: org, MinGroupSize: cfg.MinGroupSize})
 			continue
 		}
-		cells, err := b.orgs[org].cells()
-		if err != nil {
-			return nil, nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
+		jobs = append(jobs, &job{org: org, cfg: cfg})
+	}
+	// Organisations are independent: suppress them on every core, each
+	// job writing only its own result, so the output is the same in any
+	// schedule.
+	next := make(chan *job)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(len(jobs), 1)) {
+		wg.Go(func() {
+			for j := range next {
+				j.cube, j.err = b.orgCube(j.org, j.cfg)
+			}
+		})
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	cubes := make([]*Cube, 0, len(jobs))
+	for _, j := range jobs {
+		if j.err != nil {
+			// The first failure in organisation order; no cubes.
+			for _, k := range jobs {
+				if k.cube != nil {
+					k.cube.Release()
+				}
+			}
+			return nil, nil, j.err
 		}
-		Primary(cells, cfg)
-		Dominance(cells, cfg)
-		Secondary(cells)
-		// Widening is best effort on top of the exact guarantee: a report
-		// too large for its linear programs, or one they cannot solve,
-		// keeps the exact-safe pattern.
-		if _, err := Widen(cells, cfg); err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrUnsolved) {
-			return nil, nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
-		}
-		if err := CheckCells(org, b.month, cells); err != nil {
-			return nil, nil, err
-		}
-		cubes = append(cubes, NewCube(org, b.month, cfg.MinGroupSize, cells))
+		cubes = append(cubes, j.cube)
 	}
 	return cubes, withheld, nil
+}
+
+// orgCube computes one organisation's suppressed, audited cube.
+func (b *Builder) orgCube(org ur.Org, cfg Config) (*Cube, error) {
+	cells, err := b.orgs[org].cells()
+	if err != nil {
+		return nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
+	}
+	Primary(cells, cfg)
+	Dominance(cells, cfg)
+	Secondary(cells)
+	// Widening is best effort on top of the exact guarantee: a report
+	// too large for its linear programs, or one they cannot solve,
+	// keeps the exact-safe pattern.
+	if _, err := Widen(cells, cfg); err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrUnsolved) {
+		return nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
+	}
+	if err := CheckCells(org, b.month, cells); err != nil {
+		return nil, err
+	}
+	return NewCube(org, b.month, cfg.MinGroupSize, cells), nil
 }
 
 // Primary marks the cells with fewer than k subscribers as HiddenSmall. The
