@@ -7,9 +7,6 @@ import (
 	"math"
 	"slices"
 
-	"gonum.org/v1/gonum/mat"
-	"gonum.org/v1/gonum/optimize/convex/lp"
-
 	ur "usagereport"
 )
 
@@ -86,34 +83,27 @@ var ErrTooLarge = errors.New("too many hidden finest cells for the interval chec
 // every published cell is an equation. Floating point is fine here: the exact question, whether a
 // cell is determined, is Audit's.
 func Intervals(cells []ur.Cell, want func(i int, m Measure) bool) ([]Interval, error) {
-	p, err := newIntervalProblem(cells)
+	p, err := newIntervalProblem(cells, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	var out []Interval
-	for m := range NumMeasures {
-		ivs, err := p.solve(cells, m, want, nil)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", m, err)
-		}
-		out = append(out, ivs...)
-	}
-	return out, nil
+	return p.intervals(cells, want, nil)
 }
 
-// protectedIntervals is Intervals for Widen: it stops working on an
-// interval as soon as feasible tables show it wide enough (Protected), so
-// an interval that is wide enough may come back narrower than it is.
-func protectedIntervals(cells []ur.Cell, want func(i int, m Measure) bool, cfg Config) ([]Interval, error) {
-	p, err := newIntervalProblem(cells)
-	if err != nil {
-		return nil, err
-	}
+// intervals computes the problem's intervals of the wanted cells, every
+// measure. With cfg non-nil it is the version for Widen: it stops working
+// on an interval as soon as feasible tables show it wide enough
+// (Protected), so an interval that is wide enough may come back narrower
+// than it is.
+func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m Measure) bool, cfg *Config) ([]Interval, error) {
 	var out []Interval
 	for m := range NumMeasures {
-		total := m.Value(&cells[0])
-		enough := func(i int, lo, hi float64) bool {
-			return Protected(Interval{Cell: i, Measure: m, Lo: lo, Hi: hi}, m.Value(&cells[i]), total, cfg)
+		var enough func(i int, lo, hi float64) bool
+		if cfg != nil {
+			total := m.Value(&cells[0])
+			enough = func(i int, lo, hi float64) bool {
+				return Protected(Interval{Cell: i, Measure: m, Lo: lo, Hi: hi}, m.Value(&cells[i]), total, *cfg)
+			}
 		}
 		ivs, err := p.solve(cells, m, want, enough)
 		if err != nil {
@@ -126,13 +116,23 @@ func protectedIntervals(cells []ur.Cell, want func(i int, m Measure) bool, cfg C
 
 // intervalProblem is the structure shared by all measures: which finest
 // cells are unknown, and which published cells constrain them.
+//
+// A local problem takes the finest cells of some cost centres only
+// (blocks) as unknowns and fixes every other hidden finest cell at its
+// true value: the true table with any solution of the local problem in
+// place of those blocks is a table the published cells allow, so a local
+// interval lies inside the reader's true one. What it shows wide enough
+// is wide enough; what it shows narrow may be wider.
 type intervalProblem struct {
-	l       *layout
-	varOf   map[fineRef]int // hidden finest cell -> unknown
-	valueOf map[fineRef]int // published finest cell -> its cell index
-	rows    []int           // published cells whose equations are independent
-	free    []bool          // unknowns in no equation
-	nvars   int
+	l      *layout
+	blocks []int32      // the cost centres whose finest cells enter
+	in     []bool       // per cost centre: in blocks
+	local  bool         // blocks is not every cost centre
+	rest   [][dim]int64 // local: per measure, per finest position, the sum over the other cost centres
+	at     [][dim]int32 // per cost centre and position: 1+unknown, -1-cell index of a published finest cell, or 0
+	rows   []int        // published cells whose equations are independent
+	free   []bool       // unknowns in no equation
+	nvars  int
 }
 
 type fineRef struct {
@@ -140,20 +140,61 @@ type fineRef struct {
 	bit   int8
 }
 
-func newIntervalProblem(cells []ur.Cell) (*intervalProblem, error) {
-	l := newLayout(cells)
-	p := &intervalProblem{l: l, varOf: map[fineRef]int{}, valueOf: map[fineRef]int{}}
-	const finest = ur.ByCostCentre | finestSet
-	for i := range cells {
-		if cells[i].Set != finest {
-			continue
+// varOf returns the unknown of a finest cell, if it is one.
+func (p *intervalProblem) varOf(ref fineRef) (int, bool) {
+	x := p.at[ref.block][ref.bit]
+	return int(x - 1), x > 0
+}
+
+// valueOf returns the cell index of a published finest cell, if it is one.
+func (p *intervalProblem) valueOf(ref fineRef) (int, bool) {
+	x := p.at[ref.block][ref.bit]
+	return int(-1 - x), x < 0
+}
+
+// newIntervalProblem sets up the problem over the finest cells of blocks,
+// or of every cost centre when blocks is nil. l is cells' layout, or nil.
+func newIntervalProblem(cells []ur.Cell, l *layout, blocks []int32) (*intervalProblem, error) {
+	if l == nil {
+		l = newLayout(cells)
+	}
+	p := &intervalProblem{l: l, at: make([][dim]int32, len(l.ccs)), in: make([]bool, len(l.ccs))}
+	if blocks == nil {
+		for b := range l.ccs {
+			p.blocks = append(p.blocks, int32(b))
 		}
-		ref := fineRef{block: l.block[i], bit: int8(lowBit(l.mask[i]))}
-		if cells[i].Suppression.Hidden() {
-			p.varOf[ref] = p.nvars
-			p.nvars++
-		} else {
-			p.valueOf[ref] = i
+	} else {
+		p.blocks = blocks
+		p.local = len(blocks) < len(l.ccs)
+	}
+	for _, b := range p.blocks {
+		p.in[b] = true
+	}
+	const finest = ur.ByCostCentre | finestSet
+	if p.local {
+		p.rest = make([][dim]int64, NumMeasures)
+		for _, i := range l.fine {
+			if p.in[l.block[i]] {
+				continue
+			}
+			j := lowBit(l.mask[i])
+			for m := range NumMeasures {
+				p.rest[m][j] += m.Value(&cells[i])
+			}
+		}
+	}
+	for _, b := range p.blocks {
+		for _, i := range l.ccs[b].cells {
+			if cells[i].Set != finest {
+				continue
+			}
+			at := &p.at[b][lowBit(l.mask[i])]
+			if cells[i].Suppression.Hidden() {
+				p.nvars++
+				*at = int32(p.nvars)
+			} else {
+				*at = -1 - i
+			}
 		}
 	}
 	if p.nvars > MaxIntervalUnknowns {
@@ -164,39 +205,48 @@ func newIntervalProblem(cells []ur.Cell) (*intervalProblem, error) {
 	used := make([]bool, p.nvars)
 	var basis [][]uint64
 	var pivots []int
-	for i := range cells {
-		if cells[i].Suppression.Hidden() || cells[i].Set == finest {
-			continue
+	// The positions holding unknowns, per cost centre and over all: a
+	// cell with none of them gives no equation.
+	var anyVar uint16
+	varMask := make(map[int32]uint16, len(p.blocks))
+	for _, b := range p.blocks {
+		for j := range dim {
+			if p.at[b][j] > 0 {
+				varMask[b] |= 1 << j
+			}
 		}
-		row := make([]uint64, p.nvars)
+		anyVar |= varMask[b]
+	}
+	row := make([]uint64, p.nvars)
+	p.eachRow(func(i int) {
+		if cells[i].Suppression.Hidden() || cells[i].Set == finest || len(basis) == p.nvars {
+			return
+		}
+		if b := l.block[i]; (b >= 0 && l.mask[i]&varMask[b] == 0) || (b < 0 && l.mask[i]&anyVar == 0) {
+			return
+		}
+		clear(row)
 		any := false
 		p.each(i, func(ref fineRef) {
-			if v, ok := p.varOf[ref]; ok {
+			if v, ok := p.varOf(ref); ok {
 				row[v] = 1
 				any = true
 			}
 		})
 		if !any {
-			continue
+			return
 		}
 		r := append([]uint64(nil), row...)
 		piv := reduceBy(r, basis, pivots)
 		if piv < 0 {
-			continue
+			return
 		}
+		// Echelon form is enough for reduceBy: a row has zeros at the
+		// pivots of the rows before it, so reducing in order clears them.
 		inv := invMod(r[piv])
 		for j := range r {
 			if r[j] != 0 {
 				r[j] = mulMod(r[j], inv)
-			}
-		}
-		for k := range basis {
-			if f := basis[k][piv]; f != 0 {
-				for j := range r {
-					if r[j] != 0 {
-						basis[k][j] = subMod(basis[k][j], mulMod(f, r[j]))
-					}
-				}
 			}
 		}
 		basis = append(basis, r)
@@ -207,12 +257,59 @@ func newIntervalProblem(cells []ur.Cell) (*intervalProblem, error) {
 				used[j] = true
 			}
 		}
-	}
+	})
 	p.free = make([]bool, p.nvars)
 	for j := range used {
 		p.free[j] = !used[j]
 	}
 	return p, nil
+}
+
+// eachRow calls f for every cell the problem's equations may come from,
+// in cell order: all cells, or for a local problem those of its cost
+// centres and the global ones.
+func (p *intervalProblem) eachRow(f func(i int)) {
+	if !p.local {
+		for i := range p.l.mask {
+			f(i)
+		}
+		return
+	}
+	var idx []int
+	for _, b := range p.blocks {
+		for _, i := range p.l.ccs[b].cells {
+			idx = append(idx, int(i))
+		}
+	}
+	for _, i := range p.l.global.cells {
+		idx = append(idx, int(i))
+	}
+	slices.Sort(idx)
+	for _, i := range idx {
+		f(i)
+	}
+}
+
+// covers reports whether cell i is a sum of the problem's finest cells and
+// fixed ones: a global cell, or one of its cost centres'.
+func (p *intervalProblem) covers(i int) bool {
+	b := p.l.block[i]
+	return b < 0 || p.in[b]
+}
+
+// restOf returns the part of measure m of cell i that lies in the fixed
+// cost centres (local problems, global cells).
+func (p *intervalProblem) restOf(i int, m Measure) int64 {
+	if !p.local || p.l.block[i] >= 0 {
+		return 0
+	}
+	var s int64
+	for j := range dim {
+		if p.l.mask[i]&(1<<j) != 0 {
+			s += p.rest[m][j]
+		}
+	}
+	return s
 }
 
 func lowBit(m uint16) int {
@@ -227,12 +324,9 @@ func lowBit(m uint16) int {
 // each calls f for every finest cell that cell i sums.
 func (p *intervalProblem) each(i int, f func(fineRef)) {
 	l := p.l
-	blocks := []int32{l.block[i]}
-	if l.block[i] < 0 {
-		blocks = blocks[:0]
-		for b := range l.ccs {
-			blocks = append(blocks, int32(b))
-		}
+	blocks := p.blocks
+	if l.block[i] >= 0 {
+		blocks = []int32{l.block[i]}
 	}
 	for _, b := range blocks {
 		for j := range dim {
@@ -262,7 +356,10 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 		}
 	}
 	rhs := make([]float64, len(p.rows))
-	a := mat.NewDense(max(len(p.rows), 1), max(n, 1), nil)
+	a := make([][]float64, len(p.rows))
+	for r := range a {
+		a[r] = make([]float64, n)
+	}
 	scale := 1.0
 	if m == Charge {
 		for i := range cells {
@@ -282,12 +379,12 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 		floor = 1
 	}
 	for r, i := range p.rows {
-		v := float64(m.Value(&cells[i]))
+		v := float64(m.Value(&cells[i]) - p.restOf(i, m))
 		p.each(i, func(ref fineRef) {
-			if j, ok := p.varOf[ref]; ok {
+			if j, ok := p.varOf(ref); ok {
 				v -= floor
-				a.Set(r, col[j], 1)
-			} else if k, ok := p.valueOf[ref]; ok {
+				a[r][col[j]] = 1
+			} else if k, ok := p.valueOf(ref); ok {
 				v -= float64(m.Value(&cells[k]))
 			}
 		})
@@ -307,19 +404,19 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	}
 	var ts []target
 	for i := range cells {
-		if !cells[i].Suppression.Hidden() || (want != nil && !want(i, m)) {
+		if !cells[i].Suppression.Hidden() || !p.covers(i) || (want != nil && !want(i, m)) {
 			continue
 		}
-		t := target{cell: i}
+		t := target{cell: i, known: float64(p.restOf(i, m))}
 		p.each(i, func(ref fineRef) {
-			if j, ok := p.varOf[ref]; ok {
+			if j, ok := p.varOf(ref); ok {
 				t.known += floor
 				if col[j] < 0 {
 					t.unbounded = true
 				} else {
 					t.cols = append(t.cols, col[j])
 				}
-			} else if k, ok := p.valueOf[ref]; ok {
+			} else if k, ok := p.valueOf(ref); ok {
 				t.known += float64(m.Value(&cells[k]))
 			}
 		})
@@ -344,7 +441,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 			t.lo, t.hi = math.Min(t.lo, v), math.Max(t.hi, v)
 		}
 	}
-	var basis []int
+	var tab *tableau
 	obj := make([]float64, n)
 	out := make([]Interval, 0, len(ts))
 	for k := range ts {
@@ -359,8 +456,8 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 			for _, c := range t.cols {
 				obj[c] = 1
 			}
-			lo, x, err := p.optimum(obj, a, rhs, n, &basis)
-			if errors.Is(err, lp.ErrInfeasible) {
+			lo, x, err := p.optimum(obj, a, rhs, n, &tab)
+			if errors.Is(err, errInfeasible) {
 				// Some finest cell is negative: a reader cannot lean on
 				// non-negativity for this measure, and without it an
 				// undetermined cell is unbounded.
@@ -373,7 +470,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 			for j := range obj {
 				obj[j] = -obj[j]
 			}
-			hi, x, err := p.optimum(obj, a, rhs, n, &basis)
+			hi, x, err := p.optimum(obj, a, rhs, n, &tab)
 			if err != nil {
 				return nil, fmt.Errorf("cell %s: %w: %w", CellName(&cells[t.cell]), ErrUnsolved, err)
 			}
@@ -394,83 +491,29 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 func (p *intervalProblem) unbounded(cells []ur.Cell, m Measure, want func(int, Measure) bool) []Interval {
 	var out []Interval
 	for i := range cells {
-		if cells[i].Suppression.Hidden() && (want == nil || want(i, m)) {
+		if cells[i].Suppression.Hidden() && p.covers(i) && (want == nil || want(i, m)) {
 			out = append(out, Interval{Cell: i, Measure: m, Lo: math.Inf(-1), Hi: math.Inf(1)})
 		}
 	}
 	return out
 }
 
-// optimum minimises obj·x over the polytope. The polytope is the same for
-// every objective of a measure, so the first solution's vertex is handed
-// to the later ones as their starting basis: that skips the simplex's
-// phase I, most of its cost.
-func (p *intervalProblem) optimum(obj []float64, a *mat.Dense, rhs []float64, n int, basis *[]int) (float64, []float64, error) {
+// optimum minimises obj·x over the polytope {x >= 0 : a x = rhs}. The
+// polytope is the same for every objective of a measure: its tableau is
+// set up once (*tab), and each objective starts from the previous one's
+// optimum.
+func (p *intervalProblem) optimum(obj []float64, a [][]float64, rhs []float64, n int, tab **tableau) (float64, []float64, error) {
 	if len(p.rows) == 0 || n == 0 {
 		return 0, make([]float64, n), nil
 	}
-	if *basis != nil {
-		f, x, err := lp.Simplex(obj, a, rhs, 1e-10, *basis)
-		if err == nil {
-			return f, x, nil
+	if *tab == nil {
+		t, err := newTableau(a, rhs, n)
+		if err != nil {
+			return 0, nil, err
 		}
-		*basis = nil // numerically unhappy start: solve from scratch
+		*tab = t
 	}
-	f, x, err := lp.Simplex(obj, a, rhs, 1e-10, nil)
-	if err != nil {
-		return 0, nil, err
-	}
-	*basis = completeBasis(a, x)
-	return f, x, nil
-}
-
-// completeBasis returns a basis of the columns of a (0/1 entries, full row
-// rank) that holds every column where the vertex x is positive, or nil.
-func completeBasis(a *mat.Dense, x []float64) []int {
-	m, n := a.Dims()
-	order := make([]int, 0, n)
-	for j := range n {
-		if x[j] > 1e-9 {
-			order = append(order, j)
-		}
-	}
-	support := len(order)
-	for j := range n {
-		if x[j] <= 1e-9 {
-			order = append(order, j)
-		}
-	}
-	var rows [][]uint64 // reduced columns, each with a pivot
-	var piv []int
-	var basis []int
-	for k, j := range order {
-		col := make([]uint64, m)
-		for i := range m {
-			if a.At(i, j) != 0 {
-				col[i] = 1
-			}
-		}
-		pv := reduceBy(col, rows, piv)
-		if pv < 0 {
-			if k < support {
-				return nil // not a vertex after all
-			}
-			continue
-		}
-		inv := invMod(col[pv])
-		for i := range col {
-			if col[i] != 0 {
-				col[i] = mulMod(col[i], inv)
-			}
-		}
-		rows = append(rows, col)
-		piv = append(piv, pv)
-		basis = append(basis, j)
-		if len(basis) == m {
-			return basis
-		}
-	}
-	return nil
+	return (*tab).minimise(obj)
 }
 
 // Protected reports whether an interval is wide enough for a value v: for
@@ -527,36 +570,24 @@ const maxWidenRounds = 25
 // Secondary run and two small linear programs.
 const maxWidenTrials = 20
 
-// maxWidenUnknowns bounds the reports Widen works on: above it, the
-// linear programs of every round would cost more than the rest of the run.
+// maxWidenUnknowns bounds the reports Widen solves one linear program of
+// the whole report for; above it, it solves local ones (see
+// intervalProblem).
 const maxWidenUnknowns = 60
 
 func widenEps(v float64) float64 { return 1e-6 * math.Max(1, math.Abs(v)) }
-
-// intervalOf computes one interval.
-func intervalOf(cells []ur.Cell, h int, m Measure) (Interval, error) {
-	p, err := newIntervalProblem(cells)
-	if err != nil {
-		return Interval{}, err
-	}
-	ivs, err := p.solve(cells, m, func(i int, _ Measure) bool { return i == h }, nil)
-	if err != nil || len(ivs) != 1 {
-		return Interval{}, fmt.Errorf("interval of %s: %w", CellName(&cells[h]), err)
-	}
-	return ivs[0], nil
-}
 
 // Widen makes the intervals of the primary cells wide enough (see
 // Protected): while one is not, it hides a published cell that shares an
 // equation with it and holds enough of the measure to widen the range
 // (the cheapest such), and runs Secondary again so that the pattern stays
 // exact-safe. It returns how many (cell, measure) pairs are still too
-// narrow when it stops. For a report with more than maxWidenUnknowns
-// hidden finest cells it widens by the cheaper ranges of bounds
-// propagation instead (see widenByBounds) and returns ErrTooLarge with the
-// count of ranges still too narrow by those. Its effort
-// is bounded (maxWidenRounds, maxWidenTrials): it is a best effort on top
-// of the exact guarantee, which Audit checks.
+// narrow when it stops. A report with more than maxWidenUnknowns hidden
+// finest cells is judged by local problems (LocalIntervals), whose ranges
+// lie inside the reader's: what they show wide enough is, and a pair they
+// leave narrow may be wider. Its effort is bounded (maxWidenRounds,
+// maxWidenTrials): it is a best effort on top of the exact guarantee,
+// which Audit checks.
 func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 	if len(cells) == 0 {
 		return 0, nil
@@ -570,11 +601,33 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 	// The cheap ranges first: they settle most cases, for reports of any
 	// size, and leave the linear programs less to do.
 	narrow = widenByBounds(cells, cfg)
-	if unknowns > maxWidenUnknowns {
-		return narrow, fmt.Errorf("%d hidden finest cells: widened by bounds propagation only: %w", unknowns, ErrTooLarge)
+	l := newLayout(cells)
+	local := unknowns > maxWidenUnknowns
+	intervals := func(cells []ur.Cell, want func(int, Measure) bool) ([]Interval, error) {
+		if local {
+			return l.localIntervals(cells, want, &cfg)
+		}
+		p, err := newIntervalProblem(cells, l, nil)
+		if err != nil {
+			return nil, err
+		}
+		return p.intervals(cells, want, &cfg)
+	}
+	intervalOf := func(cells []ur.Cell, h int, m Measure) (Interval, error) {
+		if local {
+			return l.localIntervalOf(cells, h, m)
+		}
+		p, err := newIntervalProblem(cells, l, nil)
+		if err != nil {
+			return Interval{}, err
+		}
+		ivs, err := p.solve(cells, m, func(i int, _ Measure) bool { return i == h }, nil)
+		if err != nil || len(ivs) != 1 {
+			return Interval{}, fmt.Errorf("interval of %s: %w", CellName(&cells[h]), err)
+		}
+		return ivs[0], nil
 	}
 	trials := maxWidenTrials
-	l := newLayout(cells)
 	p := cfg.WithDefaults().DominanceP / 100
 	// Hiding more only removes equations, so an interval never narrows:
 	// what is wide enough once stays so, and later rounds look only at the
@@ -592,12 +645,13 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 		}
 	}
 	for round := 0; len(pending) > 0; round++ {
-		ivs, err := protectedIntervals(cells, func(i int, m Measure) bool { return pending[pair{i, m}] }, cfg)
+		ivs, err := intervals(cells, func(i int, m Measure) bool { return pending[pair{i, m}] })
 		if err != nil {
 			return 0, err
 		}
 		narrow = 0
 		hid := false
+		touched := map[int32]bool{}
 		for _, iv := range ivs {
 			h := iv.Cell
 			v := iv.Measure.Value(&cells[h])
@@ -614,9 +668,13 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 			if iv.Measure != Events {
 				hiWant, loWant = min(fv*(1+p), ft), fv*(1-p)
 			}
-			if u := l.widener(cells, h, iv.Measure, iv, hiWant, loWant, &trials); u >= 0 {
+			if touched[l.block[h]] {
+				continue // one move per cost centre a round: it may be enough for the others
+			}
+			if u := l.widener(cells, h, iv.Measure, iv, hiWant, loWant, &trials, intervalOf); u >= 0 {
 				cells[u].Suppression = ur.HiddenSecondary
 				hid = true
+				touched[l.block[h]] = true
 			}
 		}
 		if !hid {
@@ -635,7 +693,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 // overlapping, a global cell overlapping, or h's shape in another cost
 // centre) that holds at least need of the measure, so that it can trade
 // with h, found by trying.
-func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiWant, loWant float64, trials *int) int {
+func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiWant, loWant float64, trials *int, intervalOf func([]ur.Cell, int, Measure) (Interval, error)) int {
 	best := -1
 	pick := func(i int) {
 		if best < 0 || costCmp(&cells[i], &cells[best]) < 0 {
@@ -696,17 +754,17 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 		}
 		return cmp.Compare(a, b)
 	})
-	trial := make([]ur.Cell, len(cells))
+	trial := slices.Clone(cells)
 	for _, u := range cands {
 		if *trials <= 0 {
 			break
 		}
 		*trials--
-		// Hiding u may make more cells hide with it: try the whole move.
-		copy(trial, cells)
+		// Hiding u alone: Secondary may hide more with it, which only
+		// widens further, so a move that helps alone helps.
 		trial[u].Suppression = ur.HiddenSecondary
-		Secondary(trial)
 		iv, err := intervalOf(trial, h, m)
+		trial[u].Suppression = cells[u].Suppression
 		if err != nil {
 			continue
 		}

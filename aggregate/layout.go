@@ -20,7 +20,8 @@ type layout struct {
 	block  []int32  // per cell: cost centre block, or -1 for the global block
 	ccs    []ccBlock
 	global ccBlock
-	total  int // index of the organisation total, -1 if absent
+	total  int     // index of the organisation total, -1 if absent
+	fine   []int32 // the finest cells of the cost centres, in cell order
 }
 
 type ccBlock struct {
@@ -84,6 +85,7 @@ func newLayout(cells []ur.Cell) *layout {
 		l.ccs[id].cells = append(l.ccs[id].cells, int32(i))
 		if c.Set == ur.ByCostCentre|finestSet {
 			present[id] |= m
+			l.fine = append(l.fine, int32(i))
 		}
 	}
 	for id := range l.ccs {
