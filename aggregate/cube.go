@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	ur "usagereport"
 )
@@ -72,61 +73,88 @@ type Withheld struct {
 }
 
 // Cubes computes the cube of every organisation of the month, with
-// suppression applied (Primary, Dominance, Secondary), and lists the
-// organisations withheld. Both are in organisation order. Every cube passes
-// the exact Audit; if one did not, Cubes returns an error naming the
-// organisation, the month and the cell, and no cubes.
+// suppression applied (Primary, Dominance, Secondary, Widen), and lists
+// the organisations withheld. Both are in organisation order. Every cube
+// passes the exact Audit; if one did not, Cubes returns an error naming
+// the organisation, the month and the cell, and no cubes.
 func (b *Builder) Cubes(cfg Config) ([]*Cube, []Withheld, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
-	type job struct {
-		org  ur.Org
-		cfg  Config
-		cube *Cube
-		err  error
-	}
-	var jobs []*job
-	var withheld []Withheld
-	for _, org := range b.Orgs() {
-		cfg := cfg.forOrg(org)
-		if b.Subscribers(org) < cfg.MinGroupSize {
-			withheld = append(withheld, Withheld{Org: org, MinGroupSize: cfg.MinGroupSize})
-			continue
+	orgs, withheld := b.Eligible(cfg)
+	cubes := make([]*Cube, len(orgs))
+	err := b.EachCube(cfg, orgs, func(i int, c *Cube) error {
+		cubes[i] = c
+		return nil
+	})
+	if err != nil {
+		for _, c := range cubes {
+			if c != nil {
+				c.Release()
+			}
 		}
-		jobs = append(jobs, &job{org: org, cfg: cfg})
+		return nil, nil, err
 	}
-	// Organisations are independent: suppress them on every core, each
-	// job writing only its own result, so the output is the same in any
-	// schedule.
-	next := make(chan *job)
+	return cubes, withheld, nil
+}
+
+// Eligible splits the month's organisations into those that get a report
+// and those withheld for having fewer than their k subscribers, both in
+// organisation order.
+func (b *Builder) Eligible(cfg Config) (orgs []ur.Org, withheld []Withheld) {
+	for _, org := range b.Orgs() {
+		if k := cfg.forOrg(org).MinGroupSize; b.Subscribers(org) < k {
+			withheld = append(withheld, Withheld{Org: org, MinGroupSize: k})
+		} else {
+			orgs = append(orgs, org)
+		}
+	}
+	return orgs, withheld
+}
+
+// EachCube computes the cube of each of orgs (see Cubes) and hands it to
+// fn(i, cube), i its index in orgs, as soon as it is ready: organisations
+// are independent, so they are suppressed on every core, and fn runs on
+// the worker that computed the cube, concurrently for different
+// organisations. fn owns the cube. After a failure (of a cube or of fn)
+// EachCube starts no more organisations, and returns the error of the
+// first one in orgs' order that failed.
+func (b *Builder) EachCube(cfg Config, orgs []ur.Org, fn func(i int, c *Cube) error) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	errs := make([]error, len(orgs))
+	var failed atomic.Bool
+	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(len(jobs), 1)) {
+	for range min(runtime.GOMAXPROCS(0), max(len(orgs), 1)) {
 		wg.Go(func() {
-			for j := range next {
-				j.cube, j.err = b.orgCube(j.org, j.cfg)
+			for i := range next {
+				if failed.Load() {
+					continue
+				}
+				c, err := b.orgCube(orgs[i], cfg.forOrg(orgs[i]))
+				if err == nil {
+					err = fn(i, c)
+				}
+				if err != nil {
+					errs[i] = err
+					failed.Store(true)
+				}
 			}
 		})
 	}
-	for _, j := range jobs {
-		next <- j
+	for i := range orgs {
+		next <- i
 	}
 	close(next)
 	wg.Wait()
-	cubes := make([]*Cube, 0, len(jobs))
-	for _, j := range jobs {
-		if j.err != nil {
-			// The first failure in organisation order; no cubes.
-			for _, k := range jobs {
-				if k.cube != nil {
-					k.cube.Release()
-				}
-			}
-			return nil, nil, j.err
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
-		cubes = append(cubes, j.cube)
 	}
-	return cubes, withheld, nil
+	return nil
 }
 
 // orgCube computes one organisation's suppressed, audited cube.

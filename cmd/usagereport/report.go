@@ -66,20 +66,28 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	for _, o := range orgs {
 		want[o] = true
 	}
-	b, cubes, withheld, err := monthCubes(ctx, e, st, month, want, cfg)
+	b, err := monthBuilder(ctx, e, st, month, want)
 	if err != nil {
 		return err
 	}
+	reported, withheld := b.Eligible(cfg)
 	var history map[ur.Org][]*aggregate.Cube
 	if slices.ContainsFunc(writers, func(w reportWriter) bool { return w.ext == "xlsx" }) {
-		if history, err = historyCubes(ctx, e, st, *out, month, cubes, cfg); err != nil {
+		if history, err = historyCubes(ctx, e, st, *out, month, reported, cfg); err != nil {
 			return err
 		}
 	}
 	now := e.Now()
-	written := 0
-	var total aggregate.Loss
-	for _, c := range cubes {
+	// Each organisation's files are written as soon as its cube is ready,
+	// on the worker that computed it; the summary lines come out in
+	// organisation order at the end.
+	type result struct {
+		loss      aggregate.Loss
+		disclosed int
+	}
+	results := make([]result, len(reported))
+	err = b.EachCube(cfg, reported, func(i int, c *aggregate.Cube) error {
+		defer c.Release()
 		for _, w := range writers {
 			path := export.Path(*out, c.Org, c.Month, w.ext)
 			err := export.WriteFileAtomic(path, func(out io.Writer) error {
@@ -91,19 +99,25 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 			if err != nil {
 				return fmt.Errorf("write report %s %s: %w", c.Org, c.Month, err)
 			}
-			written++
 		}
 		cells, err := c.Cells()
 		if err != nil {
 			return err
 		}
-		loss := aggregate.LossOf(cells)
-		total.Add(loss)
-		audit := aggregate.Audit(cells)
-		fmt.Fprintf(e.Stdout, "%s %s: %d cells, %d hidden (%d by a primary rule, %d to protect them), %d disclosed; %.1f%% of the charge hidden\n",
-			c.Org, month, loss.Cells, loss.HiddenCells, loss.HiddenPrimary, loss.HiddenSecondary, len(audit.Disclosed), 100*loss.ChargeShare())
-		c.Release()
+		results[i] = result{loss: aggregate.LossOf(cells), disclosed: len(aggregate.Audit(cells).Disclosed)}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	var total aggregate.Loss
+	for i, org := range reported {
+		loss := results[i].loss
+		total.Add(loss)
+		fmt.Fprintf(e.Stdout, "%s %s: %d cells, %d hidden (%d by a primary rule, %d to protect them), %d disclosed; %.1f%% of the charge hidden\n",
+			org, month, loss.Cells, loss.HiddenCells, loss.HiddenPrimary, loss.HiddenSecondary, results[i].disclosed, 100*loss.ChargeShare())
+	}
+	written := len(reported) * len(writers)
 	for _, o := range orgs {
 		if b.Subscribers(o) == 0 {
 			fmt.Fprintf(e.Stdout, "%s %s: no records this month, so no report\n", o, month)
@@ -113,7 +127,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintf(e.Stdout, "%s %s: withheld: fewer than %d subscribers this month, so no report\n", w.Org, month, w.MinGroupSize)
 	}
 	fmt.Fprintf(e.Stdout, "%s: %d organisations, %d reports written (%d files) to %s, %d withheld\n",
-		month, len(b.Orgs()), len(cubes), written, *out, len(withheld))
+		month, len(b.Orgs()), len(reported), written, *out, len(withheld))
 	if total.Cells > 0 {
 		fmt.Fprintf(e.Stdout, "%s: information loss: %d of %d cells hidden (%.1f%%), %.1f%% of the charge\n",
 			month, total.HiddenCells, total.Cells, 100*total.CellShare(), 100*total.ChargeShare())
@@ -123,9 +137,9 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 
 type reportWriter struct{ ext string }
 
-// monthCubes reads one month of the store and computes its cubes, of the
+// monthBuilder reads one month of the store, the records of the
 // organisations in want (all when empty).
-func monthCubes(ctx context.Context, e *Env, st ur.Store, m ur.Month, want map[ur.Org]bool, cfg aggregate.Config) (*aggregate.Builder, []*aggregate.Cube, []aggregate.Withheld, error) {
+func monthBuilder(ctx context.Context, e *Env, st ur.Store, m ur.Month, want map[ur.Org]bool) (*aggregate.Builder, error) {
 	b := aggregate.NewBuilder(m)
 	p := startProgress(e, "reading "+m.String(), 0)
 	var err error
@@ -141,20 +155,16 @@ func monthCubes(ctx context.Context, e *Env, st ur.Store, m ur.Month, want map[u
 	}
 	p.done()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("read month %s: %w", m, err)
+		return nil, fmt.Errorf("read month %s: %w", m, err)
 	}
-	cubes, withheld, err := b.Cubes(cfg)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return b, cubes, withheld, nil
+	return b, nil
 }
 
 // historyCubes gives, per organisation, its cubes of the months before m
 // (up to export.MaxXLSXHistory, oldest first), for the workbook's history
 // table: the reports published in out where they exist, as they were
 // published; else computed from the store, each with its own suppression.
-func historyCubes(ctx context.Context, e *Env, st ur.Store, out string, m ur.Month, cubes []*aggregate.Cube, cfg aggregate.Config) (map[ur.Org][]*aggregate.Cube, error) {
+func historyCubes(ctx context.Context, e *Env, st ur.Store, out string, m ur.Month, orgs []ur.Org, cfg aggregate.Config) (map[ur.Org][]*aggregate.Cube, error) {
 	months, err := st.Months(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list months: %w", err)
@@ -163,19 +173,23 @@ func historyCubes(ctx context.Context, e *Env, st ur.Store, out string, m ur.Mon
 	for hm := m - export.MaxXLSXHistory; hm < m; hm++ {
 		missing := make(map[ur.Org]bool)
 		found := make(map[ur.Org]*aggregate.Cube)
-		for _, c := range cubes {
-			hc, ok, err := export.ReadPublished(out, c.Org, hm)
+		for _, org := range orgs {
+			hc, ok, err := export.ReadPublished(out, org, hm)
 			if err != nil {
 				return nil, err
 			}
 			if ok {
-				found[c.Org] = hc
+				found[org] = hc
 			} else {
-				missing[c.Org] = true
+				missing[org] = true
 			}
 		}
 		if len(missing) > 0 && slices.Contains(months, hm) {
-			_, computed, _, err := monthCubes(ctx, e, st, hm, missing, cfg)
+			hb, err := monthBuilder(ctx, e, st, hm, missing)
+			if err != nil {
+				return nil, err
+			}
+			computed, _, err := hb.Cubes(cfg)
 			if err != nil {
 				return nil, err
 			}
@@ -183,9 +197,9 @@ func historyCubes(ctx context.Context, e *Env, st ur.Store, out string, m ur.Mon
 				found[hc.Org] = hc
 			}
 		}
-		for _, c := range cubes {
-			if hc := found[c.Org]; hc != nil {
-				history[c.Org] = append(history[c.Org], hc)
+		for _, org := range orgs {
+			if hc := found[org]; hc != nil {
+				history[org] = append(history[org], hc)
 			}
 		}
 	}
