@@ -452,11 +452,14 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 				out = append(out, Interval{Cell: t.cell, Measure: m, Lo: t.lo, Hi: t.hi})
 				continue
 			}
+			// The largest value first (the end that is usually short),
+			// then, unless the tables seen so far already show enough,
+			// the smallest.
 			clear(obj)
 			for _, c := range t.cols {
-				obj[c] = 1
+				obj[c] = -1
 			}
-			lo, x, err := p.optimum(obj, a, rhs, n, &tab)
+			hi, x, err := p.optimum(obj, a, rhs, n, &tab)
 			if errors.Is(err, errInfeasible) {
 				// Some finest cell is negative: a reader cannot lean on
 				// non-negativity for this measure, and without it an
@@ -467,10 +470,14 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 				return nil, fmt.Errorf("cell %s: %w: %w", CellName(&cells[t.cell]), ErrUnsolved, err)
 			}
 			seen(x)
+			if enough != nil && enough(t.cell, t.lo, t.hi) {
+				out = append(out, Interval{Cell: t.cell, Measure: m, Lo: t.lo, Hi: t.hi})
+				continue
+			}
 			for j := range obj {
 				obj[j] = -obj[j]
 			}
-			hi, x, err := p.optimum(obj, a, rhs, n, &tab)
+			lo, x, err := p.optimum(obj, a, rhs, n, &tab)
 			if err != nil {
 				return nil, fmt.Errorf("cell %s: %w: %w", CellName(&cells[t.cell]), ErrUnsolved, err)
 			}
@@ -603,9 +610,11 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 	narrow = widenByBounds(cells, cfg)
 	l := newLayout(cells)
 	local := unknowns > maxWidenUnknowns
-	intervals := func(cells []ur.Cell, want func(int, Measure) bool) ([]Interval, error) {
+	intervals := func(cells []ur.Cell, want func(int, Measure) bool, round int) ([]Interval, error) {
 		if local {
-			return l.localIntervals(cells, want, &cfg)
+			// After the first round every pending pair was found
+			// narrow by the smaller programs: go straight to the larger.
+			return l.localIntervals(cells, want, &cfg, round > 0)
 		}
 		p, err := newIntervalProblem(cells, l, nil)
 		if err != nil {
@@ -645,7 +654,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 		}
 	}
 	for round := 0; len(pending) > 0; round++ {
-		ivs, err := intervals(cells, func(i int, m Measure) bool { return pending[pair{i, m}] })
+		ivs, err := intervals(cells, func(i int, m Measure) bool { return pending[pair{i, m}] }, round)
 		if err != nil {
 			return 0, err
 		}

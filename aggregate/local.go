@@ -26,12 +26,15 @@ const (
 // returns lies inside the reader's true one (a range it shows wide enough
 // is), and is the true one for a report small enough for one problem.
 func LocalIntervals(cells []ur.Cell, want func(i int, m Measure) bool) ([]Interval, error) {
-	return newLayout(cells).localIntervals(cells, want, nil)
+	return newLayout(cells).localIntervals(cells, want, nil, false)
 }
 
-// localIntervals computes LocalIntervals, or with cfg non-nil,
-// protectedIntervals' shortcut version of them.
-func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) bool, cfg *Config) ([]Interval, error) {
+// localIntervals computes LocalIntervals, or with cfg non-nil, Widen's
+// shortcut version of them (see intervalProblem.intervals): the wanted
+// cells in programs of up to localUnknowns unknowns, and those left too
+// narrow again in larger ones around their own cost centre; with
+// wideOnly, in the larger ones only (for cells already found narrow).
+func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) bool, cfg *Config, wideOnly bool) ([]Interval, error) {
 	hf := l.hiddenFine(cells)
 	groups := map[int32][]int{}
 	var keys []int32
@@ -58,6 +61,20 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 	// not per cost centre.
 	done := map[int32]bool{}
 	for _, b := range keys {
+		if wideOnly && cfg != nil {
+			// Straight to the second look: every wanted cell is "again".
+			againBlocks = keys
+			for i := range cells {
+				if slices.Contains(keys, l.block[i]) {
+					for m := range NumMeasures {
+						if want(i, m) {
+							again[pair{i, m}] = true
+						}
+					}
+				}
+			}
+			break
+		}
 		if done[b] {
 			continue
 		}

@@ -51,6 +51,10 @@ func mulMod(a, b uint64) uint64 {
 }
 
 func invMod(a uint64) uint64 {
+	// The pivots of 0/1 rows are mostly 1 or -1: their own inverses.
+	if a == 1 || a == modulus-1 {
+		return a
+	}
 	// Fermat: a^(p-2).
 	r, e := uint64(1), uint64(modulus-2)
 	for ; e > 0; e >>= 1 {
