@@ -659,7 +659,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 			return 0, err
 		}
 		narrow = 0
-		hid := false
+		var hid []int
 		touched := map[int32]bool{}
 		for _, iv := range ivs {
 			h := iv.Cell
@@ -682,14 +682,20 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 			}
 			if u := l.widener(cells, h, iv.Measure, iv, hiWant, loWant, &trials, intervalOf); u >= 0 {
 				cells[u].Suppression = ur.HiddenSecondary
-				hid = true
+				hid = append(hid, u)
 				touched[l.block[h]] = true
 			}
 		}
-		if !hid {
+		if len(hid) == 0 {
 			return narrow, nil
 		}
-		Secondary(cells)
+		// Hiding a cell leaves every other hidden cell as undetermined
+		// as it was (the tables that kept it so still fit); only the
+		// newly hidden ones may be given away, and only then is there
+		// work for Secondary.
+		if l.anyDetermined(cells, hid) {
+			Secondary(cells)
+		}
 	}
 	return 0, nil
 }

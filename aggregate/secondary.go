@@ -329,14 +329,31 @@ func (l *layout) mirror(cells []ur.Cell, c, e int) {
 // determined reports whether hidden cell h is determined by the published
 // cells, as Audit decides it.
 func (l *layout) determined(cells []ur.Cell, h int) bool {
+	return l.anyDetermined(cells, []int{h})
+}
+
+// anyDetermined reports whether any of the hidden cells hs is determined
+// by the published ones.
+func (l *layout) anyDetermined(cells []ur.Cell, hs []int) bool {
 	known, g, w, z := l.bases(cells)
+	g.addSpace(&z)
+	for _, h := range hs {
+		if l.determinedIn(known, &g, w, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// determinedIn is determined with the spaces of bases (g already holding
+// z).
+func (l *layout) determinedIn(known []space, g *space, w []space, h int) bool {
 	v := maskVec(l.mask[h])
 	if b := l.block[h]; b >= 0 {
 		s := known[b]
 		s.addSpace(&w[b])
 		return s.contains(v)
 	}
-	g.addSpace(&z)
 	return g.contains(v)
 }
 
