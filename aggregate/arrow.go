@@ -57,6 +57,12 @@ type Cube struct {
 	Org          ur.Org
 	Month        ur.Month
 	MinGroupSize int
+	// NarrowRanges counts the (cell, measure) pairs of the hidden small
+	// and dominated cells whose range a reader can narrow more than the
+	// rule allows (see Widen) when the cube was suppressed: Widen's best
+	// effort fell short there; -1 where its linear programs could not be
+	// solved. Zero for a cube read back from a file.
+	NarrowRanges int
 	// Record holds the cells in report order, with Schema.
 	Record arrow.RecordBatch
 }

@@ -167,15 +167,20 @@ func (b *Builder) orgCube(org ur.Org, cfg Config) (*Cube, error) {
 	Dominance(cells, cfg)
 	Secondary(cells)
 	// Widening is best effort on top of the exact guarantee: a report
-	// too large for its linear programs, or one they cannot solve,
-	// keeps the exact-safe pattern.
-	if _, err := Widen(cells, cfg); err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrUnsolved) {
+	// whose linear programs cannot be solved keeps the exact-safe pattern.
+	narrow, err := Widen(cells, cfg)
+	if err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrUnsolved) {
 		return nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
 	}
 	if err := CheckCells(org, b.month, cells); err != nil {
 		return nil, err
 	}
-	return NewCube(org, b.month, cfg.MinGroupSize, cells), nil
+	c := NewCube(org, b.month, cfg.MinGroupSize, cells)
+	c.NarrowRanges = narrow
+	if err != nil {
+		c.NarrowRanges = -1 // not known
+	}
+	return c, nil
 }
 
 // Primary marks the cells with fewer than k subscribers as HiddenSmall. The

@@ -84,6 +84,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	type result struct {
 		loss      aggregate.Loss
 		disclosed int
+		narrow    int
 	}
 	results := make([]result, len(reported))
 	err = b.EachCube(cfg, reported, func(i int, c *aggregate.Cube) error {
@@ -104,18 +105,25 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		results[i] = result{loss: aggregate.LossOf(cells), disclosed: len(aggregate.Audit(cells).Disclosed)}
+		results[i] = result{loss: aggregate.LossOf(cells), disclosed: len(aggregate.Audit(cells).Disclosed), narrow: c.NarrowRanges}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	var total aggregate.Loss
+	narrow := 0
 	for i, org := range reported {
-		loss := results[i].loss
-		total.Add(loss)
-		fmt.Fprintf(e.Stdout, "%s %s: %d cells, %d hidden (%d by a primary rule, %d to protect them), %d disclosed; %.1f%% of the charge hidden\n",
-			org, month, loss.Cells, loss.HiddenCells, loss.HiddenPrimary, loss.HiddenSecondary, results[i].disclosed, 100*loss.ChargeShare())
+		r := results[i]
+		total.Add(r.loss)
+		ranges := fmt.Sprintf("%d ranges too narrow", r.narrow)
+		if r.narrow < 0 {
+			ranges = "ranges not checked (a linear program failed)"
+		} else {
+			narrow += r.narrow
+		}
+		fmt.Fprintf(e.Stdout, "%s %s: %d cells, %d hidden (%d by a primary rule, %d to protect them), %d disclosed, %s; %.1f%% of the charge hidden\n",
+			org, month, r.loss.Cells, r.loss.HiddenCells, r.loss.HiddenPrimary, r.loss.HiddenSecondary, r.disclosed, ranges, 100*r.loss.ChargeShare())
 	}
 	written := len(reported) * len(writers)
 	for _, o := range orgs {
@@ -129,8 +137,8 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	fmt.Fprintf(e.Stdout, "%s: %d organisations, %d reports written (%d files) to %s, %d withheld\n",
 		month, len(b.Orgs()), len(reported), written, *out, len(withheld))
 	if total.Cells > 0 {
-		fmt.Fprintf(e.Stdout, "%s: information loss: %d of %d cells hidden (%.1f%%), %.1f%% of the charge\n",
-			month, total.HiddenCells, total.Cells, 100*total.CellShare(), 100*total.ChargeShare())
+		fmt.Fprintf(e.Stdout, "%s: information loss: %d of %d cells hidden (%.1f%%), %.1f%% of the charge; %d ranges too narrow\n",
+			month, total.HiddenCells, total.Cells, 100*total.CellShare(), 100*total.ChargeShare(), narrow)
 	}
 	return nil
 }
