@@ -135,19 +135,19 @@ type intervalProblem struct {
 	nvars  int
 }
 
-type fineRef struct {
+type finePos struct {
 	block int32 // -1: unused; finest cells always belong to a cost centre
 	bit   int8
 }
 
 // varOf returns the unknown of a finest cell, if it is one.
-func (p *intervalProblem) varOf(ref fineRef) (int, bool) {
+func (p *intervalProblem) varOf(ref finePos) (int, bool) {
 	x := p.at[ref.block][ref.bit]
 	return int(x - 1), x > 0
 }
 
 // valueOf returns the cell index of a published finest cell, if it is one.
-func (p *intervalProblem) valueOf(ref fineRef) (int, bool) {
+func (p *intervalProblem) valueOf(ref finePos) (int, bool) {
 	x := p.at[ref.block][ref.bit]
 	return int(-1 - x), x < 0
 }
@@ -227,7 +227,7 @@ func newIntervalProblem(cells []ur.Cell, l *layout, blocks []int32) (*intervalPr
 		}
 		clear(row)
 		any := false
-		p.each(i, func(ref fineRef) {
+		p.each(i, func(ref finePos) {
 			if v, ok := p.varOf(ref); ok {
 				row[v] = 1
 				any = true
@@ -322,7 +322,7 @@ func lowBit(m uint16) int {
 }
 
 // each calls f for every finest cell that cell i sums.
-func (p *intervalProblem) each(i int, f func(fineRef)) {
+func (p *intervalProblem) each(i int, f func(finePos)) {
 	l := p.l
 	blocks := p.blocks
 	if l.block[i] >= 0 {
@@ -331,7 +331,7 @@ func (p *intervalProblem) each(i int, f func(fineRef)) {
 	for _, b := range blocks {
 		for j := range dim {
 			if l.mask[i]&(1<<j) != 0 {
-				f(fineRef{block: b, bit: int8(j)})
+				f(finePos{block: b, bit: int8(j)})
 			}
 		}
 	}
@@ -380,7 +380,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	}
 	for r, i := range p.rows {
 		v := float64(m.Value(&cells[i]) - p.restOf(i, m))
-		p.each(i, func(ref fineRef) {
+		p.each(i, func(ref finePos) {
 			if j, ok := p.varOf(ref); ok {
 				v -= floor
 				a[r][col[j]] = 1
@@ -408,7 +408,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 			continue
 		}
 		t := target{cell: i, known: float64(p.restOf(i, m))}
-		p.each(i, func(ref fineRef) {
+		p.each(i, func(ref finePos) {
 			if j, ok := p.varOf(ref); ok {
 				t.known += floor
 				if col[j] < 0 {
@@ -788,10 +788,16 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 			return u
 		}
 	}
-	// No single move helps (two equations bind at once): hide the related
-	// cell holding most of the measure, and try again next round.
+	// No move tried helps alone (two equations bind at once, or the
+	// trials ran out): hide the cheapest related cell that holds what the
+	// range falls short by, else the one holding most of the measure,
+	// and try again next round.
+	need := max(hiWant-before.Hi, before.Lo-loWant, 1)
 	best = -1
-	for _, u := range cands {
+	for _, u := range cands { // cheapest first
+		if float64(m.Value(&cells[u])) >= need {
+			return u
+		}
 		if best < 0 || m.Value(&cells[u]) > m.Value(&cells[best]) {
 			best = u
 		}
