@@ -626,15 +626,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 		if local {
 			return l.localIntervalOf(cells, h, m)
 		}
-		p, err := newIntervalProblem(cells, l, nil)
-		if err != nil {
-			return Interval{}, err
-		}
-		ivs, err := p.solve(cells, m, func(i int, _ Measure) bool { return i == h }, nil)
-		if err != nil || len(ivs) != 1 {
-			return Interval{}, fmt.Errorf("interval of %s: %w", CellName(&cells[h]), err)
-		}
-		return ivs[0], nil
+		return l.intervalOf(cells, h, m, nil)
 	}
 	trials := maxWidenTrials
 	p := cfg.WithDefaults().DominanceP / 100

@@ -126,7 +126,13 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 
 // localIntervalOf computes one local interval.
 func (l *layout) localIntervalOf(cells []ur.Cell, h int, m Measure) (Interval, error) {
-	p, err := newIntervalProblem(cells, l, l.localBlocks(l.hiddenFine(cells), l.block[h], []int{h}, localUnknowns))
+	return l.intervalOf(cells, h, m, l.localBlocks(l.hiddenFine(cells), l.block[h], []int{h}, localUnknowns))
+}
+
+// intervalOf computes one interval in the problem over blocks (nil: the
+// whole report).
+func (l *layout) intervalOf(cells []ur.Cell, h int, m Measure, blocks []int32) (Interval, error) {
+	p, err := newIntervalProblem(cells, l, blocks)
 	if err != nil {
 		return Interval{}, err
 	}

@@ -18,6 +18,27 @@ func hiddenFinest(cells []ur.Cell) int {
 	return n
 }
 
+// suppressedOrg draws one organisation's records and returns its cells
+// after Primary, Dominance and Secondary.
+func suppressedOrg(tb testing.TB, r *rand.Rand, g genConfig, cfg Config) []ur.Cell {
+	tb.Helper()
+	recs := randomRecords(r, g)
+	b := NewBuilder(testMonth)
+	for i := range recs {
+		if err := b.Add(&recs[i]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	cells, err := b.orgs[recs[0].Org].cells()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	Primary(cells, cfg)
+	Dominance(cells, cfg)
+	Secondary(cells)
+	return cells
+}
+
 // TestLocalIntervalsInsideExact checks the local problems against the
 // whole report's on random reports with many cost centres: every local
 // interval holds the value and lies inside the exact one (it comes from
@@ -27,21 +48,7 @@ func TestLocalIntervalsInsideExact(t *testing.T) {
 	var compared, narrower, reports int
 	for seed := range uint64(30) {
 		r := rand.New(rand.NewPCG(seed, 17))
-		recs := randomRecords(r, genConfig{orgs: 1, minSubs: 60, maxSubs: 160, maxCCs: 40, maxEvents: 4, dominantOdds: 10})
-		cfg := Config{MinGroupSize: 5}
-		b := NewBuilder(testMonth)
-		for i := range recs {
-			if err := b.Add(&recs[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		cells, err := b.orgs[recs[0].Org].cells()
-		if err != nil {
-			t.Fatal(err)
-		}
-		Primary(cells, cfg)
-		Dominance(cells, cfg)
-		Secondary(cells)
+		cells := suppressedOrg(t, r, genConfig{orgs: 1, minSubs: 60, maxSubs: 160, maxCCs: 40, maxEvents: 4, dominantOdds: 10}, Config{MinGroupSize: 5})
 		unknowns := hiddenFinest(cells)
 		exact, err := Intervals(cells, nil)
 		if err != nil {
@@ -100,21 +107,8 @@ func TestWidenLargeReports(t *testing.T) {
 	var large, checked int
 	for seed := range uint64(20) {
 		r := rand.New(rand.NewPCG(seed, 23))
-		recs := randomRecords(r, genConfig{orgs: 1, minSubs: 80, maxSubs: 160, maxCCs: 30, maxEvents: 4, dominantOdds: 10})
 		cfg := Config{MinGroupSize: 5}
-		b := NewBuilder(testMonth)
-		for i := range recs {
-			if err := b.Add(&recs[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		cells, err := b.orgs[recs[0].Org].cells()
-		if err != nil {
-			t.Fatal(err)
-		}
-		Primary(cells, cfg)
-		Dominance(cells, cfg)
-		Secondary(cells)
+		cells := suppressedOrg(t, r, genConfig{orgs: 1, minSubs: 80, maxSubs: 160, maxCCs: 30, maxEvents: 4, dominantOdds: 10}, cfg)
 		if hiddenFinest(cells) <= maxWidenUnknowns {
 			continue
 		}
