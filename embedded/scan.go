@@ -94,29 +94,31 @@ func (s *Store) ScanMonthBatches(ctx context.Context, m ur.Month, fn func(*ur.Ba
 	if err != nil {
 		return err
 	}
-	b := &ur.Batch{Month: m}
+	var bufs [2]ur.Batch
 	for i, path := range segs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		b.Source = i
-		if err := scanFileBatches(path, b, fn); err != nil {
+		for j := range bufs {
+			bufs[j].Month, bufs[j].Source = m, i
+		}
+		if err := scanFileBatches(path, &bufs, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func scanFileBatches(path string, b *ur.Batch, fn func(*ur.Batch) error) error {
+func scanFileBatches(path string, bufs *[2]ur.Batch, fn func(*ur.Batch) error) error {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // purged while we listed
 	}
 	if err != nil {
-		return fmt.Errorf("scan month %s: %w", b.Month, err)
+		return fmt.Errorf("scan month %s: %w", bufs[0].Month, err)
 	}
 	defer f.Close()
-	if err := readSegmentBatches(f, b, fn); err != nil {
+	if err := readSegmentBatches(f, bufs, fn); err != nil {
 		return damaged(filepath.Base(path), err)
 	}
 	return nil

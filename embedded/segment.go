@@ -269,29 +269,68 @@ func readSegment(r io.Reader, m ur.Month, fn func(*ur.Record) error) (int64, err
 const batchRows = 1 << 14
 
 // readSegmentBatches calls fn with the records of a segment in batches
-// that share the segment's dictionaries.
-func readSegmentBatches(r io.Reader, b *ur.Batch, fn func(*ur.Batch) error) error {
+// that share the segment's dictionaries. A goroutine decodes the next
+// batch while fn works on the current one: the two take turns with the
+// batches of bufs, whose Month and Source the caller has set.
+func readSegmentBatches(r io.Reader, bufs *[2]ur.Batch, fn func(*ur.Batch) error) error {
 	s, err := newSegReader(r)
 	if err != nil {
 		return err
 	}
-	flush := func() error {
-		b.Orgs, b.Subscribers, b.CostCentres = s.orgs, s.subs, s.ccs
-		if b.Len() == 0 {
-			return nil
+	// There are two batches: neither send blocks.
+	free, full := make(chan *ur.Batch, 2), make(chan *ur.Batch, 2)
+	free <- &bufs[0]
+	free <- &bufs[1]
+	done := make(chan struct{})
+	var decodeErr error // set before full is closed
+	go func() {
+		defer close(full)
+		for {
+			var b *ur.Batch
+			select {
+			case b = <-free:
+			case <-done:
+				return
+			}
+			err := s.fill(b)
+			if err != nil && err != io.EOF {
+				decodeErr = err
+				return
+			}
+			if b.Len() > 0 {
+				full <- b
+			}
+			if err == io.EOF {
+				return
+			}
 		}
-		err := fn(b)
-		b.Org, b.Subscriber, b.CostCentre = b.Org[:0], b.Subscriber[:0], b.CostCentre[:0]
-		b.Service, b.Zone = b.Service[:0], b.Zone[:0]
-		b.DurationS, b.VolumeBytes, b.Charge = b.DurationS[:0], b.VolumeBytes[:0], b.Charge[:0]
-		return err
-	}
-	var row segRow
-	for {
-		if err := s.next(&row); err == io.EOF {
-			return flush()
-		} else if err != nil {
+	}()
+	defer func() {
+		// Stop the decoder and wait for it: the caller closes r.
+		close(done)
+		for range full {
+		}
+	}()
+	for b := range full {
+		if err := fn(b); err != nil {
 			return err
+		}
+		free <- b
+	}
+	return decodeErr
+}
+
+// fill decodes up to batchRows records into b, which it empties first, and
+// points b at the dictionaries. It returns io.EOF after the last record.
+func (s *segReader) fill(b *ur.Batch) error {
+	b.Org, b.Subscriber, b.CostCentre = b.Org[:0], b.Subscriber[:0], b.CostCentre[:0]
+	b.Service, b.Zone = b.Service[:0], b.Zone[:0]
+	b.DurationS, b.VolumeBytes, b.Charge = b.DurationS[:0], b.VolumeBytes[:0], b.Charge[:0]
+	var row segRow
+	var err error
+	for b.Len() < batchRows {
+		if err = s.next(&row); err != nil {
+			break
 		}
 		b.Org = append(b.Org, row.org)
 		b.Subscriber = append(b.Subscriber, row.sub)
@@ -301,12 +340,11 @@ func readSegmentBatches(r io.Reader, b *ur.Batch, fn func(*ur.Batch) error) erro
 		b.DurationS = append(b.DurationS, row.duration)
 		b.VolumeBytes = append(b.VolumeBytes, row.volume)
 		b.Charge = append(b.Charge, row.charge)
-		if b.Len() == batchRows {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
 	}
+	// The dictionaries only grow: appending to them later leaves what b
+	// sees as it is.
+	b.Orgs, b.Subscribers, b.CostCentres = s.orgs, s.subs, s.ccs
+	return err
 }
 
 func damaged(path string, err error) error {

@@ -1,0 +1,284 @@
+package aggregate
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	ur "usagereport"
+)
+
+// batchGen shapes a month of batches the way the embedded store returns
+// them: sources with their own growing dictionaries, interleaved
+// organisations of Zipf-like sizes, each subscriber in one organisation.
+type batchGen struct {
+	orgs, subs, rows int
+	batchRows        int
+	sources          int
+	// sharedPseudonyms makes pseudonyms recur across organisations and
+	// pairs of them share their first 8 bytes.
+	sharedPseudonyms bool
+}
+
+func (g batchGen) batches(seed uint64) []ur.Batch {
+	r := rand.New(rand.NewPCG(seed, 7))
+	// Organisation i weighs 1/(i+1): a few large ones, many small.
+	cum := make([]float64, g.orgs)
+	total := 0.0
+	for i := range cum {
+		total += 1 / float64(i+1)
+		cum[i] = total
+	}
+	pickOrg := func() int {
+		return min(sort.SearchFloat64s(cum, r.Float64()*total), g.orgs-1)
+	}
+	orgSubs := make([][]int, g.orgs)
+	for j := range g.subs {
+		o := j
+		if j >= g.orgs {
+			o = pickOrg()
+		}
+		orgSubs[o] = append(orgSubs[o], j)
+	}
+	pseudo := make([]ur.Pseudonym, g.subs)
+	home := make([]string, g.subs)
+	for o, subs := range orgSubs {
+		nCC := 1 + len(subs)/50
+		for _, j := range subs {
+			home[j] = fmt.Sprintf("cc%03d", min(r.IntN(nCC), r.IntN(nCC)))
+			if g.sharedPseudonyms {
+				k := j % 3000
+				pseudo[j][0], pseudo[j][1], pseudo[j][15] = byte(k/2), byte(k/2>>8), byte(k%2)
+			} else {
+				pseudo[j][0], pseudo[j][1] = byte(o), byte(j)
+				for b := 2; b < 16; b++ {
+					pseudo[j][b] = byte(r.Uint32())
+				}
+			}
+		}
+	}
+
+	var out []ur.Batch
+	var b ur.Batch
+	var orgs []ur.Org
+	var subs []ur.Pseudonym
+	var ccs []string
+	var orgIdx map[ur.Org]uint32
+	var subIdx map[ur.Pseudonym]uint32
+	var ccIdx map[string]uint32
+	flush := func() {
+		if b.Len() > 0 {
+			b.Orgs, b.Subscribers, b.CostCentres = orgs, subs, ccs
+			out = append(out, b)
+		}
+		b = ur.Batch{Month: testMonth, Source: b.Source}
+	}
+	perSource := (g.rows + g.sources - 1) / g.sources
+	for i := range g.rows {
+		if i%perSource == 0 {
+			flush()
+			b.Source = i / perSource
+			orgs, subs, ccs = nil, nil, nil
+			orgIdx, subIdx, ccIdx = map[ur.Org]uint32{}, map[ur.Pseudonym]uint32{}, map[string]uint32{}
+		} else if b.Len() == g.batchRows {
+			flush()
+		}
+		o := pickOrg()
+		j := orgSubs[o][r.IntN(len(orgSubs[o]))]
+		org, p, cc := ur.Org(900_000_000+o), pseudo[j], home[j]
+		if r.IntN(10) == 0 {
+			cc = fmt.Sprintf("cc%03d", r.IntN(5))
+			if r.IntN(3) == 0 {
+				cc = ""
+			}
+		}
+		oi, ok := orgIdx[org]
+		if !ok {
+			oi = uint32(len(orgs))
+			orgIdx[org] = oi
+			orgs = append(orgs, org)
+		}
+		si, ok := subIdx[p]
+		if !ok {
+			si = uint32(len(subs))
+			subIdx[p] = si
+			subs = append(subs, p)
+		}
+		ci, ok := ccIdx[cc]
+		if !ok {
+			ci = uint32(len(ccs))
+			ccIdx[cc] = ci
+			ccs = append(ccs, cc)
+		}
+		svc, zone := ur.Service(r.IntN(ur.NumServices)), ur.Zone(min(r.IntN(8), int(ur.NumZones)-1))
+		var d, v int64
+		if svc == ur.Voice {
+			d = int64(1 + r.IntN(600))
+		}
+		if svc == ur.Data {
+			v = int64(r.IntN(50_000_000))
+		}
+		b.Org, b.Subscriber, b.CostCentre = append(b.Org, oi), append(b.Subscriber, si), append(b.CostCentre, ci)
+		b.Service, b.Zone = append(b.Service, svc), append(b.Zone, zone)
+		b.DurationS, b.VolumeBytes = append(b.DurationS, d), append(b.VolumeBytes, v)
+		b.Charge = append(b.Charge, ur.Amount(r.IntN(200_000)))
+	}
+	flush()
+	return out
+}
+
+// withProcs runs fn with GOMAXPROCS n.
+func withProcs(n int, fn func()) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))
+	fn()
+}
+
+// sameBuilders says how want (built record by record) and got differ: the
+// organisations, each one's finest sums in the order they were made, and
+// its cells.
+func sameBuilders(t *testing.T, want, got *Builder) {
+	t.Helper()
+	if diff := cmp.Diff(want.Orgs(), got.Orgs()); diff != "" {
+		t.Fatalf("organisations (-Add +AddBatch):\n%s", diff)
+	}
+	if len(want.Orgs()) < 2 {
+		t.Fatalf("%d organisations: the test needs more", len(want.Orgs()))
+	}
+	for _, org := range want.Orgs() {
+		a, b := want.orgs[org], got.orgs[org]
+		if want.Subscribers(org) != got.Subscribers(org) ||
+			!slices.Equal(a.subs.list, b.subs.list) || !slices.Equal(a.ccs, b.ccs) ||
+			!slices.Equal(a.fine, b.fine) || !slices.EqualFunc(a.bySub, b.bySub, slices.Equal) {
+			t.Errorf("org %s: the finest sums differ", org)
+			continue
+		}
+		ca, err := a.cells()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb, err := b.cells()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(ca, cb); diff != "" {
+			t.Errorf("org %s (-Add +AddBatch):\n%s", org, diff)
+		}
+	}
+}
+
+// TestAddBatchParallelMatchesAdd feeds many batches of several sources and
+// many organisations, on one core and on four, and wants exactly what
+// adding the records one by one gives.
+func TestAddBatchParallelMatchesAdd(t *testing.T) {
+	for _, g := range []batchGen{
+		{orgs: 60, subs: 20_000, rows: 120_000, batchRows: 1000, sources: 5},
+		{orgs: 25, subs: 9000, rows: 60_000, batchRows: 777, sources: 7, sharedPseudonyms: true},
+	} {
+		batches := g.batches(uint64(g.orgs))
+		one := NewBuilder(testMonth)
+		var rec ur.Record
+		for i := range batches {
+			for j := range batches[i].Len() {
+				batches[i].Record(j, &rec)
+				if err := one.Add(&rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, procs := range []int{1, 4} {
+			t.Run(fmt.Sprintf("orgs=%d/shared=%t/procs=%d", g.orgs, g.sharedPseudonyms, procs), func(t *testing.T) {
+				withProcs(procs, func() {
+					batched := NewBuilder(testMonth)
+					for i := range batches {
+						if err := batched.AddBatch(&batches[i]); err != nil {
+							t.Fatal(err)
+						}
+					}
+					sameBuilders(t, one, batched)
+				})
+			})
+		}
+	}
+}
+
+// TestAddBatchParallelError wants the error of the first row that
+// overflows, in row order, as adding the records one by one gives, however
+// the organisations are spread over the cores.
+func TestAddBatchParallelError(t *testing.T) {
+	g := batchGen{orgs: 30, subs: 3000, rows: 20_000, batchRows: 4000, sources: 2}
+	batches := g.batches(3)
+	big := ur.Amount(900_000_000_000_000_000)
+	// Two organisations overflow, each on the second of two rows with the
+	// same key: b at row 2000, a at row 2500. The first in row order is b's.
+	bt := &batches[0]
+	a := 100
+	b := slices.IndexFunc(bt.Org, func(o uint32) bool { return o != bt.Org[a] })
+	copyRow := func(to, from int) {
+		bt.Org[to], bt.Subscriber[to], bt.CostCentre[to] = bt.Org[from], bt.Subscriber[from], bt.CostCentre[from]
+		bt.Service[to], bt.Zone[to] = bt.Service[from], bt.Zone[from]
+	}
+	bt.Charge[a], bt.Charge[b], bt.Charge[2000], bt.Charge[2500] = big, big, big, big
+	copyRow(2000, b)
+	copyRow(2500, a)
+	var want string
+	one := NewBuilder(testMonth)
+	var rec ur.Record
+	for i := range batches {
+		for j := range batches[i].Len() {
+			batches[i].Record(j, &rec)
+			if err := one.Add(&rec); err != nil && want == "" {
+				want = err.Error()
+			}
+		}
+	}
+	if want == "" {
+		t.Fatal("no overflow")
+	}
+	for _, procs := range []int{1, 4} {
+		withProcs(procs, func() {
+			bld := NewBuilder(testMonth)
+			var got string
+			for i := range batches {
+				if err := bld.AddBatch(&batches[i]); err != nil {
+					got = err.Error()
+					break
+				}
+			}
+			if got != want {
+				t.Errorf("procs %d: error %q, want %q", procs, got, want)
+			}
+		})
+	}
+}
+
+var benchBatches = sync.OnceValue(func() []ur.Batch {
+	g := batchGen{orgs: 200, subs: 120_000, rows: 2_000_000, batchRows: 1 << 14, sources: 1}
+	return g.batches(1)
+})
+
+// BenchmarkAddBatch aggregates 2M rows in batches of 16k, as the embedded
+// store returns them: 200 organisations of Zipf-like sizes, 120k
+// subscribers.
+func BenchmarkAddBatch(b *testing.B) {
+	batches := benchBatches()
+	rows := 0
+	for i := range batches {
+		rows += batches[i].Len()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		bld := NewBuilder(testMonth)
+		for i := range batches {
+			if err := bld.AddBatch(&batches[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
+}
