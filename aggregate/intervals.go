@@ -672,10 +672,17 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 			if touched[l.block[h]] {
 				continue // one move per cost centre a round: it may be enough for the others
 			}
-			if u := l.widener(cells, h, iv.Measure, iv, hiWant, loWant, &trials, intervalOf); u >= 0 {
+			after := Interval{Lo: math.NaN()}
+			if u := l.widener(cells, h, iv.Measure, iv, hiWant, loWant, &trials, intervalOf, &after); u >= 0 {
 				cells[u].Suppression = ur.HiddenSecondary
 				hid = append(hid, u)
 				touched[l.block[h]] = true
+				if !math.IsNaN(after.Lo) && Protected(after, v, iv.Measure.Value(&cells[0]), cfg) {
+					// The trial showed it: the range is wide enough now,
+					// and hiding more keeps it so.
+					delete(pending, pair{h, iv.Measure})
+					narrow--
+				}
 			}
 		}
 		if len(hid) == 0 {
@@ -700,7 +707,11 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 // overlapping, a global cell overlapping, or h's shape in another cost
 // centre) that holds at least need of the measure, so that it can trade
 // with h, found by trying.
-func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiWant, loWant float64, trials *int, intervalOf func([]ur.Cell, int, Measure) (Interval, error)) int {
+//
+// When a trial showed the move's effect, *after is h's interval with the
+// move made (before Secondary, which can only widen it further);
+// otherwise *after is left alone.
+func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiWant, loWant float64, trials *int, intervalOf func([]ur.Cell, int, Measure) (Interval, error), after *Interval) int {
 	best := -1
 	pick := func(i int) {
 		if best < 0 || costCmp(&cells[i], &cells[best]) < 0 {
@@ -761,22 +772,24 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 		}
 		return cmp.Compare(a, b)
 	})
-	trial := slices.Clone(cells)
 	for _, u := range cands {
 		if *trials <= 0 {
 			break
 		}
 		*trials--
-		// Hiding u alone: Secondary may hide more with it, which only
-		// widens further, so a move that helps alone helps.
-		trial[u].Suppression = ur.HiddenSecondary
-		iv, err := intervalOf(trial, h, m)
-		trial[u].Suppression = cells[u].Suppression
+		// Hiding u alone (tried in place, then undone): Secondary may
+		// hide more with it, which only widens further, so a move that
+		// helps alone helps.
+		was := cells[u].Suppression
+		cells[u].Suppression = ur.HiddenSecondary
+		iv, err := intervalOf(cells, h, m)
+		cells[u].Suppression = was
 		if err != nil {
 			continue
 		}
 		if (before.Hi < hiWant && iv.Hi > before.Hi+widenEps(before.Hi)) ||
 			(before.Lo > loWant && iv.Lo < before.Lo-widenEps(before.Lo)) {
+			*after = iv
 			return u
 		}
 	}
