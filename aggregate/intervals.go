@@ -652,7 +652,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 		}
 		narrow = 0
 		var hid []int
-		touched := map[int32]bool{}
+		touched := map[[2]int32]bool{}
 		for _, iv := range ivs {
 			h := iv.Cell
 			v := iv.Measure.Value(&cells[h])
@@ -669,14 +669,14 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 			if iv.Measure != Events {
 				hiWant, loWant = min(fv*(1+p), ft), fv*(1-p)
 			}
-			if touched[l.block[h]] {
-				continue // one move per cost centre a round: it may be enough for the others
+			if touched[[2]int32{l.block[h], int32(iv.Measure)}] {
+				continue // one move per cost centre and measure a round: it may be enough for the others
 			}
 			after := Interval{Lo: math.NaN()}
 			if u := l.widener(cells, h, iv.Measure, iv, hiWant, loWant, &trials, intervalOf, &after); u >= 0 {
 				cells[u].Suppression = ur.HiddenSecondary
 				hid = append(hid, u)
-				touched[l.block[h]] = true
+				touched[[2]int32{l.block[h], int32(iv.Measure)}] = true
 				if !math.IsNaN(after.Lo) && Protected(after, v, iv.Measure.Value(&cells[0]), cfg) {
 					// The trial showed it: the range is wide enough now,
 					// and hiding more keeps it so.
