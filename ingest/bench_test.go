@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	ur "usagereport"
+	"usagereport/embedded"
 	"usagereport/fixtures"
 )
 
@@ -53,3 +54,25 @@ func BenchmarkRead(b *testing.B) { benchmarkRead(b, false) }
 
 // BenchmarkReadAll is the parallel chunked reader.
 func BenchmarkReadAll(b *testing.B) { benchmarkRead(b, true) }
+
+// BenchmarkFile is the whole ingest of a file into a fresh embedded store:
+// parsing, pseudonyms, the segment writer and the commit.
+func BenchmarkFile(b *testing.B) {
+	data := benchData()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	ctx := context.Background()
+	for b.Loop() {
+		p, _ := NewPseudonymizer(testKey)
+		o, _ := NewOslo()
+		st, err := embedded.Open(ctx, b.TempDir(), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := File(ctx, st, bytes.NewReader(data), "bench.csv", p, o)
+		if err != nil || res.Rows != 500_000 {
+			b.Fatalf("ingest: %v", err)
+		}
+		st.Close()
+	}
+}
