@@ -33,9 +33,13 @@ const (
 var errDamaged = errors.New("damaged segment")
 
 type segWriter struct {
-	w     *bufio.Writer
-	orgs  map[ur.Org]uint64
-	subs  subIndex
+	w    *bufio.Writer
+	orgs map[ur.Org]uint64
+	subs subIndex
+	// byID[id] is 1 + the segment's index of the subscriber that the
+	// caller's run calls id (see fileWriter.AddWithID), 0 if not seen
+	// yet: indexing a slice instead of hashing the pseudonym every row.
+	byID  []uint32
 	ccs   map[string]uint64
 	count uint64
 	buf   []byte
@@ -52,7 +56,8 @@ func newSegWriter(w io.Writer) (*segWriter, error) {
 	return s, err
 }
 
-func (s *segWriter) add(r *ur.Record) error {
+// add writes r; id is its subscriber's id in the caller's run, 0 if none.
+func (s *segWriter) add(r *ur.Record, id uint32) error {
 	b := append(s.buf[:0], tagRecord)
 	if i, ok := s.orgs[r.Org]; ok {
 		b = binary.AppendUvarint(b, i)
@@ -62,10 +67,11 @@ func (s *segWriter) add(r *ur.Record) error {
 		b = binary.AppendUvarint(b, i)
 		b = binary.AppendUvarint(b, uint64(r.Org))
 	}
-	if i, ok := s.subs.get(r.Subscriber); ok {
+	if i, ok := s.sub(r.Subscriber, id); ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
 		i = s.subs.add(r.Subscriber)
+		s.setID(id, i)
 		b = binary.AppendUvarint(b, i)
 		b = append(b, r.Subscriber[:]...)
 	}
@@ -86,6 +92,34 @@ func (s *segWriter) add(r *ur.Record) error {
 	s.count++
 	_, err := s.w.Write(b)
 	return err
+}
+
+// sub looks up the segment's index of p, whose id in the caller's run is
+// id (0: none). An id is trusted to stand for p alone: checking the
+// pseudonym costs another cache miss a row. One pseudonym may have several
+// ids, and records without one: a new id is looked up by pseudonym.
+func (s *segWriter) sub(p ur.Pseudonym, id uint32) (uint64, bool) {
+	if int(id) < len(s.byID) {
+		if j := s.byID[id]; j != 0 {
+			return uint64(j - 1), true
+		}
+	}
+	i, ok := s.subs.get(p)
+	if ok {
+		s.setID(id, i)
+	}
+	return i, ok
+}
+
+// setID notes that the subscriber id is at index i.
+func (s *segWriter) setID(id uint32, i uint64) {
+	if id == 0 || i >= math.MaxUint32 {
+		return
+	}
+	if int(id) >= len(s.byID) {
+		s.byID = append(s.byID, make([]uint32, int(id)+1-len(s.byID))...)
+	}
+	s.byID[id] = uint32(i + 1)
 }
 
 // subIndex numbers pseudonyms. It looks them up by their first 8 bytes, an

@@ -57,7 +57,15 @@ func (s *Store) BeginFile(ctx context.Context) (ur.FileWriter, error) {
 	return &fileWriter{s: s, dir: dir, lock: lock, segs: make(map[ur.Month]*stagedSeg), month: -1}, nil
 }
 
-func (w *fileWriter) Add(r *ur.Record) error {
+func (w *fileWriter) Add(r *ur.Record) error { return w.AddWithID(r, 0) }
+
+// AddWithID is Add for a record whose subscriber the caller's run has
+// numbered: id stands for r.Subscriber, and for no other pseudonym, in
+// every record added to w with it (0 means no id; a pseudonym may have
+// several ids). The segment writer then finds the subscriber by indexing a
+// slice instead of hashing its pseudonym. The id is never written: the
+// segment is the same as Add makes.
+func (w *fileWriter) AddWithID(r *ur.Record, id uint32) error {
 	if r.Month != w.month || w.cur == nil {
 		seg := w.segs[r.Month]
 		if seg == nil {
@@ -75,7 +83,7 @@ func (w *fileWriter) Add(r *ur.Record) error {
 		}
 		w.month, w.cur = r.Month, seg
 	}
-	if err := w.cur.w.add(r); err != nil {
+	if err := w.cur.w.add(r, id); err != nil {
 		return fmt.Errorf("stage month %s: %w", r.Month, err)
 	}
 	return nil
