@@ -36,6 +36,14 @@ func File(ctx context.Context, st ur.Store, src io.Reader, name string, pseudo *
 	return FileWith(ctx, st, r, name)
 }
 
+// keyedWriter is a store's FileWriter that takes with each record the
+// run's id of its subscriber (see Pseudonymizer), 0 for none: the embedded
+// store's writer finds the subscriber by it instead of hashing its
+// pseudonym again. An id stands for one pseudonym for the whole run.
+type keyedWriter interface {
+	AddWithID(rec *ur.Record, id uint32) error
+}
+
 // FileWith is File for any RowReader. The CSV v1 Reader is read with its
 // parallel ReadAll, the others row by row.
 func FileWith(ctx context.Context, st ur.Store, r RowReader, name string) (res *Result, err error) {
@@ -49,8 +57,15 @@ func FileWith(ctx context.Context, st ur.Store, r RowReader, name string) (res *
 		}
 	}()
 	res = &Result{Name: name, ByReason: make(map[error]int64)}
-	add := func(rec *ur.Record) error {
-		if err := w.Add(rec); err != nil {
+	kw, _ := w.(keyedWriter)
+	add := func(rec *ur.Record, id uint32) error {
+		var err error
+		if kw != nil {
+			err = kw.AddWithID(rec, id)
+		} else {
+			err = w.Add(rec)
+		}
+		if err != nil {
 			return fmt.Errorf("ingest %s line %d: store: %w", name, r.Line(), err)
 		}
 		res.Rows++
@@ -64,9 +79,9 @@ func FileWith(ctx context.Context, st ur.Store, r RowReader, name string) (res *
 		}
 	}
 	if fast, ok := r.(*Reader); ok {
-		err = fast.ReadAll(ctx, add, reject)
+		err = fast.readAll(ctx, add, reject)
 	} else {
-		err = readRows(ctx, r, add, reject)
+		err = readRows(ctx, r, func(rec *ur.Record) error { return add(rec, 0) }, reject)
 	}
 	if err != nil {
 		return nil, err

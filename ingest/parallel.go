@@ -21,6 +21,7 @@ type chunk struct {
 	line int   // lines of the file before the chunk
 	err  error // reading stopped here: a *FileError
 	recs []ur.Record
+	ids  []uint32 // ids[i]: the run's id of recs[i].Subscriber
 	rejs []Rejection
 	done chan struct{}
 }
@@ -32,6 +33,12 @@ type chunk struct {
 // a *FileError, or ctx's error. Read and ReadAll give the same records and
 // rejections; ReadAll is the fast path.
 func (r *Reader) ReadAll(ctx context.Context, add func(*ur.Record) error, reject func(*Rejection)) error {
+	return r.readAll(ctx, func(rec *ur.Record, _ uint32) error { return add(rec) }, reject)
+}
+
+// readAll is ReadAll that also hands add the run's id of each record's
+// subscriber (see Pseudonymizer).
+func (r *Reader) readAll(ctx context.Context, add func(*ur.Record, uint32) error, reject func(*Rejection)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(runtime.GOMAXPROCS(0), 1)
@@ -67,7 +74,7 @@ func (r *Reader) ReadAll(ctx context.Context, add func(*ur.Record) error, reject
 	return err
 }
 
-func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Pool, add func(*ur.Record) error, reject func(*Rejection)) error {
+func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Pool, add func(*ur.Record, uint32) error, reject func(*Rejection)) error {
 	for c := range order {
 		select {
 		case <-c.done:
@@ -78,7 +85,7 @@ func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Po
 			reject(&c.rejs[i])
 		}
 		for i := range c.recs {
-			if err := add(&c.recs[i]); err != nil {
+			if err := add(&c.recs[i], c.ids[i]); err != nil {
 				return err
 			}
 		}
@@ -106,7 +113,7 @@ func (r *Reader) produce(ctx context.Context, jobs, order chan<- *chunk, pool *s
 		if c == nil {
 			c = &chunk{}
 		}
-		*c = chunk{data: c.data[:0], recs: c.recs[:0], rejs: c.rejs[:0], line: line, done: make(chan struct{})}
+		*c = chunk{data: c.data[:0], recs: c.recs[:0], ids: c.ids[:0], rejs: c.rejs[:0], line: line, done: make(chan struct{})}
 		if cap(c.data) < size {
 			c.data = make([]byte, 0, size)
 		}
@@ -224,9 +231,12 @@ func (r *Reader) parseChunk(c *chunk, v *Validator) {
 			}
 		}
 		c.recs = append(c.recs, ur.Record{})
-		if col, err := v.Record(&f, &c.recs[len(c.recs)-1]); err != nil {
+		id, col, err := v.record(&f, &c.recs[len(c.recs)-1])
+		if err != nil {
 			c.recs = c.recs[:len(c.recs)-1]
 			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Column: colNames[col], Err: err})
+			continue
 		}
+		c.ids = append(c.ids, id)
 	}
 }

@@ -4,22 +4,21 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
-	"hash"
 
 	ur "usagereport"
 )
 
-// Pseudonymizer turns subscriber numbers into keyed pseudonyms. It caches
-// each number's pseudonym for the length of a run, keyed by the number's
-// bytes; the cache lives in memory only and is dropped with the value.
+// Pseudonymizer turns subscriber numbers into keyed pseudonyms. It is safe
+// for concurrent use: ReadAll's workers share one.
+//
+// It caches each number's pseudonym for the length of a run, and numbers
+// the run's subscribers as it first sees them: the id lets a store's
+// writer find a subscriber without hashing its pseudonym (see keyedWriter).
+// Ids depend on which worker parses which rows first, and are never
+// written anywhere. The cache lives in memory only and is dropped with the
+// value.
 type Pseudonymizer struct {
-	key []byte
-	mac hash.Hash
-	// cache maps a number, read as an integer (E.164 numbers have no
-	// leading zero, so the integer is unique), to its pseudonym's index.
-	cache map[uint64]int32
-	list  []ur.Pseudonym
-	sum   []byte
+	cache pseudoCache
 }
 
 // MinKeyLen is the shortest pseudonym key accepted.
@@ -30,33 +29,32 @@ func NewPseudonymizer(key []byte) (*Pseudonymizer, error) {
 	if len(key) < MinKeyLen {
 		return nil, errors.New("pseudonym key shorter than 32 bytes")
 	}
-	return &Pseudonymizer{key: key, mac: hmac.New(sha256.New, key), cache: make(map[uint64]int32)}, nil
-}
-
-// clone returns a Pseudonymizer with the same key and its own cache, for
-// another goroutine.
-func (p *Pseudonymizer) clone() *Pseudonymizer {
-	return &Pseudonymizer{key: p.key, mac: hmac.New(sha256.New, p.key), cache: make(map[uint64]int32)}
+	p := new(Pseudonymizer)
+	p.cache.init(hmac.New(sha256.New, key))
+	return p, nil
 }
 
 // Pseudonym returns the pseudonym of an E.164 number, which the caller has
 // checked with validE164.
 func (p *Pseudonymizer) Pseudonym(number []byte) ur.Pseudonym {
+	ps, _ := p.pseudonym(number)
+	return ps
+}
+
+// pseudonym returns the pseudonym of number and the run's id of it, 1 for
+// the first number seen, 2 for the next, and so on (0 once the run has
+// seen more than 2^32-1 numbers).
+func (p *Pseudonymizer) pseudonym(number []byte) (ur.Pseudonym, uint32) {
+	// E.164 numbers have no leading zero: read as an integer, a number
+	// is a unique key that hashes fast.
 	var k uint64
 	for _, c := range number[1:] {
 		k = k*10 + uint64(c-'0')
 	}
-	if i, ok := p.cache[k]; ok {
-		return p.list[i]
+	if e := p.cache.get(k); e != nil {
+		return e.p, e.id
 	}
-	p.mac.Reset()
-	p.mac.Write(number)
-	p.sum = p.mac.Sum(p.sum[:0])
-	var ps ur.Pseudonym
-	copy(ps[:], p.sum)
-	p.cache[k] = int32(len(p.list))
-	p.list = append(p.list, ps)
-	return ps
+	return p.cache.add(k, number)
 }
 
 // KeyFingerprint returns a short public fingerprint of key, so that a store

@@ -27,63 +27,71 @@ func NewValidator(pseudo *Pseudonymizer, oslo *Oslo) *Validator {
 	return &Validator{pseudo: pseudo, oslo: oslo, ccs: make(map[string]string)}
 }
 
-// clone returns a Validator for another goroutine.
-func (v *Validator) clone() *Validator { return NewValidator(v.pseudo.clone(), v.oslo) }
+// clone returns a Validator for another goroutine. The Pseudonymizer is
+// shared: its cache serves every worker.
+func (v *Validator) clone() *Validator { return NewValidator(v.pseudo, v.oslo) }
 
 // Record validates f and fills rec. On a fault it returns the column (a
 // col* constant) and the reason; checks run in column order so that a row
 // with several faults is reported by its first.
 func (v *Validator) Record(f *Fields, rec *ur.Record) (col int, err error) {
+	_, col, err = v.record(f, rec)
+	return col, err
+}
+
+// record is Record that also returns the subscriber's id in the run (see
+// Pseudonymizer).
+func (v *Validator) record(f *Fields, rec *ur.Record) (id uint32, col int, err error) {
 	for c, req := range required {
 		if req && len(bytes.TrimSpace(f[c])) == 0 {
-			return c, ErrMissing
+			return 0, c, ErrMissing
 		}
 	}
 	if rec.Org, err = ur.ParseOrg(bytes.TrimSpace(f[colOrg])); err != nil {
-		return colOrg, ErrOrgNumber
+		return 0, colOrg, ErrOrgNumber
 	}
 	sub := bytes.TrimSpace(f[colSubscriber])
 	if !validE164(sub) {
-		return colSubscriber, ErrSubscriber
+		return 0, colSubscriber, ErrSubscriber
 	}
 	cc := bytes.TrimSpace(f[colCostCentre])
 	if !utf8.Valid(cc) {
-		return colCostCentre, ErrEncoding
+		return 0, colCostCentre, ErrEncoding
 	}
 	if utf8.RuneCount(cc) > MaxCostCentre {
-		return colCostCentre, ErrCostCentre
+		return 0, colCostCentre, ErrCostCentre
 	}
 	if hasControl(cc) {
-		return colCostCentre, ErrControl
+		return 0, colCostCentre, ErrControl
 	}
 	t, ok := parseTime(bytes.TrimSpace(f[colStartTime]))
 	if !ok {
-		return colStartTime, ErrTime
+		return 0, colStartTime, ErrTime
 	}
 	if rec.Service, ok = ur.ParseService(bytes.TrimSpace(f[colService])); !ok {
-		return colService, ErrService
+		return 0, colService, ErrService
 	}
 	if rec.DurationS, ok = parseCount(f[colDuration]); !ok {
-		return colDuration, ErrInteger
+		return 0, colDuration, ErrInteger
 	}
 	if rec.VolumeBytes, ok = parseCount(f[colVolume]); !ok {
-		return colVolume, ErrInteger
+		return 0, colVolume, ErrInteger
 	}
 	if rec.Zone, ok = ur.ZoneOf(bytes.TrimSpace(f[colCountry])); !ok {
-		return colCountry, ErrCountry
+		return 0, colCountry, ErrCountry
 	}
 	rec.Charge, err = ur.ParseAmount(bytes.TrimSpace(f[colCharge]))
 	switch {
 	case errors.Is(err, ur.ErrAmountRange):
-		return colCharge, ErrAmountRange
+		return 0, colCharge, ErrAmountRange
 	case err != nil:
-		return colCharge, ErrAmount
+		return 0, colCharge, ErrAmount
 	}
 	// The row is good: only now does anything leave the input's buffer.
-	rec.Subscriber = v.pseudo.Pseudonym(sub)
+	rec.Subscriber, id = v.pseudo.pseudonym(sub)
 	rec.Month = v.oslo.Month(t)
 	rec.CostCentre = v.costCentre(cc)
-	return 0, nil
+	return id, 0, nil
 }
 
 // ColumnName returns the CSV v1 name of a col* constant.
