@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 
 	ur "usagereport"
@@ -22,6 +23,7 @@ type chunk struct {
 	err  error // reading stopped here: a *FileError
 	recs []ur.Record
 	ids  []uint32 // ids[i]: the run's id of recs[i].Subscriber
+	nums []uint64 // the subscribers' numbers, while the worker parses
 	rejs []Rejection
 	done chan struct{}
 }
@@ -113,7 +115,7 @@ func (r *Reader) produce(ctx context.Context, jobs, order chan<- *chunk, pool *s
 		if c == nil {
 			c = &chunk{}
 		}
-		*c = chunk{data: c.data[:0], recs: c.recs[:0], ids: c.ids[:0], rejs: c.rejs[:0], line: line, done: make(chan struct{})}
+		*c = chunk{data: c.data[:0], recs: c.recs[:0], ids: c.ids[:0], nums: c.nums[:0], rejs: c.rejs[:0], line: line, done: make(chan struct{})}
 		if cap(c.data) < size {
 			c.data = make([]byte, 0, size)
 		}
@@ -208,14 +210,14 @@ func lastRowEnd(data []byte) int {
 	}
 }
 
-// parseChunk parses one chunk's rows with its worker's validator.
+// parseChunk parses one chunk's rows with its worker's validator. The
+// pseudonyms are looked up after the rows are parsed, in a loop of its
+// own: its lookups do not depend on one another, so the processor can
+// wait for several of them (each a likely cache miss) at once.
 func (r *Reader) parseChunk(c *chunk, v *Validator) {
 	sc := scanner{buf: c.data, w: len(c.data), eof: true}
 	var f Fields
-	for {
-		if err := sc.next(); err != nil {
-			return // io.EOF: the chunk holds whole rows only
-		}
+	for sc.next() == nil { // else io.EOF: the chunk holds whole rows only
 		if err := sc.split(r.want); err != nil {
 			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Err: err})
 			continue
@@ -231,12 +233,18 @@ func (r *Reader) parseChunk(c *chunk, v *Validator) {
 			}
 		}
 		c.recs = append(c.recs, ur.Record{})
-		id, col, err := v.record(&f, &c.recs[len(c.recs)-1])
+		num, col, err := v.check(&f, &c.recs[len(c.recs)-1])
 		if err != nil {
 			c.recs = c.recs[:len(c.recs)-1]
 			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Column: colNames[col], Err: err})
 			continue
 		}
-		c.ids = append(c.ids, id)
+		c.nums = append(c.nums, num)
 	}
+	c.ids = slices.Grow(c.ids[:0], len(c.recs))[:len(c.recs)]
+	for i, num := range c.nums {
+		c.recs[i].Subscriber, c.ids[i] = v.pseudo.lookup(num)
+	}
+	clear(c.nums) // numbers are not kept beyond their use
+	c.nums = c.nums[:0]
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"hash"
 	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -23,8 +24,9 @@ type pseudoCache struct {
 
 	mu  sync.Mutex // held to add
 	n   int        // numbers in tab
-	mac hash.Hash  // HMAC-SHA256 under the key; under mu
-	sum []byte
+	mac    hash.Hash // HMAC-SHA256 under the key; under mu
+	sum    []byte
+	number []byte // the E.164 number being pseudonymised; under mu
 }
 
 type pseudoTable struct {
@@ -92,17 +94,18 @@ func (c *pseudoCache) get(num uint64) *pseudoSlot {
 	return c.tab.Load().find(num)
 }
 
-// add returns the pseudonym and id of number (num as an integer), making
-// them if no other goroutine has.
-func (c *pseudoCache) add(num uint64, number []byte) (ur.Pseudonym, uint32) {
+// add returns the pseudonym and id of num, making them if no other
+// goroutine has.
+func (c *pseudoCache) add(num uint64) (ur.Pseudonym, uint32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.tab.Load()
 	if s := t.find(num); s != nil {
 		return s.p, s.id
 	}
+	c.number = strconv.AppendUint(append(c.number[:0], '+'), num, 10)
 	c.mac.Reset()
-	c.mac.Write(number)
+	c.mac.Write(c.number)
 	c.sum = c.mac.Sum(c.sum[:0])
 	var p ur.Pseudonym
 	copy(p[:], c.sum)

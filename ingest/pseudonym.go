@@ -37,24 +37,29 @@ func NewPseudonymizer(key []byte) (*Pseudonymizer, error) {
 // Pseudonym returns the pseudonym of an E.164 number, which the caller has
 // checked with validE164.
 func (p *Pseudonymizer) Pseudonym(number []byte) ur.Pseudonym {
-	ps, _ := p.pseudonym(number)
+	ps, _ := p.lookup(numberKey(number))
 	return ps
 }
 
-// pseudonym returns the pseudonym of number and the run's id of it, 1 for
-// the first number seen, 2 for the next, and so on (0 once the run has
-// seen more than 2^32-1 numbers).
-func (p *Pseudonymizer) pseudonym(number []byte) (ur.Pseudonym, uint32) {
-	// E.164 numbers have no leading zero: read as an integer, a number
-	// is a unique key that hashes fast.
+// numberKey reads an E.164 number that validE164 accepts as an integer:
+// without a leading zero, the integer is unique, and "+" and its decimal
+// digits give the number back.
+func numberKey(number []byte) uint64 {
 	var k uint64
 	for _, c := range number[1:] {
 		k = k*10 + uint64(c-'0')
 	}
-	if e := p.cache.get(k); e != nil {
+	return k
+}
+
+// lookup returns the pseudonym of the number numberKey made num and the
+// run's id of it: 1 for the first number seen, 2 for the next, and so on
+// (0 once the run has seen more than 2^32-1 numbers).
+func (p *Pseudonymizer) lookup(num uint64) (ur.Pseudonym, uint32) {
+	if e := p.cache.get(num); e != nil {
 		return e.p, e.id
 	}
-	return p.cache.add(k, number)
+	return p.cache.add(num)
 }
 
 // KeyFingerprint returns a short public fingerprint of key, so that a store

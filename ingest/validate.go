@@ -35,13 +35,17 @@ func (v *Validator) clone() *Validator { return NewValidator(v.pseudo, v.oslo) }
 // col* constant) and the reason; checks run in column order so that a row
 // with several faults is reported by its first.
 func (v *Validator) Record(f *Fields, rec *ur.Record) (col int, err error) {
-	_, col, err = v.record(f, rec)
+	num, col, err := v.check(f, rec)
+	if err == nil {
+		rec.Subscriber, _ = v.pseudo.lookup(num)
+	}
 	return col, err
 }
 
-// record is Record that also returns the subscriber's id in the run (see
-// Pseudonymizer).
-func (v *Validator) record(f *Fields, rec *ur.Record) (id uint32, col int, err error) {
+// check is Record but for the pseudonym: it returns the subscriber's
+// number, as an integer, for the caller to look up (see
+// Pseudonymizer.lookup), and leaves rec.Subscriber as it is.
+func (v *Validator) check(f *Fields, rec *ur.Record) (num uint64, col int, err error) {
 	for c, req := range required {
 		if req && len(bytes.TrimSpace(f[c])) == 0 {
 			return 0, c, ErrMissing
@@ -88,10 +92,9 @@ func (v *Validator) record(f *Fields, rec *ur.Record) (id uint32, col int, err e
 		return 0, colCharge, ErrAmount
 	}
 	// The row is good: only now does anything leave the input's buffer.
-	rec.Subscriber, id = v.pseudo.pseudonym(sub)
 	rec.Month = v.oslo.Month(t)
 	rec.CostCentre = v.costCentre(cc)
-	return id, 0, nil
+	return numberKey(sub), 0, nil
 }
 
 // ColumnName returns the CSV v1 name of a col* constant.
