@@ -109,20 +109,23 @@ func (s *scanner) findEnd() (end int, quoted bool, nl int, ok bool) {
 	if bytes.IndexByte(data[:i], '"') < 0 {
 		return s.r + i, false, 1, true // fast path: no quote in the row
 	}
+	// A newline ends the row when the quotes before it are even in
+	// number: count them from line to line rather than byte by byte.
 	in := false
-	nl = 0
-	for j, c := range data {
-		switch c {
-		case '"':
-			in = !in
-		case '\n':
-			nl++
-			if !in {
-				return s.r + j, true, nl, true
-			}
+	from := 0
+	for {
+		nl++
+		in = in != (bytes.Count(data[from:i], []byte{'"'})%2 == 1)
+		if !in {
+			return s.r + i, true, nl, true
 		}
+		from = i + 1
+		j := bytes.IndexByte(data[from:], '\n')
+		if j < 0 {
+			return 0, true, 0, false
+		}
+		i = from + j
 	}
-	return 0, true, 0, false
 }
 
 func (s *scanner) countLines(from, to int) int {
@@ -147,15 +150,18 @@ func (s *scanner) split(want []bool) error {
 			row = row[j+1:]
 		}
 	}
+	// quote is the index in row of its first quote, -1 if none: an
+	// unquoted field holds a quote when it reaches that far.
+	quote := bytes.IndexByte(row, '"')
 	for i := 0; ; i++ {
 		keep := i < len(want) && want[i]
-		if len(row) == 0 || row[0] != '"' {
+		if quote != 0 {
 			j := bytes.IndexByte(row, ',')
 			f := row
 			if j >= 0 {
 				f = row[:j]
 			}
-			if bytes.IndexByte(f, '"') >= 0 {
+			if quote >= 0 && quote < len(f) {
 				return ErrQuote // a quote inside an unquoted field
 			}
 			s.fields = append(s.fields, f)
@@ -163,6 +169,9 @@ func (s *scanner) split(want []bool) error {
 				return nil
 			}
 			row = row[j+1:]
+			if quote >= 0 {
+				quote -= j + 1
+			}
 			continue
 		}
 		// Quoted field: find the closing quote, unescaping "" only when
@@ -203,5 +212,6 @@ func (s *scanner) split(want []bool) error {
 			return ErrQuote // text after the closing quote
 		}
 		row = row[1:]
+		quote = bytes.IndexByte(row, '"')
 	}
 }
