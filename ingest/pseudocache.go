@@ -22,9 +22,9 @@ import (
 type pseudoCache struct {
 	tab atomic.Pointer[pseudoTable]
 
-	mu  sync.Mutex // held to add
-	n   int        // numbers in tab
-	mac    hash.Hash // HMAC-SHA256 under the key; under mu
+	mu     sync.Mutex // held to add
+	n      int        // numbers in tab
+	mac    hash.Hash  // HMAC-SHA256 under the key; under mu
 	sum    []byte
 	number []byte // the E.164 number being pseudonymised; under mu
 }
