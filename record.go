@@ -1,9 +1,6 @@
 package usagereport
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // Record is one usage event after the ingest boundary: only the kept fields of
 // CSV v1, with the subscriber replaced by its pseudonym and the start time
@@ -51,11 +48,24 @@ func (s Service) String() string {
 // ParseService reads a service name in any case.
 func ParseService(b []byte) (Service, bool) {
 	for i, n := range serviceNames {
-		if len(b) == len(n) && strings.EqualFold(string(b), n) {
+		if len(b) == len(n) && equalFoldLower(b, n) {
 			return Service(i), true
 		}
 	}
 	return 0, false
+}
+
+// equalFoldLower is strings.EqualFold(string(b), name) for a name of
+// lower-case ASCII letters as long as b. A rune outside ASCII would make
+// b longer than name, or is a byte that folds to no letter: only ASCII
+// letters in either case can match.
+func equalFoldLower(b []byte, name string) bool {
+	for i := range len(name) {
+		if b[i]|0x20 != name[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Zone is the roaming zone of the visited network.

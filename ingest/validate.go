@@ -46,45 +46,51 @@ func (v *Validator) Record(f *Fields, rec *ur.Record) (col int, err error) {
 // number, as an integer, for the caller to look up (see
 // Pseudonymizer.lookup), and leaves rec.Subscriber as it is.
 func (v *Validator) check(f *Fields, rec *ur.Record) (num uint64, col int, err error) {
-	for c, req := range required {
-		if req && len(bytes.TrimSpace(f[c])) == 0 {
+	var t Fields // f trimmed, once
+	for c := range f {
+		t[c] = trimSpace(f[c])
+		if required[c] && len(t[c]) == 0 {
 			return 0, c, ErrMissing
 		}
 	}
-	if rec.Org, err = ur.ParseOrg(bytes.TrimSpace(f[colOrg])); err != nil {
+	if rec.Org, err = ur.ParseOrg(t[colOrg]); err != nil {
 		return 0, colOrg, ErrOrgNumber
 	}
-	sub := bytes.TrimSpace(f[colSubscriber])
+	sub := t[colSubscriber]
 	if !validE164(sub) {
 		return 0, colSubscriber, ErrSubscriber
 	}
-	cc := bytes.TrimSpace(f[colCostCentre])
-	if !utf8.Valid(cc) {
-		return 0, colCostCentre, ErrEncoding
+	// A cost centre already interned has passed these checks.
+	cc := t[colCostCentre]
+	ccName, known := v.ccs[string(cc)]
+	if !known {
+		if !utf8.Valid(cc) {
+			return 0, colCostCentre, ErrEncoding
+		}
+		if utf8.RuneCount(cc) > MaxCostCentre {
+			return 0, colCostCentre, ErrCostCentre
+		}
+		if hasControl(cc) {
+			return 0, colCostCentre, ErrControl
+		}
 	}
-	if utf8.RuneCount(cc) > MaxCostCentre {
-		return 0, colCostCentre, ErrCostCentre
-	}
-	if hasControl(cc) {
-		return 0, colCostCentre, ErrControl
-	}
-	t, ok := parseTime(bytes.TrimSpace(f[colStartTime]))
+	start, ok := parseTime(t[colStartTime])
 	if !ok {
 		return 0, colStartTime, ErrTime
 	}
-	if rec.Service, ok = ur.ParseService(bytes.TrimSpace(f[colService])); !ok {
+	if rec.Service, ok = ur.ParseService(t[colService]); !ok {
 		return 0, colService, ErrService
 	}
-	if rec.DurationS, ok = parseCount(f[colDuration]); !ok {
+	if rec.DurationS, ok = parseCount(t[colDuration]); !ok {
 		return 0, colDuration, ErrInteger
 	}
-	if rec.VolumeBytes, ok = parseCount(f[colVolume]); !ok {
+	if rec.VolumeBytes, ok = parseCount(t[colVolume]); !ok {
 		return 0, colVolume, ErrInteger
 	}
-	if rec.Zone, ok = ur.ZoneOf(bytes.TrimSpace(f[colCountry])); !ok {
+	if rec.Zone, ok = ur.ZoneOf(t[colCountry]); !ok {
 		return 0, colCountry, ErrCountry
 	}
-	rec.Charge, err = ur.ParseAmount(bytes.TrimSpace(f[colCharge]))
+	rec.Charge, err = ur.ParseAmount(t[colCharge])
 	switch {
 	case errors.Is(err, ur.ErrAmountRange):
 		return 0, colCharge, ErrAmountRange
@@ -92,9 +98,21 @@ func (v *Validator) check(f *Fields, rec *ur.Record) (num uint64, col int, err e
 		return 0, colCharge, ErrAmount
 	}
 	// The row is good: only now does anything leave the input's buffer.
-	rec.Month = v.oslo.Month(t)
-	rec.CostCentre = v.costCentre(cc)
+	rec.Month = v.oslo.Month(start)
+	if !known {
+		ccName = v.costCentre(cc)
+	}
+	rec.CostCentre = ccName
 	return numberKey(sub), 0, nil
+}
+
+// trimSpace is bytes.TrimSpace, with a fast way out for the usual field
+// that starts and ends with an ASCII byte that is not a space.
+func trimSpace(b []byte) []byte {
+	if n := len(b); n > 0 && b[0] > ' ' && b[0] < utf8.RuneSelf && b[n-1] > ' ' && b[n-1] < utf8.RuneSelf {
+		return b
+	}
+	return bytes.TrimSpace(b)
 }
 
 // ColumnName returns the CSV v1 name of a col* constant.
@@ -116,7 +134,7 @@ func (v *Validator) costCentre(b []byte) string {
 
 // parseCount reads an optional whole number >= 0; empty is 0.
 func parseCount(b []byte) (int64, bool) {
-	b = bytes.TrimSpace(b)
+	b = trimSpace(b)
 	if len(b) > 18 {
 		return 0, false
 	}
