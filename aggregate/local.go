@@ -60,21 +60,21 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 	// the other cost centres it holds whole, too: a problem per cluster,
 	// not per cost centre.
 	done := map[int32]bool{}
-	for _, b := range keys {
-		if wideOnly && cfg != nil {
-			// Straight to the second look: every wanted cell is "again".
-			againBlocks = keys
-			for i := range cells {
-				if slices.Contains(keys, l.block[i]) {
-					for m := range NumMeasures {
-						if want(i, m) {
-							again[pair{i, m}] = true
-						}
+	if wideOnly && cfg != nil {
+		// Straight to the second look: every wanted pair is "again".
+		againBlocks = keys
+		for _, b := range keys {
+			done[b] = true
+			for _, i := range groups[b] {
+				for m := range NumMeasures {
+					if want == nil || want(i, m) {
+						again[pair{i, m}] = true
 					}
 				}
 			}
-			break
 		}
+	}
+	for _, b := range keys {
 		if done[b] {
 			continue
 		}
