@@ -137,6 +137,8 @@ type Oslo struct {
 	loc *time.Location
 	// dst[y-firstRuleYear] = [start, end) of summer time in Unix seconds.
 	dst [][2]int64
+	// ruleFrom, ruleTo: [start, end) of the rule years in Unix seconds.
+	ruleFrom, ruleTo int64
 }
 
 const (
@@ -150,7 +152,7 @@ func NewOslo() (*Oslo, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &Oslo{loc: loc}
+	o := &Oslo{loc: loc, ruleFrom: daysFromCivil(firstRuleYear, 1, 1) * 86400, ruleTo: daysFromCivil(lastRuleYear+1, 1, 1) * 86400}
 	for y := firstRuleYear; y <= lastRuleYear; y++ {
 		o.dst = append(o.dst, [2]int64{lastSunday(y, 3)*86400 + 3600, lastSunday(y, 10)*86400 + 3600})
 	}
@@ -171,6 +173,29 @@ func (o *Oslo) Month(t int64) ur.Month {
 	}
 	ly, lm, _ := civilFromDays(floorDiv(t+off, 86400))
 	return ur.MonthOf(ly, time.Month(lm))
+}
+
+// monthMemo remembers the months of the UTC hours a worker saw last. In
+// the rule years the month of t is the same for the whole of its UTC
+// hour: the offsets are whole hours, summer time starts and ends at 01:00
+// UTC, so a local month starts on a UTC hour. A file's rows fall in a few
+// hundred hours.
+type monthMemo [1 << 10]struct {
+	hour  int64 // UTC hour + 1; 0 for none
+	month ur.Month
+}
+
+// month is o.Month(t), remembered in m by UTC hour.
+func (m *monthMemo) month(o *Oslo, t int64) ur.Month {
+	if t < o.ruleFrom || t >= o.ruleTo {
+		return o.Month(t)
+	}
+	h := t/3600 + 1 // t > 0
+	e := &m[h%int64(len(m))]
+	if e.hour != h {
+		e.hour, e.month = h, o.Month(t)
+	}
+	return e.month
 }
 
 func floorDiv(a, b int64) int64 {

@@ -86,6 +86,33 @@ func TestOsloEveryHour(t *testing.T) {
 	}
 }
 
+// TestMonthMemo checks the memo of months by UTC hour against Month, every
+// 7 minutes 13 seconds around the changes to and from summer time and the
+// ends of the rule years, twice so that the second pass reads the memo.
+func TestMonthMemo(t *testing.T) {
+	o, err := NewOslo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m monthMemo
+	for pass := range 2 {
+		for _, from := range []time.Time{
+			time.Date(2026, 3, 27, 0, 0, 0, 0, time.UTC),
+			time.Date(2026, 10, 23, 0, 0, 0, 0, time.UTC),
+			time.Date(2026, 12, 29, 0, 0, 0, 0, time.UTC),
+			time.Date(1995, 12, 29, 0, 0, 0, 0, time.UTC),
+			time.Date(2099, 12, 29, 0, 0, 0, 0, time.UTC),
+			time.Date(1895, 1, 1, 0, 0, 0, 0, time.UTC),
+		} {
+			for s := from.Unix(); s < from.Unix()+8*86400; s += 433 {
+				if got, want := m.month(o, s), o.Month(s); got != want {
+					t.Fatalf("pass %d: memo says %s for %v, Month %s", pass, got, time.Unix(s, 0).UTC(), want)
+				}
+			}
+		}
+	}
+}
+
 func FuzzParseTime(f *testing.F) {
 	for _, s := range []string{"2026-10-03T14:22:05+02:00", "2026-10-31T23:00:00Z", "2028-02-29T12:00:00.5-01:30", "2026-13-01T00:00:00Z", ""} {
 		f.Add(s)

@@ -20,11 +20,12 @@ type Validator struct {
 	pseudo *Pseudonymizer
 	oslo   *Oslo
 	ccs    map[string]string
+	months *monthMemo
 }
 
 // NewValidator returns a Validator. It is not safe for concurrent use.
 func NewValidator(pseudo *Pseudonymizer, oslo *Oslo) *Validator {
-	return &Validator{pseudo: pseudo, oslo: oslo, ccs: make(map[string]string)}
+	return &Validator{pseudo: pseudo, oslo: oslo, ccs: make(map[string]string), months: new(monthMemo)}
 }
 
 // clone returns a Validator for another goroutine. The Pseudonymizer is
@@ -47,9 +48,13 @@ func (v *Validator) Record(f *Fields, rec *ur.Record) (col int, err error) {
 // Pseudonymizer.lookup), and leaves rec.Subscriber as it is.
 func (v *Validator) check(f *Fields, rec *ur.Record) (num uint64, col int, err error) {
 	var t Fields // f trimmed, once
-	for c := range f {
-		t[c] = trimSpace(f[c])
-		if required[c] && len(t[c]) == 0 {
+	for c, b := range f {
+		// trimSpace, inlined: most fields have nothing to trim.
+		if n := len(b); n == 0 || b[0] <= ' ' || b[0] >= utf8.RuneSelf || b[n-1] <= ' ' || b[n-1] >= utf8.RuneSelf {
+			b = bytes.TrimSpace(b)
+		}
+		t[c] = b
+		if required[c] && len(b) == 0 {
 			return 0, c, ErrMissing
 		}
 	}
@@ -98,7 +103,7 @@ func (v *Validator) check(f *Fields, rec *ur.Record) (num uint64, col int, err e
 		return 0, colCharge, ErrAmount
 	}
 	// The row is good: only now does anything leave the input's buffer.
-	rec.Month = v.oslo.Month(start)
+	rec.Month = v.months.month(v.oslo, start)
 	if !known {
 		ccName = v.costCentre(cc)
 	}
