@@ -27,6 +27,8 @@ type fileWriter struct {
 	done  bool
 	month ur.Month
 	cur   *stagedSeg
+	// touched keeps what AddBatch read ahead, so that the reads stay.
+	touched uint32
 }
 
 type stagedSeg struct {
@@ -85,6 +87,33 @@ func (w *fileWriter) AddWithID(r *ur.Record, id uint32) error {
 	}
 	if err := w.cur.w.add(r, id); err != nil {
 		return fmt.Errorf("stage month %s: %w", r.Month, err)
+	}
+	return nil
+}
+
+// AddBatch is AddWithID for recs[i] and ids[i] in turn. It first reads
+// where each record's segment keeps its id, in a loop whose reads do not
+// depend on one another, so that the processor waits for those cache
+// misses together rather than one a record.
+func (w *fileWriter) AddBatch(recs []ur.Record, ids []uint32) error {
+	var sum uint32
+	month, seg := w.month, w.cur
+	for i := range recs {
+		if m := recs[i].Month; m != month || seg == nil {
+			month, seg = m, w.segs[m]
+			if seg == nil {
+				continue
+			}
+		}
+		if byID := seg.w.byID; int(ids[i]) < len(byID) {
+			sum += byID[ids[i]]
+		}
+	}
+	w.touched += sum
+	for i := range recs {
+		if err := w.AddWithID(&recs[i], ids[i]); err != nil {
+			return err
+		}
 	}
 	return nil
 }

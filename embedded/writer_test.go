@@ -12,7 +12,8 @@ import (
 
 // TestAddWithIDMakesTheSameSegments checks that subscriber ids change
 // nothing in what is stored: a pseudonym with several ids, records
-// without one in between, and two months, against plain Add.
+// without one in between, and two months, by AddWithID and AddBatch,
+// against plain Add.
 func TestAddWithIDMakesTheSameSegments(t *testing.T) {
 	type added struct {
 		r  ur.Record
@@ -45,11 +46,20 @@ func TestAddWithIDMakesTheSameSegments(t *testing.T) {
 			t.Fatal(err)
 		}
 		fw := w.(*fileWriter)
+		var recs []ur.Record
+		var ids []uint32
 		for i := range in {
-			if withID {
-				err = fw.AddWithID(&in[i].r, in[i].id)
-			} else {
+			switch {
+			case !withID:
 				err = fw.Add(&in[i].r)
+			case i < 20:
+				err = fw.AddWithID(&in[i].r, in[i].id)
+			default: // the rest in batches of 9
+				recs, ids = append(recs, in[i].r), append(ids, in[i].id)
+				if len(recs) == 9 || i == len(in)-1 {
+					err = fw.AddBatch(recs, ids)
+					recs, ids = recs[:0], ids[:0]
+				}
 			}
 			if err != nil {
 				t.Fatal(err)

@@ -36,12 +36,14 @@ func File(ctx context.Context, st ur.Store, src io.Reader, name string, pseudo *
 	return FileWith(ctx, st, r, name)
 }
 
-// keyedWriter is a store's FileWriter that takes with each record the
-// run's id of its subscriber (see Pseudonymizer), 0 for none: the embedded
-// store's writer finds the subscriber by it instead of hashing its
-// pseudonym again. An id stands for one pseudonym for the whole run.
+// keyedWriter is a store's FileWriter that takes a chunk's records at a
+// time, with the run's id of each record's subscriber (see Pseudonymizer),
+// 0 for none: the embedded store's writer finds the subscriber by it
+// instead of hashing its pseudonym again. An id stands for one pseudonym
+// for the whole run.
 type keyedWriter interface {
-	AddWithID(rec *ur.Record, id uint32) error
+	// AddBatch adds recs[i], whose subscriber's id is ids[i], in turn.
+	AddBatch(recs []ur.Record, ids []uint32) error
 }
 
 // FileWith is File for any RowReader. The CSV v1 Reader is read with its
@@ -57,18 +59,27 @@ func FileWith(ctx context.Context, st ur.Store, r RowReader, name string) (res *
 		}
 	}()
 	res = &Result{Name: name, ByReason: make(map[error]int64)}
-	kw, _ := w.(keyedWriter)
-	add := func(rec *ur.Record, id uint32) error {
-		var err error
-		if kw != nil {
-			err = kw.AddWithID(rec, id)
-		} else {
-			err = w.Add(rec)
-		}
-		if err != nil {
+	add := func(rec *ur.Record) error {
+		if err := w.Add(rec); err != nil {
 			return fmt.Errorf("ingest %s line %d: store: %w", name, r.Line(), err)
 		}
 		res.Rows++
+		return nil
+	}
+	kw, keyed := w.(keyedWriter)
+	addBatch := func(recs []ur.Record, ids []uint32) error {
+		if !keyed {
+			for i := range recs {
+				if err := add(&recs[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if err := kw.AddBatch(recs, ids); err != nil {
+			return fmt.Errorf("ingest %s line %d: store: %w", name, r.Line(), err)
+		}
+		res.Rows += int64(len(recs))
 		return nil
 	}
 	reject := func(rej *Rejection) {
@@ -79,9 +90,9 @@ func FileWith(ctx context.Context, st ur.Store, r RowReader, name string) (res *
 		}
 	}
 	if fast, ok := r.(*Reader); ok {
-		err = fast.readAll(ctx, add, reject)
+		err = fast.readAll(ctx, addBatch, reject)
 	} else {
-		err = readRows(ctx, r, func(rec *ur.Record) error { return add(rec, 0) }, reject)
+		err = readRows(ctx, r, add, reject)
 	}
 	if err != nil {
 		return nil, err

@@ -35,12 +35,19 @@ type chunk struct {
 // a *FileError, or ctx's error. Read and ReadAll give the same records and
 // rejections; ReadAll is the fast path.
 func (r *Reader) ReadAll(ctx context.Context, add func(*ur.Record) error, reject func(*Rejection)) error {
-	return r.readAll(ctx, func(rec *ur.Record, _ uint32) error { return add(rec) }, reject)
+	return r.readAll(ctx, func(recs []ur.Record, _ []uint32) error {
+		for i := range recs {
+			if err := add(&recs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, reject)
 }
 
-// readAll is ReadAll that also hands add the run's id of each record's
-// subscriber (see Pseudonymizer).
-func (r *Reader) readAll(ctx context.Context, add func(*ur.Record, uint32) error, reject func(*Rejection)) error {
+// readAll is ReadAll that hands add the records of a chunk at a time, with
+// the run's id of each record's subscriber (see Pseudonymizer).
+func (r *Reader) readAll(ctx context.Context, add func(recs []ur.Record, ids []uint32) error, reject func(*Rejection)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(runtime.GOMAXPROCS(0), 1)
@@ -76,7 +83,7 @@ func (r *Reader) readAll(ctx context.Context, add func(*ur.Record, uint32) error
 	return err
 }
 
-func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Pool, add func(*ur.Record, uint32) error, reject func(*Rejection)) error {
+func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Pool, add func([]ur.Record, []uint32) error, reject func(*Rejection)) error {
 	for c := range order {
 		select {
 		case <-c.done:
@@ -86,10 +93,8 @@ func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Po
 		for i := range c.rejs {
 			reject(&c.rejs[i])
 		}
-		for i := range c.recs {
-			if err := add(&c.recs[i], c.ids[i]); err != nil {
-				return err
-			}
+		if err := add(c.recs, c.ids); err != nil {
+			return err
 		}
 		if c.err != nil {
 			return c.err
