@@ -106,6 +106,7 @@ func (c *pseudoCache) add(num uint64) (ur.Pseudonym, uint32) {
 	c.number = strconv.AppendUint(append(c.number[:0], '+'), num, 10)
 	c.mac.Reset()
 	c.mac.Write(c.number)
+	clear(c.number)
 	c.sum = c.mac.Sum(c.sum[:0])
 	var p ur.Pseudonym
 	copy(p[:], c.sum)
