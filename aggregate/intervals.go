@@ -124,15 +124,16 @@ func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m Measure)
 // interval lies inside the reader's true one. What it shows wide enough
 // is wide enough; what it shows narrow may be wider.
 type intervalProblem struct {
-	l      *layout
-	blocks []int32      // the cost centres whose finest cells enter
-	in     []bool       // per cost centre: in blocks
-	local  bool         // blocks is not every cost centre
-	rest   [][dim]int64 // local: per measure, per finest position, the sum over the other cost centres
-	at     [][dim]int32 // per cost centre and position: 1+unknown, -1-cell index of a published finest cell, or 0
-	rows   []int        // published cells whose equations are independent
-	free   []bool       // unknowns in no equation
-	nvars  int
+	l       *layout
+	blocks  []int32      // the cost centres whose finest cells enter
+	in      []bool       // per cost centre: in blocks
+	local   bool         // blocks is not every cost centre
+	rest    [][dim]int64 // local: per measure, per finest position, the sum over the other cost centres
+	at      [][dim]int32 // per cost centre and position: 1+unknown, -1-cell index of a published finest cell, or 0
+	varCell []int32      // per unknown: its cell
+	rows    []int        // published cells whose equations are independent
+	free    []bool       // unknowns in no equation
+	nvars   int
 }
 
 type finePos struct {
@@ -192,6 +193,7 @@ func newIntervalProblem(cells []ur.Cell, l *layout, blocks []int32) (*intervalPr
 			if cells[i].Suppression.Hidden() {
 				p.nvars++
 				*at = int32(p.nvars)
+				p.varCell = append(p.varCell, i)
 			} else {
 				*at = -1 - i
 			}
@@ -344,13 +346,16 @@ func (p *intervalProblem) each(i int, f func(finePos)) {
 // holds for the range seen in feasible tables. The true values must then
 // be in cells.
 func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measure) bool, enough func(i int, lo, hi float64) bool) ([]Interval, error) {
-	// Columns: the unknowns that some equation holds. Free ones only raise
-	// the upper bound of the cells holding them to +Inf.
+	// Columns: the unknowns that some equation holds and that the reader
+	// does not know to be zero. Free ones only raise the upper bound of the
+	// cells holding them to +Inf.
 	col := make([]int, p.nvars)
+	zero := make([]bool, p.nvars)
 	n := 0
 	for j := range p.nvars {
 		col[j] = -1
-		if !p.free[j] {
+		zero[j] = knownZero(&cells[p.varCell[j]], m)
+		if !p.free[j] && !zero[j] {
 			col[j] = n
 			n++
 		}
@@ -382,8 +387,10 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 		v := float64(m.Value(&cells[i]) - p.restOf(i, m))
 		p.each(i, func(ref finePos) {
 			if j, ok := p.varOf(ref); ok {
-				v -= floor
-				a[r][col[j]] = 1
+				if !zero[j] {
+					v -= floor
+					a[r][col[j]] = 1
+				}
 			} else if k, ok := p.valueOf(ref); ok {
 				v -= float64(m.Value(&cells[k]))
 			}
@@ -394,6 +401,16 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	for r := range rhs {
 		rhs[r] /= scale
 	}
+	// Without the known zeros an equation may have no unknowns left (the
+	// true table satisfies it) or repeat another (phase I drops it).
+	k := 0
+	for r := range a {
+		if slices.ContainsFunc(a[r], func(x float64) bool { return x != 0 }) {
+			a[k], rhs[k] = a[r], rhs[r]
+			k++
+		}
+	}
+	a, rhs = a[:k], rhs[:k]
 	// The wanted cells, each as its known part and its unknown columns.
 	type target struct {
 		cell      int
@@ -410,6 +427,9 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 		t := target{cell: i, known: float64(p.restOf(i, m))}
 		p.each(i, func(ref finePos) {
 			if j, ok := p.varOf(ref); ok {
+				if zero[j] {
+					return
+				}
 				t.known += floor
 				if col[j] < 0 {
 					t.unbounded = true
@@ -491,6 +511,21 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 		out = append(out, iv)
 	}
 	return out, nil
+}
+
+// knownZero reports whether a reader knows measure m of hidden finest
+// cell c to be zero: call seconds outside voice, data volume outside data
+// and MMS, as every published cell of those services shows. Only a cell
+// whose value is zero counts (an operator may send seconds with an SMS;
+// then the reader cannot be sure).
+func knownZero(c *ur.Cell, m Measure) bool {
+	switch m {
+	case Duration:
+		return c.Service != ur.Voice && c.DurationS == 0
+	case Volume:
+		return c.Service != ur.Data && c.Service != ur.MMS && c.VolumeBytes == 0
+	}
+	return false
 }
 
 // unbounded returns the intervals of measure m when nothing bounds the

@@ -37,7 +37,7 @@ func (t *tableau) row(i int) []float64 { return t.t[i*(t.n+1) : (i+1)*(t.n+1)] }
 
 // newTableau finds a feasible basis of {x >= 0 : A x = b} (phase I, with
 // one artificial variable per row), or returns errInfeasible. a has m rows
-// of n entries; its rows must be linearly independent.
+// of n entries; rows that repeat others are dropped.
 func newTableau(a [][]float64, b []float64, n int) (*tableau, error) {
 	m := len(a)
 	// Phase I works on n+m columns: the artificial ones last.
@@ -72,9 +72,12 @@ func newTableau(a [][]float64, b []float64, n int) (*tableau, error) {
 		return nil, errInfeasible
 	}
 	// Drive the artificial variables still basic (at zero) out of the
-	// basis; independent rows always have a structural entry to pivot on.
+	// basis. A row with no structural entry left repeats other rows: it
+	// is dropped.
+	keep := make([]int, 0, m)
 	for i := range m {
 		if ph.basis[i] < n {
+			keep = append(keep, i)
 			continue
 		}
 		r := ph.row(i)
@@ -84,16 +87,17 @@ func newTableau(a [][]float64, b []float64, n int) (*tableau, error) {
 				best = j
 			}
 		}
-		if best < 0 {
-			return nil, errors.New("linear program: dependent rows")
+		if best >= 0 {
+			ph.pivot(i, best)
+			keep = append(keep, i)
 		}
-		ph.pivot(i, best)
 	}
-	t := &tableau{m: m, n: n, t: make([]float64, m*(n+1)), basis: ph.basis, cost: make([]float64, n+1)}
-	for i := range m {
-		r, pr := t.row(i), ph.row(i)
+	t := &tableau{m: len(keep), n: n, t: make([]float64, len(keep)*(n+1)), cost: make([]float64, n+1)}
+	for k, i := range keep {
+		r, pr := t.row(k), ph.row(i)
 		copy(r[:n], pr[:n])
 		r[n] = pr[w]
+		t.basis = append(t.basis, ph.basis[i])
 	}
 	return t, nil
 }
