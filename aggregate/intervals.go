@@ -125,31 +125,33 @@ func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m Measure)
 // is wide enough; what it shows narrow may be wider.
 type intervalProblem struct {
 	l       *layout
-	blocks  []int32      // the cost centres whose finest cells enter
-	in      []bool       // per cost centre: in blocks
-	local   bool         // blocks is not every cost centre
-	rest    [][dim]int64 // local: per measure, per finest position, the sum over the other cost centres
-	at      [][dim]int32 // per cost centre and position: 1+unknown, -1-cell index of a published finest cell, or 0
-	varCell []int32      // per unknown: its cell
-	rows    []int        // published cells whose equations are independent
-	free    []bool       // unknowns in no equation
+	blocks  []int32         // the cost centres whose finest cells enter
+	local   bool            // blocks is not every cost centre
+	rest    [][dim]int64    // local: per measure, per finest position, the sum over the other cost centres
+	slot    map[int32]int32 // local: cost centre -> its index in blocks (else the identity)
+	at      [][dim]int32    // per index in blocks and position: 1+unknown, -1-cell index of a published finest cell, or 0
+	varCell []int32         // per unknown: its cell
+	rows    []int           // published cells whose equations are independent
+	free    []bool          // unknowns in no equation
 	nvars   int
 }
 
+// finePos is a finest cell of the problem: its cost centre's index in
+// the problem's blocks, and its position.
 type finePos struct {
-	block int32 // -1: unused; finest cells always belong to a cost centre
-	bit   int8
+	slot int32
+	bit  int8
 }
 
 // varOf returns the unknown of a finest cell, if it is one.
 func (p *intervalProblem) varOf(ref finePos) (int, bool) {
-	x := p.at[ref.block][ref.bit]
+	x := p.at[ref.slot][ref.bit]
 	return int(x - 1), x > 0
 }
 
 // valueOf returns the cell index of a published finest cell, if it is one.
 func (p *intervalProblem) valueOf(ref finePos) (int, bool) {
-	x := p.at[ref.block][ref.bit]
+	x := p.at[ref.slot][ref.bit]
 	return int(-1 - x), x < 0
 }
 
@@ -159,7 +161,7 @@ func newIntervalProblem(cells []ur.Cell, l *layout, blocks []int32) (*intervalPr
 	if l == nil {
 		l = newLayout(cells)
 	}
-	p := &intervalProblem{l: l, at: make([][dim]int32, len(l.ccs)), in: make([]bool, len(l.ccs))}
+	p := &intervalProblem{l: l}
 	if blocks == nil {
 		for b := range l.ccs {
 			p.blocks = append(p.blocks, int32(b))
@@ -168,28 +170,29 @@ func newIntervalProblem(cells []ur.Cell, l *layout, blocks []int32) (*intervalPr
 		p.blocks = blocks
 		p.local = len(blocks) < len(l.ccs)
 	}
-	for _, b := range p.blocks {
-		p.in[b] = true
-	}
+	p.at = make([][dim]int32, len(p.blocks))
 	const finest = ur.ByCostCentre | finestSet
 	if p.local {
-		p.rest = make([][dim]int64, NumMeasures)
-		for _, i := range l.fine {
-			if p.in[l.block[i]] {
-				continue
-			}
-			j := lowBit(l.mask[i])
-			for m := range NumMeasures {
-				p.rest[m][j] += m.Value(&cells[i])
-			}
-		}
+		// The finest cells of the other cost centres, per position: all
+		// of them less the problem's own.
+		p.slot = make(map[int32]int32, len(p.blocks))
+		p.rest = slices.Clone(l.columnSums(cells))
 	}
-	for _, b := range p.blocks {
+	for k, b := range p.blocks {
+		if p.local {
+			p.slot[b] = int32(k)
+		}
 		for _, i := range l.ccs[b].cells {
 			if cells[i].Set != finest {
 				continue
 			}
-			at := &p.at[b][lowBit(l.mask[i])]
+			j := lowBit(l.mask[i])
+			if p.local {
+				for m := range NumMeasures {
+					p.rest[m][j] -= m.Value(&cells[i])
+				}
+			}
+			at := &p.at[k][j]
 			if cells[i].Suppression.Hidden() {
 				p.nvars++
 				*at = int32(p.nvars)
@@ -211,9 +214,9 @@ func newIntervalProblem(cells []ur.Cell, l *layout, blocks []int32) (*intervalPr
 	// cell with none of them gives no equation.
 	var anyVar uint16
 	varMask := make(map[int32]uint16, len(p.blocks))
-	for _, b := range p.blocks {
+	for k, b := range p.blocks {
 		for j := range dim {
-			if p.at[b][j] > 0 {
+			if p.at[k][j] > 0 {
 				varMask[b] |= 1 << j
 			}
 		}
@@ -295,8 +298,22 @@ func (p *intervalProblem) eachRow(f func(i int)) {
 // covers reports whether cell i is a sum of the problem's finest cells and
 // fixed ones: a global cell, or one of its cost centres'.
 func (p *intervalProblem) covers(i int) bool {
+	_, ok := p.slotOf(i)
+	return ok || p.l.block[i] < 0
+}
+
+// slotOf returns the index in blocks of cell i's cost centre, if it is
+// one of the problem's.
+func (p *intervalProblem) slotOf(i int) (int32, bool) {
 	b := p.l.block[i]
-	return b < 0 || p.in[b]
+	if b < 0 {
+		return -1, false
+	}
+	if !p.local {
+		return b, true
+	}
+	k, ok := p.slot[b]
+	return k, ok
 }
 
 // restOf returns the part of measure m of cell i that lies in the fixed
@@ -326,14 +343,18 @@ func lowBit(m uint16) int {
 // each calls f for every finest cell that cell i sums.
 func (p *intervalProblem) each(i int, f func(finePos)) {
 	l := p.l
-	blocks := p.blocks
+	lo, hi := int32(0), int32(len(p.blocks))
 	if l.block[i] >= 0 {
-		blocks = []int32{l.block[i]}
+		k, ok := p.slotOf(i)
+		if !ok {
+			return
+		}
+		lo, hi = k, k+1
 	}
-	for _, b := range blocks {
+	for k := lo; k < hi; k++ {
 		for j := range dim {
 			if l.mask[i]&(1<<j) != 0 {
-				f(finePos{block: b, bit: int8(j)})
+				f(finePos{slot: k, bit: int8(j)})
 			}
 		}
 	}
@@ -366,15 +387,11 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 		a[r] = make([]float64, n)
 	}
 	scale := 1.0
-	if m == Charge {
-		for i := range cells {
-			if cells[i].Set == ur.ByCostCentre|finestSet && cells[i].Charge < 0 {
-				// A credit: charges are not all non-negative, so a
-				// reader leaning on it is wrong, and without it an
-				// undetermined charge is unbounded.
-				return p.unbounded(cells, m, want), nil
-			}
-		}
+	if m == Charge && p.l.credit(cells) {
+		// A credit: charges are not all non-negative, so a reader
+		// leaning on it is wrong, and without it an undetermined charge
+		// is unbounded.
+		return p.unbounded(cells, m, want), nil
 	}
 	// A finest cell in the report has at least one event: a reader knows
 	// that much of every hidden one. For events the unknowns are shifted
@@ -420,9 +437,9 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 		lo, hi    float64 // seen so far: the interval contains them
 	}
 	var ts []target
-	for i := range cells {
-		if !cells[i].Suppression.Hidden() || !p.covers(i) || (want != nil && !want(i, m)) {
-			continue
+	p.eachRow(func(i int) {
+		if !cells[i].Suppression.Hidden() || (want != nil && !want(i, m)) {
+			return
 		}
 		t := target{cell: i, known: float64(p.restOf(i, m))}
 		p.each(i, func(ref finePos) {
@@ -447,7 +464,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 			t.lo, t.hi = v, v
 		}
 		ts = append(ts, t)
-	}
+	})
 	// Every optimum is a table the published cells allow, so it widens
 	// what has been seen of every cell; with enough, a cell whose seen
 	// range is already wide enough needs no programs of its own.
@@ -532,11 +549,11 @@ func knownZero(c *ur.Cell, m Measure) bool {
 // unknowns: every wanted hidden cell is (-Inf, +Inf).
 func (p *intervalProblem) unbounded(cells []ur.Cell, m Measure, want func(int, Measure) bool) []Interval {
 	var out []Interval
-	for i := range cells {
-		if cells[i].Suppression.Hidden() && p.covers(i) && (want == nil || want(i, m)) {
+	p.eachRow(func(i int) {
+		if cells[i].Suppression.Hidden() && (want == nil || want(i, m)) {
 			out = append(out, Interval{Cell: i, Measure: m, Lo: math.Inf(-1), Hi: math.Inf(1)})
 		}
-	}
+	})
 	return out
 }
 

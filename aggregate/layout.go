@@ -16,12 +16,14 @@ import (
 // combinations it sums. A finest cell with no events is absent from the
 // report and is a known zero.
 type layout struct {
-	mask   []uint16 // per cell
-	block  []int32  // per cell: cost centre block, or -1 for the global block
-	ccs    []ccBlock
-	global ccBlock
-	total  int     // index of the organisation total, -1 if absent
-	fine   []int32 // the finest cells of the cost centres, in cell order
+	mask    []uint16 // per cell
+	block   []int32  // per cell: cost centre block, or -1 for the global block
+	ccs     []ccBlock
+	global  ccBlock
+	total   int          // index of the organisation total, -1 if absent
+	fine    []int32      // the finest cells of the cost centres, in cell order
+	cols    [][dim]int64 // columnSums, once computed
+	credits int8         // credit: 0 not yet known, 1 no, 2 yes
 }
 
 type ccBlock struct {
@@ -30,6 +32,36 @@ type ccBlock struct {
 }
 
 const allMask = 1<<dim - 1
+
+// credit reports whether some finest cell has a negative charge.
+func (l *layout) credit(cells []ur.Cell) bool {
+	if l.credits == 0 {
+		l.credits = 1
+		for _, i := range l.fine {
+			if cells[i].Charge < 0 {
+				l.credits = 2
+				break
+			}
+		}
+	}
+	return l.credits == 2
+}
+
+// columnSums returns, per measure and position, the sum of the finest
+// cells of all cost centres. Values do not change while a layout is in
+// use, so it is computed once.
+func (l *layout) columnSums(cells []ur.Cell) [][dim]int64 {
+	if l.cols == nil {
+		l.cols = make([][dim]int64, NumMeasures)
+		for _, i := range l.fine {
+			j := lowBit(l.mask[i])
+			for m := range NumMeasures {
+				l.cols[m][j] += m.Value(&cells[i])
+			}
+		}
+	}
+	return l.cols
+}
 
 // cellMask returns the finest cells a cell sums.
 func cellMask(c *ur.Cell) uint16 {
