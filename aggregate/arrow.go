@@ -63,6 +63,11 @@ type Cube struct {
 	// effort fell short there; -1 where its linear programs could not be
 	// solved. Zero for a cube read back from a file.
 	NarrowRanges int
+	// Loss is the information loss of the suppression, and Disclosed
+	// the cells the exact audit found determined (always 0: a cube that
+	// fails the audit is not made). Zero for a cube read back from a file.
+	Loss      Loss
+	Disclosed int
 	// Record holds the cells in report order, with Schema.
 	Record arrow.RecordBatch
 }

@@ -76,7 +76,11 @@ func Audit(cells []ur.Cell) AuditResult {
 // CheckCells audits one report's cells and returns an error naming the
 // first disclosed cell by its dimensions.
 func CheckCells(org ur.Org, m ur.Month, cells []ur.Cell) error {
-	res := Audit(cells)
+	return Audit(cells).check(org, m, cells)
+}
+
+// check is CheckCells with the audit done.
+func (res AuditResult) check(org ur.Org, m ur.Month, cells []ur.Cell) error {
 	if len(res.Disclosed) == 0 {
 		return nil
 	}

@@ -172,11 +172,12 @@ func (b *Builder) orgCube(org ur.Org, cfg Config) (*Cube, error) {
 	if err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrUnsolved) {
 		return nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
 	}
-	if err := CheckCells(org, b.month, cells); err != nil {
+	audit := Audit(cells)
+	if err := audit.check(org, b.month, cells); err != nil {
 		return nil, err
 	}
 	c := NewCube(org, b.month, cfg.MinGroupSize, cells)
-	c.NarrowRanges = narrow
+	c.NarrowRanges, c.Loss, c.Disclosed = narrow, LossOf(cells), len(audit.Disclosed)
 	if err != nil {
 		c.NarrowRanges = -1 // not known
 	}
