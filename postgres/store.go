@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -51,12 +50,12 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 		return nil, errors.New("open PostgreSQL store: the URL cannot be parsed as a PostgreSQL connection string")
 	}
 	// pgxpool pings a connection idle for more than a second before handing
-	// it out. A server restart can be quicker than that, and a report's
-	// first query would fail on a dead connection: ping sooner. It costs a
-	// round trip only after a pause.
-	cfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool {
-		return p.IdleDuration > 100*time.Millisecond
-	}
+	// it out. A server restart can be quicker than that, and a connection
+	// can be made while the server is going down: a query on it fails
+	// ("terminating connection due to administrator command"). Ping every
+	// connection before handing it out: the store's work comes in few,
+	// large statements, so the round trip costs nothing measurable.
+	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return true }
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open PostgreSQL store: %w", err)
