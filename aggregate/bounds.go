@@ -141,8 +141,9 @@ const (
 	maxBoundRounds        = 5
 )
 
-// widenByBounds is Widen for reports too large for the linear programs:
-// the same rule, with the ranges bounds propagation finds. It catches
+// widenByBounds is Widen's cheap first pass: the same rule, with the
+// ranges bounds propagation finds (outer ranges: one it finds too narrow
+// is too narrow, so no linear program is spent on finding that out). It catches
 // the ranges one relation pins (x + y = 3 with both at least 1), not those
 // only a combination of relations pins. It returns how many (cell,
 // measure) pairs are still too narrow by its ranges.

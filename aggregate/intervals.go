@@ -626,7 +626,7 @@ func Sensitive(c *ur.Cell, m Measure, cfg Config) bool {
 const maxWidenRounds = 25
 
 // maxWidenTrials bounds the moves Widen tries for one report, each a
-// Secondary run and two small linear programs.
+// linear program with the move made in place.
 const maxWidenTrials = 20
 
 // maxWidenUnknowns bounds the reports Widen solves one linear program of
@@ -639,8 +639,8 @@ func widenEps(v float64) float64 { return 1e-6 * math.Max(1, math.Abs(v)) }
 // Widen makes the intervals of the primary cells wide enough (see
 // Protected): while one is not, it hides a published cell that shares an
 // equation with it and holds enough of the measure to widen the range
-// (the cheapest such), and runs Secondary again so that the pattern stays
-// exact-safe. It returns how many (cell, measure) pairs are still too
+// (the cheapest such), and runs Secondary again where a cell it hid is
+// itself given away, so that the pattern stays exact-safe. It returns how many (cell, measure) pairs are still too
 // narrow when it stops. A report with more than maxWidenUnknowns hidden
 // finest cells is judged by local problems (LocalIntervals), whose ranges
 // lie inside the reader's: what they show wide enough is, and a pair they
