@@ -131,6 +131,7 @@ type intervalProblem struct {
 	slot    map[int32]int32 // local: cost centre -> its index in blocks (else the identity)
 	at      [][dim]int32    // per index in blocks and position: 1+unknown, -1-cell index of a published finest cell, or 0
 	varCell []int32         // per unknown: its cell
+	cells   []int32         // local: the cells of its cost centres and the global ones, in order (eachRow)
 	rows    []int           // published cells whose equations are independent
 	free    []bool          // unknowns in no equation
 	nvars   int
@@ -280,18 +281,15 @@ func (p *intervalProblem) eachRow(f func(i int)) {
 		}
 		return
 	}
-	var idx []int
-	for _, b := range p.blocks {
-		for _, i := range p.l.ccs[b].cells {
-			idx = append(idx, int(i))
+	if p.cells == nil {
+		for _, b := range p.blocks {
+			p.cells = append(p.cells, p.l.ccs[b].cells...)
 		}
+		p.cells = append(p.cells, p.l.global.cells...)
+		slices.Sort(p.cells)
 	}
-	for _, i := range p.l.global.cells {
-		idx = append(idx, int(i))
-	}
-	slices.Sort(idx)
-	for _, i := range idx {
-		f(i)
+	for _, i := range p.cells {
+		f(int(i))
 	}
 }
 
