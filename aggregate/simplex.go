@@ -40,11 +40,13 @@ func (t *tableau) row(i int) []float64 { return t.t[i*(t.n+1) : (i+1)*(t.n+1)] }
 // of n entries; rows that repeat others are dropped.
 func newTableau(a [][]float64, b []float64, n int) (*tableau, error) {
 	m := len(a)
-	// Phase I works on n+m columns: the artificial ones last.
-	w := n + m
-	ph := &tableau{m: m, n: w, t: make([]float64, m*(w+1)), basis: make([]int, m), cost: make([]float64, w+1)}
+	// Row i starts with its artificial variable basic, recorded as n+i.
+	// Its column, the unit vector, is never stored: an artificial
+	// variable that leaves the basis is never let back in, and one still
+	// basic keeps its unit column whatever the other rows do.
+	t := &tableau{m: m, n: n, t: make([]float64, m*(n+1)), basis: make([]int, m), cost: make([]float64, n+1)}
 	for i := range m {
-		r := ph.row(i)
+		r := t.row(i)
 		sign := 1.0
 		if b[i] < 0 {
 			sign = -1
@@ -52,53 +54,48 @@ func newTableau(a [][]float64, b []float64, n int) (*tableau, error) {
 		for j := range n {
 			r[j] = sign * a[i][j]
 		}
-		r[n+i] = 1
-		r[w] = sign * b[i]
-		ph.basis[i] = n + i
+		r[n] = sign * b[i]
+		t.basis[i] = n + i
 	}
-	// Minimise the sum of the artificial variables: reduced cost of column
-	// j is -(sum of the rows' entries) for the structural ones.
+	// Minimise the sum of the artificial variables: the reduced cost of a
+	// structural column is minus the sum of its entries.
 	for i := range m {
-		r := ph.row(i)
-		for j := range n {
-			ph.cost[j] -= r[j]
+		r := t.row(i)
+		for j := range n + 1 {
+			t.cost[j] -= r[j]
 		}
-		ph.cost[w] -= r[w]
 	}
-	if err := ph.run(); err != nil {
+	if err := t.run(); err != nil {
 		return nil, err
 	}
-	if -ph.cost[w] > simplexTol*float64(max(m, 1)) {
+	if -t.cost[n] > simplexTol*float64(max(m, 1)) {
 		return nil, errInfeasible
 	}
 	// Drive the artificial variables still basic (at zero) out of the
 	// basis. A row with no structural entry left repeats other rows: it
 	// is dropped.
-	keep := make([]int, 0, m)
+	keep := 0
 	for i := range m {
-		if ph.basis[i] < n {
-			keep = append(keep, i)
-			continue
-		}
-		r := ph.row(i)
-		best := -1
-		for j := range n {
-			if math.Abs(r[j]) > simplexTol && (best < 0 || math.Abs(r[j]) > math.Abs(r[best])) {
-				best = j
+		r := t.row(i)
+		if t.basis[i] >= n {
+			best := -1
+			for j := range n {
+				if math.Abs(r[j]) > simplexTol && (best < 0 || math.Abs(r[j]) > math.Abs(r[best])) {
+					best = j
+				}
 			}
+			if best < 0 {
+				continue
+			}
+			t.pivot(i, best)
 		}
-		if best >= 0 {
-			ph.pivot(i, best)
-			keep = append(keep, i)
+		if keep != i {
+			copy(t.row(keep), r)
+			t.basis[keep] = t.basis[i]
 		}
+		keep++
 	}
-	t := &tableau{m: len(keep), n: n, t: make([]float64, len(keep)*(n+1)), cost: make([]float64, n+1)}
-	for k, i := range keep {
-		r, pr := t.row(k), ph.row(i)
-		copy(r[:n], pr[:n])
-		r[n] = pr[w]
-		t.basis = append(t.basis, ph.basis[i])
-	}
+	t.m, t.basis, t.t = keep, t.basis[:keep], t.t[:keep*(n+1)]
 	return t, nil
 }
 
