@@ -224,13 +224,22 @@ func newIntervalProblem(cells []ur.Cell, l *layout, blocks []int32) (*intervalPr
 		anyVar |= varMask[b]
 	}
 	row := make([]uint64, p.nvars)
+	seenVars := map[[2]int32]bool{}
 	p.eachRow(func(i int) {
 		if cells[i].Suppression.Hidden() || cells[i].Set == finest || len(basis) == p.nvars {
 			return
 		}
-		if b := l.block[i]; (b >= 0 && l.mask[i]&varMask[b] == 0) || (b < 0 && l.mask[i]&anyVar == 0) {
+		// A cell whose unknowns are those of an earlier one gives the
+		// same equation's left side: dependent, skip it unreduced.
+		b := l.block[i]
+		vars := l.mask[i] & anyVar
+		if b >= 0 {
+			vars = l.mask[i] & varMask[b]
+		}
+		if vars == 0 || seenVars[[2]int32{b, int32(vars)}] {
 			return
 		}
+		seenVars[[2]int32{b, int32(vars)}] = true
 		clear(row)
 		any := false
 		p.each(i, func(ref finePos) {
