@@ -162,7 +162,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 	narrow := 0
 	for round := 0; round <= maxBoundRounds; round++ {
 		narrow = 0
-		hid := false
+		var hid []int
 		for _, m := range measures {
 			floor := int64(0)
 			if m == Events {
@@ -199,17 +199,20 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 					after := boundInterval(h, m, lo2[h], hi2[h])
 					if (iv.Hi < hiWant && after.Hi > iv.Hi) || (iv.Lo > loWant && after.Lo < iv.Lo) {
 						lo, hi = lo2, hi2
-						hid = true
+						hid = append(hid, u)
 						break
 					}
 					cells[u].Suppression = ur.Published
 				}
 			}
 		}
-		if !hid {
+		if len(hid) == 0 {
 			return narrow
 		}
-		Secondary(cells)
+		// Only a newly hidden cell can be given away (see Widen).
+		if l.anyDetermined(cells, hid) {
+			Secondary(cells)
+		}
 	}
 	return narrow
 }
