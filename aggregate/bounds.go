@@ -84,8 +84,11 @@ func relations(cells []ur.Cell) []relation {
 // propagate returns the ranges of measure m, starting from the published
 // values and, for hidden cells, [floor, +Inf).
 func propagate(cells []ur.Cell, rels []relation, m Measure, floor int64) (lo, hi []int64) {
-	lo = make([]int64, len(cells))
-	hi = make([]int64, len(cells))
+	return propagateInto(cells, rels, m, floor, make([]int64, len(cells)), make([]int64, len(cells)))
+}
+
+// propagateInto is propagate into lo and hi, of len(cells) each.
+func propagateInto(cells []ur.Cell, rels []relation, m Measure, floor int64, lo, hi []int64) ([]int64, []int64) {
 	for i := range cells {
 		if cells[i].Suppression.Hidden() {
 			lo[i], hi[i] = floor, unbounded
@@ -150,6 +153,8 @@ const (
 func widenByBounds(cells []ur.Cell, cfg Config) int {
 	l := newLayout(cells)
 	rels := relations(cells)
+	n := len(cells)
+	bufLo, bufHi, spareLo, spareHi := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	measures := []Measure{Events, Duration, Volume}
 	credit := false
 	for i := range cells {
@@ -170,7 +175,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 			}
 			total := m.Value(&cells[0])
 			p := cfg.WithDefaults().DominanceP / 100
-			lo, hi := propagate(cells, rels, m, floor)
+			lo, hi := propagateInto(cells, rels, m, floor, bufLo, bufHi)
 			for h := range cells {
 				if !Sensitive(&cells[h], m, cfg) {
 					continue
@@ -195,10 +200,13 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 					}
 					trials--
 					cells[u].Suppression = ur.HiddenSecondary
-					lo2, hi2 := propagate(cells, rels, m, floor)
+					lo2, hi2 := propagateInto(cells, rels, m, floor, spareLo, spareHi)
 					after := boundInterval(h, m, lo2[h], hi2[h])
 					if (iv.Hi < hiWant && after.Hi > iv.Hi) || (iv.Lo > loWant && after.Lo < iv.Lo) {
 						lo, hi = lo2, hi2
+						// The trial's ranges are the current ones now; the
+						// old buffers become the spare ones.
+						bufLo, bufHi, spareLo, spareHi = spareLo, spareHi, bufLo, bufHi
 						hid = append(hid, u)
 						break
 					}
