@@ -302,13 +302,6 @@ func (p *intervalProblem) eachRow(f func(i int)) {
 	}
 }
 
-// covers reports whether cell i is a sum of the problem's finest cells and
-// fixed ones: a global cell, or one of its cost centres'.
-func (p *intervalProblem) covers(i int) bool {
-	_, ok := p.slotOf(i)
-	return ok || p.l.block[i] < 0
-}
-
 // slotOf returns the index in blocks of cell i's cost centre, if it is
 // one of the problem's.
 func (p *intervalProblem) slotOf(i int) (int32, bool) {
