@@ -381,11 +381,6 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 			n++
 		}
 	}
-	rhs := make([]float64, len(p.rows))
-	a := make([][]float64, len(p.rows))
-	for r := range a {
-		a[r] = make([]float64, n)
-	}
 	scale := 1.0
 	if m == Charge && p.l.credit(cells) {
 		// A credit: charges are not all non-negative, so a reader
@@ -400,34 +395,6 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	if m == Events {
 		floor = 1
 	}
-	for r, i := range p.rows {
-		v := float64(m.Value(&cells[i]) - p.restOf(i, m))
-		p.each(i, func(ref finePos) {
-			if j, ok := p.varOf(ref); ok {
-				if !zero[j] {
-					v -= floor
-					a[r][col[j]] = 1
-				}
-			} else if k, ok := p.valueOf(ref); ok {
-				v -= float64(m.Value(&cells[k]))
-			}
-		})
-		rhs[r] = v
-		scale = max(scale, math.Abs(v))
-	}
-	for r := range rhs {
-		rhs[r] /= scale
-	}
-	// Without the known zeros an equation may have no unknowns left (the
-	// true table satisfies it) or repeat another (phase I drops it).
-	k := 0
-	for r := range a {
-		if slices.ContainsFunc(a[r], func(x float64) bool { return x != 0 }) {
-			a[k], rhs[k] = a[r], rhs[r]
-			k++
-		}
-	}
-	a, rhs = a[:k], rhs[:k]
 	// The wanted cells, each as its known part and its unknown columns.
 	type target struct {
 		cell      int
@@ -465,6 +432,42 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 		}
 		ts = append(ts, t)
 	})
+	if len(ts) == 0 {
+		return nil, nil // no program to solve
+	}
+	rhs := make([]float64, len(p.rows))
+	a := make([][]float64, len(p.rows))
+	for r := range a {
+		a[r] = make([]float64, n)
+	}
+	for r, i := range p.rows {
+		v := float64(m.Value(&cells[i]) - p.restOf(i, m))
+		p.each(i, func(ref finePos) {
+			if j, ok := p.varOf(ref); ok {
+				if !zero[j] {
+					v -= floor
+					a[r][col[j]] = 1
+				}
+			} else if k, ok := p.valueOf(ref); ok {
+				v -= float64(m.Value(&cells[k]))
+			}
+		})
+		rhs[r] = v
+		scale = max(scale, math.Abs(v))
+	}
+	for r := range rhs {
+		rhs[r] /= scale
+	}
+	// Without the known zeros an equation may have no unknowns left (the
+	// true table satisfies it) or repeat another (phase I drops it).
+	k := 0
+	for r := range a {
+		if slices.ContainsFunc(a[r], func(x float64) bool { return x != 0 }) {
+			a[k], rhs[k] = a[r], rhs[r]
+			k++
+		}
+	}
+	a, rhs = a[:k], rhs[:k]
 	// Every optimum is a table the published cells allow, so it widens
 	// what has been seen of every cell; with enough, a cell whose seen
 	// range is already wide enough needs no programs of its own.
