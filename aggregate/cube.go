@@ -112,8 +112,8 @@ func (b *Builder) Eligible(cfg Config) (orgs []ur.Org, withheld []Withheld) {
 	return orgs, withheld
 }
 
-// EachCube computes the cube of each of orgs (see Cubes) and hands it to
-// fn(i, cube), i its index in orgs, as soon as it is ready: organisations
+// EachCube computes the cube of each of orgs (see Cubes), largest first,
+// and hands it to fn(i, cube), i its index in orgs, as soon as it is ready: organisations
 // are independent, so they are suppressed on every core, and fn runs on
 // the worker that computed the cube, concurrently for different
 // organisations. fn owns the cube. After a failure (of a cube or of fn)
@@ -144,7 +144,16 @@ func (b *Builder) EachCube(cfg Config, orgs []ur.Org, fn func(i int, c *Cube) er
 			}
 		})
 	}
-	for i := range orgs {
+	// The largest organisations first, so that the last ones to finish
+	// are small and no core waits long for the other.
+	order := make([]int, len(orgs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int {
+		return cmp.Compare(b.size(orgs[y]), b.size(orgs[x]))
+	})
+	for _, i := range order {
 		next <- i
 	}
 	close(next)
@@ -155,6 +164,15 @@ func (b *Builder) EachCube(cfg Config, orgs []ur.Org, fn func(i int, c *Cube) er
 		}
 	}
 	return nil
+}
+
+// size estimates the work of an organisation's cube: its finest
+// per-subscriber entries.
+func (b *Builder) size(org ur.Org) int {
+	if a := b.orgs[org]; a != nil {
+		return len(a.fine)
+	}
+	return 0
 }
 
 // orgCube computes one organisation's suppressed, audited cube.
