@@ -39,6 +39,17 @@ type orgAcc struct {
 	// the scattered entries of fine.
 	bySub [][]subFine
 	fine  []fine
+	// released: the cube was computed and the sums above dropped; nsubs
+	// keeps the subscriber count.
+	released bool
+	nsubs    int
+}
+
+// release drops the organisation's sums once its cube is computed, so
+// that a month's report holds less and less of them as it goes.
+func (o *orgAcc) release() {
+	o.nsubs, o.released = len(o.subs.list), true
+	o.subs, o.ccIDs, o.ccs, o.bySub, o.fine = subIndex{}, nil, nil, nil, nil
 }
 
 // subFine is one of a subscriber's finest entries: its key but the
@@ -479,6 +490,9 @@ func (b *Builder) Orgs() []ur.Org {
 // Subscribers returns the number of distinct subscribers of org in the month.
 func (b *Builder) Subscribers(org ur.Org) int {
 	if o := b.orgs[org]; o != nil {
+		if o.released {
+			return o.nsubs
+		}
 		return len(o.subs.list)
 	}
 	return 0

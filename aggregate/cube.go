@@ -76,7 +76,8 @@ type Withheld struct {
 // suppression applied (Primary, Dominance, Secondary, Widen), and lists
 // the organisations withheld. Both are in organisation order. Every cube
 // passes the exact Audit; if one did not, Cubes returns an error naming
-// the organisation, the month and the cell, and no cubes.
+// the organisation, the month and the cell, and no cubes. Like EachCube,
+// it computes each organisation's cube once.
 func (b *Builder) Cubes(cfg Config) ([]*Cube, []Withheld, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
@@ -113,10 +114,12 @@ func (b *Builder) Eligible(cfg Config) (orgs []ur.Org, withheld []Withheld) {
 }
 
 // EachCube computes the cube of each of orgs (see Cubes), largest first,
-// and hands it to fn(i, cube), i its index in orgs, as soon as it is ready: organisations
-// are independent, so they are suppressed on every core, and fn runs on
-// the worker that computed the cube, concurrently for different
-// organisations. fn owns the cube. After a failure (of a cube or of fn)
+// and hands it to fn(i, cube), i its index in orgs, as soon as it is ready.
+// An organisation's cube is computed once: its sums are dropped as soon
+// as its cells are built, so that memory falls as the report goes on.
+// Organisations are independent, so they are suppressed on every core,
+// and fn runs on the worker that computed the cube, concurrently for
+// different organisations. fn owns the cube. After a failure (of a cube or of fn)
 // EachCube starts no more organisations, and returns the error of the
 // first one in orgs' order that failed.
 func (b *Builder) EachCube(cfg Config, orgs []ur.Org, fn func(i int, c *Cube) error) error {
@@ -177,7 +180,12 @@ func (b *Builder) size(org ur.Org) int {
 
 // orgCube computes one organisation's suppressed, audited cube.
 func (b *Builder) orgCube(org ur.Org, cfg Config) (*Cube, error) {
-	cells, err := b.orgs[org].cells()
+	acc := b.orgs[org]
+	if acc.released {
+		return nil, fmt.Errorf("aggregate %s %s: the cube was computed already", org, b.month)
+	}
+	cells, err := acc.cells()
+	acc.release()
 	if err != nil {
 		return nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
 	}

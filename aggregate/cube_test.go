@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -256,5 +257,30 @@ func TestOrgMinGroupSize(t *testing.T) {
 	}
 	if len(cubes) != 1 || cubes[0].Org != 923609016 || cubes[0].MinGroupSize != 5 {
 		t.Errorf("cubes: want 923609016 with k 5 (an override below the run's changes nothing)")
+	}
+}
+
+// TestCubeComputedOnce checks that a cube's sums are dropped once it is
+// computed: the counts stay, and a second computation is refused rather
+// than given empty cells.
+func TestCubeComputedOnce(t *testing.T) {
+	b := NewBuilder(testMonth)
+	for i := range 6 {
+		var p ur.Pseudonym
+		p[0] = byte(i)
+		if err := b.Add(&ur.Record{Org: 974760673, Month: testMonth, Subscriber: p, Service: ur.SMS, Charge: 10}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cubes, _, err := b.Cubes(Config{MinGroupSize: 5})
+	if err != nil || len(cubes) != 1 {
+		t.Fatalf("first time: %d cubes, %v", len(cubes), err)
+	}
+	if n := b.Subscribers(974760673); n != 6 {
+		t.Errorf("Subscribers after the cube: %d, want 6", n)
+	}
+	_, _, err = b.Cubes(Config{MinGroupSize: 5})
+	if err == nil || !strings.Contains(err.Error(), "computed already") {
+		t.Errorf("second time: %v, want an error saying it was computed already", err)
 	}
 }
