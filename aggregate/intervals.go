@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 
 	ur "usagereport"
@@ -133,8 +134,14 @@ type intervalProblem struct {
 	varCell []int32         // per unknown: its cell
 	cells   []int32         // local: the cells of its cost centres and the global ones, in order (eachRow)
 	rows    []int           // published cells whose equations are independent
-	free    []bool          // unknowns in no equation
-	nvars   int
+	// per row: the unknowns it sums, and the published finest cells
+	rowVars, rowFixed [][]int32
+	// the hidden cells of the problem (eachRow order), each split the
+	// same way; made by the first solve
+	hidden               []int32
+	hiddenVars, hidFixed [][]int32
+	free                 []bool // unknowns in no equation
+	nvars                int
 }
 
 // finePos is a finest cell of the problem: its cost centre's index in
@@ -223,8 +230,13 @@ func newIntervalProblem(cells []ur.Cell, l *layout, blocks []int32) (*intervalPr
 		}
 		anyVar |= varMask[b]
 	}
-	row := make([]uint64, p.nvars)
-	seenVars := map[[2]int32]bool{}
+	// The basis rows live in one slab; a candidate row is reduced in
+	// scratch and copied there only when it is independent.
+	slab := l.scratchBasis(p.nvars)
+	scratch := make([]uint64, p.nvars)
+	ints := make([]int32, 0, 256)
+	seenVars := make(map[uint64]struct{}, 64)
+	var vars, fixed []int32
 	p.eachRow(func(i int) {
 		if cells[i].Suppression.Hidden() || cells[i].Set == finest || len(basis) == p.nvars {
 			return
@@ -232,45 +244,51 @@ func newIntervalProblem(cells []ur.Cell, l *layout, blocks []int32) (*intervalPr
 		// A cell whose unknowns are those of an earlier one gives the
 		// same equation's left side: dependent, skip it unreduced.
 		b := l.block[i]
-		vars := l.mask[i] & anyVar
+		mask := l.mask[i] & anyVar
 		if b >= 0 {
-			vars = l.mask[i] & varMask[b]
+			mask = l.mask[i] & varMask[b]
 		}
-		if vars == 0 || seenVars[[2]int32{b, int32(vars)}] {
+		key := uint64(uint32(b))<<32 | uint64(mask)
+		if mask == 0 {
 			return
 		}
-		seenVars[[2]int32{b, int32(vars)}] = true
-		clear(row)
-		any := false
-		p.each(i, func(ref finePos) {
-			if v, ok := p.varOf(ref); ok {
-				row[v] = 1
-				any = true
-			}
-		})
-		if !any {
+		if _, ok := seenVars[key]; ok {
 			return
 		}
-		r := append([]uint64(nil), row...)
+		seenVars[key] = struct{}{}
+		vars, fixed = p.split(i, vars[:0], fixed[:0])
+		if len(vars) == 0 {
+			return
+		}
+		r := scratch
+		clear(r)
+		for _, v := range vars {
+			r[v] = 1
+		}
 		piv := reduceBy(r, basis, pivots)
 		if piv < 0 {
 			return
 		}
 		// Echelon form is enough for reduceBy: a row has zeros at the
 		// pivots of the rows before it, so reducing in order clears them.
+		kept := slab[len(basis)*p.nvars : (len(basis)+1)*p.nvars]
+		clear(kept)
 		inv := invMod(r[piv])
-		for j := range r {
+		for j := piv; j < len(r); j++ {
 			if r[j] != 0 {
-				r[j] = mulMod(r[j], inv)
+				kept[j] = mulMod(r[j], inv)
 			}
 		}
-		basis = append(basis, r)
+		basis = append(basis, kept)
 		pivots = append(pivots, piv)
 		p.rows = append(p.rows, i)
-		for j, x := range row {
-			if x != 0 {
-				used[j] = true
-			}
+		n := len(ints)
+		ints = append(ints, vars...)
+		ints = append(ints, fixed...)
+		p.rowVars = append(p.rowVars, ints[n:n+len(vars):n+len(vars)])
+		p.rowFixed = append(p.rowFixed, ints[n+len(vars):len(ints):len(ints)])
+		for _, v := range vars {
+			used[v] = true
 		}
 	})
 	p.free = make([]bool, p.nvars)
@@ -360,6 +378,32 @@ func (p *intervalProblem) each(i int, f func(finePos)) {
 	}
 }
 
+// split appends to vars the unknowns cell i sums and to fixed its
+// published finest cells (finest cells absent from the report are zero).
+func (p *intervalProblem) split(i int, vars, fixed []int32) ([]int32, []int32) {
+	l := p.l
+	lo, hi := int32(0), int32(len(p.blocks))
+	if l.block[i] >= 0 {
+		k, ok := p.slotOf(i)
+		if !ok {
+			return vars, fixed
+		}
+		lo, hi = k, k+1
+	}
+	for k := lo; k < hi; k++ {
+		at := &p.at[k]
+		for m := l.mask[i]; m != 0; m &= m - 1 {
+			switch x := at[bits.TrailingZeros16(m)]; {
+			case x > 0:
+				vars = append(vars, x-1)
+			case x < 0:
+				fixed = append(fixed, -1-x)
+			}
+		}
+	}
+	return vars, fixed
+}
+
 // solve computes the intervals of one measure.
 //
 // With enough non-nil, an interval may come back narrower than the true
@@ -404,26 +448,39 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 		lo, hi    float64 // seen so far: the interval contains them
 	}
 	var ts []target
-	p.eachRow(func(i int) {
-		if !cells[i].Suppression.Hidden() || (want != nil && !want(i, m)) {
-			return
-		}
-		t := target{cell: i, known: float64(p.restOf(i, m))}
-		p.each(i, func(ref finePos) {
-			if j, ok := p.varOf(ref); ok {
-				if zero[j] {
-					return
-				}
-				t.known += floor
-				if col[j] < 0 {
-					t.unbounded = true
-				} else {
-					t.cols = append(t.cols, col[j])
-				}
-			} else if k, ok := p.valueOf(ref); ok {
-				t.known += float64(m.Value(&cells[k]))
+	if p.hidden == nil {
+		p.hidden = []int32{}
+		p.eachRow(func(i int) {
+			if cells[i].Suppression.Hidden() {
+				p.hidden = append(p.hidden, int32(i))
 			}
 		})
+		p.hiddenVars = make([][]int32, len(p.hidden))
+		p.hidFixed = make([][]int32, len(p.hidden))
+	}
+	for h, i32 := range p.hidden {
+		i := int(i32)
+		if want != nil && !want(i, m) {
+			continue
+		}
+		if p.hiddenVars[h] == nil {
+			p.hiddenVars[h], p.hidFixed[h] = p.split(i, []int32{}, nil)
+		}
+		t := target{cell: i, known: float64(p.restOf(i, m))}
+		for _, j := range p.hiddenVars[h] {
+			if zero[j] {
+				continue
+			}
+			t.known += floor
+			if col[j] < 0 {
+				t.unbounded = true
+			} else {
+				t.cols = append(t.cols, col[j])
+			}
+		}
+		for _, k := range p.hidFixed[h] {
+			t.known += float64(m.Value(&cells[k]))
+		}
 		t.lo, t.hi = math.Inf(1), math.Inf(-1)
 		if enough != nil {
 			// The true table is a solution: the interval holds the value.
@@ -431,27 +488,25 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 			t.lo, t.hi = v, v
 		}
 		ts = append(ts, t)
-	})
+	}
 	if len(ts) == 0 {
 		return nil, nil // no program to solve
 	}
 	rhs := make([]float64, len(p.rows))
 	a := make([][]float64, len(p.rows))
-	for r := range a {
-		a[r] = make([]float64, n)
-	}
+	slab := p.l.scratchMatrix(len(p.rows) * n)
 	for r, i := range p.rows {
+		a[r] = slab[r*n : (r+1)*n : (r+1)*n]
 		v := float64(m.Value(&cells[i]) - p.restOf(i, m))
-		p.each(i, func(ref finePos) {
-			if j, ok := p.varOf(ref); ok {
-				if !zero[j] {
-					v -= floor
-					a[r][col[j]] = 1
-				}
-			} else if k, ok := p.valueOf(ref); ok {
-				v -= float64(m.Value(&cells[k]))
+		for _, j := range p.rowVars[r] {
+			if !zero[j] {
+				v -= floor
+				a[r][col[j]] = 1
 			}
-		})
+		}
+		for _, k := range p.rowFixed[r] {
+			v -= float64(m.Value(&cells[k]))
+		}
 		rhs[r] = v
 		scale = max(scale, math.Abs(v))
 	}
@@ -870,8 +925,9 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 // the index of v's first non-zero entry, or -1 when v is in their span.
 func reduceBy(v []uint64, basis [][]uint64, pivots []int) int {
 	for k, b := range basis {
+		// b is zero before its pivot.
 		if f := v[pivots[k]]; f != 0 {
-			for j := range v {
+			for j := pivots[k]; j < len(v); j++ {
 				if b[j] != 0 {
 					v[j] = subMod(v[j], mulMod(f, b[j]))
 				}

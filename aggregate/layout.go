@@ -24,6 +24,30 @@ type layout struct {
 	fine    []int32      // the finest cells of the cost centres, in cell order
 	cols    [][dim]int64 // columnSums, once computed
 	credits int8         // credit: 0 not yet known, 1 no, 2 yes
+	// scratch of the interval problems, one at a time (see scratchBasis)
+	basisBuf  []uint64
+	matrixBuf []float64
+}
+
+// scratchBasis returns room for the exact basis of a problem with n
+// unknowns: at most n rows of n. The layout's problems are set up one at
+// a time, and the basis is dropped once set up.
+func (l *layout) scratchBasis(n int) []uint64 {
+	if cap(l.basisBuf) < n*n {
+		l.basisBuf = make([]uint64, n*n)
+	}
+	return l.basisBuf[:n*n]
+}
+
+// scratchMatrix returns n zeros for the matrix of one measure's program,
+// which newTableau copies: the layout's programs are built one at a time.
+func (l *layout) scratchMatrix(n int) []float64 {
+	if cap(l.matrixBuf) < n {
+		l.matrixBuf = make([]float64, n)
+	}
+	m := l.matrixBuf[:n]
+	clear(m)
+	return m
 }
 
 type ccBlock struct {
