@@ -144,25 +144,6 @@ type intervalProblem struct {
 	nvars                int
 }
 
-// finePos is a finest cell of the problem: its cost centre's index in
-// the problem's blocks, and its position.
-type finePos struct {
-	slot int32
-	bit  int8
-}
-
-// varOf returns the unknown of a finest cell, if it is one.
-func (p *intervalProblem) varOf(ref finePos) (int, bool) {
-	x := p.at[ref.slot][ref.bit]
-	return int(x - 1), x > 0
-}
-
-// valueOf returns the cell index of a published finest cell, if it is one.
-func (p *intervalProblem) valueOf(ref finePos) (int, bool) {
-	x := p.at[ref.slot][ref.bit]
-	return int(-1 - x), x < 0
-}
-
 // newIntervalProblem sets up the problem over the finest cells of blocks,
 // or of every cost centre when blocks is nil. l is cells' layout, or nil.
 func newIntervalProblem(cells []ur.Cell, l *layout, blocks []int32) (*intervalProblem, error) {
@@ -356,26 +337,6 @@ func lowBit(m uint16) int {
 		}
 	}
 	return -1
-}
-
-// each calls f for every finest cell that cell i sums.
-func (p *intervalProblem) each(i int, f func(finePos)) {
-	l := p.l
-	lo, hi := int32(0), int32(len(p.blocks))
-	if l.block[i] >= 0 {
-		k, ok := p.slotOf(i)
-		if !ok {
-			return
-		}
-		lo, hi = k, k+1
-	}
-	for k := lo; k < hi; k++ {
-		for j := range dim {
-			if l.mask[i]&(1<<j) != 0 {
-				f(finePos{slot: k, bit: int8(j)})
-			}
-		}
-	}
 }
 
 // split appends to vars the unknowns cell i sums and to fixed its
