@@ -108,14 +108,60 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 		}
 	}
 	// The ones left too narrow, again, in a larger problem around their
-	// own cost centre.
+	// own cost centre. For Widen, a larger problem also takes on the
+	// pairs of the other cost centres it holds; a pair it leaves narrow
+	// still gets its own cost centre's problem, so only the work on
+	// ranges shown wide enough is shared.
 	slices.Sort(againBlocks)
+	pending := map[int32]bool{}
 	for _, b := range againBlocks {
+		pending[b] = true
+	}
+	var retry []int32
+	retried := map[pair]bool{}
+	for _, b := range againBlocks {
+		if !pending[b] {
+			continue
+		}
+		blocks := l.localBlocks(hf, b, groups[b], localUnknownsWide)
+		take := map[int32]bool{b: true}
+		if cfg != nil {
+			for _, e := range blocks {
+				if pending[e] {
+					take[e] = true
+				}
+			}
+		}
+		for e := range take {
+			pending[e] = false
+		}
+		p, err := newIntervalProblem(cells, l, blocks)
+		if err != nil {
+			return nil, err
+		}
+		ivs, err := p.intervals(cells, func(i int, m Measure) bool { return take[l.block[i]] && again[pair{i, m}] }, cfg)
+		if err != nil {
+			return nil, err
+		}
+		for _, iv := range ivs {
+			e := l.block[iv.Cell]
+			if e == b || (cfg != nil && Protected(iv, iv.Measure.Value(&cells[iv.Cell]), iv.Measure.Value(&cells[0]), *cfg)) {
+				out = append(out, iv)
+				continue
+			}
+			if !slices.Contains(retry, e) {
+				retry = append(retry, e)
+			}
+			retried[pair{iv.Cell, iv.Measure}] = true
+		}
+	}
+	slices.Sort(retry)
+	for _, b := range retry {
 		p, err := newIntervalProblem(cells, l, l.localBlocks(hf, b, groups[b], localUnknownsWide))
 		if err != nil {
 			return nil, err
 		}
-		ivs, err := p.intervals(cells, func(i int, m Measure) bool { return l.block[i] == b && again[pair{i, m}] }, cfg)
+		ivs, err := p.intervals(cells, func(i int, m Measure) bool { return l.block[i] == b && retried[pair{i, m}] }, cfg)
 		if err != nil {
 			return nil, err
 		}
