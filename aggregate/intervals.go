@@ -641,6 +641,14 @@ func Sensitive(c *ur.Cell, m Measure, cfg Config) bool {
 	return false
 }
 
+// pairSet is a set of (cell, measure) pairs: per cell, a bit per measure.
+type pairSet []uint8
+
+func (s pairSet) add(i int, m Measure)      { s[i] |= 1 << m }
+func (s pairSet) remove(i int, m Measure)   { s[i] &^= 1 << m }
+func (s pairSet) has(i int, m Measure) bool { return s[i]&(1<<m) != 0 }
+func (s pairSet) any() bool                 { return slices.ContainsFunc(s, func(b uint8) bool { return b != 0 }) }
+
 // maxWidenRounds bounds Widen; each round hides at least one cell.
 const maxWidenRounds = 25
 
@@ -704,20 +712,16 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 	// Hiding more only removes equations, so an interval never narrows:
 	// what is wide enough once stays so, and later rounds look only at the
 	// intervals that were not.
-	type pair struct {
-		cell int
-		m    Measure
-	}
-	pending := map[pair]bool{}
+	pending := make(pairSet, len(cells))
 	for i := range cells {
 		for m := range NumMeasures {
 			if Sensitive(&cells[i], m, cfg) {
-				pending[pair{i, m}] = true
+				pending.add(i, m)
 			}
 		}
 	}
-	for round := 0; len(pending) > 0; round++ {
-		ivs, err := intervals(cells, func(i int, m Measure) bool { return pending[pair{i, m}] }, round)
+	for round := 0; pending.any(); round++ {
+		ivs, err := intervals(cells, pending.has, round)
 		if err != nil {
 			return 0, err
 		}
@@ -728,7 +732,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 			h := iv.Cell
 			v := iv.Measure.Value(&cells[h])
 			if Protected(iv, v, iv.Measure.Value(&cells[0]), cfg) {
-				delete(pending, pair{h, iv.Measure})
+				pending.remove(h, iv.Measure)
 				continue
 			}
 			narrow++
@@ -751,7 +755,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 				if !math.IsNaN(after.Lo) && Protected(after, v, iv.Measure.Value(&cells[0]), cfg) {
 					// The trial showed it: the range is wide enough now,
 					// and hiding more keeps it so.
-					delete(pending, pair{h, iv.Measure})
+					pending.remove(h, iv.Measure)
 					narrow--
 				}
 			}

@@ -49,12 +49,8 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 		groups[b] = append(groups[b], i)
 	}
 	slices.Sort(keys)
-	type pair struct {
-		cell int
-		m    Measure
-	}
 	var out []Interval
-	again := map[pair]bool{}
+	again := make(pairSet, len(cells))
 	var againBlocks []int32
 	// One problem for the targets of cost centre b serves the targets of
 	// the other cost centres it holds whole, too: a problem per cluster,
@@ -68,7 +64,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 			for _, i := range groups[b] {
 				for m := range NumMeasures {
 					if want == nil || want(i, m) {
-						again[pair{i, m}] = true
+						again.add(i, m)
 					}
 				}
 			}
@@ -104,7 +100,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 			if e := l.block[iv.Cell]; !slices.Contains(againBlocks, e) {
 				againBlocks = append(againBlocks, e)
 			}
-			again[pair{iv.Cell, iv.Measure}] = true
+			again.add(iv.Cell, iv.Measure)
 		}
 	}
 	// The ones left too narrow, again, in a larger problem around their
@@ -118,7 +114,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 		pending[b] = true
 	}
 	var retry []int32
-	retried := map[pair]bool{}
+	retried := make(pairSet, len(cells))
 	for _, b := range againBlocks {
 		if !pending[b] {
 			continue
@@ -139,7 +135,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 		if err != nil {
 			return nil, err
 		}
-		ivs, err := p.intervals(cells, func(i int, m Measure) bool { return take[l.block[i]] && again[pair{i, m}] }, cfg)
+		ivs, err := p.intervals(cells, func(i int, m Measure) bool { return take[l.block[i]] && again.has(i, m) }, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -152,7 +148,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 			if !slices.Contains(retry, e) {
 				retry = append(retry, e)
 			}
-			retried[pair{iv.Cell, iv.Measure}] = true
+			retried.add(iv.Cell, iv.Measure)
 		}
 	}
 	slices.Sort(retry)
@@ -161,7 +157,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 		if err != nil {
 			return nil, err
 		}
-		ivs, err := p.intervals(cells, func(i int, m Measure) bool { return l.block[i] == b && retried[pair{i, m}] }, cfg)
+		ivs, err := p.intervals(cells, func(i int, m Measure) bool { return l.block[i] == b && retried.has(i, m) }, cfg)
 		if err != nil {
 			return nil, err
 		}
