@@ -27,6 +27,7 @@ type layout struct {
 	// scratch of the interval problems, one at a time (see scratchBasis)
 	basisBuf  []uint64
 	matrixBuf []float64
+	basesBuf  []space // what bases returns: known, w, and its scratch
 }
 
 // scratchBasis returns room for the exact basis of a problem with n
@@ -178,30 +179,30 @@ func addUnits(s *space, m uint16) {
 // from the rest of the cube: for cost centre c, W_c = G ∩ (∩_{c'≠c} L_c'),
 // the combinations of global cells whose other cost centres' parts are all
 // known; for the global block, Z = ∩_c L_c.
+//
+// The slices it returns are the layout's own, valid until its next call.
 func (l *layout) bases(cells []ur.Cell) (known []space, g space, w []space, z space) {
 	n := len(l.ccs)
-	known = make([]space, n)
+	if len(l.basesBuf) != 3*n+1 {
+		l.basesBuf = make([]space, 3*n+1)
+	}
+	known, w, suf := l.basesBuf[:n], l.basesBuf[n:2*n], l.basesBuf[2*n:]
 	for c := range l.ccs {
 		known[c] = l.known(cells, &l.ccs[c])
 	}
 	g = l.known(cells, &l.global)
-	// pre[c] = ∩_{c'<c} L_c', suf[c] = ∩_{c'>=c} L_c'.
-	pre := make([]space, n+1)
-	suf := make([]space, n+1)
-	pre[0] = fullSpace()
-	for c := range n {
-		pre[c+1] = intersect(&pre[c], &known[c])
-	}
+	// suf[c] = ∩_{c'>=c} L_c'; pre = ∩_{c'<c} L_c' as c goes up.
 	suf[n] = fullSpace()
 	for c := n - 1; c >= 0; c-- {
 		suf[c] = intersect(&suf[c+1], &known[c])
 	}
-	w = make([]space, n)
+	pre := fullSpace()
 	for c := range n {
-		o := intersect(&pre[c], &suf[c+1])
+		o := intersect(&pre, &suf[c+1])
 		w[c] = intersect(&g, &o)
+		pre = intersect(&pre, &known[c])
 	}
-	return known, g, w, pre[n]
+	return known, g, w, pre
 }
 
 // CellName describes a cell by its dimensions, as an error message names
