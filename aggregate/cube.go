@@ -222,31 +222,6 @@ func Primary(cells []ur.Cell, cfg Config) {
 	}
 }
 
-// groupRow is one finest per-subscriber sum projected onto a grouping set.
-type groupRow struct {
-	key uint64 // cost centre rank, service, zone: sorts in report order
-	sub uint32
-	i   int32
-}
-
-const (
-	keyAll = 0 // a dimension aggregated over sorts before any value
-)
-
-func packKey(set ur.GroupingSet, ccRank uint32, svc ur.Service, zone ur.Zone) uint64 {
-	var k uint64
-	if set.Has(ur.ByCostCentre) {
-		k |= uint64(ccRank+1) << 16
-	}
-	if set.Has(ur.ByService) {
-		k |= uint64(svc+1) << 8
-	}
-	if set.Has(ur.ByZone) {
-		k |= uint64(zone + 1)
-	}
-	return k
-}
-
 // cells computes the 8 grouping sets from the finest per-subscriber sums,
 // in report order: grouping set, then cost centre name, service, zone.
 func (o *orgAcc) cells() ([]ur.Cell, error) {
@@ -262,74 +237,100 @@ func (o *orgAcc) cells() ([]ur.Cell, error) {
 		rank[id] = uint32(r)
 	}
 
+	// Each grouping set in one pass over the subscribers, in id order:
+	// a subscriber's handful of finest entries projected onto the set's
+	// cells, summed per cell, then added to those cells. Cells sit in a
+	// dense array in report order (cost centre rank, service, zone).
 	var cells []ur.Cell
-	rows := make([]groupRow, len(o.fine))
+	type part struct {
+		slot int
+		ref  *subFine // one of the entries: the cell's dimensions
+		sums sums
+	}
+	var parts []part
 	for _, set := range ur.GroupingSets {
-		for i := range o.fine {
-			f := &o.fine[i]
-			rows[i] = groupRow{key: packKey(set, rank[f.cc], f.svc, f.zone), sub: f.sub, i: int32(i)}
+		nsvc, nzone := 1, 1
+		if set.Has(ur.ByService) {
+			nsvc = int(ur.NumServices)
 		}
-		slices.SortFunc(rows, func(a, b groupRow) int {
-			if c := cmp.Compare(a.key, b.key); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.sub, b.sub)
-		})
-		for start := 0; start < len(rows); {
-			end := start
-			for end < len(rows) && rows[end].key == rows[start].key {
-				end++
-			}
-			f := &o.fine[rows[start].i]
-			cell := ur.Cell{Set: set}
+		if set.Has(ur.ByZone) {
+			nzone = int(ur.NumZones)
+		}
+		ncc := 1
+		if set.Has(ur.ByCostCentre) {
+			ncc = len(o.ccs)
+		}
+		slotOf := func(r *subFine) int {
+			slot := 0
 			if set.Has(ur.ByCostCentre) {
-				cell.CostCentre = o.ccs[f.cc]
+				slot = int(rank[r.cc])
 			}
+			slot *= nsvc
 			if set.Has(ur.ByService) {
-				cell.Service = f.svc
+				slot += int(r.svc)
 			}
+			slot *= nzone
 			if set.Has(ur.ByZone) {
-				cell.Zone = f.zone
+				slot += int(r.zone)
 			}
-			if err := fold(&cell, o.fine, rows[start:end]); err != nil {
-				return nil, err
+			return slot
+		}
+		acc := make([]ur.Cell, ncc*nsvc*nzone)
+		totals := make([]sums, len(acc))
+		for _, refs := range o.bySub {
+			parts = parts[:0]
+		refs:
+			for k := range refs {
+				r := &refs[k]
+				slot := slotOf(r)
+				for j := range parts {
+					if parts[j].slot == slot {
+						if err := parts[j].sums.add(o.fine[r.i].sums); err != nil {
+							return nil, err
+						}
+						continue refs
+					}
+				}
+				parts = append(parts, part{slot: slot, ref: r, sums: o.fine[r.i].sums})
 			}
-			cells = append(cells, cell)
-			start = end
+			for _, pt := range parts {
+				c := &acc[pt.slot]
+				if c.Subscribers == 0 {
+					c.Set = set
+					if set.Has(ur.ByCostCentre) {
+						c.CostCentre = o.ccs[pt.ref.cc]
+					}
+					if set.Has(ur.ByService) {
+						c.Service = pt.ref.svc
+					}
+					if set.Has(ur.ByZone) {
+						c.Zone = pt.ref.zone
+					}
+				}
+				if err := totals[pt.slot].add(pt.sums); err != nil {
+					return nil, err
+				}
+				c.Subscribers++
+				top(c, ur.MeasureCharge, pt.sums.charge)
+				top(c, ur.MeasureDuration, pt.sums.duration)
+				top(c, ur.MeasureVolume, pt.sums.volume)
+			}
+		}
+		for k := range acc {
+			c := &acc[k]
+			if c.Subscribers == 0 {
+				continue
+			}
+			t := &totals[k]
+			c.Events, c.DurationS, c.VolumeBytes, c.Charge = t.events, t.duration, t.volume, ur.Amount(t.charge)
+			cells = append(cells, *c)
 		}
 	}
 	return cells, nil
 }
 
-// fold sums the rows of one cell, sorted by subscriber, into c: distinct
-// subscribers, totals, and the two largest per-subscriber amounts.
-func fold(c *ur.Cell, fines []fine, rows []groupRow) error {
-	var total sums
-	for start := 0; start < len(rows); {
-		var sub sums
-		end := start
-		for end < len(rows) && rows[end].sub == rows[start].sub {
-			if err := sub.add(fines[rows[end].i].sums); err != nil {
-				return err
-			}
-			end++
-		}
-		if err := total.add(sub); err != nil {
-			return err
-		}
-		c.Subscribers++
-		top(c, ur.MeasureCharge, sub.charge)
-		top(c, ur.MeasureDuration, sub.duration)
-		top(c, ur.MeasureVolume, sub.volume)
-		start = end
-	}
-	c.Events = total.events
-	c.DurationS = total.duration
-	c.VolumeBytes = total.volume
-	c.Charge = ur.Amount(total.charge)
-	return nil
-}
-
+// top records v, one subscriber's amount of measure m in c, among the
+// two largest (c.Subscribers counts the subscriber already).
 func top(c *ur.Cell, m int, v int64) {
 	switch {
 	case c.Subscribers == 1:
