@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"unsafe"
 
 	ur "usagereport"
 )
@@ -39,10 +40,21 @@ type segWriter struct {
 	// byID[id] is 1 + the segment's index of the subscriber that the
 	// caller's run calls id (see fileWriter.AddWithID), 0 if not seen
 	// yet: indexing a slice instead of hashing the pseudonym every row.
-	byID  []uint32
-	ccs   map[string]uint64
-	count uint64
-	buf   []byte
+	byID []uint32
+	ccs  map[string]uint64
+	// ccCache finds a cost centre's index by where its string lives: the
+	// ingest interns cost centre names, so a row's name is one of a few
+	// strings, and comparing a pointer is cheaper than hashing the name.
+	// A slot holds its string, so the memory cannot be reused for another.
+	ccCache [256]ccSlot
+	count   uint64
+	buf     []byte
+}
+
+type ccSlot struct {
+	name string
+	i    uint64
+	set  bool
 }
 
 func newSegWriter(w io.Writer) (*segWriter, error) {
@@ -75,11 +87,16 @@ func (s *segWriter) add(r *ur.Record, id uint32) error {
 		b = binary.AppendUvarint(b, i)
 		b = append(b, r.Subscriber[:]...)
 	}
-	if i, ok := s.ccs[r.CostCentre]; ok {
+	slot := &s.ccCache[uintptr(unsafe.Pointer(unsafe.StringData(r.CostCentre)))>>4%uintptr(len(s.ccCache))]
+	if slot.set && unsafe.StringData(slot.name) == unsafe.StringData(r.CostCentre) && len(slot.name) == len(r.CostCentre) {
+		b = binary.AppendUvarint(b, slot.i)
+	} else if i, ok := s.ccs[r.CostCentre]; ok {
+		*slot = ccSlot{name: r.CostCentre, i: i, set: true}
 		b = binary.AppendUvarint(b, i)
 	} else {
 		i = uint64(len(s.ccs))
 		s.ccs[r.CostCentre] = i
+		*slot = ccSlot{name: r.CostCentre, i: i, set: true}
 		b = binary.AppendUvarint(b, i)
 		b = binary.AppendUvarint(b, uint64(len(r.CostCentre)))
 		b = append(b, r.CostCentre...)
