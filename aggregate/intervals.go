@@ -91,6 +91,43 @@ func Intervals(cells []ur.Cell, want func(i int, m Measure) bool) ([]Interval, e
 	return p.intervals(cells, want, nil)
 }
 
+// MaxNarrowestUnknowns bounds the reports NarrowestInterval takes: its
+// one program of the whole report is dense (about 20 MB at this size).
+const MaxNarrowestUnknowns = 3000
+
+// NarrowestInterval returns the narrowest of the intervals Intervals
+// would compute for measure m of the hidden cells (ok false when none is
+// hidden), for reports of up to MaxNarrowestUnknowns hidden finest cells.
+// It needs no hidden values, so it serves a report read back from a file.
+// It solves programs only for the cells that could still be the
+// narrowest: a cell whose range seen so far is already wider than the
+// narrowest found needs none.
+func NarrowestInterval(cells []ur.Cell, m Measure) (iv Interval, ok bool, err error) {
+	p, err := newIntervalProblemUpTo(cells, nil, nil, MaxNarrowestUnknowns)
+	if err != nil {
+		return Interval{}, false, err
+	}
+	best := math.Inf(1)
+	ivs, err := p.solve(cells, m, nil, solveOpts{
+		enough:      func(_ int, lo, hi float64) bool { return hi-lo > best },
+		fewestFirst: true,
+		exact: func(e Interval) {
+			if w := e.Hi - e.Lo; !ok || w < best {
+				iv, best, ok = e, w, true
+			}
+		},
+	})
+	if err != nil {
+		return Interval{}, false, err
+	}
+	if !ok && len(ivs) > 0 {
+		// No program was solved: without non-negativity (a negative
+		// amount) every range is unbounded.
+		iv, ok = ivs[0], true
+	}
+	return iv, ok, nil
+}
+
 // intervals computes the problem's intervals of the wanted cells, every
 // measure. With cfg non-nil it is the version for Widen: it stops working
 // on an interval as soon as feasible tables show it wide enough
@@ -106,7 +143,7 @@ func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m Measure)
 				return Protected(Interval{Cell: i, Measure: m, Lo: lo, Hi: hi}, m.Value(&cells[i]), total, *cfg)
 			}
 		}
-		ivs, err := p.solve(cells, m, want, enough)
+		ivs, err := p.solve(cells, m, want, solveOpts{enough: enough, fromTrue: enough != nil})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m, err)
 		}
@@ -147,6 +184,12 @@ type intervalProblem struct {
 // newIntervalProblem sets up the problem over the finest cells of blocks,
 // or of every cost centre when blocks is nil. l is cells' layout, or nil.
 func newIntervalProblem(cells []ur.Cell, l *layout, blocks []int32) (*intervalProblem, error) {
+	return newIntervalProblemUpTo(cells, l, blocks, MaxIntervalUnknowns)
+}
+
+// newIntervalProblemUpTo is newIntervalProblem with its own bound on the
+// unknowns.
+func newIntervalProblemUpTo(cells []ur.Cell, l *layout, blocks []int32, limit int) (*intervalProblem, error) {
 	if l == nil {
 		l = newLayout(cells)
 	}
@@ -191,7 +234,7 @@ func newIntervalProblem(cells []ur.Cell, l *layout, blocks []int32) (*intervalPr
 			}
 		}
 	}
-	if p.nvars > MaxIntervalUnknowns {
+	if p.nvars > limit {
 		return nil, fmt.Errorf("%d hidden finest cells: %w", p.nvars, ErrTooLarge)
 	}
 	// Choose independent equations, exactly, so that the simplex gets a
@@ -371,7 +414,8 @@ func (p *intervalProblem) split(i int, vars, fixed []int32) ([]int32, []int32) {
 // one (never wider): a cell stops being worked on once enough(cell, lo, hi)
 // holds for the range seen in feasible tables. The true values must then
 // be in cells.
-func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measure) bool, enough func(i int, lo, hi float64) bool) ([]Interval, error) {
+func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measure) bool, opt solveOpts) ([]Interval, error) {
+	enough := opt.enough
 	// Columns: the unknowns that some equation holds and that the reader
 	// does not know to be zero. Free ones only raise the upper bound of the
 	// cells holding them to +Inf.
@@ -443,7 +487,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 			t.known += float64(m.Value(&cells[k]))
 		}
 		t.lo, t.hi = math.Inf(1), math.Inf(-1)
-		if enough != nil {
+		if opt.fromTrue {
 			// The true table is a solution: the interval holds the value.
 			v := float64(m.Value(&cells[i]))
 			t.lo, t.hi = v, v
@@ -452,6 +496,9 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	}
 	if len(ts) == 0 {
 		return nil, nil // no program to solve
+	}
+	if opt.fewestFirst {
+		slices.SortStableFunc(ts, func(x, y target) int { return cmp.Compare(len(x.cols), len(y.cols)) })
 	}
 	rhs := make([]float64, len(p.rows))
 	a := make([][]float64, len(p.rows))
@@ -544,9 +591,27 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 		if t.unbounded {
 			iv.Hi = math.Inf(1)
 		}
+		if opt.exact != nil {
+			opt.exact(iv)
+		}
 		out = append(out, iv)
 	}
 	return out, nil
+}
+
+// solveOpts are solve's shortcuts.
+type solveOpts struct {
+	// enough: stop working on a cell once the range seen in feasible
+	// tables satisfies it; its interval is then that range, which may
+	// be narrower than the true one.
+	enough func(i int, lo, hi float64) bool
+	// fromTrue: cells hold the hidden values, and the true table is one
+	// of the tables seen (Widen's case; a report file has no such values).
+	fromTrue bool
+	// fewestFirst: the cells summing fewest unknowns first.
+	fewestFirst bool
+	// exact is told every interval computed exactly.
+	exact func(Interval)
 }
 
 // knownZero reports whether a reader knows measure m of hidden finest

@@ -178,7 +178,7 @@ func (l *layout) intervalOf(cells []ur.Cell, h int, m Measure, blocks []int32) (
 	if err != nil {
 		return Interval{}, err
 	}
-	ivs, err := p.solve(cells, m, func(i int, _ Measure) bool { return i == h }, nil)
+	ivs, err := p.solve(cells, m, func(i int, _ Measure) bool { return i == h }, solveOpts{})
 	if err != nil || len(ivs) != 1 {
 		return Interval{}, fmt.Errorf("interval of %s: %w", CellName(&cells[h]), err)
 	}

@@ -77,20 +77,15 @@ func narrowest(cells []ur.Cell, hidden int) string {
 	if hidden == 0 {
 		return "narrowest interval: none hidden"
 	}
-	ivs, err := aggregate.Intervals(cells, func(_ int, m aggregate.Measure) bool { return m == aggregate.Events })
+	iv, ok, err := aggregate.NarrowestInterval(cells, aggregate.Events)
 	switch {
 	case errors.Is(err, aggregate.ErrTooLarge):
 		return "narrowest interval: not computed (too many hidden cells)"
 	case err != nil:
 		return "narrowest interval: not computed (" + err.Error() + ")"
+	case !ok:
+		return "narrowest interval: none hidden"
 	}
-	best := -1
-	for k, iv := range ivs {
-		if best < 0 || iv.Hi-iv.Lo < ivs[best].Hi-ivs[best].Lo {
-			best = k
-		}
-	}
-	iv := ivs[best]
 	return fmt.Sprintf("narrowest interval: events of %s in [%s, %s]",
 		aggregate.CellName(&cells[iv.Cell]), bound(iv.Lo), bound(iv.Hi))
 }
