@@ -61,40 +61,34 @@ func TestIntervalsByHand(t *testing.T) {
 // enough, and that no interval of a hidden cell is a single point.
 func TestIntervalsProperties(t *testing.T) {
 	checked := 0
-	for seed := range uint64(40) {
-		r := rand.New(rand.NewPCG(seed, 11))
-		recs := randomRecords(r, genConfig{orgs: 2, minSubs: 5, maxSubs: 40, maxCCs: 6, maxEvents: 6, dominantOdds: 8})
-		cfg := Config{MinGroupSize: 3 + int(seed%3)}
-		for _, cube := range buildCubes(t, recs, cfg) {
-			cells := mustCells(t, cube)
-			ivs, err := Intervals(cells, nil)
-			if err != nil {
-				t.Fatalf("seed %d: %v", seed, err)
-			}
-			for _, iv := range ivs {
-				c := &cells[iv.Cell]
-				v := float64(iv.Measure.Value(c))
-				if v < iv.Lo-1e-6*math.Max(1, v) || v > iv.Hi+1e-6*math.Max(1, v) {
-					t.Errorf("seed %d %s %s: value %v outside [%v, %v]", seed, CellName(c), iv.Measure, v, iv.Lo, iv.Hi)
-				}
-				if iv.Measure == Events && iv.Hi-iv.Lo < 1-1e-9 {
-					t.Errorf("seed %d %s: events pinned to [%v, %v]", seed, CellName(c), iv.Lo, iv.Hi)
-				}
-				total := iv.Measure.Value(&cells[0])
-				if Sensitive(c, iv.Measure, cfg) && !Protected(iv, iv.Measure.Value(c), total, cfg) {
-					// Widen gives up only where the cell is most of the
-					// organisation's (published) total: then the total
-					// itself says nearly what the cell holds.
-					if 2*iv.Measure.Value(c) > total {
-						t.Logf("seed %d %s %s: value %v of total %d, interval [%v, %v]: narrow, accepted", seed, CellName(c), iv.Measure, v, total, iv.Lo, iv.Hi)
-						continue
-					}
-					t.Errorf("seed %d %s %s: value %v, interval [%v, %v] too narrow", seed, CellName(c), iv.Measure, v, iv.Lo, iv.Hi)
-				}
-				checked++
-			}
+	eachRandomReport(t, 40, 11, func(seed uint64, _ int, cfg Config, cells []ur.Cell) {
+		ivs, err := Intervals(cells, nil)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
 		}
-	}
+		for _, iv := range ivs {
+			c := &cells[iv.Cell]
+			v := float64(iv.Measure.Value(c))
+			if v < iv.Lo-1e-6*math.Max(1, v) || v > iv.Hi+1e-6*math.Max(1, v) {
+				t.Errorf("seed %d %s %s: value %v outside [%v, %v]", seed, CellName(c), iv.Measure, v, iv.Lo, iv.Hi)
+			}
+			if iv.Measure == Events && iv.Hi-iv.Lo < 1-1e-9 {
+				t.Errorf("seed %d %s: events pinned to [%v, %v]", seed, CellName(c), iv.Lo, iv.Hi)
+			}
+			total := iv.Measure.Value(&cells[0])
+			if Sensitive(c, iv.Measure, cfg) && !Protected(iv, iv.Measure.Value(c), total, cfg) {
+				// Widen gives up only where the cell is most of the
+				// organisation's (published) total: then the total
+				// itself says nearly what the cell holds.
+				if 2*iv.Measure.Value(c) > total {
+					t.Logf("seed %d %s %s: value %v of total %d, interval [%v, %v]: narrow, accepted", seed, CellName(c), iv.Measure, v, total, iv.Lo, iv.Hi)
+					continue
+				}
+				t.Errorf("seed %d %s %s: value %v, interval [%v, %v] too narrow", seed, CellName(c), iv.Measure, v, iv.Lo, iv.Hi)
+			}
+			checked++
+		}
+	})
 	t.Logf("%d intervals checked", checked)
 }
 
@@ -133,54 +127,64 @@ func TestProtected(t *testing.T) {
 // with small groups hidden only, where ranges are often narrow.
 func TestNarrowestIntervalMatchesIntervals(t *testing.T) {
 	narrowCases := 0
-	for seed := range uint64(30) {
-		r := rand.New(rand.NewPCG(seed, 17))
-		recs := randomRecords(r, genConfig{orgs: 2, minSubs: 5, maxSubs: 40, maxCCs: 6, maxEvents: 6, dominantOdds: 8})
-		cfg := Config{MinGroupSize: 3 + int(seed%3)}
-		for ci, cube := range buildCubes(t, recs, cfg) {
-			full := mustCells(t, cube)
-			primaryOnly := slices.Clone(full)
-			for i := range primaryOnly {
-				if primaryOnly[i].Suppression == ur.HiddenSecondary {
-					primaryOnly[i].Suppression = ur.Published
-				}
-			}
-			for pi, cells := range [][]ur.Cell{full, primaryOnly} {
-				for i := range cells {
-					if cells[i].Suppression.Hidden() {
-						cells[i].Events, cells[i].DurationS, cells[i].VolumeBytes, cells[i].Charge = 0, 0, 0, 0
-					}
-				}
-				ivs, err := Intervals(cells, func(_ int, m Measure) bool { return m == Events })
-				if err != nil {
-					t.Fatalf("seed %d cube %d pattern %d: %v", seed, ci, pi, err)
-				}
-				got, ok, err := NarrowestInterval(cells, Events)
-				if err != nil {
-					t.Fatalf("seed %d cube %d pattern %d: %v", seed, ci, pi, err)
-				}
-				if ok != (len(ivs) > 0) {
-					t.Fatalf("seed %d cube %d pattern %d: ok %v with %d hidden", seed, ci, pi, ok, len(ivs))
-				}
-				if !ok {
-					continue
-				}
-				want := math.Inf(1)
-				for _, iv := range ivs {
-					want = math.Min(want, iv.Hi-iv.Lo)
-				}
-				if w := got.Hi - got.Lo; math.Abs(w-want) > 1e-6 && !(math.IsInf(w, 1) && math.IsInf(want, 1)) {
-					t.Errorf("seed %d cube %d pattern %d: narrowest %s [%v, %v], width %v; Intervals' narrowest width %v",
-						seed, ci, pi, CellName(&cells[got.Cell]), got.Lo, got.Hi, w, want)
-				}
-				if want < 2 {
-					narrowCases++
-				}
+	eachRandomReport(t, 30, 17, func(seed uint64, ci int, _ Config, full []ur.Cell) {
+		primaryOnly := slices.Clone(full)
+		for i := range primaryOnly {
+			if primaryOnly[i].Suppression == ur.HiddenSecondary {
+				primaryOnly[i].Suppression = ur.Published
 			}
 		}
-	}
+		for pi, cells := range [][]ur.Cell{full, primaryOnly} {
+			for i := range cells {
+				if cells[i].Suppression.Hidden() {
+					cells[i].Events, cells[i].DurationS, cells[i].VolumeBytes, cells[i].Charge = 0, 0, 0, 0
+				}
+			}
+			ivs, err := Intervals(cells, func(_ int, m Measure) bool { return m == Events })
+			if err != nil {
+				t.Fatalf("seed %d cube %d pattern %d: %v", seed, ci, pi, err)
+			}
+			got, ok, err := NarrowestInterval(cells, Events)
+			if err != nil {
+				t.Fatalf("seed %d cube %d pattern %d: %v", seed, ci, pi, err)
+			}
+			if ok != (len(ivs) > 0) {
+				t.Fatalf("seed %d cube %d pattern %d: ok %v with %d hidden", seed, ci, pi, ok, len(ivs))
+			}
+			if !ok {
+				continue
+			}
+			want := math.Inf(1)
+			for _, iv := range ivs {
+				want = math.Min(want, iv.Hi-iv.Lo)
+			}
+			if w := got.Hi - got.Lo; math.Abs(w-want) > 1e-6 && !(math.IsInf(w, 1) && math.IsInf(want, 1)) {
+				t.Errorf("seed %d cube %d pattern %d: narrowest %s [%v, %v], width %v; Intervals' narrowest width %v",
+					seed, ci, pi, CellName(&cells[got.Cell]), got.Lo, got.Hi, w, want)
+			}
+			if want < 2 {
+				narrowCases++
+			}
+		}
+	})
 	if narrowCases == 0 {
 		t.Error("no case had a range narrower than 2: the comparison proves little")
 	}
 	t.Logf("%d cases with a range narrower than 2", narrowCases)
+}
+
+// eachRandomReport calls f with the cells of every report (ci: its index
+// among the seed's) that the whole suppression makes of random records:
+// two organisations each, small cost centres, dominant spenders, k from 3
+// to 5.
+func eachRandomReport(t *testing.T, seeds int, stream uint64, f func(seed uint64, ci int, cfg Config, cells []ur.Cell)) {
+	t.Helper()
+	for seed := range uint64(seeds) {
+		r := rand.New(rand.NewPCG(seed, stream))
+		recs := randomRecords(r, genConfig{orgs: 2, minSubs: 5, maxSubs: 40, maxCCs: 6, maxEvents: 6, dominantOdds: 8})
+		cfg := Config{MinGroupSize: 3 + int(seed%3)}
+		for ci, cube := range buildCubes(t, recs, cfg) {
+			f(seed, ci, cfg, mustCells(t, cube))
+		}
+	}
 }
