@@ -175,10 +175,10 @@ type intervalProblem struct {
 	rowVars, rowFixed [][]int32
 	// the hidden cells of the problem (eachRow order), each split the
 	// same way; made by the first solve
-	hidden               []int32
-	hiddenVars, hidFixed [][]int32
-	free                 []bool // unknowns in no equation
-	nvars                int
+	hidden                  []int32
+	hiddenVars, hiddenFixed [][]int32
+	free                    []bool // unknowns in no equation
+	nvars                   int
 }
 
 // newIntervalProblem sets up the problem over the finest cells of blocks,
@@ -461,7 +461,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 			}
 		})
 		p.hiddenVars = make([][]int32, len(p.hidden))
-		p.hidFixed = make([][]int32, len(p.hidden))
+		p.hiddenFixed = make([][]int32, len(p.hidden))
 	}
 	for h, i32 := range p.hidden {
 		i := int(i32)
@@ -469,7 +469,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 			continue
 		}
 		if p.hiddenVars[h] == nil {
-			p.hiddenVars[h], p.hidFixed[h] = p.split(i, []int32{}, nil)
+			p.hiddenVars[h], p.hiddenFixed[h] = p.split(i, []int32{}, nil)
 		}
 		t := target{cell: i, known: float64(p.restOf(i, m))}
 		for _, j := range p.hiddenVars[h] {
@@ -483,7 +483,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 				t.cols = append(t.cols, col[j])
 			}
 		}
-		for _, k := range p.hidFixed[h] {
+		for _, k := range p.hiddenFixed[h] {
 			t.known += float64(m.Value(&cells[k]))
 		}
 		t.lo, t.hi = math.Inf(1), math.Inf(-1)
