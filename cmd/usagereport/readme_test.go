@@ -76,7 +76,7 @@ func TestREADME(t *testing.T) {
 	}
 	port := freePort(t)
 	want := [][]string{
-		{"usagereport (devel)", "Usage:\n  usagereport report", "already ingested", "1 report written (2 files)", "0 disclosed", "would be stored"},
+		{", go1.", "Usage:\n  usagereport report", "already ingested", "1 report written (2 files)", "0 disclosed", "would be stored"},
 		{"added organisation 927489058", `"org":"927489058"`, `"month":"2026-11"`},
 	}
 	for i, block := range blocks {
