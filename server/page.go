@@ -25,7 +25,7 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Usage reports</title>
-<style>body{font-family:sans-serif;max-width:40em;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{padding:.3em 1em;text-align:left}.hint{color:#555}.files a{margin-right:.3em}.files span{color:#555;margin-right:1.2em}</style>
+<style>body{font-family:sans-serif;max-width:40em;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{padding:.3em 1em;text-align:left}td:first-child,th:first-child{padding-left:0}table{margin-top:1em}.hint{color:#555}.files a{margin-right:.3em}.files span{color:#555;margin-right:1.2em}</style>
 </head>
 <body>
 <h1>Usage reports</h1>
