@@ -281,3 +281,62 @@ func TestHumanSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpExamplesParse runs every help example's command line with
+// --help added at the end: its flags must all exist and their values
+// parse (an unknown flag fails before --help is reached), and nothing is
+// run.
+func TestHelpExamplesParse(t *testing.T) {
+	n := 0
+	for name, h := range helps {
+		for _, line := range strings.Split(strings.ReplaceAll(h.example, "\\\n", " "), "\n") {
+			if line == "" {
+				continue
+			}
+			words := shellWords(t, line)
+			if len(words) < 2 || words[0] != "usagereport" {
+				t.Errorf("%s: example %q does not start with usagereport", name, line)
+				continue
+			}
+			r := run(t, nil, append(words[1:], "--help")...)
+			if r.code != ExitOK || !strings.Contains(r.stdout, "Usage:") {
+				t.Errorf("%s: example %q: exit %d\n%s", name, line, r.code, r.stderr)
+			}
+			n++
+		}
+	}
+	if n < len(helps) {
+		t.Errorf("%d examples for %d commands", n, len(helps))
+	}
+}
+
+// shellWords splits a command line as a shell would, for the examples'
+// double quotes and spaces only.
+func shellWords(t *testing.T, s string) []string {
+	t.Helper()
+	var words []string
+	var cur strings.Builder
+	inWord, quoted := false, false
+	for _, r := range s {
+		switch {
+		case r == '"':
+			quoted, inWord = !quoted, true
+		case r == ' ' && !quoted:
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+			}
+			inWord = false
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quoted {
+		t.Fatalf("unbalanced quotes in %q", s)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}
