@@ -4,13 +4,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"image"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	ur "usagereport"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -81,6 +86,13 @@ func TestChromiumDownload(t *testing.T) {
 // scripts.
 func chromiumDOM(t *testing.T, b *bundle, page string) string {
 	t.Helper()
+	return string(chromium(t, b, page, "--dump-dom"))
+}
+
+// chromium serves page on the server's origin (beside its handler), loads
+// it in headless Chromium with args and returns what Chromium printed.
+func chromium(t *testing.T, b *bundle, page string, args ...string) []byte {
+	t.Helper()
 	srv, err := New(Config{Addr: "127.0.0.1:0", Reports: b.reports, Now: b.clock.Now}, b.store, b.store)
 	if err != nil {
 		t.Fatal(err)
@@ -96,11 +108,101 @@ func chromiumDOM(t *testing.T, b *bundle, page string) string {
 	defer srv.Shutdown(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, chromiumPath, "--headless", "--no-sandbox", "--disable-gpu",
+	args = append([]string{"--headless", "--no-sandbox", "--disable-gpu",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000", "--dump-dom", ts.URL+"/test-page").Output()
+		"--hide-scrollbars", "--user-data-dir=" + t.TempDir(), "--virtual-time-budget=10000"}, args...)
+	out, err := exec.CommandContext(ctx, chromiumPath, append(args, ts.URL+"/test-page")...).Output()
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
-	return string(out)
+	return out
+}
+
+// signInPage is a test page that signs in with token through the page's
+// form; Chromium follows the POST and the redirect to the signed-in page.
+func signInPage(token string) string {
+	return `<!doctype html><form method="post" action="/signin"><input name="token" value="` + token +
+		`"></form><script>document.forms[0].submit()</script>`
+}
+
+// TestChromiumScreenshot renders the signed-in page in headless Chromium
+// and checks the picture: the page's size, ink where the heading, the
+// organisation and the list are, and a picture unlike the sign-in page's.
+// USAGEREPORT_SCREENSHOT_DIR keeps the PNGs for a person to look at.
+func TestChromiumScreenshot(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("NOTICE: %s not found; the headless browser test did not run (apt-get install chromium, or scripts/test, to run it)", chromiumPath)
+	}
+	b := setup(t, nil)
+	if err := b.store.PutOrg(context.Background(), ur.OrgInfo{Org: orgA, Name: "Acme AS"}); err != nil {
+		t.Fatal(err)
+	}
+	dir := os.Getenv("USAGEREPORT_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	shot := func(name, page string) image.Image {
+		path := filepath.Join(dir, name)
+		chromium(t, b, page, "--window-size=800,600", "--screenshot="+path)
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatalf("chromium wrote no screenshot: %v", err)
+		}
+		defer f.Close()
+		img, err := png.Decode(f)
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		return img
+	}
+	signedIn := shot("signed-in.png", signInPage(b.tokA))
+	signIn := shot("sign-in.png", `<!doctype html><meta http-equiv="refresh" content="0; url=/">`)
+
+	if got := signedIn.Bounds().Size(); got != image.Pt(800, 600) {
+		t.Fatalf("screenshot size %v, want 800x600", got)
+	}
+	// Ink (dark pixels) by band of 40 pixel rows: the page is text on
+	// white, in a column at the top.
+	ink := func(img image.Image, y0, y1 int) int {
+		n := 0
+		for y := y0; y < y1; y++ {
+			for x := 0; x < img.Bounds().Dx(); x++ {
+				r, g, bl, _ := img.At(x, y).RGBA()
+				if (r+g+bl)/3 < 0x8000 {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	if n := ink(signedIn, 0, 600); n < 500 || n > 800*600/4 {
+		t.Errorf("signed-in page: %d dark pixels; want text on a white page", n)
+	}
+	if ink(signedIn, 0, 120) == 0 || ink(signedIn, 120, 300) == 0 {
+		t.Errorf("signed-in page: no text in the heading's or the list's band")
+	}
+	if ink(signedIn, 450, 600) != 0 {
+		t.Errorf("signed-in page: text at the bottom of an 800x600 window; the page is a short list")
+	}
+	differ := 0
+	for y := 0; y < 600; y++ {
+		for x := 0; x < 800; x++ {
+			if signedIn.At(x, y) != signIn.At(x, y) {
+				differ++
+			}
+		}
+	}
+	if differ < 500 {
+		t.Errorf("signed-in and sign-in pages look alike (%d pixels differ): the sign-in did not land", differ)
+	}
+	// What the picture shows, from the same page's DOM.
+	dom := chromiumDOM(t, b, signInPage(b.tokA))
+	for _, want := range []string{"<strong>Acme AS</strong>", "Organisation 974760673", ">Excel</a><span>3.0 kB</span>", ">Parquet</a><span>5.0 kB</span>"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("signed-in page lacks %q:\n%s", want, dom)
+		}
+	}
+	if strings.Index(dom, ">Excel<") > strings.Index(dom, ">Parquet<") {
+		t.Errorf("Parquet before Excel:\n%s", dom)
+	}
 }

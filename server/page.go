@@ -1,10 +1,14 @@
 package server
 
 import (
+	"cmp"
+	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	ur "usagereport"
@@ -12,23 +16,26 @@ import (
 
 // page is the one template of the page for people: a sign-in form, or the
 // organisation's months with download links. No script.
-var page = template.Must(template.New("page").Parse(`<!doctype html>
+var page = template.Must(template.New("page").Funcs(template.FuncMap{
+	"size":       humanSize,
+	"formatName": formatName,
+}).Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Usage reports</title>
-<style>body{font-family:sans-serif;max-width:40em;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{padding:.3em 1em;text-align:left}</style>
+<style>body{font-family:sans-serif;max-width:40em;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{padding:.3em 1em;text-align:left}td:first-child,th:first-child{padding-left:0}table{margin-top:1em}.hint{color:#555}.files a{margin-right:.3em}.files span{color:#555;margin-right:1.2em}</style>
 </head>
 <body>
 <h1>Usage reports</h1>
 {{if .SignedIn}}
-<p>Organisation {{.List.Org}}.</p>
+<p>{{with .OrgName}}<strong>{{.}}</strong><br>{{end}}Organisation {{.List.Org}}</p>
 <form method="post" action="/signout"><button type="submit">Sign out</button></form>
 {{if .List.Reports}}
 <table>
 <tr><th>Month</th><th>Downloads</th></tr>
-{{range .List.Reports}}<tr><td>{{.Month}}</td><td>{{range .Files}}<a href="{{.URL}}" download>{{.Format}}</a> ({{.Size}} bytes) {{end}}</td></tr>
+{{range .List.Reports}}<tr><td>{{.Month}}</td><td class="files">{{range .Files}}<a href="{{.URL}}" download>{{formatName .Format}}</a><span>{{size .Size}}</span>{{end}}</td></tr>
 {{end}}</table>
 {{else}}
 <p>No reports yet.</p>
@@ -36,6 +43,7 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 {{else}}
 {{if .Failed}}<p role="alert">That token was not accepted.</p>{{end}}
 {{if .Limited}}<p role="alert">Too many failed attempts from your address; try again later.</p>{{end}}
+<p class="hint">Your organisation's access token comes from your provider's administrator.</p>
 <form method="post" action="/signin">
 <label for="token">Access token</label>
 <input id="token" name="token" type="password" autocomplete="off" required size="50">
@@ -49,6 +57,69 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 type pageData struct {
 	SignedIn, Failed, Limited bool
 	List                      reportList
+	OrgName                   string // from the registry, where the store has one
+}
+
+// humanSize is a file size in decimal units, as a person reads it: 950
+// bytes, 3.0 kB, 12 kB, 4.5 MB.
+func humanSize(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	f, i := float64(n), -1
+	for f >= unit && i < 3 {
+		f /= unit
+		i++
+	}
+	if f < 10 {
+		return fmt.Sprintf("%.1f %cB", f, "kMGT"[i])
+	}
+	return fmt.Sprintf("%.0f %cB", f, "kMGT"[i])
+}
+
+// formatName is how the page names a format.
+func formatName(ext string) string {
+	switch ext {
+	case "xlsx":
+		return "Excel"
+	case "parquet":
+		return "Parquet"
+	}
+	return ext
+}
+
+// forPage orders each month's files for people: Excel, which everyone
+// opens, before Parquet, for finance tools. The JSON listing keeps its own
+// order.
+func forPage(l reportList) reportList {
+	out := l
+	out.Reports = make([]reportMonth, len(l.Reports))
+	for i, m := range l.Reports {
+		m.Files = slices.Clone(m.Files)
+		slices.SortStableFunc(m.Files, func(a, b reportFile) int {
+			return cmp.Compare(slices.Index(formatExts[:], a.Format), slices.Index(formatExts[:], b.Format))
+		})
+		out.Reports[i] = m
+	}
+	return out
+}
+
+// orgName is the organisation's name from the registry, or "" where the
+// store keeps none or the organisation is not registered.
+func (s *Server) orgName(ctx context.Context, org ur.Org) string {
+	reg, ok := s.tokens.(ur.Registry)
+	if !ok {
+		return ""
+	}
+	o, err := reg.Org(ctx, org)
+	if err != nil {
+		if !errors.Is(err, ur.ErrNotFound) {
+			s.cfg.Logger.Warn("read organisation name", slog.Any(attrError, err))
+		}
+		return ""
+	}
+	return o.Name
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, d pageData) {
@@ -76,7 +147,7 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "list reports", err)
 		return
 	}
-	s.render(w, http.StatusOK, pageData{SignedIn: true, List: l})
+	s.render(w, http.StatusOK, pageData{SignedIn: true, List: forPage(l), OrgName: s.orgName(r.Context(), tok.Org)})
 }
 
 // handleSignIn exchanges a token for a session cookie. Cross-site posts

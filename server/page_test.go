@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -215,4 +216,63 @@ func selfSigned(t *testing.T) (certFile, keyFile string) {
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600)
 	return certFile, keyFile
+}
+
+// TestPageForPeople: the sign-in form says where a token comes from; the
+// signed-in page names the organisation, lists Excel before Parquet and
+// gives sizes as people read them.
+func TestPageForPeople(t *testing.T) {
+	b := setup(t, nil)
+	if err := b.store.PutOrg(context.Background(), ur.OrgInfo{Org: orgA, Name: "Acme <AS>"}); err != nil {
+		t.Fatal(err)
+	}
+	c := b.client(t)
+	form := do(t, c, "GET", b.url+"/", nil)
+	if !bytes.Contains(form.body, []byte("access token comes from your provider's administrator")) {
+		t.Errorf("sign-in page lacks the hint on tokens:\n%s", form.body)
+	}
+	do(t, c, "POST", b.url+"/signin", strings.NewReader("token="+b.tokA),
+		"Content-Type: application/x-www-form-urlencoded", "Sec-Fetch-Site: same-origin")
+	page := string(do(t, c, "GET", b.url+"/", nil).body)
+	for _, want := range []string{
+		"<strong>Acme &lt;AS&gt;</strong>", // the name, escaped
+		"Organisation 974760673",
+		`download>Excel</a><span>3.0 kB</span>`,
+		`download>Parquet</a><span>5.0 kB</span>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("signed-in page lacks %q:\n%s", want, page)
+		}
+	}
+	if x, p := strings.Index(page, ">Excel<"), strings.Index(page, ">Parquet<"); x < 0 || p < 0 || x > p {
+		t.Errorf("Excel at %d, Parquet at %d: want Excel first", x, p)
+	}
+	if strings.Contains(page, "bytes") {
+		t.Errorf("raw byte counts on the page:\n%s", page)
+	}
+	// The JSON listing is not the page's business: it still has both.
+	if r := do(t, c, "GET", b.url+"/v1/reports", nil); !bytes.Contains(r.body, []byte(`"format":"xlsx"`)) {
+		t.Errorf("listing: %s", r.body)
+	}
+}
+
+// TestPageWithoutName: an organisation not in the registry is shown by
+// number alone.
+func TestPageWithoutName(t *testing.T) {
+	b := setup(t, nil)
+	c := b.client(t)
+	do(t, c, "POST", b.url+"/signin", strings.NewReader("token="+b.tokA),
+		"Content-Type: application/x-www-form-urlencoded", "Sec-Fetch-Site: same-origin")
+	page := string(do(t, c, "GET", b.url+"/", nil).body)
+	if !strings.Contains(page, "<p>Organisation 974760673</p>") || strings.Contains(page, "<strong>") {
+		t.Errorf("page of an unregistered organisation:\n%s", page)
+	}
+}
+
+func TestHumanSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 bytes", 999: "999 bytes", 1000: "1.0 kB", 3000: "3.0 kB", 12_345: "12 kB", 4_500_000: "4.5 MB", 2_000_000_000: "2.0 GB"} {
+		if got := humanSize(n); got != want {
+			t.Errorf("humanSize(%d) = %q, want %q", n, got, want)
+		}
+	}
 }

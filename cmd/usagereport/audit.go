@@ -46,23 +46,23 @@ func runAudit(ctx context.Context, e *Env, args []string) error {
 func auditFile(e *Env, path string) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, fmt.Errorf("audit: %w", err)
+		return 0, err // it says "open PATH: reason"; Main adds "usagereport audit: "
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return 0, fmt.Errorf("audit: %w", err)
+		return 0, fmt.Errorf("%s: %w", path, err)
 	}
 	rep, err := export.ReadParquet(f, fi.Size())
 	if err != nil {
-		return 0, fmt.Errorf("audit %s: %w", path, err)
+		return 0, fmt.Errorf("%s: %w", path, err)
 	}
 	cells, err := reportCells(rep.Rows)
 	if err != nil {
-		return 0, fmt.Errorf("audit %s: %w", path, err)
+		return 0, fmt.Errorf("%s: %w", path, err)
 	}
 	res := aggregate.Audit(cells)
-	fmt.Fprintf(e.Stdout, "%s: %d cells, %d hidden, %d disclosed", path, len(cells), res.Hidden, len(res.Disclosed))
+	fmt.Fprintf(e.Stdout, "%s: %s, %d hidden, %d disclosed", path, plural(int64(len(cells)), "cell", "cells"), res.Hidden, len(res.Disclosed))
 	for _, i := range res.Disclosed {
 		fmt.Fprintf(e.Stdout, "\n  disclosed: %s", aggregate.CellName(&cells[i]))
 	}

@@ -39,7 +39,7 @@ func runIngest(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, e, *storeSpec)
+	st, err := createStore(ctx, e, *storeSpec)
 	if err != nil {
 		return err
 	}
@@ -70,6 +70,7 @@ func runIngest(ctx context.Context, e *Env, args []string) error {
 		}
 		res, err := ingestPath(ctx, e, st, path, prof, pseudo, oslo)
 		if err != nil {
+			err = namedFileError(path, err)
 			sum.refused++
 			fmt.Fprintf(e.Stderr, "%v\n", err)
 			continue
@@ -113,7 +114,7 @@ func printFileResult(e *Env, res *ingest.Result) {
 		fmt.Fprintf(e.Stdout, "%s: already ingested (sha256 %s…), nothing changed\n", res.Name, hex.EncodeToString(res.SHA256[:6]))
 		return
 	}
-	fmt.Fprintf(e.Stdout, "%s: %d rows stored, %d rejected\n", res.Name, res.Rows, res.Rejected)
+	fmt.Fprintf(e.Stdout, "%s: %s stored, %d rejected\n", res.Name, plural(res.Rows, "row", "rows"), res.Rejected)
 	for i, rej := range res.Rejections {
 		if i == maxRejectionsShown {
 			fmt.Fprintf(e.Stdout, "  … and %d more rejected rows (counted by reason below)\n", res.Rejected-maxRejectionsShown)
@@ -143,8 +144,8 @@ func (s *ingestSummary) add(res *ingest.Result) {
 }
 
 func (s *ingestSummary) print(e *Env) {
-	fmt.Fprintf(e.Stdout, "ingested %d files (%d already ingested, %d refused): %d rows stored, %d rejected\n",
-		s.files, s.already, s.refused, s.rows, s.rejected)
+	fmt.Fprintf(e.Stdout, "ingested %s (%d already ingested, %d refused): %s stored, %d rejected\n",
+		plural(int64(s.files), "file", "files"), s.already, s.refused, plural(s.rows, "row", "rows"), s.rejected)
 	var parts []string
 	for _, r := range slices.Concat(ingest.Reasons, ingest.ProfileReasons) {
 		if n := s.byReason[r]; n > 0 {

@@ -85,7 +85,7 @@ func TestExitCodes(t *testing.T) {
 		{"help", []string{"ingest", "--help"}, ExitOK, ""},
 		{"no store", []string{"ingest", good}, ExitUsage, "--store is required"},
 		{"no files", []string{"ingest", "--store", store}, ExitUsage, "no files"},
-		{"rejected rows are not a failure", []string{"ingest", "--store", store, good}, ExitOK, "1 rows stored, 1 rejected"},
+		{"rejected rows are not a failure", []string{"ingest", "--store", store, good}, ExitOK, "1 row stored, 1 rejected"},
 		{"a refused file is, and the others still go in", []string{"ingest", "--store", store, refused, good}, ExitFailure, "1 of 2 files refused"},
 		{"missing file", []string{"ingest", "--store", store, dir + "/nope.csv"}, ExitFailure, "nope.csv"},
 		{"bad month", []string{"report", "--store", store, "--month", "2026-13", "--out", dir}, ExitUsage, "YYYY-MM"},
@@ -144,7 +144,7 @@ func TestRegistryMinGroupSize(t *testing.T) {
 	file := writeFile(t, dir, "six.csv", b.String())
 	mustRun(t, "ingest", "--store", store, file)
 	r := mustRun(t, "report", "--store", store, "--month", "2026-10", "--out", dir+"/out")
-	if !strings.Contains(r.stdout, "1 reports written") {
+	if !strings.Contains(r.stdout, "1 report written") {
 		t.Fatalf("six subscribers, k 5: %s", r.stdout)
 	}
 	mustRun(t, "org", "add", "--store", store, "--org", "974760673", "--name", "Acme AS", "--min-group", "7")

@@ -23,6 +23,7 @@ func testStores(t *testing.T) map[string]string {
 func TestOrgCommands(t *testing.T) {
 	for name, store := range testStores(t) {
 		t.Run(name, func(t *testing.T) {
+			mustRun(t, "init", "--store", store)
 			r := mustRun(t, "org", "list", "--store", store)
 			if r.stdout != "no organisations registered\n" {
 				t.Errorf("list of an empty registry:\n%s", r.stdout)

@@ -21,7 +21,8 @@ func loadProfile(path string) (*ingest.Profile, error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("profile: %w", err)
+		// A profile that cannot be opened is a bad argument (exit 2).
+		return nil, usagef("--profile %s: %v", path, errors.Unwrap(err))
 	}
 	defer f.Close()
 	p, err := ingest.ParseProfile(f)

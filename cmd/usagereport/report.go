@@ -45,6 +45,9 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if *out == "" {
 		return usagef("--out is required")
 	}
+	if err := checkOutDir(*out); err != nil {
+		return err
+	}
 	cfg := aggregate.Config{MinGroupSize: *k}
 	if err := cfg.Validate(); err != nil {
 		return usagef("--min-group: %v", err)
@@ -70,6 +73,9 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(b.Orgs()) == 0 && len(want) == 0 {
+		return noRecordsError(ctx, st, month)
+	}
 	reported, withheld := b.Eligible(cfg)
 	var history map[ur.Org][]*aggregate.Cube
 	if slices.ContainsFunc(writers, func(w reportWriter) bool { return w.ext == "xlsx" }) {
@@ -87,8 +93,11 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		narrow    int
 	}
 	results := make([]result, len(reported))
+	p := startSteps(e, month.String(), "organisations", "suppressed", "written", int64(len(reported)))
 	err = b.EachCube(cfg, reported, func(i int, c *aggregate.Cube) error {
 		defer c.Release()
+		p.begin()
+		defer p.add(1)
 		for _, w := range writers {
 			path := export.Path(*out, c.Org, c.Month, w.ext)
 			err := export.WriteFileAtomic(path, func(out io.Writer) error {
@@ -104,6 +113,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		results[i] = result{loss: c.Loss, disclosed: c.Disclosed, narrow: c.NarrowRanges}
 		return nil
 	})
+	p.done()
 	if err != nil {
 		return err
 	}
@@ -112,7 +122,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	for i, org := range reported {
 		r := results[i]
 		total.Add(r.loss)
-		ranges := fmt.Sprintf("%d ranges too narrow", r.narrow)
+		ranges := plural(int64(r.narrow), "range", "ranges") + " too narrow"
 		if r.narrow < 0 {
 			ranges = "ranges not checked (a linear program failed)"
 		} else {
@@ -130,11 +140,12 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	for _, w := range withheld {
 		fmt.Fprintf(e.Stdout, "%s %s: withheld: fewer than %d subscribers this month, so no report\n", w.Org, month, w.MinGroupSize)
 	}
-	fmt.Fprintf(e.Stdout, "%s: %d organisations, %d reports written (%d files) to %s, %d withheld\n",
-		month, len(b.Orgs()), len(reported), written, *out, len(withheld))
+	fmt.Fprintf(e.Stdout, "%s: %s, %s written (%s) to %s, %d withheld\n",
+		month, plural(int64(len(b.Orgs())), "organisation", "organisations"), plural(int64(len(reported)), "report", "reports"),
+		plural(int64(written), "file", "files"), *out, len(withheld))
 	if total.Cells > 0 {
-		fmt.Fprintf(e.Stdout, "%s: information loss: %d of %d cells hidden (%.1f%%), %.1f%% of the charge; %d ranges too narrow\n",
-			month, total.HiddenCells, total.Cells, 100*total.CellShare(), 100*total.ChargeShare(), narrow)
+		fmt.Fprintf(e.Stdout, "%s: information loss: %d of %d cells hidden (%.1f%%), %.1f%% of the charge; %s too narrow\n",
+			month, total.HiddenCells, total.Cells, 100*total.CellShare(), 100*total.ChargeShare(), plural(int64(narrow), "range", "ranges"))
 	}
 	return nil
 }
@@ -145,12 +156,16 @@ type reportWriter struct{ ext string }
 // organisations in want (all when empty).
 func monthBuilder(ctx context.Context, e *Env, st ur.Store, m ur.Month, want map[ur.Org]bool) (*aggregate.Builder, error) {
 	b := aggregate.NewBuilder(m)
-	p := startProgress(e, "reading "+m.String(), 0)
+	p := startCounter(e, "reading "+m.String(), "rows", 0)
 	var err error
 	if bs, ok := st.(ur.BatchScanner); ok && len(want) == 0 {
-		err = bs.ScanMonthBatches(ctx, m, b.AddBatch)
+		err = bs.ScanMonthBatches(ctx, m, func(bt *ur.Batch) error {
+			p.add(int64(bt.Len()))
+			return b.AddBatch(bt)
+		})
 	} else {
 		err = st.ScanMonth(ctx, m, func(r *ur.Record) error {
+			p.add(1)
 			if len(want) > 0 && !want[r.Org] {
 				return nil
 			}

@@ -13,7 +13,7 @@ import (
 // until interrupted. It runs the same work as "send", which the delivery
 // ledger makes safe to repeat: a catch-up or retry sends nothing twice.
 func runSchedule(ctx context.Context, e *Env, args []string) error {
-	fs := newFlagSet(e, "schedule", "--store DIR|URL --reports DIR --day D --at HH:MM --smtp-host H --from ADDR [flags]")
+	fs := newFlagSet(e, "schedule", "--store DIR|URL --reports DIR --smtp-host H --from ADDR [--day D] [--at HH:MM] [flags]")
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
 	reports := fs.String("reports", "", "folder of the reports (made there first when missing)")
 	day := fs.Int("day", 3, "day of the month to send on, 1 to 28")

@@ -39,6 +39,7 @@ func (s *syncBuffer) String() string {
 func TestServeCommand(t *testing.T) {
 	dir := t.TempDir()
 	store, reports := filepath.Join(dir, "store"), filepath.Join(dir, "reports")
+	mustRun(t, "init", "--store", store)
 	mustRun(t, "org", "add", "--store", store, "--org", "974760673", "--name", "Acme AS")
 	if r := run(t, nil, "token", "create", "--store", store, "--org", "923609016"); r.code != ExitFailure || !strings.Contains(r.stderr, "not in the registry") {
 		t.Errorf("token for an unregistered organisation: exit %d, stderr %q", r.code, r.stderr)

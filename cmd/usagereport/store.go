@@ -3,12 +3,18 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	ur "usagereport"
 	"usagereport/embedded"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Environment variables of every command that opens a store.
@@ -17,20 +23,115 @@ const (
 	envKey = "USAGEREPORT_PSEUDONYM_KEY"
 )
 
-// openStore opens the store named by spec: a postgres:// URL, or a folder
-// for the embedded store.
+// openStore opens the existing store named by spec: a postgres:// URL, or
+// a folder for the embedded store. A missing store is refused, never
+// created: a mistyped --store must not make an empty store and report
+// nothing from it. Only ingest and init create one (createStore).
 func openStore(ctx context.Context, e *Env, spec string) (ur.Store, error) {
+	return openStoreMode(ctx, e, spec, false)
+}
+
+// createStore opens the store named by spec, creating it when missing.
+func createStore(ctx context.Context, e *Env, spec string) (ur.Store, error) {
+	return openStoreMode(ctx, e, spec, true)
+}
+
+// errNoStore is a store that does not exist where --store points.
+type errNoStore struct{ spec string }
+
+func (e errNoStore) Error() string { return fmt.Sprintf("no store at %s (ingest creates one)", e.spec) }
+
+func openStoreMode(ctx context.Context, e *Env, spec string, create bool) (ur.Store, error) {
 	if spec == "" {
 		return nil, usagef("--store is required (a folder, or a postgres:// URL)")
 	}
-	if strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://") {
+	if isPostgres(spec) {
+		if !create {
+			ok, err := postgresHasStore(ctx, spec)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, errNoStore{redactURL(spec)}
+			}
+		}
 		return openPostgres(ctx, e, spec)
+	}
+	if !create {
+		if _, err := os.Stat(filepath.Join(spec, embeddedMarker)); errors.Is(err, fs.ErrNotExist) {
+			return nil, errNoStore{spec}
+		}
 	}
 	s, err := embedded.Open(ctx, spec, e.Logger)
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// embeddedMarker is the file every embedded store folder holds (its format
+// line), and nothing else does.
+const embeddedMarker = "FORMAT"
+
+func isPostgres(spec string) bool {
+	return strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://")
+}
+
+// redactURL is a PostgreSQL URL fit for a message: without its password.
+func redactURL(spec string) string {
+	u, err := url.Parse(spec)
+	if err != nil {
+		return "the PostgreSQL URL given"
+	}
+	return u.Redacted()
+}
+
+// runInit is `usagereport init`: it creates an empty store, so that the
+// registry and tokens can be set up before the first ingest.
+func runInit(ctx context.Context, e *Env, args []string) error {
+	fs := newFlagSet(e, "init", "--store DIR|URL")
+	storeSpec := fs.String("store", "", "the store to create: a folder (embedded) or a postgres:// URL")
+	if err := parseFlagsNoArgs(fs, args); err != nil {
+		return err
+	}
+	name := *storeSpec
+	if isPostgres(name) {
+		name = redactURL(name)
+	}
+	st, err := openStore(ctx, e, *storeSpec)
+	if err == nil {
+		fmt.Fprintf(e.Stdout, "a store is at %s already; nothing changed\n", name)
+		return st.Close()
+	}
+	if !errors.As(err, new(errNoStore)) {
+		return err
+	}
+	if st, err = createStore(ctx, e, *storeSpec); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "created an empty store at %s\n", name)
+	return st.Close()
+}
+
+// postgresHasStore tells whether the database at spec holds a store (its
+// schema_migrations table), without changing anything: commands other
+// than ingest and init do not run the migrations on an empty database.
+func postgresHasStore(ctx context.Context, spec string) (bool, error) {
+	cfg, err := pgx.ParseConfig(spec)
+	if err != nil {
+		// pgx's parse errors quote the URL, password included.
+		return false, errors.New("open PostgreSQL store: the URL cannot be parsed as a PostgreSQL connection string")
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return false, fmt.Errorf("open PostgreSQL store: connect to %s:%d/%s: %w", cfg.Host, cfg.Port, cfg.Database, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&ok); err != nil {
+		return false, fmt.Errorf("open PostgreSQL store: %w", err)
+	}
+	return ok, nil
 }
 
 // pseudonymKey returns the key for subscriber pseudonyms: from --key-file,
