@@ -81,7 +81,7 @@ func TestChromiumDownload(t *testing.T) {
 // scripts.
 func chromiumDOM(t *testing.T, b *bundle, page string) string {
 	t.Helper()
-	srv, err := New(Config{Addr: "127.0.0.1:0", Reports: b.reports, Now: b.clock.Now}, b.store, b.store)
+	srv, err := New(Config{Addr: "127.0.0.1:0", Reports: b.reports, Now: b.clock.Now}, b.store, b.store, b.store)
 	if err != nil {
 		t.Fatal(err)
 	}
