@@ -70,6 +70,9 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx)
+	}
 	reported, withheld := b.Eligible(cfg)
 	var history map[ur.Org][]*aggregate.Cube
 	if slices.ContainsFunc(writers, func(w reportWriter) bool { return w.ext == "xlsx" }) {
@@ -89,6 +92,11 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	results := make([]result, len(reported))
 	err = b.EachCube(cfg, reported, func(i int, c *aggregate.Cube) error {
 		defer c.Release()
+		// Stopped (SIGTERM, SIGINT): no new file is started; those written
+		// are whole, renamed into place.
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("report %s %s: %w", c.Org, c.Month, context.Cause(ctx))
+		}
 		for _, w := range writers {
 			path := export.Path(*out, c.Org, c.Month, w.ext)
 			err := export.WriteFileAtomic(path, func(out io.Writer) error {
@@ -175,6 +183,9 @@ func historyCubes(ctx context.Context, e *Env, st ur.Store, out string, m ur.Mon
 	}
 	history := make(map[ur.Org][]*aggregate.Cube)
 	for hm := m - export.MaxXLSXHistory; hm < m; hm++ {
+		if err := ctx.Err(); err != nil {
+			return nil, context.Cause(ctx)
+		}
 		missing := make(map[ur.Org]bool)
 		found := make(map[ur.Org]*aggregate.Cube)
 		for _, org := range orgs {
