@@ -27,10 +27,10 @@ const envCPUProfile = "USAGEREPORT_CPUPROFILE"
 // stopping anywhere leaves nothing partial. Either way the exit code is
 // 128 plus the signal's number: 130 for SIGINT, 143 for SIGTERM.
 const (
-	stopGrace = 1500 * time.Millisecond
+	stopGrace = time.Second
 	// maxShutdownTimeout bounds serve's wait for downloads in flight, to
 	// stay within stopGrace.
-	maxShutdownTimeout = time.Second
+	maxShutdownTimeout = 800 * time.Millisecond
 )
 
 func main() {

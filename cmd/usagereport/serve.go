@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	ur "usagereport"
 	"usagereport/server"
@@ -20,7 +19,7 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key (PEM)")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "a separate address for /metrics, e.g. 127.0.0.1:9090; default none (never on --addr)")
 	fs.DurationVar(&cfg.SessionTTL, "session-ttl", server.DefaultSessionTTL, "how long a sign-in on the page lasts")
-	grace := fs.Duration("shutdown-timeout", time.Second, fmt.Sprintf("on SIGTERM or SIGINT, how long downloads in flight may take to finish (at most %v)", maxShutdownTimeout))
+	grace := fs.Duration("shutdown-timeout", maxShutdownTimeout, fmt.Sprintf("on SIGTERM or SIGINT, how long downloads in flight may take to finish (at most %v)", maxShutdownTimeout))
 	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
 	}
