@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -24,9 +23,12 @@ const stopLimit = 2 * time.Second
 // as main, with the same signal handling).
 type process struct {
 	cmd            *exec.Cmd
-	stdout, stderr bytes.Buffer
+	stdout, stderr syncBuffer
 	exited         chan struct{}
 }
+
+// stderrText is the process's standard error so far.
+func (p *process) stderrText() string { return p.stderr.String() }
 
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
@@ -222,4 +224,26 @@ func waitBlockedOnPipe(t *testing.T, p *process, fifo string) {
 		}
 	}
 	t.Fatalf("ingest never blocked on the FIFO\nstderr:\n%s", p.stderr.String())
+}
+
+// TestSignalStopsServe: serve, which runs until told, stops within 2 s of
+// SIGTERM or SIGINT with exit 143 or 130.
+func TestSignalStopsServe(t *testing.T) {
+	for _, s := range stopSignals {
+		t.Run(s.sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			store := filepath.Join(dir, "store")
+			mustRun(t, "org", "add", "--store", store, "--org", "974760673", "--name", "Acme AS")
+			p := startProcess(t, "serve", "--store", store, "--reports", dir, "--addr", "127.0.0.1:0")
+			for deadline := time.Now().Add(30 * time.Second); !strings.Contains(p.stderrText(), "listening on"); time.Sleep(10 * time.Millisecond) {
+				if !p.running() || time.Now().After(deadline) {
+					t.Fatalf("serve did not start\nstderr:\n%s", p.stderrText())
+				}
+			}
+			code, took := p.stop(t, s.sig)
+			if code != s.code || took > stopLimit {
+				t.Errorf("after %v: exit %d in %v; want %d within %v\nstderr:\n%s", s.sig, code, took, s.code, stopLimit, p.stderrText())
+			}
+		})
+	}
 }
