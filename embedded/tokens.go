@@ -207,7 +207,7 @@ type auditLine struct {
 // two processes, never interleave, and no lock is needed. It syncs every
 // event rather than batching: an audit log is evidence, and a download
 // whose record a crash could lose would make it worthless. The cost is one
-// fsync per download or failed sign-in; failed sign-ins are rate limited,
+// fsync per download or sign-in; sign-ins and failures are rate limited,
 // and a download costs far more than an fsync.
 func (s *Store) AppendAudit(ctx context.Context, ev ur.AuditEvent) (err error) {
 	defer func() {

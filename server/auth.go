@@ -160,7 +160,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, token stri
 		}
 	}
 	if !ok {
-		s.metrics.rateLimited.Add(1)
+		s.metrics.signInLimited.Add(1)
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		return "", errRateLimited
 	}

@@ -191,7 +191,7 @@ func TestSessionFlood(t *testing.T) {
 		b.signIn(t, b.client(t), b.tokB) // expired sessions make room
 	})
 	t.Run("per address and per token", func(t *testing.T) {
-		b := setup(t, func(c *Config) { c.SignInBurst = 2; c.SignInEvery = time.Minute })
+		b := setup(t, func(c *Config) { c.SignInBurst = 2; c.SignInEvery = time.Minute; c.MetricsAddr = "127.0.0.1:0" })
 		local := b.clientFrom(t, "127.0.0.1")
 		other := b.clientFrom(t, "127.0.0.2")
 		signIn := func(c *http.Client, tok string) response {
@@ -215,6 +215,12 @@ func TestSessionFlood(t *testing.T) {
 		b.clock.Add(time.Minute)
 		if r := signIn(local, b.tokA); r.status != 303 {
 			t.Errorf("A from .1 a minute later: status %d, want 303", r.status)
+		}
+		m := do(t, local, "GET", "http://"+b.srv.MetricsAddr()+"/metrics", nil)
+		for _, line := range []string{"usagereport_signin_rate_limited_total 3\n", "usagereport_auth_rate_limited_total 0\n", "usagereport_sessions 4\n"} {
+			if !bytes.Contains(m.body, []byte(line)) {
+				t.Errorf("metrics lack %q:\n%s", line, m.body)
+			}
 		}
 	})
 }
