@@ -60,8 +60,10 @@ func (s *sessions) create(tokenHash []byte, org ur.Org) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	for len(s.byOrg[org]) >= s.maxOrg {
-		s.remove(s.byOrg[org][0])
+	if keys := s.byOrg[org]; len(keys) >= s.maxOrg {
+		for _, k := range slices.Clone(keys[:len(keys)-s.maxOrg+1]) {
+			s.remove(k)
+		}
 	}
 	if len(s.m) >= s.max {
 		s.dropExpired(now)
