@@ -31,7 +31,10 @@ type Registry interface {
 	PutOrg(ctx context.Context, o OrgInfo) error
 	Org(ctx context.Context, org Org) (OrgInfo, error) // ErrNotFound
 	Orgs(ctx context.Context) ([]OrgInfo, error)
-	RemoveOrg(ctx context.Context, org Org) error // ErrNotFound
+	// RemoveOrg deletes the organisation's entry and revokes its access
+	// tokens (see Tokens); ErrNotFound if it has none. Records stay until
+	// purged.
+	RemoveOrg(ctx context.Context, org Org) error
 }
 
 // Purger deletes records for retention. Both return the number of records

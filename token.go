@@ -76,9 +76,14 @@ const (
 	OutcomeNotModified = "not modified" // a conditional request answered 304
 	OutcomeNotFound    = "not found"    // no such report for this organisation
 	OutcomeFailedAuth  = "failed authentication"
+	OutcomeSignedIn    = "signed in" // a token was exchanged for a page session
+	// OutcomeOrgNotServed is a valid token of an organisation the registry
+	// no longer has, or whose agreement ended past retention: refused.
+	OutcomeOrgNotServed = "organisation not served"
 )
 
-// AuditEvent is one entry of the audit log: a download, or a failed sign-in.
+// AuditEvent is one entry of the audit log: a download, a sign-in, a failed
+// authentication, or a refused organisation.
 type AuditEvent struct {
 	Time    time.Time
 	Org     Org    // 0 when no token was accepted

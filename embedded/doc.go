@@ -11,7 +11,7 @@
 //	DIR/tmp/<id>/                 a file being ingested
 //	DIR/orgs.json                 the organisation registry
 //	DIR/tokens.json               download tokens, by hash only
-//	DIR/audit.log                 downloads and failed sign-ins, JSON Lines
+//	DIR/audit.log                 downloads, sign-ins, failures, JSON Lines
 //
 // A file's records are written aside under tmp/, then, under the lock,
 // renamed into months/ and committed by writing its ledger entry last.

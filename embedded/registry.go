@@ -142,8 +142,14 @@ func (s *Store) Orgs(ctx context.Context) ([]ur.OrgInfo, error) {
 	return orgs, nil
 }
 
-// RemoveOrg deletes the organisation's entry (not its records: see
-// DeleteOrg), or returns ur.ErrNotFound.
+// RemoveOrg revokes the organisation's access tokens and deletes its entry
+// (not its records: see DeleteOrg), or returns ur.ErrNotFound.
+//
+// Two files change, each atomically, under the store's lock: tokens.json
+// first, then orgs.json. A crash between them leaves the organisation
+// registered with its tokens revoked, and running the removal again
+// finishes it; never the other way round, a removed organisation whose
+// tokens still work.
 func (s *Store) RemoveOrg(ctx context.Context, org ur.Org) error {
 	err := s.withLock(func() error {
 		orgs, err := s.readOrgs()
@@ -153,6 +159,9 @@ func (s *Store) RemoveOrg(ctx context.Context, org ur.Org) error {
 		i := slices.IndexFunc(orgs, func(e ur.OrgInfo) bool { return e.Org == org })
 		if i < 0 {
 			return ur.ErrNotFound
+		}
+		if err := s.revokeOrgTokensLocked(org); err != nil {
+			return fmt.Errorf("revoke tokens: %w", err)
 		}
 		return s.writeOrgs(slices.Delete(orgs, i, i+1))
 	})

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	ur "usagereport"
@@ -68,19 +69,43 @@ func (s *Store) readTokens() (tokensFile, error) {
 // updateTokens reads tokens.json, lets fn change it and writes it back
 // atomically, all under the store's lock.
 func (s *Store) updateTokens(fn func(*tokensFile) error) error {
-	return s.withLock(func() error {
-		tf, err := s.readTokens()
-		if err != nil {
-			return err
+	return s.withLock(func() error { return s.updateTokensLocked(fn) })
+}
+
+// updateTokensLocked is updateTokens for a caller that holds the lock.
+func (s *Store) updateTokensLocked(fn func(*tokensFile) error) error {
+	tf, err := s.readTokens()
+	if err != nil {
+		return err
+	}
+	if err := fn(&tf); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(tf, "", "\t")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.tokensPath(), append(b, '\n'), 0o600)
+}
+
+// revokeOrgTokensLocked revokes every valid token of org. It runs under
+// the lock.
+func (s *Store) revokeOrgTokensLocked(org ur.Org) error {
+	tf, err := s.readTokens()
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(tf.Tokens, func(e tokenEntry) bool { return e.Org == org && e.RevokedAt.IsZero() }) {
+		return nil // nothing to write
+	}
+	return s.updateTokensLocked(func(tf *tokensFile) error {
+		now := time.Now().UTC().Truncate(time.Second)
+		for i := range tf.Tokens {
+			if tf.Tokens[i].Org == org && tf.Tokens[i].RevokedAt.IsZero() {
+				tf.Tokens[i].RevokedAt = now
+			}
 		}
-		if err := fn(&tf); err != nil {
-			return err
-		}
-		b, err := json.MarshalIndent(tf, "", "\t")
-		if err != nil {
-			return err
-		}
-		return writeFileAtomic(s.tokensPath(), append(b, '\n'), 0o600)
+		return nil
 	})
 }
 
@@ -182,7 +207,7 @@ type auditLine struct {
 // two processes, never interleave, and no lock is needed. It syncs every
 // event rather than batching: an audit log is evidence, and a download
 // whose record a crash could lose would make it worthless. The cost is one
-// fsync per download or failed sign-in; failed sign-ins are rate limited,
+// fsync per download or sign-in; sign-ins and failures are rate limited,
 // and a download costs far more than an fsync.
 func (s *Store) AppendAudit(ctx context.Context, ev ur.AuditEvent) (err error) {
 	defer func() {

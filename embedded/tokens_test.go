@@ -146,3 +146,66 @@ func TestAuditLog(t *testing.T) {
 		t.Errorf("append after a torn line: %d events, %v; want 52 ending in %+v", len(got), err, evs[1])
 	}
 }
+
+// TestRemoveOrgRevokesTokens: removing an organisation revokes all its
+// tokens at once (one revoked before keeps its time) and no other's, and a
+// removal refused as not found revokes nothing.
+func TestRemoveOrgRevokesTokens(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	const other = ur.Org(923609016)
+	for _, o := range []ur.OrgInfo{{Org: org, Name: "A"}, {Org: other, Name: "B"}} {
+		if err := s.PutOrg(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	toks := [3]string{ur.NewToken(), ur.NewToken(), ur.NewToken()}
+	var ids [3]int64
+	for i, o := range []ur.Org{org, org, other} {
+		id, err := s.CreateToken(ctx, o, "", ur.TokenHash(toks[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	if err := s.RevokeToken(ctx, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.ListTokens(ctx, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An unregistered organisation's removal is refused and revokes nothing.
+	const unregistered = ur.Org(910000004)
+	tokU := ur.NewToken()
+	if _, err := s.CreateToken(ctx, unregistered, "", ur.TokenHash(tokU)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveOrg(ctx, unregistered); !errors.Is(err, ur.ErrNotFound) {
+		t.Errorf("RemoveOrg of an unregistered organisation: %v, want ErrNotFound", err)
+	}
+	if _, err := s.TokenByHash(ctx, ur.TokenHash(tokU)); err != nil {
+		t.Errorf("the unregistered organisation's token after its refused removal: %v", err)
+	}
+	if err := s.RemoveOrg(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if _, err := s.TokenByHash(ctx, ur.TokenHash(toks[i])); !errors.Is(err, ur.ErrNotFound) {
+			t.Errorf("token %d of the removed organisation: %v, want ErrNotFound", i+1, err)
+		}
+	}
+	if got, err := s.TokenByHash(ctx, ur.TokenHash(toks[2])); err != nil || got.Org != other {
+		t.Errorf("the other organisation's token: %+v, %v", got, err)
+	}
+	after, err := s.ListTokens(ctx, org)
+	if err != nil || len(after) != 2 {
+		t.Fatalf("ListTokens after removal: %+v, %v", after, err)
+	}
+	if after[0].RevokedAt.IsZero() || !after[1].RevokedAt.Equal(before[1].RevokedAt) {
+		t.Errorf("revocation times after removal %v, %v; want set, and %v kept", after[0].RevokedAt, after[1].RevokedAt, before[1].RevokedAt)
+	}
+	if err := s.RemoveOrg(ctx, org); !errors.Is(err, ur.ErrNotFound) {
+		t.Errorf("second RemoveOrg: %v, want ErrNotFound", err)
+	}
+}

@@ -99,15 +99,23 @@ func (s *Store) Orgs(ctx context.Context) ([]ur.OrgInfo, error) {
 	return out, nil
 }
 
-// RemoveOrg deletes the organisation's entry (not its records: see
-// DeleteOrg), or returns ur.ErrNotFound.
+// RemoveOrg revokes the organisation's access tokens and deletes its entry
+// (not its records: see DeleteOrg), in one transaction, or returns
+// ur.ErrNotFound and changes nothing.
 func (s *Store) RemoveOrg(ctx context.Context, org ur.Org) error {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM orgs WHERE org = $1", int32(org))
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "DELETE FROM orgs WHERE org = $1", int32(org))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ur.ErrNotFound
+		}
+		_, err = tx.Exec(ctx, "UPDATE tokens SET revoked_at = now() WHERE org = $1 AND revoked_at IS NULL", int32(org))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("remove organisation %s: %w", org, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("remove organisation %s: %w", org, ur.ErrNotFound)
 	}
 	return nil
 }

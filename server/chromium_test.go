@@ -93,7 +93,7 @@ func chromiumDOM(t *testing.T, b *bundle, page string) string {
 // it in headless Chromium with args and returns what Chromium printed.
 func chromium(t *testing.T, b *bundle, page string, args ...string) []byte {
 	t.Helper()
-	srv, err := New(Config{Addr: "127.0.0.1:0", Reports: b.reports, Now: b.clock.Now}, b.store, b.store)
+	srv, err := New(Config{Addr: "127.0.0.1:0", Reports: b.reports, Now: b.clock.Now}, b.store, b.store, b.store)
 	if err != nil {
 		t.Fatal(err)
 	}

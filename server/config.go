@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -13,14 +14,32 @@ type Config struct {
 	Addr    string // host:port to listen on; "127.0.0.1:0" picks a port
 	Reports string // the reports folder: Reports/<org>/<org>-<YYYY-MM>.<ext>
 
+	// MetricsAddr is a second, separate address for /metrics; empty (the
+	// default) serves no metrics at all. The public address never does:
+	// the counters say how many downloads, failures and sessions there are.
+	MetricsAddr string
+
+	// AgreementGrace is how long after its agreement ended an organisation
+	// is still served: the retention period after which purge deletes its
+	// records. Zero means AgreementGraceMonths months.
+	AgreementGrace int
+
 	// TLSCert and TLSKey are PEM files; with both the server speaks only
 	// TLS (1.2 or later) and the session cookie is Secure.
 	TLSCert, TLSKey string
 
-	// SessionTTL is how long a sign-in on the page lasts; MaxSessions bounds
-	// the sessions kept in memory (the oldest give way).
-	SessionTTL  time.Duration
-	MaxSessions int
+	// SessionTTL is how long a sign-in on the page lasts. MaxSessions bounds
+	// the sessions kept in memory, MaxOrgSessions those of one organisation:
+	// its oldest give way to its new ones, and when the whole table is full
+	// a sign-in is refused (503) rather than end another organisation's.
+	SessionTTL     time.Duration
+	MaxSessions    int
+	MaxOrgSessions int
+
+	// SignInBurst successful sign-ins are allowed per client address and
+	// per token, then one more per SignInEvery.
+	SignInBurst int
+	SignInEvery time.Duration
 
 	// AuthBurst failed authentications are allowed per client address, then
 	// one more per AuthEvery. MaxLimited bounds the addresses remembered.
@@ -44,7 +63,11 @@ type Config struct {
 // Defaults.
 const (
 	DefaultSessionTTL        = 8 * time.Hour
-	DefaultMaxSessions       = 10000
+	DefaultMaxSessions       = 100000
+	DefaultMaxOrgSessions    = 100
+	DefaultSignInBurst       = 20
+	DefaultSignInEvery       = 10 * time.Second
+	AgreementGraceMonths     = 6
 	DefaultAuthBurst         = 10
 	DefaultAuthEvery         = 30 * time.Second
 	DefaultMaxLimited        = 10000
@@ -67,12 +90,22 @@ func (c Config) withDefaults() Config {
 	}
 	set(&c.SessionTTL, DefaultSessionTTL)
 	set(&c.AuthEvery, DefaultAuthEvery)
+	set(&c.SignInEvery, DefaultSignInEvery)
 	set(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	set(&c.ReadTimeout, DefaultReadTimeout)
 	set(&c.WriteTimeout, DefaultWriteTimeout)
 	set(&c.IdleTimeout, DefaultIdleTimeout)
 	if c.MaxSessions == 0 {
 		c.MaxSessions = DefaultMaxSessions
+	}
+	if c.MaxOrgSessions == 0 {
+		c.MaxOrgSessions = DefaultMaxOrgSessions
+	}
+	if c.SignInBurst == 0 {
+		c.SignInBurst = DefaultSignInBurst
+	}
+	if c.AgreementGrace == 0 {
+		c.AgreementGrace = AgreementGraceMonths
 	}
 	if c.AuthBurst == 0 {
 		c.AuthBurst = DefaultAuthBurst
@@ -111,13 +144,18 @@ func (c Config) Validate() error {
 		name string
 		v    time.Duration
 	}{{"session lifetime", c.SessionTTL}, {"auth refill interval", c.AuthEvery},
+		{"sign-in refill interval", c.SignInEvery},
 		{"read header time-out", c.ReadHeaderTimeout}, {"read time-out", c.ReadTimeout},
 		{"write time-out", c.WriteTimeout}, {"idle time-out", c.IdleTimeout}} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("the %s is negative (%v)", d.name, d.v))
 		}
 	}
-	if c.MaxSessions < 0 || c.AuthBurst < 0 || c.MaxLimited < 0 || c.MaxHeaderBytes < 0 {
+	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
+		errs = append(errs, errors.New("the metrics address must not be the public address"))
+	}
+	if c.MaxSessions < 0 || c.MaxOrgSessions < 0 || c.SignInBurst < 0 || c.AgreementGrace < 0 ||
+		c.AuthBurst < 0 || c.MaxLimited < 0 || c.MaxHeaderBytes < 0 {
 		errs = append(errs, errors.New("a size limit is negative"))
 	}
 	return errors.Join(errs...)

@@ -25,7 +25,7 @@ func TestDownload(t *testing.T) {
 		"Content-Type":        "application/vnd.apache.parquet",
 		"Content-Disposition": `attachment; filename="974760673-2026-10.parquet"`,
 		"Accept-Ranges":       "bytes",
-		"Cache-Control":       "private, no-cache",
+		"Cache-Control":       "no-store",
 	} {
 		if got := r.header.Get(k); got != v {
 			t.Errorf("%s: %q, want %q", k, got, v)
@@ -109,19 +109,24 @@ func TestDownload(t *testing.T) {
 	}
 }
 
-// TestMetrics: requests, downloads and failed authentications are counted.
+// TestMetrics: requests, downloads and failed authentications are counted,
+// and shown on the metrics address only, never on the public one.
 func TestMetrics(t *testing.T) {
-	b := setup(t, nil)
+	b := setup(t, func(c *Config) { c.MetricsAddr = "127.0.0.1:0" })
 	c := b.client(t)
+	if r := do(t, c, "GET", b.url+"/metrics", nil); r.status != 404 || bytes.Contains(r.body, []byte("usagereport_")) {
+		t.Errorf("/metrics on the public address: status %d, body %q; want 404", r.status, r.body)
+	}
 	do(t, c, "GET", b.url+"/v1/reports/2026-10.xlsx", nil, bearer(b.tokA))
 	do(t, c, "GET", b.url+"/v1/reports", nil, bearer(ur.NewToken()))
 	if r := do(t, c, "GET", b.url+"/healthz", nil); r.status != 200 || string(r.body) != "ok\n" {
 		t.Errorf("healthz: %d %q", r.status, r.body)
 	}
-	r := do(t, c, "GET", b.url+"/metrics", nil)
+	r := do(t, c, "GET", "http://"+b.srv.MetricsAddr()+"/metrics", nil)
 	for _, line := range []string{
 		`usagereport_http_requests_total{code="200"} 2`,
 		`usagereport_http_requests_total{code="401"} 1`,
+		`usagereport_http_requests_total{code="404"} 1`,
 		`usagereport_downloads_total{format="xlsx"} 1`,
 		`usagereport_downloads_total{format="parquet"} 0`,
 		`usagereport_download_bytes_total 3000`,

@@ -128,6 +128,11 @@ func setup(t *testing.T, edit func(*Config)) *bundle {
 		t.Fatal(err)
 	}
 	b.store = st
+	for _, o := range []ur.OrgInfo{{Org: orgA, Name: "A"}, {Org: orgB, Name: "B"}} {
+		if err := st.PutOrg(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
 	b.tokA, b.tokB = ur.NewToken(), ur.NewToken()
 	if b.idA, err = st.CreateToken(ctx, orgA, "a", ur.TokenHash(b.tokA)); err != nil {
 		t.Fatal(err)
@@ -150,7 +155,7 @@ func setup(t *testing.T, edit func(*Config)) *bundle {
 	if edit != nil {
 		edit(&cfg)
 	}
-	srv, err := New(cfg, st, st)
+	srv, err := New(cfg, st, st, st)
 	if err != nil {
 		t.Fatal(err)
 	}

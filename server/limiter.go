@@ -7,18 +7,21 @@ import (
 	"time"
 )
 
-// limiter rate-limits failed authentications per client address with a
-// token bucket: burst attempts, then one more every interval. An attempt
-// takes a token before the credential is checked and a success gives it
-// back, so that parallel guesses cannot overrun the bucket.
+// limiter rate-limits by key with a token bucket: burst attempts, then one
+// more every interval. The server keeps three: failed authentications per
+// client address (an attempt takes a token before the credential is
+// checked and a success gives it back, so that parallel guesses cannot
+// overrun the bucket), and successful sign-ins per client address and per
+// token (a success keeps its token, so that one token holder cannot fill
+// the session table).
 //
 // The map is bounded. When full, buckets that have refilled are dropped
 // first (a full bucket is the same as none); if every bucket is still in
 // use, an arbitrary one is dropped. That gives one address a fresh bucket,
 // which an attacker with that many addresses has anyway.
-type limiter struct {
+type limiter[K comparable] struct {
 	mu      sync.Mutex
-	buckets map[netip.Addr]bucket
+	buckets map[K]bucket
 	burst   float64
 	every   time.Duration
 	max     int
@@ -30,8 +33,8 @@ type bucket struct {
 	at     time.Time
 }
 
-func newLimiter(burst int, every time.Duration, max int, now func() time.Time) *limiter {
-	return &limiter{buckets: map[netip.Addr]bucket{}, burst: float64(burst), every: every, max: max, now: now}
+func newLimiter[K comparable](burst int, every time.Duration, max int, now func() time.Time) *limiter[K] {
+	return &limiter[K]{buckets: map[K]bucket{}, burst: float64(burst), every: every, max: max, now: now}
 }
 
 // clientKey is the address a request is limited by: the peer's IP address,
@@ -51,7 +54,7 @@ func clientKey(r *http.Request) netip.Addr {
 }
 
 // refilled returns b brought up to now.
-func (l *limiter) refilled(b bucket, now time.Time) bucket {
+func (l *limiter[K]) refilled(b bucket, now time.Time) bucket {
 	if l.every > 0 {
 		b.tokens += float64(now.Sub(b.at)) / float64(l.every)
 	}
@@ -62,7 +65,7 @@ func (l *limiter) refilled(b bucket, now time.Time) bucket {
 
 // take takes a token for an attempt from key's bucket. When it is empty it
 // returns false and how long until the next token.
-func (l *limiter) take(key netip.Addr) (bool, time.Duration) {
+func (l *limiter[K]) take(key K) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -82,7 +85,7 @@ func (l *limiter) take(key netip.Addr) (bool, time.Duration) {
 }
 
 // giveBack returns the token of a successful attempt.
-func (l *limiter) giveBack(key netip.Addr) {
+func (l *limiter[K]) giveBack(key K) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if b, ok := l.buckets[key]; ok {
@@ -92,7 +95,7 @@ func (l *limiter) giveBack(key netip.Addr) {
 }
 
 // makeRoom drops buckets until a new one fits. It runs under l.mu.
-func (l *limiter) makeRoom(now time.Time) {
+func (l *limiter[K]) makeRoom(now time.Time) {
 	if len(l.buckets) < l.max {
 		return
 	}
@@ -109,7 +112,7 @@ func (l *limiter) makeRoom(now time.Time) {
 	}
 }
 
-func (l *limiter) size() int {
+func (l *limiter[K]) size() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.buckets)

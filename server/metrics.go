@@ -15,6 +15,7 @@ type metrics struct {
 	downloadBytes atomic.Uint64
 	authFailures  atomic.Uint64
 	rateLimited   atomic.Uint64
+	signInLimited atomic.Uint64
 	inFlight      atomic.Int64
 }
 
@@ -40,6 +41,9 @@ func (m *metrics) write(w io.Writer, sessions, limited int) {
 	fmt.Fprintln(w, "# HELP usagereport_auth_rate_limited_total Authentications refused unchecked by the rate limit.")
 	fmt.Fprintln(w, "# TYPE usagereport_auth_rate_limited_total counter")
 	fmt.Fprintf(w, "usagereport_auth_rate_limited_total %d\n", m.rateLimited.Load())
+	fmt.Fprintln(w, "# HELP usagereport_signin_rate_limited_total Successful sign-ins refused by the per-address or per-token limit.")
+	fmt.Fprintln(w, "# TYPE usagereport_signin_rate_limited_total counter")
+	fmt.Fprintf(w, "usagereport_signin_rate_limited_total %d\n", m.signInLimited.Load())
 	fmt.Fprintln(w, "# HELP usagereport_http_in_flight Requests being answered.")
 	fmt.Fprintln(w, "# TYPE usagereport_http_in_flight gauge")
 	fmt.Fprintf(w, "usagereport_http_in_flight %d\n", m.inFlight.Load())

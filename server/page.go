@@ -168,7 +168,15 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "sign in", err)
 		return
 	}
-	v := s.sess.create(ur.TokenHash(token), tok.Org)
+	v, err := s.startSession(w, r, token, tok)
+	switch {
+	case errors.Is(err, errRateLimited):
+		s.render(w, http.StatusTooManyRequests, pageData{Limited: true})
+		return
+	case err != nil:
+		writeError(w, http.StatusServiceUnavailable)
+		return
+	}
 	http.SetCookie(w, s.sessionCookie(v, int(s.cfg.SessionTTL.Seconds())))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

@@ -109,7 +109,7 @@ func TestSessionExpires(t *testing.T) {
 // TestRateLimit: failed authentications per address are limited; while
 // limited, even a good token is not looked at; time refills the bucket.
 func TestRateLimit(t *testing.T) {
-	b := setup(t, func(c *Config) { c.AuthBurst = 3; c.AuthEvery = time.Minute })
+	b := setup(t, func(c *Config) { c.AuthBurst = 3; c.AuthEvery = time.Minute; c.MetricsAddr = "127.0.0.1:0" })
 	c := b.client(t)
 	for i := range 3 {
 		if r := do(t, c, "GET", b.url+"/v1/reports", nil, bearer(ur.NewToken())); r.status != 401 {
@@ -133,7 +133,7 @@ func TestRateLimit(t *testing.T) {
 			t.Fatalf("good token: status %d", r.status)
 		}
 	}
-	m := do(t, c, "GET", b.url+"/metrics", nil)
+	m := do(t, c, "GET", "http://"+b.srv.MetricsAddr()+"/metrics", nil)
 	if !bytes.Contains(m.body, []byte("usagereport_auth_rate_limited_total 2\n")) {
 		t.Errorf("metrics:\n%s", m.body)
 	}
@@ -143,7 +143,7 @@ func TestRateLimit(t *testing.T) {
 // IPv6 clients by /64.
 func TestLimiterBounded(t *testing.T) {
 	clk := newClock()
-	l := newLimiter(2, time.Minute, 100, clk.Now)
+	l := newLimiter[netip.Addr](2, time.Minute, 100, clk.Now)
 	for i := range 1000 {
 		a := netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
 		l.take(a)

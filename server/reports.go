@@ -76,9 +76,27 @@ type reportList struct {
 // list lists org's reports, newest month first. Files are found by reading
 // the organisation's folder (built by export.Path from the org alone) and
 // keeping only names that export.Path gives for a parsed month.
+//
+// The folder must be a plain folder inside the reports folder, as a report
+// must be a plain file: a symbolic link, whether out of the reports folder
+// (which os.Root refuses) or into another organisation's folder (which it
+// would follow), lists as no reports, the same answer as a missing folder,
+// and is logged for the operator. Downloads answer such a link 404.
 func (s *Server) list(org ur.Org) (reportList, error) {
 	out := reportList{Org: org.String(), Reports: []reportMonth{}}
 	dir := filepath.Dir(export.Path("", org, 0, formatExts[0]))
+	li, err := s.root.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	if !li.IsDir() {
+		s.cfg.Logger.Warn("organisation folder is not a plain folder; listed as empty",
+			slog.String(attrOrg, org.String()), slog.String("mode", li.Mode().Type().String()))
+		return out, nil
+	}
 	f, err := s.root.Open(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
@@ -87,6 +105,11 @@ func (s *Server) list(org ur.Org) (reportList, error) {
 		return out, err
 	}
 	defer f.Close()
+	// Replaced by a link between the Lstat and the Open: the same answer.
+	if fi, err := f.Stat(); err != nil || !os.SameFile(fi, li) {
+		s.cfg.Logger.Warn("organisation folder changed while listed; listed as empty", slog.String(attrOrg, org.String()))
+		return out, nil
+	}
 	entries, err := f.ReadDir(-1)
 	if err != nil {
 		return out, err
@@ -181,7 +204,10 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	// modification time (in nanoseconds) change with the content: a strong
 	// validator, as If-Range needs, without hashing megabytes per request.
 	h.Set("ETag", fmt.Sprintf(`"%x-%x"`, fi.Size(), fi.ModTime().UnixNano()))
-	h.Set("Cache-Control", "private, no-cache")
+	// no-store: a report is the organisation's confidential data, and a
+	// browser must not keep a copy on disk (no-cache would let it, asking
+	// only to revalidate). Conditional and Range requests still work.
+	h.Set("Cache-Control", "no-store")
 	sw := &statusWriter{ResponseWriter: w}
 	http.ServeContent(sw, r, ev.Report, fi.ModTime(), f)
 

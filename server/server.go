@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"sync"
+	"time"
 
 	ur "usagereport"
 )
@@ -28,25 +29,35 @@ const (
 
 // Server serves the reports folder to the organisations' tokens.
 type Server struct {
-	cfg     Config
-	tokens  ur.Tokens
-	audit   ur.AuditLog
-	root    *os.Root // the reports folder: nothing outside it can be opened
-	tls     bool
-	http    *http.Server
-	limiter *limiter
-	sess    *sessions
-	metrics metrics
+	cfg          Config
+	tokens       ur.Tokens
+	orgs         Registry
+	audit        ur.AuditLog
+	root         *os.Root // the reports folder: nothing outside it can be opened
+	tls          bool
+	http         *http.Server
+	metricsHTTP  *http.Server         // nil without Config.MetricsAddr
+	limiter      *limiter[netip.Addr] // failed authentications per address
+	signIns      *limiter[netip.Addr] // successful sign-ins per address
+	tokenSignIns *limiter[[32]byte]   // successful sign-ins per token hash
+	sess         *sessions
+	metrics      metrics
 
-	closeRoot sync.Once
-	mu        sync.Mutex
-	ln        net.Listener
-	served    chan struct{} // closed when Serve has returned
-	serveErr  error
+	closeRoot     sync.Once
+	mu            sync.Mutex
+	ln, metricsLn net.Listener
+	served        chan struct{} // closed when both Serves have returned
+	serveErr      error
+}
+
+// Registry is the part of the organisation registry the server reads: it
+// serves only organisations the registry has (ur.Registry's Org).
+type Registry interface {
+	Org(ctx context.Context, org ur.Org) (ur.OrgInfo, error)
 }
 
 // New checks cfg and opens the reports folder. It does not listen yet.
-func New(cfg Config, tokens ur.Tokens, audit ur.AuditLog) (*Server, error) {
+func New(cfg Config, tokens ur.Tokens, orgs Registry, audit ur.AuditLog) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("server configuration: %w", err)
 	}
@@ -56,10 +67,12 @@ func New(cfg Config, tokens ur.Tokens, audit ur.AuditLog) (*Server, error) {
 		return nil, fmt.Errorf("open reports folder: %w", err)
 	}
 	s := &Server{
-		cfg: cfg, tokens: tokens, audit: audit, root: root,
-		tls:     cfg.TLSCert != "",
-		limiter: newLimiter(cfg.AuthBurst, cfg.AuthEvery, cfg.MaxLimited, cfg.Now),
-		sess:    newSessions(cfg.SessionTTL, cfg.MaxSessions, cfg.Now),
+		cfg: cfg, tokens: tokens, orgs: orgs, audit: audit, root: root,
+		tls:          cfg.TLSCert != "",
+		limiter:      newLimiter[netip.Addr](cfg.AuthBurst, cfg.AuthEvery, cfg.MaxLimited, cfg.Now),
+		signIns:      newLimiter[netip.Addr](cfg.SignInBurst, cfg.SignInEvery, cfg.MaxLimited, cfg.Now),
+		tokenSignIns: newLimiter[[32]byte](cfg.SignInBurst, cfg.SignInEvery, cfg.MaxLimited, cfg.Now),
+		sess:         newSessions(cfg.SessionTTL, cfg.MaxSessions, cfg.MaxOrgSessions, cfg.Now),
 	}
 	s.http = &http.Server{
 		Handler:           s.Handler(),
@@ -69,6 +82,17 @@ func New(cfg Config, tokens ur.Tokens, audit ur.AuditLog) (*Server, error) {
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	if cfg.MetricsAddr != "" {
+		s.metricsHTTP = &http.Server{
+			Handler:           s.MetricsHandler(),
+			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+			ReadTimeout:       cfg.ReadTimeout,
+			WriteTimeout:      time.Minute,
+			IdleTimeout:       cfg.IdleTimeout,
+			MaxHeaderBytes:    cfg.MaxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		}
 	}
 	if s.tls {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
@@ -81,18 +105,15 @@ func New(cfg Config, tokens ur.Tokens, audit ur.AuditLog) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the server's routes behind its guards: the metrics
-// counter, security headers, the path guard, the body limit and the
-// cross-origin check, in that order.
+// Handler returns the server's public routes behind its guards: the
+// metrics counter, security headers, the path guard, the body limit and the
+// cross-origin check, in that order. /metrics is not among them: see
+// MetricsHandler.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		s.metrics.write(w, s.sess.len(), s.limiter.size())
 	})
 	mux.HandleFunc("GET /v1/reports", s.handleList)
 	mux.HandleFunc("GET /v1/reports/{name}", s.handleDownload)
@@ -106,6 +127,18 @@ func (s *Server) Handler() http.Handler {
 	h = guardPath(h)
 	h = s.secure(h)
 	return s.count(h)
+}
+
+// MetricsHandler answers GET /metrics, for the separate metrics address
+// only: an operator's network, not the organisations'.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		s.metrics.write(w, s.sess.len(), s.limiter.size())
+	})
+	return mux
 }
 
 // count counts requests by status and those in flight.
@@ -170,9 +203,18 @@ func plainPath(p string) bool {
 	return true
 }
 
-// limitBody bounds request bodies; only the sign-in form has one.
+// limitBody bounds request bodies; only the sign-in form has one. A body
+// declared larger than the bound is refused at once, 413, and the
+// connection closed, without waiting for a body that may never come (the
+// read time-out would hold the connection for 30 s). A body of unknown
+// length is cut at the bound as it is read.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxRequestBody {
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusRequestEntityTooLarge)
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
 		next.ServeHTTP(w, r)
 	})
@@ -211,7 +253,7 @@ func remoteIP(r *http.Request) string {
 	return ap.Addr().Unmap().String()
 }
 
-// Start listens on the configured address and serves in the background
+// Start listens on the configured addresses and serves in the background
 // until Shutdown. ctx bounds only the listening.
 func (s *Server) Start(ctx context.Context) error {
 	var lc net.ListenConfig
@@ -219,24 +261,43 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var mln net.Listener
+	if s.metricsHTTP != nil {
+		if mln, err = lc.Listen(ctx, "tcp", s.cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+	}
 	s.mu.Lock()
-	s.ln = ln
+	s.ln, s.metricsLn = ln, mln
 	s.served = make(chan struct{})
 	s.mu.Unlock()
 	s.cfg.Logger.Info("serving reports", slog.String(attrAddr, ln.Addr().String()), slog.Bool("tls", s.tls))
-	go func() {
-		defer close(s.served)
+	var wg sync.WaitGroup
+	serve := func(srv *http.Server, ln net.Listener, tls bool) {
+		defer wg.Done()
 		var err error
-		if s.tls {
-			err = s.http.ServeTLS(ln, "", "") // certificates from TLSConfig
+		if tls {
+			err = srv.ServeTLS(ln, "", "") // certificates from TLSConfig
 		} else {
-			err = s.http.Serve(ln)
+			err = srv.Serve(ln)
 		}
 		if !errors.Is(err, http.ErrServerClosed) {
 			s.mu.Lock()
-			s.serveErr = err
+			s.serveErr = errors.Join(s.serveErr, err)
 			s.mu.Unlock()
 		}
+	}
+	wg.Add(1)
+	go serve(s.http, ln, s.tls)
+	if mln != nil {
+		s.cfg.Logger.Info("serving metrics", slog.String(attrAddr, mln.Addr().String()))
+		wg.Add(1)
+		go serve(s.metricsHTTP, mln, false)
+	}
+	go func() {
+		wg.Wait()
+		close(s.served)
 	}()
 	return nil
 }
@@ -251,6 +312,17 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
+// MetricsAddr returns the address /metrics is served on, after Start; ""
+// when it is not served.
+func (s *Server) MetricsAddr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.metricsLn == nil {
+		return ""
+	}
+	return s.metricsLn.Addr().String()
+}
+
 // Shutdown stops accepting connections and waits for the requests in
 // flight, downloads included, to finish; idle connections are closed at
 // once. When ctx ends first, the remaining connections are cut and ctx's
@@ -259,6 +331,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		s.http.Close()
+	}
+	if s.metricsHTTP != nil {
+		if merr := s.metricsHTTP.Shutdown(ctx); merr != nil {
+			s.metricsHTTP.Close()
+			err = errors.Join(err, merr)
+		}
 	}
 	s.mu.Lock()
 	served := s.served

@@ -10,8 +10,8 @@ import (
 	ur "usagereport"
 )
 
-// runAuditLog prints the server's audit log: every download and failed
-// sign-in.
+// runAuditLog prints the server's audit log: every download, sign-in,
+// failed authentication and refused organisation.
 func runAuditLog(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "audit-log", "--store DIR|URL [--since YYYY-MM-DD|RFC3339|DURATION]")
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")

@@ -21,7 +21,7 @@ const envRunMain = "USAGEREPORT_TEST_RUN_MAIN"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(envRunMain) == "1" {
-		os.Exit(Main(context.Background(), os.Args[1:], NewEnv()))
+		os.Exit(runProcess(os.Args[1:], NewEnv()))
 	}
 	os.Exit(m.Run())
 }

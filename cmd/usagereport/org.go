@@ -197,6 +197,6 @@ func runOrgRemove(ctx context.Context, e *Env, args []string) error {
 	if err := reg.RemoveOrg(ctx, org); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "removed organisation %s from the registry (its records stay until purged by retention)\n", org)
+	fmt.Fprintf(e.Stdout, "removed organisation %s from the registry and revoked its access tokens; a running serve refuses it at once (its records stay until purged by retention)\n", org)
 	return nil
 }

@@ -73,6 +73,9 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx)
+	}
 	if len(b.Orgs()) == 0 && len(want) == 0 {
 		return noRecordsError(ctx, st, month)
 	}
@@ -96,6 +99,11 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	p := startSteps(e, month.String(), "organisations", "suppressed", "written", int64(len(reported)))
 	err = b.EachCube(cfg, reported, func(i int, c *aggregate.Cube) error {
 		defer c.Release()
+		// Stopped (SIGTERM, SIGINT): no new file is started; those written
+		// are whole, renamed into place.
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("report %s %s: %w", c.Org, c.Month, context.Cause(ctx))
+		}
 		p.begin()
 		defer p.add(1)
 		for _, w := range writers {
@@ -190,6 +198,9 @@ func historyCubes(ctx context.Context, e *Env, st ur.Store, out string, m ur.Mon
 	}
 	history := make(map[ur.Org][]*aggregate.Cube)
 	for hm := m - export.MaxXLSXHistory; hm < m; hm++ {
+		if err := ctx.Err(); err != nil {
+			return nil, context.Cause(ctx)
+		}
 		missing := make(map[ur.Org]bool)
 		found := make(map[ur.Org]*aggregate.Cube)
 		for _, org := range orgs {
