@@ -256,16 +256,19 @@ func TestPageForPeople(t *testing.T) {
 	}
 }
 
-// TestPageWithoutName: an organisation not in the registry is shown by
-// number alone.
+// TestPageWithoutName: an organisation registered without a name is shown
+// by number alone.
 func TestPageWithoutName(t *testing.T) {
 	b := setup(t, nil)
+	if err := b.store.PutOrg(context.Background(), ur.OrgInfo{Org: orgA}); err != nil {
+		t.Fatal(err)
+	}
 	c := b.client(t)
 	do(t, c, "POST", b.url+"/signin", strings.NewReader("token="+b.tokA),
 		"Content-Type: application/x-www-form-urlencoded", "Sec-Fetch-Site: same-origin")
 	page := string(do(t, c, "GET", b.url+"/", nil).body)
 	if !strings.Contains(page, "<p>Organisation 974760673</p>") || strings.Contains(page, "<strong>") {
-		t.Errorf("page of an unregistered organisation:\n%s", page)
+		t.Errorf("page of an organisation without a name:\n%s", page)
 	}
 }
 

@@ -177,6 +177,7 @@ func TestServeRefusesRemovedOrg(t *testing.T) {
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
 			store, reports := newStore(t), t.TempDir()
+			mustRun(t, "init", "--store", store)
 			const a, b = "974760673", "923609016"
 			tokens := map[string]string{}
 			for _, org := range []string{a, b} {

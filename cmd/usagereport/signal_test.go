@@ -243,6 +243,7 @@ func TestSignalStopsServe(t *testing.T) {
 		t.Run(s.sig.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			store := filepath.Join(dir, "store")
+			mustRun(t, "init", "--store", store)
 			mustRun(t, "org", "add", "--store", store, "--org", "974760673", "--name", "Acme AS")
 			p := startProcess(t, "serve", "--store", store, "--reports", dir, "--addr", "127.0.0.1:0")
 			for deadline := time.Now().Add(30 * time.Second); !strings.Contains(p.stderrText(), "listening on"); time.Sleep(10 * time.Millisecond) {
