@@ -48,9 +48,9 @@ type deliveryEntry struct {
 	MessageHash string    `json:"message_hash,omitempty"`
 	Resends     int       `json:"resends,omitempty"`
 	Claimant    string    `json:"claimant,omitempty"`
-	RetryAt   time.Time        `json:"retry_at,omitzero"`
-	CreatedAt time.Time        `json:"created_at"`
-	UpdatedAt time.Time        `json:"updated_at"`
+	RetryAt     time.Time `json:"retry_at,omitzero"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 type deliveriesDoc struct {
@@ -156,7 +156,7 @@ func now() time.Time { return time.Now().UTC() }
 func (e deliveryEntry) delivery(m ur.Month) ur.Delivery {
 	return ur.Delivery{
 		DeliveryKey: ur.DeliveryKey{Org: e.Org, Month: m, Recipient: e.Recipient},
-		State: e.State, Attempts: e.Attempts, LastError: e.LastError, LastCode: e.LastCode,
+		State:       e.State, Attempts: e.Attempts, LastError: e.LastError, LastCode: e.LastCode,
 		MessageID: e.MessageID, MessageDate: e.MessageDate, MessageHash: e.MessageHash, Resends: e.Resends,
 		RetryAt: e.RetryAt, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 	}
