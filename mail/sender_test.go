@@ -51,6 +51,7 @@ type bundle struct {
 	files   map[string][]byte // by file name
 
 	mu     sync.Mutex
+	now    time.Time // the clock, testNow at setup
 	sleeps []time.Duration
 }
 
@@ -59,7 +60,7 @@ type bundle struct {
 // (two recipients, Parquet wanted) and orgB (one recipient).
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	b := &bundle{srv: newTestServer(t), reports: t.TempDir(), files: map[string][]byte{}}
+	b := &bundle{srv: newTestServer(t), reports: t.TempDir(), files: map[string][]byte{}, now: testNow}
 	b.ledger = openEmbedded(t, t.TempDir())
 	b.orgs = []ur.OrgInfo{
 		{Org: orgA, Name: "Fjord Ørret AS", Recipients: []string{"økonomi@fjord.example", "leder@fjord.example", " Leder@fjord.example"}},
@@ -131,16 +132,34 @@ func (b *bundle) sender(t *testing.T, ledger ur.Deliveries, change func(*Config)
 	if ledger == nil {
 		ledger = b.ledger
 	}
-	s, err := NewSender(cfg, ledger, nil, WithClock(func() time.Time { return testNow }, func(ctx context.Context, d time.Duration) error {
-		b.mu.Lock()
-		b.sleeps = append(b.sleeps, d)
-		b.mu.Unlock()
-		return ctx.Err()
-	}))
+	s, err := NewSender(cfg, ledger, nil, WithClock(recordingClock{b}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// recordingClock reads b.now and records its sleeps, never sleeping.
+type recordingClock struct{ b *bundle }
+
+func (c recordingClock) Now() time.Time {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	return c.b.now
+}
+
+// advance moves the clock on.
+func (b *bundle) advance(d time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.now = b.now.Add(d)
+}
+
+func (c recordingClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.b.mu.Lock()
+	c.b.sleeps = append(c.b.sleeps, d)
+	c.b.mu.Unlock()
+	return ctx.Err()
 }
 
 func (b *bundle) send(t *testing.T, s *Sender) Summary {
@@ -388,8 +407,14 @@ func TestTemporaryFailuresOutlastTheRetries(t *testing.T) {
 	if n := len(b.srv.messages()); n != 0 {
 		t.Errorf("%d messages, want 0", n)
 	}
-	// The next run, once the server takes it, sends it once.
+	// A run before the retry time sends nothing; the next run once it has
+	// come and the server takes it sends it once.
 	b.srv.rcpt = nil
+	b.advance(4*time.Second - time.Millisecond)
+	if sum = b.send(t, b.sender(t, nil, nil)); !cmp.Equal(sum, Summary{}) {
+		t.Errorf("a run before the retry time: %+v", sum)
+	}
+	b.advance(time.Millisecond)
 	sum = b.send(t, b.sender(t, nil, nil))
 	if diff := cmp.Diff(Summary{Sent: 1}, sum); diff != "" {
 		t.Errorf("second run summary (-want +got):\n%s", diff)
@@ -449,10 +474,11 @@ func TestConnectionDroppedBeforeDataIsRetried(t *testing.T) {
 }
 
 // TestConnectionCutInData cuts the connection after the server read part of
-// the message. The client cannot always tell whether its final "." reached
-// the server: if its write failed, the message was incomplete and is sent
-// again; if only the reply is missing, it is unknown. Either way the
-// server never holds two copies, and an unknown one is never resent.
+// an 8 MiB message: the client's write fails before the final ".", so the
+// server has nothing it could deliver, and the delivery is retried as a
+// plain temporary failure. (Had only the reply been lost, it would be a
+// resend of the same message; the ledger tells which.) Either way the
+// recipient gets one message and the run leaves nothing outstanding.
 func TestConnectionCutInData(t *testing.T) {
 	b := setup(t)
 	b.orgs = b.orgs[1:]
@@ -470,57 +496,182 @@ func TestConnectionCutInData(t *testing.T) {
 	}
 	sum := b.send(t, b.sender(t, nil, func(c *Config) { c.MaxAttachment = 16 << 20 }))
 	d := ledgerStates(t, b.ledger)["post@berg.example"]
-	n := len(b.srv.messages())
-	switch {
-	case d.State == ur.DeliverySent && n == 1 && sum.Sent == 1 && d.Attempts == 2:
-		t.Log("the write failed: the message was incomplete and sent again")
-	case d.State == ur.DeliveryUnknown && n == 0 && sum.Unknown == 1 && d.Attempts == 1:
-		t.Log("the reply was lost: the delivery is unknown")
-	default:
-		t.Fatalf("ledger %+v, %d messages, summary %+v", d, n, sum)
+	msgs := b.srv.messages()
+	if d.State != ur.DeliverySent || len(msgs) != 1 || sum.Sent != 1 || d.Attempts != 2 {
+		t.Fatalf("ledger %+v, %d messages, summary %+v", d, len(msgs), sum)
+	}
+	if d.Resends != 0 {
+		t.Errorf("the incomplete message was counted as a resend: %+v", d)
+	}
+	if p := parse(t, msgs[0].data); !bytes.Equal(p.attachments["923609016-2026-10.xlsx"], big) {
+		t.Error("the attachment differs from the file")
 	}
 	b.send(t, b.sender(t, nil, nil))
-	if n2 := len(b.srv.messages()); n2 != n {
-		t.Errorf("a second run changed the messages from %d to %d", n, n2)
+	if n2 := len(b.srv.messages()); n2 != 1 {
+		t.Errorf("a second run changed the messages from 1 to %d", n2)
 	}
 }
 
-// TestReplyLostAfterAccept has the server keep the whole message and cut
-// the connection before its reply: the delivery is unknown, not resent.
-func TestReplyLostAfterAccept(t *testing.T) {
-	b := setup(t)
-	b.orgs = b.orgs[1:]
-	b.srv.data = func(n int, c *smtp.Conn, r io.Reader, keep func([]byte)) error {
+// replyLost has the server keep the whole message of session n and cut
+// the connection before its reply: the client cannot know it arrived.
+func replyLost(sessions ...int) func(n int, c *smtp.Conn, r io.Reader, keep func([]byte)) error {
+	return func(n int, c *smtp.Conn, r io.Reader, keep func([]byte)) error {
 		body, err := io.ReadAll(r)
 		if err != nil {
 			return err
 		}
 		keep(body)
-		if n == 1 {
-			return cut(c)
+		for _, x := range sessions {
+			if n == x {
+				return cut(c)
+			}
 		}
 		return nil
 	}
-	sum := b.send(t, b.sender(t, nil, nil))
-	if diff := cmp.Diff(Summary{Added: 1, Unknown: 1}, sum); diff != "" {
-		t.Errorf("summary (-want +got):\n%s", diff)
+}
+
+// sameMessage checks that msgs are copies of one message: the same bytes,
+// and so the same Message-ID, which a receiver drops a copy by.
+func sameMessage(t *testing.T, msgs []received, want int) {
+	t.Helper()
+	if len(msgs) != want {
+		t.Fatalf("%d messages, want %d", len(msgs), want)
 	}
-	if len(b.sleeps) != 0 {
-		t.Errorf("an ambiguous failure was retried: %v", b.sleeps)
+	for _, m := range msgs[1:] {
+		if !bytes.Equal(m.data, msgs[0].data) {
+			t.Errorf("the resent message differs from the first (%d and %d bytes)", len(m.data), len(msgs[0].data))
+		}
 	}
-	for range 2 {
-		b.send(t, b.sender(t, nil, nil))
+}
+
+// TestReplyLostAfterAccept has the server keep the whole message and cut
+// the connection before its reply. By default the identical message is
+// sent again after a backoff, as SMTP itself does (RFC 5321 4.5.4.1): the
+// server holds two byte-identical copies with one Message-ID. With
+// NoResendUnknown the delivery is unknown and never resent.
+func TestReplyLostAfterAccept(t *testing.T) {
+	t.Run("resent", func(t *testing.T) {
+		b := setup(t)
+		b.orgs = b.orgs[1:]
+		b.srv.data = replyLost(1)
+		sum := b.send(t, b.sender(t, nil, nil))
+		if diff := cmp.Diff(Summary{Added: 1, Sent: 1, Resent: 1}, sum); diff != "" {
+			t.Errorf("summary (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]time.Duration{time.Second}, b.sleeps); diff != "" {
+			t.Errorf("backoff (-want +got):\n%s", diff)
+		}
+		sameMessage(t, b.srv.messages(), 2)
+		d := ledgerStates(t, b.ledger)["post@berg.example"]
+		if d.State != ur.DeliverySent || d.Attempts != 2 || d.Resends != 1 || d.MessageHash == "" {
+			t.Errorf("ledger %+v", d)
+		}
+		if p := parse(t, b.srv.messages()[0].data); p.messageID != "<"+d.MessageID+">" {
+			t.Errorf("Message-ID %s, ledger %s", p.messageID, d.MessageID)
+		}
+	})
+	t.Run("at most once", func(t *testing.T) {
+		b := setup(t)
+		b.orgs = b.orgs[1:]
+		b.srv.data = replyLost(1)
+		noResend := func(c *Config) { c.NoResendUnknown = true }
+		sum := b.send(t, b.sender(t, nil, noResend))
+		if diff := cmp.Diff(Summary{Added: 1, Unknown: 1}, sum); diff != "" {
+			t.Errorf("summary (-want +got):\n%s", diff)
+		}
+		if len(b.sleeps) != 0 {
+			t.Errorf("an ambiguous failure was retried: %v", b.sleeps)
+		}
+		for range 2 {
+			b.send(t, b.sender(t, nil, noResend))
+		}
+		if n := len(b.srv.messages()); n != 1 {
+			t.Errorf("%d messages, want 1", n)
+		}
+		d := ledgerStates(t, b.ledger)["post@berg.example"]
+		if d.State != ur.DeliveryUnknown || d.MessageID == "" || d.Resends != 0 {
+			t.Errorf("ledger %+v", d)
+		}
+		// The operator finds it in the server's log and resolves it as sent.
+		if err := b.ledger.ResolveDelivery(context.Background(), d.DeliveryKey, ur.DeliverySent); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestResendInAnotherRun loses the reply in a run with one attempt: the
+// delivery is unknown, and the next run, on a new handle as another
+// process, sends the identical message again.
+func TestResendInAnotherRun(t *testing.T) {
+	stores(t, func(t *testing.T, open func() ur.Deliveries) {
+		b := setup(t)
+		b.orgs = b.orgs[1:]
+		b.srv.data = replyLost(1)
+		one := func(c *Config) { c.Attempts = 1 }
+		sum := b.send(t, b.sender(t, open(), one))
+		if diff := cmp.Diff(Summary{Added: 1, Unknown: 1}, sum); diff != "" {
+			t.Errorf("first run (-want +got):\n%s", diff)
+		}
+		b.advance(time.Hour) // the Date header stays the first attempt's
+		ledger := open()
+		sum = b.send(t, b.sender(t, ledger, one))
+		if diff := cmp.Diff(Summary{Sent: 1, Resent: 1}, sum); diff != "" {
+			t.Errorf("second run (-want +got):\n%s", diff)
+		}
+		sameMessage(t, b.srv.messages(), 2)
+		d := ledgerStates(t, ledger)["post@berg.example"]
+		if d.State != ur.DeliverySent || d.Attempts != 2 || d.Resends != 1 || !d.MessageDate.Equal(testNow) {
+			t.Errorf("ledger %+v", d)
+		}
+		if sum := b.send(t, b.sender(t, open(), one)); !cmp.Equal(sum, Summary{}) {
+			t.Errorf("third run %+v", sum)
+		}
+	})
+}
+
+// TestResendRefusedWhenTheReportChanged: a resend must be a copy. When the
+// report file changed after the unknown attempt, the delivery fails with
+// the reason rather than send a different message under the same
+// Message-ID.
+func TestResendRefusedWhenTheReportChanged(t *testing.T) {
+	b := setup(t)
+	b.orgs = b.orgs[1:]
+	b.srv.data = replyLost(1)
+	one := func(c *Config) { c.Attempts = 1 }
+	b.send(t, b.sender(t, nil, one))
+	b.writeReport(t, orgB, "xlsx", []byte("another report"))
+	sum := b.send(t, b.sender(t, nil, one))
+	if diff := cmp.Diff(Summary{Failed: 1}, sum); diff != "" {
+		t.Errorf("second run (-want +got):\n%s", diff)
 	}
 	if n := len(b.srv.messages()); n != 1 {
 		t.Errorf("%d messages, want 1", n)
 	}
-	d := ledgerStates(t, b.ledger)["post@berg.example"]
-	if d.State != ur.DeliveryUnknown || d.MessageID == "" {
+	if d := ledgerStates(t, b.ledger)["post@berg.example"]; d.State != ur.DeliveryFailed || !strings.Contains(d.LastError, "not resent") || d.Attempts != 1 {
 		t.Errorf("ledger %+v", d)
 	}
-	// The operator finds it in the server's log and resolves it as sent.
-	if err := b.ledger.ResolveDelivery(context.Background(), d.DeliveryKey, ur.DeliverySent); err != nil {
-		t.Fatal(err)
+}
+
+// TestMessageBytesAreStable builds a message twice from one stamp, in
+// senders that share nothing: the bytes are the same.
+func TestMessageBytesAreStable(t *testing.T) {
+	b := setup(t)
+	st := stamp{id: "usagereport.x@operator.example", date: testNow}
+	var hashes []string
+	for range 2 {
+		s := b.sender(t, nil, nil)
+		r, err := s.readReport(b.reports, b.orgs[0], oct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, h, err := s.build(r, "leder@fjord.example", st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes = append(hashes, h)
+	}
+	if hashes[0] != hashes[1] {
+		t.Errorf("two builds of one message differ: %s and %s", hashes[0], hashes[1])
 	}
 }
 
@@ -600,36 +751,53 @@ func (l crashingLedger) NewClaimant(ctx context.Context) (ur.Claimant, error) {
 	return crashingClaimant{c}, err
 }
 
-func (c crashingClaimant) Finish(ctx context.Context, k ur.DeliveryKey, state ur.DeliveryState, lastErr string) error {
+func (c crashingClaimant) Finish(ctx context.Context, k ur.DeliveryKey, state ur.DeliveryState, lastErr string, code int) error {
 	c.Claimant.Close()
 	return errCrash
 }
 
-func TestCrashAfterAcceptIsUnknown(t *testing.T) {
-	stores(t, func(t *testing.T, open func() ur.Deliveries) {
-		b := setup(t)
-		b.orgs = b.orgs[1:]
-		_, err := b.sender(t, crashingLedger{open()}, nil).Send(context.Background(), oct, b.reports, b.orgs)
-		if !errors.Is(err, errCrash) {
-			t.Fatalf("Send: %v, want the crash", err)
-		}
-		if n := len(b.srv.messages()); n != 1 {
-			t.Fatalf("%d messages, want 1", n)
-		}
-		// The restarted process: nothing is resent.
-		ledger := open()
-		sum := b.send(t, b.sender(t, ledger, nil))
-		if diff := cmp.Diff(Summary{}, sum); diff != "" {
-			t.Errorf("summary after restart (-want +got):\n%s", diff)
-		}
-		if n := len(b.srv.messages()); n != 1 {
-			t.Errorf("after the restart: %d messages, want 1", n)
-		}
-		d := ledgerStates(t, ledger)["post@berg.example"]
-		if d.State != ur.DeliveryUnknown || d.LastError != ur.DeadClaimantError || d.MessageID == "" {
-			t.Errorf("ledger %+v", d)
-		}
-	})
+// TestCrashAfterAccept: the sender dies after the server accepted, before
+// the ledger knew. The restarted sender resends the identical message (two
+// copies, one Message-ID); with NoResendUnknown it leaves it unknown.
+func TestCrashAfterAccept(t *testing.T) {
+	for _, resend := range []bool{true, false} {
+		t.Run(map[bool]string{true: "resent", false: "at most once"}[resend], func(t *testing.T) {
+			stores(t, func(t *testing.T, open func() ur.Deliveries) {
+				b := setup(t)
+				b.orgs = b.orgs[1:]
+				cfg := func(c *Config) { c.NoResendUnknown = !resend }
+				_, err := b.sender(t, crashingLedger{open()}, cfg).Send(context.Background(), oct, b.reports, b.orgs)
+				if !errors.Is(err, errCrash) {
+					t.Fatalf("Send: %v, want the crash", err)
+				}
+				if n := len(b.srv.messages()); n != 1 {
+					t.Fatalf("%d messages, want 1", n)
+				}
+				ledger := open() // the restarted process
+				sum := b.send(t, b.sender(t, ledger, cfg))
+				d := ledgerStates(t, ledger)["post@berg.example"]
+				if resend {
+					if diff := cmp.Diff(Summary{Sent: 1, Resent: 1}, sum); diff != "" {
+						t.Errorf("summary after restart (-want +got):\n%s", diff)
+					}
+					sameMessage(t, b.srv.messages(), 2)
+					if d.State != ur.DeliverySent || d.Resends != 1 || d.LastError != ur.DeadClaimantError {
+						t.Errorf("ledger %+v", d)
+					}
+					return
+				}
+				if diff := cmp.Diff(Summary{}, sum); diff != "" {
+					t.Errorf("summary after restart (-want +got):\n%s", diff)
+				}
+				if n := len(b.srv.messages()); n != 1 {
+					t.Errorf("after the restart: %d messages, want 1", n)
+				}
+				if d.State != ur.DeliveryUnknown || d.LastError != ur.DeadClaimantError || d.MessageID == "" {
+					t.Errorf("ledger %+v", d)
+				}
+			})
+		})
+	}
 }
 
 func TestServerUnavailableStopsTheRun(t *testing.T) {
@@ -639,7 +807,7 @@ func TestServerUnavailableStopsTheRun(t *testing.T) {
 	if !errors.Is(err, ErrServer) {
 		t.Fatalf("Send: %v, want ErrServer", err)
 	}
-	if diff := cmp.Diff(Summary{Added: 3, Pending: 1}, sum); diff != "" {
+	if diff := cmp.Diff(Summary{Added: 3, Pending: 3}, sum); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
 	for r, d := range ledgerStates(t, b.ledger) {

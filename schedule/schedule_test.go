@@ -145,7 +145,7 @@ func runScheduler(t *testing.T, s Schedule, start time.Time, n int, fail func(i 
 		}
 		return nil
 	}
-	sc := New(s, job, nil, append([]Option{WithClock(clock.Now, clock.Sleep)}, opts...)...)
+	sc := New(s, job, nil, append([]Option{WithClock(clock)}, opts...)...)
 	if err := sc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
