@@ -107,8 +107,8 @@ type event struct {
 	j     *job
 	wake  bool // the backoff ended (err: it was cut short)
 	tried bool // an SMTP transaction ran
-	res  result
-	err  error // of the ledger, or the context
+	res   result
+	err   error // of the ledger, or the context
 }
 
 // loop runs until every claimed delivery is settled and nothing more can be
