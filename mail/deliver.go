@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/textproto"
+	"sync/atomic"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -39,7 +41,12 @@ const (
 // connection went, so the identical message is sent again (RFC 5321
 // 4.5.4.1: a receiver that sees the Message-ID twice can drop the copy),
 // or, with Config.NoResendUnknown, the delivery is left unknown.
-func classify(msg *gomail.Msg, err error) (outcome, int) {
+//
+// go-mail drops the error of writing the final "." and reports only the
+// missing reply, so writeFailed says whether a write on the connection
+// failed: then the "." (the last thing written) never left this host, and
+// the server holds an incomplete message: a temporary failure.
+func classify(msg *gomail.Msg, err error, writeFailed bool) (outcome, int) {
 	if msg.IsDelivered() {
 		return accepted, 0 // a failed RSET or QUIT afterwards changes nothing
 	}
@@ -62,6 +69,8 @@ func classify(msg *gomail.Msg, err error) (outcome, int) {
 		return permanent, code
 	case code >= 400:
 		return temporary, code
+	case se.Reason == gomail.ErrSMTPDataClose && writeFailed:
+		return temporary, 0
 	case se.Reason == gomail.ErrSMTPDataClose:
 		return ambiguous, 0
 	case se.Reason == gomail.ErrSMTPReset:
@@ -367,15 +376,43 @@ func (s *Sender) transact(ctx context.Context, msg *gomail.Msg) result {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
 			gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.cfg.Password))
 	}
+	var conn *trackedConn
+	if s.cfg.TLS != ImplicitTLS {
+		// Implicit TLS keeps go-mail's own dialer, which knows the
+		// connection is encrypted; a lost reply there stays ambiguous.
+		opts = append(opts, gomail.WithDialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			conn = &trackedConn{Conn: c}
+			return conn, nil
+		}))
+	}
 	client, err := gomail.NewClient(s.cfg.Host, opts...)
 	if err != nil {
 		return result{unavailable, 500, "SMTP client: " + err.Error()}
 	}
 	err = client.DialAndSendWithContext(ctx, msg)
-	o, code := classify(msg, err)
+	o, code := classify(msg, err, conn != nil && conn.writeFailed.Load())
 	text := ""
 	if err != nil {
 		text = err.Error()
 	}
 	return result{o, code, text}
+}
+
+// trackedConn is a connection that remembers whether a write on it failed
+// (under TLS too: STARTTLS wraps it).
+type trackedConn struct {
+	net.Conn
+	writeFailed atomic.Bool
+}
+
+func (c *trackedConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if err != nil {
+		c.writeFailed.Store(true)
+	}
+	return n, err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"mime"
@@ -480,6 +481,12 @@ func TestConnectionDroppedBeforeDataIsRetried(t *testing.T) {
 // resend of the same message; the ledger tells which.) Either way the
 // recipient gets one message and the run leaves nothing outstanding.
 func TestConnectionCutInData(t *testing.T) {
+	for _, noResend := range []bool{false, true} {
+		t.Run(fmt.Sprintf("no resend %t", noResend), func(t *testing.T) { testConnectionCutInData(t, noResend) })
+	}
+}
+
+func testConnectionCutInData(t *testing.T, noResend bool) {
 	b := setup(t)
 	b.orgs = b.orgs[1:]
 	big := make([]byte, 8<<20)
@@ -494,7 +501,7 @@ func TestConnectionCutInData(t *testing.T) {
 		keep(body)
 		return err
 	}
-	sum := b.send(t, b.sender(t, nil, func(c *Config) { c.MaxAttachment = 16 << 20 }))
+	sum := b.send(t, b.sender(t, nil, func(c *Config) { c.MaxAttachment, c.NoResendUnknown = 16<<20, noResend }))
 	d := ledgerStates(t, b.ledger)["post@berg.example"]
 	msgs := b.srv.messages()
 	if d.State != ur.DeliverySent || len(msgs) != 1 || sum.Sent != 1 || d.Attempts != 2 {
