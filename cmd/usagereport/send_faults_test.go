@@ -201,6 +201,17 @@ func TestSendThroughFaultsThreeTimes(t *testing.T) {
 			if !strings.Contains(r.stderr, "3 of the 5 deliveries of 2026-10 are not sent") {
 				t.Errorf("run 1 stderr:\n%s", r.stderr)
 			}
+			// deliveries shows the same, with the recipients.
+			r = runAt(t, testNow, "deliveries", "--store", store, "--month", "2026-10")
+			for _, w := range []string{
+				"NEXT ATTEMPT", "2026-12-02T06:02:00Z", "  451  ",
+				"2026-10 whole month: 5 deliveries: 2 sent (0 after a resend), 2 pending, 0 overdue, 0 failed, 1 unknown, 0 sending",
+			} {
+				if r.code != ExitOK || !strings.Contains(r.stdout, w) {
+					t.Errorf("deliveries after run 1 lacks %q (exit %d):\n%s", w, r.code, r.stdout)
+				}
+			}
+
 			r = runAt(t, testNow.Add(3*time.Minute), send...)
 			if r.code != ExitOK {
 				t.Errorf("run 2: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
