@@ -138,7 +138,7 @@ func sendMonth(ctx context.Context, e *Env, spec, dir string, m ur.Month, cfg ma
 	}
 	sum, sendErr := s.Send(ctx, m, dir, orgs)
 	printRun(e.Stdout, m, sum)
-	status, err := mail.MonthStatus(ctx, ledger, m, e.Now())
+	status, err := mail.MonthStatus(context.WithoutCancel(ctx), ledger, m, e.Now()) // shown when stopped too
 	if err != nil {
 		return errors.Join(sendErr, err)
 	}
