@@ -10,10 +10,15 @@ import (
 // DeliveryState is where one report's delivery to one recipient stands.
 //
 //	pending --Claim--> sending --Finish--> sent | failed | unknown
+//	sending --Release--> pending (temporary failures, retried later)
 //	sending --(its claimant died)--> unknown
+//	unknown --Claim with ClaimOptions.Unknown--> sending (a resend)
 //
-// Only pending deliveries are ever claimed, so nothing in sending, sent or
-// unknown is sent again without an operator saying so (ResolveDelivery).
+// Pending deliveries are claimed; unknown ones only by a sender that
+// resends unknown outcomes (SMTP's own practice, RFC 5321 4.5.4.1), which
+// sends the identical message again: same bytes, same Message-ID, so that
+// a receiver that already has it can drop the copy. Nothing sent or failed
+// is sent again without an operator saying so (ResolveDelivery).
 type DeliveryState string
 
 const (
@@ -23,8 +28,10 @@ const (
 	DeliveryFailed  DeliveryState = "failed"  // refused (5xx), or temporary failures outlasted the retries
 	// DeliveryUnknown: the server may have accepted the message, but nobody
 	// knows: the connection broke after the whole message was written, or
-	// the sender died while sending. Never resent silently; an operator
-	// checks (by Message-ID, in the mail server's log) and resolves it.
+	// the sender died while sending. A sender that resends unknown outcomes
+	// claims it again and sends the identical message; one that does not
+	// leaves it to an operator, who checks (by Message-ID, in the mail
+	// server's log) and resolves it.
 	DeliveryUnknown DeliveryState = "unknown"
 )
 
@@ -51,12 +58,51 @@ type Delivery struct {
 	State     DeliveryState
 	Attempts  int    // SMTP transactions started
 	LastError string // of the last failed attempt; "" when none
-	MessageID string // the Message-ID of the message, set before the first attempt
+	// LastCode is the SMTP reply code of the last failed attempt; 0 when
+	// the server gave none (a lost connection) or nothing failed.
+	LastCode int
+	// MessageID (without angle brackets), MessageDate and MessageHash fix
+	// the message at its first attempt: every attempt, and a resend in
+	// another process, builds the same bytes (SHA-256 MessageHash, hex).
+	MessageID   string
+	MessageDate time.Time
+	MessageHash string
+	// Resends counts the attempts that sent the message again after an
+	// attempt whose outcome was unknown.
+	Resends int
+	// Resend is set by Claim on a delivery claimed from unknown after an
+	// attempt: its next attempt is a resend of the same message.
+	Resend bool
 	// RetryAt is when a pending delivery released after temporary failures
 	// may be claimed again; zero for any time.
 	RetryAt   time.Time
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// ClaimOptions narrow what Claimant.Claim takes.
+type ClaimOptions struct {
+	// Now is compared with RetryAt; zero for the store's clock.
+	Now time.Time
+	// Unknown claims unknown deliveries too, to resend them.
+	Unknown bool
+	// Skip lists deliveries not to claim (those that used the run's
+	// attempts already).
+	Skip []DeliveryKey
+}
+
+// AttemptInfo is what Claimant.Attempt records before an SMTP transaction.
+type AttemptInfo struct {
+	MessageID   string
+	MessageDate time.Time
+	MessageHash string
+	// PrevErr and PrevCode are the previous attempt's error and reply code,
+	// if it failed; kept as the last error.
+	PrevErr  string
+	PrevCode int
+	// Resend says the previous attempt's outcome is unknown: this one
+	// sends the same message again, and is counted in Resends.
+	Resend bool
 }
 
 // ErrNoDelivery is returned by Claimant.Claim when no delivery of the month
@@ -101,24 +147,26 @@ type Deliveries interface {
 // goroutine at a time.
 type Claimant interface {
 	// Claim turns one pending delivery of month m whose RetryAt has come
-	// into sending, held by this claimant, and returns it; ErrNoDelivery
-	// when none is left. First it turns the sending deliveries of dead
-	// claimants into unknown.
-	Claim(ctx context.Context, m Month) (Delivery, error)
+	// (and with o.Unknown, an unknown one) into sending, held by this
+	// claimant, and returns it; ErrNoDelivery when none is left. First it
+	// turns the sending deliveries of dead claimants into unknown.
+	Claim(ctx context.Context, m Month, o ClaimOptions) (Delivery, error)
 	// Attempt records that an SMTP transaction is about to start: it counts
-	// the attempt, sets the Message-ID, and keeps the previous attempt's
-	// error (if any) as the last error. Call it before every attempt, so
-	// the ledger knows the Message-ID before the server can.
-	Attempt(ctx context.Context, k DeliveryKey, messageID, prevErr string) error
-	// Finish records the outcome: sent, failed or unknown. It also
-	// succeeds when the delivery was marked unknown meanwhile (this
-	// claimant was thought dead), since the outcome is now known.
-	Finish(ctx context.Context, k DeliveryKey, state DeliveryState, lastErr string) error
+	// the attempt (and a resend), fixes the message (Message-ID, date,
+	// hash), and keeps the previous attempt's error (if any) as the last
+	// error. Call it before every attempt, so the ledger knows the message
+	// before the server can.
+	Attempt(ctx context.Context, k DeliveryKey, a AttemptInfo) error
+	// Finish records the outcome: sent, failed or unknown, with the last
+	// error and its SMTP code. It also succeeds when the delivery was
+	// marked unknown meanwhile (this claimant was thought dead), since the
+	// outcome is now known.
+	Finish(ctx context.Context, k DeliveryKey, state DeliveryState, lastErr string, code int) error
 	// Release returns a delivery this claimant holds in sending to pending,
-	// to be claimed again from retryAt on, keeping lastErr. The caller
-	// asserts that no attempt can have been accepted: each one failed
-	// before the whole message was written, or was refused.
-	Release(ctx context.Context, k DeliveryKey, lastErr string, retryAt time.Time) error
+	// to be claimed again from retryAt on, keeping lastErr and code. The
+	// caller asserts that no attempt can have been accepted: each one
+	// failed before the whole message was written, or was refused.
+	Release(ctx context.Context, k DeliveryKey, lastErr string, code int, retryAt time.Time) error
 	// Close releases the liveness lock. Deliveries still in sending become
 	// unknown at the next Claim or List.
 	Close() error

@@ -41,11 +41,16 @@ type deliveryEntry struct {
 	State     ur.DeliveryState `json:"state"`
 	Attempts  int              `json:"attempts"`
 	LastError string           `json:"last_error,omitempty"`
+	LastCode  int              `json:"last_code,omitempty"`
 	MessageID string           `json:"message_id,omitempty"`
-	Claimant  string           `json:"claimant,omitempty"`
-	RetryAt   time.Time        `json:"retry_at,omitzero"`
-	CreatedAt time.Time        `json:"created_at"`
-	UpdatedAt time.Time        `json:"updated_at"`
+	// MessageDate and MessageHash fix the message with MessageID.
+	MessageDate time.Time `json:"message_date,omitzero"`
+	MessageHash string    `json:"message_hash,omitempty"`
+	Resends     int       `json:"resends,omitempty"`
+	Claimant    string    `json:"claimant,omitempty"`
+	RetryAt     time.Time `json:"retry_at,omitzero"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 type deliveriesDoc struct {
@@ -151,7 +156,8 @@ func now() time.Time { return time.Now().UTC() }
 func (e deliveryEntry) delivery(m ur.Month) ur.Delivery {
 	return ur.Delivery{
 		DeliveryKey: ur.DeliveryKey{Org: e.Org, Month: m, Recipient: e.Recipient},
-		State:       e.State, Attempts: e.Attempts, LastError: e.LastError, MessageID: e.MessageID,
+		State:       e.State, Attempts: e.Attempts, LastError: e.LastError, LastCode: e.LastCode,
+		MessageID: e.MessageID, MessageDate: e.MessageDate, MessageHash: e.MessageHash, Resends: e.Resends,
 		RetryAt: e.RetryAt, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 	}
 }
@@ -263,15 +269,31 @@ func (s *Store) NewClaimant(ctx context.Context) (ur.Claimant, error) {
 	return &claimant{s: s, id: id, lock: f}, nil
 }
 
-// Claim turns the first pending delivery of m into sending.
-func (c *claimant) Claim(ctx context.Context, m ur.Month) (ur.Delivery, error) {
+// Claim turns the first pending (or, with o.Unknown, unknown) delivery of
+// m into sending.
+func (c *claimant) Claim(ctx context.Context, m ur.Month, o ur.ClaimOptions) (ur.Delivery, error) {
 	var d ur.Delivery
+	skip := map[ur.DeliveryKey]bool{}
+	for _, k := range o.Skip {
+		skip[k] = true
+	}
 	err := c.s.updateDeliveries(m, func(rows []deliveryEntry) ([]deliveryEntry, error) {
 		t := now()
+		at := o.Now
+		if at.IsZero() {
+			at = t
+		}
 		for i := range rows {
-			if r := &rows[i]; r.State == ur.DeliveryPending && !r.RetryAt.After(t) {
+			r := &rows[i]
+			if skip[ur.DeliveryKey{Org: r.Org, Month: m, Recipient: r.Recipient}] {
+				continue
+			}
+			pending := r.State == ur.DeliveryPending && !r.RetryAt.After(at)
+			unknown := o.Unknown && r.State == ur.DeliveryUnknown
+			if pending || unknown {
 				r.State, r.Claimant, r.UpdatedAt, r.RetryAt = ur.DeliverySending, c.id, t, time.Time{}
 				d = r.delivery(m)
+				d.Resend = unknown && r.MessageID != ""
 				return rows, nil
 			}
 		}
@@ -296,16 +318,19 @@ func (c *claimant) held(rows []deliveryEntry, k ur.DeliveryKey, states ...ur.Del
 }
 
 // Attempt counts an attempt and records the Message-ID.
-func (c *claimant) Attempt(ctx context.Context, k ur.DeliveryKey, messageID, prevErr string) error {
+func (c *claimant) Attempt(ctx context.Context, k ur.DeliveryKey, a ur.AttemptInfo) error {
 	err := c.s.updateDeliveries(k.Month, func(rows []deliveryEntry) ([]deliveryEntry, error) {
 		r, err := c.held(rows, k, ur.DeliverySending)
 		if err != nil {
 			return nil, err
 		}
 		r.Attempts++
-		r.MessageID, r.UpdatedAt = messageID, now()
-		if prevErr != "" {
-			r.LastError = prevErr
+		if a.Resend {
+			r.Resends++
+		}
+		r.MessageID, r.MessageDate, r.MessageHash, r.UpdatedAt = a.MessageID, a.MessageDate.UTC(), a.MessageHash, now()
+		if a.PrevErr != "" {
+			r.LastError, r.LastCode = a.PrevErr, a.PrevCode
 		}
 		return rows, nil
 	})
@@ -316,7 +341,7 @@ func (c *claimant) Attempt(ctx context.Context, k ur.DeliveryKey, messageID, pre
 }
 
 // Finish records the outcome.
-func (c *claimant) Finish(ctx context.Context, k ur.DeliveryKey, state ur.DeliveryState, lastErr string) error {
+func (c *claimant) Finish(ctx context.Context, k ur.DeliveryKey, state ur.DeliveryState, lastErr string, code int) error {
 	if state != ur.DeliverySent && state != ur.DeliveryFailed && state != ur.DeliveryUnknown {
 		return fmt.Errorf("finish delivery: %s is no outcome", state)
 	}
@@ -327,7 +352,7 @@ func (c *claimant) Finish(ctx context.Context, k ur.DeliveryKey, state ur.Delive
 		}
 		r.State, r.UpdatedAt = state, now()
 		if lastErr != "" {
-			r.LastError = lastErr // a sent delivery keeps the error its retries overcame
+			r.LastError, r.LastCode = lastErr, code // a sent delivery keeps the error its retries overcame
 		}
 		return rows, nil
 	})
@@ -338,7 +363,7 @@ func (c *claimant) Finish(ctx context.Context, k ur.DeliveryKey, state ur.Delive
 }
 
 // Release returns a held delivery to pending.
-func (c *claimant) Release(ctx context.Context, k ur.DeliveryKey, lastErr string, retryAt time.Time) error {
+func (c *claimant) Release(ctx context.Context, k ur.DeliveryKey, lastErr string, code int, retryAt time.Time) error {
 	err := c.s.updateDeliveries(k.Month, func(rows []deliveryEntry) ([]deliveryEntry, error) {
 		r, err := c.held(rows, k, ur.DeliverySending)
 		if err != nil {
@@ -346,7 +371,7 @@ func (c *claimant) Release(ctx context.Context, k ur.DeliveryKey, lastErr string
 		}
 		r.State, r.Claimant, r.RetryAt, r.UpdatedAt = ur.DeliveryPending, "", retryAt.UTC(), now()
 		if lastErr != "" {
-			r.LastError = lastErr
+			r.LastError, r.LastCode = lastErr, code
 		}
 		return rows, nil
 	})

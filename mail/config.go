@@ -33,6 +33,7 @@ const (
 	DefaultBackoff       = 30 * time.Second
 	DefaultMaxBackoff    = 10 * time.Minute
 	DefaultTimeout       = time.Minute
+	DefaultConcurrency   = 4
 )
 
 // Config is the SMTP and message configuration of a Sender.
@@ -65,6 +66,13 @@ type Config struct {
 	Backoff, MaxBackoff time.Duration
 	// Timeout bounds each network step of one SMTP transaction.
 	Timeout time.Duration
+	// Concurrency bounds the SMTP connections open at once.
+	Concurrency int
+	// NoResendUnknown keeps a delivery whose outcome is unknown (the
+	// connection lost after the whole message was written, or the sender
+	// dead) for an operator, at most once, instead of resending the
+	// identical message.
+	NoResendUnknown bool
 }
 
 // WithDefaults returns c with its zero fields set to the defaults.
@@ -89,6 +97,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
 	}
 	return c
 }
@@ -141,6 +152,9 @@ func (c Config) Validate() error {
 	if c.Timeout <= 0 {
 		bad("the timeout must be positive, got %v", c.Timeout)
 	}
+	if c.Concurrency < 1 {
+		bad("concurrency must be at least 1, got %d", c.Concurrency)
+	}
 	return errors.Join(errs...)
 }
 
@@ -158,9 +172,9 @@ func (c Config) String() string {
 	for i, o := range c.ParquetOrgs {
 		orgs[i] = o.String()
 	}
-	return fmt.Sprintf("smtp=%s:%d tls=%s%s%s from=%q max_attachment=%d download_url=%q parquet_all=%t parquet_orgs=[%s] attempts=%d backoff=%v..%v timeout=%v",
+	return fmt.Sprintf("smtp=%s:%d tls=%s%s%s from=%q max_attachment=%d download_url=%q parquet_all=%t parquet_orgs=[%s] attempts=%d backoff=%v..%v timeout=%v concurrency=%d resend_unknown=%t",
 		c.Host, c.Port, c.TLS, user, pw, c.From, c.MaxAttachment, c.DownloadURL, c.ParquetAll,
-		strings.Join(orgs, ","), c.Attempts, c.Backoff, c.MaxBackoff, c.Timeout)
+		strings.Join(orgs, ","), c.Attempts, c.Backoff, c.MaxBackoff, c.Timeout, c.Concurrency, !c.NoResendUnknown)
 }
 
 func (c Config) attachParquet(org ur.Org) bool {

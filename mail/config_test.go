@@ -23,6 +23,7 @@ func TestConfigValidate(t *testing.T) {
 		{"download URL", func(c *Config) { c.DownloadURL = "ftp://x" }, "download server URL"},
 		{"attempts", func(c *Config) { c.Attempts = -1 }, "attempts"},
 		{"backoff", func(c *Config) { c.MaxBackoff = c.Backoff / 2 }, "backoff"},
+		{"concurrency", func(c *Config) { c.Concurrency = -1 }, "concurrency"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

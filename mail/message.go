@@ -3,6 +3,7 @@ package mail
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/mail"
@@ -90,9 +91,38 @@ func (s *Sender) newMessageID(org ur.Org, m ur.Month) string {
 	return fmt.Sprintf("usagereport.%s.%s.%s@%s", org, m, hex.EncodeToString(b[:]), domain)
 }
 
+// stamp is what fixes a message's bytes besides the report and recipient:
+// kept in the ledger from the first attempt on.
+type stamp struct {
+	id   string    // Message-ID, without angle brackets
+	date time.Time // the Date header, whole seconds, UTC
+}
+
+// boundary derives the MIME boundary from the Message-ID, so that the same
+// stamp always gives the same bytes (go-mail would pick a random one).
+func boundary(messageID string) string {
+	sum := sha256.Sum256([]byte("usagereport boundary\x00" + messageID))
+	return "ur-" + hex.EncodeToString(sum[:20])
+}
+
+// build builds the message of r to one recipient and renders it: the
+// same report, recipient and stamp give the same bytes, in any process.
+// It returns the message and the SHA-256 (hex) of its bytes.
+func (s *Sender) build(r *report, to string, st stamp) (*gomail.Msg, string, error) {
+	msg, err := s.message(r, to, st.id, st.date)
+	if err != nil {
+		return nil, "", err
+	}
+	h := sha256.New()
+	if _, err := msg.WriteTo(h); err != nil {
+		return nil, "", fmt.Errorf("render the message: %w", err)
+	}
+	return msg, hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // message builds the message of r to one recipient.
 func (s *Sender) message(r *report, to, messageID string, date time.Time) (*gomail.Msg, error) {
-	msg := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8))
+	msg := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithBoundary(boundary(messageID)))
 	if err := msg.From(s.cfg.From); err != nil {
 		return nil, fmt.Errorf("sender address: %w", err)
 	}

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	ur "usagereport"
 	"usagereport/export"
+	"usagereport/internal/clock"
 )
 
 // Log attribute keys. No key ever carries a recipient's address.
@@ -29,18 +31,15 @@ type Sender struct {
 	cfg    Config
 	ledger ur.Deliveries
 	logger *slog.Logger
-	now    func() time.Time
-	sleep  func(ctx context.Context, d time.Duration) error
+	clock  clock.Clock
 }
 
 // Option changes a Sender.
 type Option func(*Sender)
 
-// WithClock gives the Sender a clock and a sleeper, so that tests never wait
-// out a backoff.
-func WithClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(s *Sender) { s.now, s.sleep = now, sleep }
-}
+// WithClock gives the Sender a clock, so that tests never wait out a
+// backoff. Its Now also dates messages and is compared with retry times.
+func WithClock(c clock.Clock) Option { return func(s *Sender) { s.clock = c } }
 
 // NewSender returns a Sender of cfg (its defaults filled in) on ledger.
 func NewSender(cfg Config, ledger ur.Deliveries, logger *slog.Logger, opts ...Option) (*Sender, error) {
@@ -51,34 +50,30 @@ func NewSender(cfg Config, ledger ur.Deliveries, logger *slog.Logger, opts ...Op
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sender{cfg: cfg, ledger: ledger, logger: logger, now: time.Now, sleep: sleepCtx}
+	s := &Sender{cfg: cfg, ledger: ledger, logger: logger, clock: clock.Real{}}
 	for _, o := range opts {
 		o(s)
 	}
 	return s, nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Summary counts what one Send did.
+// Summary counts what one Send did; Status tells where the whole month
+// stands.
 type Summary struct {
 	Added   int // deliveries new in the ledger
 	Sent    int
 	Failed  int // refused for good: see the ledger for why
-	Unknown int // may or may not have arrived: an operator resolves them
+	Unknown int // may or may not have arrived: resent by the next run, or left to an operator
 	Pending int // released after temporary failures, for a later run
+	// Resent counts the attempts that sent a message again after an
+	// attempt whose outcome was unknown.
+	Resent int
 	// NoReport lists organisations with recipients but no report of the
 	// month in the folder (withheld, or no records): nothing is sent.
 	NoReport []ur.Org
+	// NoRecipients lists organisations of the registry with no recipient:
+	// nothing is sent to them.
+	NoRecipients []ur.Org
 }
 
 // ErrServer reports that the SMTP server could not be reached or refused
@@ -87,10 +82,13 @@ type Summary struct {
 var ErrServer = errors.New("SMTP server unavailable")
 
 // Send delivers month m's reports in dir to the recipients of orgs: adds
-// the deliveries the ledger lacks, then claims and sends pending ones
-// until none is left. Deliveries already sent, failed, unknown or held by
-// another sender are left alone, so Send may run any number of times, in
-// any number of processes.
+// the deliveries the ledger lacks, then claims and sends pending ones (and
+// unknown ones, to resend them, unless Config.NoResendUnknown) until each
+// is sent or has used this run's attempts. Up to Config.Concurrency
+// deliveries are in an SMTP transaction at once; one waiting out its
+// backoff holds no connection, so the others go on meanwhile. Deliveries
+// already sent or failed, or held by another sender, are left alone, so
+// Send may run any number of times, in any number of processes.
 func (s *Sender) Send(ctx context.Context, m ur.Month, dir string, orgs []ur.OrgInfo) (Summary, error) {
 	var sum Summary
 	byOrg := map[ur.Org]ur.OrgInfo{}
@@ -98,6 +96,7 @@ func (s *Sender) Send(ctx context.Context, m ur.Month, dir string, orgs []ur.Org
 	for _, o := range orgs {
 		o.Recipients = recipients(o.Recipients)
 		if len(o.Recipients) == 0 {
+			sum.NoRecipients = append(sum.NoRecipients, o.Org)
 			continue
 		}
 		if _, err := os.Stat(export.Path(dir, o.Org, m, "xlsx")); err != nil {
@@ -118,40 +117,9 @@ func (s *Sender) Send(ctx context.Context, m ur.Month, dir string, orgs []ur.Org
 		return sum, err
 	}
 	defer c.Close()
-	reports := map[ur.Org]*report{}
-	released := map[ur.DeliveryKey]bool{}
-	for {
-		d, err := c.Claim(ctx, m)
-		if errors.Is(err, ur.ErrNoDelivery) {
-			return sum, nil
-		}
-		if err != nil {
-			return sum, err
-		}
-		if released[d.DeliveryKey] {
-			// Released after temporary failures earlier in this run and due
-			// again already (a long run, or a short MaxBackoff): stop here
-			// rather than loop, and leave the rest to the next run.
-			return sum, c.Release(context.WithoutCancel(ctx), d.DeliveryKey, "", s.now().Add(s.cfg.MaxBackoff))
-		}
-		state, err := s.deliverClaimed(ctx, c, d, dir, byOrg, reports)
-		if state == ur.DeliveryPending {
-			released[d.DeliveryKey] = true
-		}
-		switch state {
-		case ur.DeliverySent:
-			sum.Sent++
-		case ur.DeliveryFailed:
-			sum.Failed++
-		case ur.DeliveryUnknown:
-			sum.Unknown++
-		case ur.DeliveryPending:
-			sum.Pending++
-		}
-		if err != nil {
-			return sum, err
-		}
-	}
+	r := &run{s: s, m: m, dir: dir, byOrg: byOrg, c: &lockedClaimant{c: c},
+		reports: map[ur.Org]*report{}, events: make(chan event), sum: &sum}
+	return sum, r.loop(ctx)
 }
 
 // recipients trims the addresses and drops repeats (ignoring case: one
@@ -170,29 +138,6 @@ func recipients(rs []string) []string {
 	return out
 }
 
-// deliverClaimed checks a claimed delivery against this run's organisations
-// and sends it.
-func (s *Sender) deliverClaimed(ctx context.Context, c ur.Claimant, d ur.Delivery, dir string, byOrg map[ur.Org]ur.OrgInfo, reports map[ur.Org]*report) (ur.DeliveryState, error) {
-	rec := context.WithoutCancel(ctx) // outcomes are recorded even when the run is stopped
-	o, ok := byOrg[d.Org]
-	if !ok || !containsFold(o.Recipients, d.Recipient) {
-		// Added by an earlier run, since removed from the registry or left
-		// without a report: never send what the registry no longer asks for.
-		why := "no longer a recipient of this organisation in the registry, or no report in the folder"
-		return ur.DeliveryFailed, c.Finish(rec, d.DeliveryKey, ur.DeliveryFailed, why)
-	}
-	r, ok := reports[d.Org]
-	if !ok {
-		var err error
-		if r, err = s.readReport(dir, o, d.Month); err != nil {
-			s.logger.Error("report not sendable", slog.String(attrOrg, d.Org.String()), slog.String(attrMonth, d.Month.String()))
-			return ur.DeliveryFailed, c.Finish(rec, d.DeliveryKey, ur.DeliveryFailed, err.Error())
-		}
-		reports[d.Org] = r
-	}
-	return s.deliver(ctx, c, d, r)
-}
-
 func containsFold(list []string, s string) bool {
 	for _, x := range list {
 		if strings.EqualFold(x, s) {
@@ -200,4 +145,35 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// lockedClaimant lets the run's goroutines share one claimant, which is
+// used by one goroutine at a time.
+type lockedClaimant struct {
+	mu sync.Mutex
+	c  ur.Claimant
+}
+
+func (l *lockedClaimant) Claim(ctx context.Context, m ur.Month, o ur.ClaimOptions) (ur.Delivery, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.c.Claim(ctx, m, o)
+}
+
+func (l *lockedClaimant) Attempt(ctx context.Context, k ur.DeliveryKey, a ur.AttemptInfo) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.c.Attempt(ctx, k, a)
+}
+
+func (l *lockedClaimant) Finish(ctx context.Context, k ur.DeliveryKey, state ur.DeliveryState, lastErr string, code int) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.c.Finish(ctx, k, state, lastErr, code)
+}
+
+func (l *lockedClaimant) Release(ctx context.Context, k ur.DeliveryKey, lastErr string, code int, retryAt time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.c.Release(ctx, k, lastErr, code, retryAt)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -75,18 +76,24 @@ func (s *Store) AddDeliveries(ctx context.Context, keys []ur.DeliveryKey) (int, 
 	return added, nil
 }
 
-const deliveryColumns = "month, org, recipient, state, attempts, last_error, message_id, retry_at, created_at, updated_at"
+const deliveryColumns = "month, org, recipient, state, attempts, last_error, last_code, message_id, message_date, message_hash, resends, retry_at, created_at, updated_at"
 
-func scanDelivery(row pgx.Row) (ur.Delivery, error) {
+// scanDelivery scans deliveryColumns, then extra.
+func scanDelivery(row pgx.Row, extra ...any) (ur.Delivery, error) {
 	var (
-		d          ur.Delivery
-		month, org int32
-		state      string
-		retryAt    *time.Time
+		d           ur.Delivery
+		month, org  int32
+		state       string
+		retryAt     *time.Time
+		messageDate *time.Time
 	)
-	err := row.Scan(&month, &org, &d.Recipient, &state, &d.Attempts, &d.LastError, &d.MessageID, &retryAt, &d.CreatedAt, &d.UpdatedAt)
+	err := row.Scan(append([]any{&month, &org, &d.Recipient, &state, &d.Attempts, &d.LastError, &d.LastCode,
+		&d.MessageID, &messageDate, &d.MessageHash, &d.Resends, &retryAt, &d.CreatedAt, &d.UpdatedAt}, extra...)...)
 	if retryAt != nil {
 		d.RetryAt = retryAt.UTC()
+	}
+	if messageDate != nil {
+		d.MessageDate = messageDate.UTC()
 	}
 	d.Month, d.Org, d.State = ur.Month(month), ur.Org(org), ur.DeliveryState(state)
 	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
@@ -165,25 +172,45 @@ func (s *Store) NewClaimant(ctx context.Context) (ur.Claimant, error) {
 	return &claimant{s: s, id: id, conn: conn}, nil
 }
 
-// Claim turns one pending delivery of m into sending. SKIP LOCKED lets
-// claimants run side by side, each taking a row no other transaction holds;
-// the row is sending (and so never pending again) once this commits.
-func (c *claimant) Claim(ctx context.Context, m ur.Month) (ur.Delivery, error) {
+// Claim turns one pending (or, with o.Unknown, unknown) delivery of m into
+// sending. SKIP LOCKED lets claimants run side by side, each taking a row
+// no other transaction holds; the row is sending (and so never claimed
+// again) once this commits. The CTE reads the row's state before the
+// update, to tell a resend.
+func (c *claimant) Claim(ctx context.Context, m ur.Month, o ur.ClaimOptions) (ur.Delivery, error) {
 	var d ur.Delivery
+	var at *time.Time
+	if !o.Now.IsZero() {
+		at = &o.Now
+	}
+	skipOrgs, skipRcpts := make([]int32, len(o.Skip)), make([]string, len(o.Skip))
+	for i, k := range o.Skip {
+		skipOrgs[i], skipRcpts[i] = int32(k.Org), k.Recipient
+	}
 	err := pgx.BeginFunc(ctx, c.conn, func(tx pgx.Tx) error {
 		if err := recoverClaims(ctx, tx, false); err != nil {
 			return err
 		}
-		var err error
-		d, err = scanDelivery(tx.QueryRow(ctx, `UPDATE deliveries SET state = 'sending', claimant = $2, retry_at = NULL, updated_at = now()
-			WHERE (month, org, recipient) = (
-				SELECT month, org, recipient FROM deliveries
-				WHERE month = $1 AND state = 'pending' AND (retry_at IS NULL OR retry_at <= now())
+		var (
+			err  error
+			prev string
+		)
+		d, err = scanDelivery(tx.QueryRow(ctx, `WITH pick AS (
+				SELECT month, org, recipient, state FROM deliveries
+				WHERE month = $1
+				  AND ((state = 'pending' AND (retry_at IS NULL OR retry_at <= coalesce($3::timestamptz, now())))
+				    OR (state = 'unknown' AND $4))
+				  AND NOT EXISTS (SELECT 1 FROM unnest($5::integer[], $6::text[]) AS s(org, recipient)
+				                  WHERE s.org = deliveries.org AND s.recipient = deliveries.recipient)
 				ORDER BY org, recipient LIMIT 1 FOR UPDATE SKIP LOCKED)
-			RETURNING `+deliveryColumns, int32(m), c.id))
+			UPDATE deliveries d SET state = 'sending', claimant = $2, retry_at = NULL, updated_at = now()
+			FROM pick WHERE (d.month, d.org, d.recipient) = (pick.month, pick.org, pick.recipient)
+			RETURNING `+prefixed("d.", deliveryColumns)+`, pick.state`,
+			int32(m), c.id, at, o.Unknown, skipOrgs, skipRcpts), &prev)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ur.ErrNoDelivery
 		}
+		d.Resend = prev == string(ur.DeliveryUnknown) && d.MessageID != ""
 		return err
 	})
 	if errors.Is(err, ur.ErrNoDelivery) {
@@ -195,12 +222,16 @@ func (c *claimant) Claim(ctx context.Context, m ur.Month) (ur.Delivery, error) {
 	return d, nil
 }
 
-// Attempt counts an attempt and records the Message-ID.
-func (c *claimant) Attempt(ctx context.Context, k ur.DeliveryKey, messageID, prevErr string) error {
-	tag, err := c.conn.Exec(ctx, `UPDATE deliveries SET attempts = attempts + 1, message_id = $5,
-			last_error = CASE WHEN $6 = '' THEN last_error ELSE $6 END, updated_at = now()
+// Attempt counts an attempt and records the message.
+func (c *claimant) Attempt(ctx context.Context, k ur.DeliveryKey, a ur.AttemptInfo) error {
+	tag, err := c.conn.Exec(ctx, `UPDATE deliveries SET attempts = attempts + 1,
+			resends = resends + CASE WHEN $10 THEN 1 ELSE 0 END,
+			message_id = $5, message_date = $8, message_hash = $9,
+			last_error = CASE WHEN $6 = '' THEN last_error ELSE $6 END,
+			last_code = CASE WHEN $6 = '' THEN last_code ELSE $7 END, updated_at = now()
 		WHERE month = $1 AND org = $2 AND recipient = $3 AND claimant = $4 AND state = 'sending'`,
-		int32(k.Month), int32(k.Org), k.Recipient, c.id, messageID, prevErr)
+		int32(k.Month), int32(k.Org), k.Recipient, c.id, a.MessageID, a.PrevErr, int32(a.PrevCode),
+		nullTime(a.MessageDate), a.MessageHash, a.Resend)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = ur.ErrNotClaimed
 	}
@@ -211,14 +242,15 @@ func (c *claimant) Attempt(ctx context.Context, k ur.DeliveryKey, messageID, pre
 }
 
 // Finish records the outcome.
-func (c *claimant) Finish(ctx context.Context, k ur.DeliveryKey, state ur.DeliveryState, lastErr string) error {
+func (c *claimant) Finish(ctx context.Context, k ur.DeliveryKey, state ur.DeliveryState, lastErr string, code int) error {
 	if state != ur.DeliverySent && state != ur.DeliveryFailed && state != ur.DeliveryUnknown {
 		return fmt.Errorf("finish delivery: %s is no outcome", state)
 	}
 	tag, err := c.conn.Exec(ctx, `UPDATE deliveries SET state = $5,
-			last_error = CASE WHEN $6 = '' THEN last_error ELSE $6 END, updated_at = now()
+			last_error = CASE WHEN $6 = '' THEN last_error ELSE $6 END,
+			last_code = CASE WHEN $6 = '' THEN last_code ELSE $7 END, updated_at = now()
 		WHERE month = $1 AND org = $2 AND recipient = $3 AND claimant = $4 AND state IN ('sending', 'unknown')`,
-		int32(k.Month), int32(k.Org), k.Recipient, c.id, string(state), lastErr)
+		int32(k.Month), int32(k.Org), k.Recipient, c.id, string(state), lastErr, int32(code))
 	if err == nil && tag.RowsAffected() == 0 {
 		err = ur.ErrNotClaimed
 	}
@@ -229,15 +261,12 @@ func (c *claimant) Finish(ctx context.Context, k ur.DeliveryKey, state ur.Delive
 }
 
 // Release returns a held delivery to pending.
-func (c *claimant) Release(ctx context.Context, k ur.DeliveryKey, lastErr string, retryAt time.Time) error {
-	var at *time.Time
-	if !retryAt.IsZero() {
-		at = &retryAt
-	}
+func (c *claimant) Release(ctx context.Context, k ur.DeliveryKey, lastErr string, code int, retryAt time.Time) error {
 	tag, err := c.conn.Exec(ctx, `UPDATE deliveries SET state = 'pending', claimant = NULL, retry_at = $5,
-			last_error = CASE WHEN $6 = '' THEN last_error ELSE $6 END, updated_at = now()
+			last_error = CASE WHEN $6 = '' THEN last_error ELSE $6 END,
+			last_code = CASE WHEN $6 = '' THEN last_code ELSE $7 END, updated_at = now()
 		WHERE month = $1 AND org = $2 AND recipient = $3 AND claimant = $4 AND state = 'sending'`,
-		int32(k.Month), int32(k.Org), k.Recipient, c.id, at, lastErr)
+		int32(k.Month), int32(k.Org), k.Recipient, c.id, nullTime(retryAt), lastErr, int32(code))
 	if err == nil && tag.RowsAffected() == 0 {
 		err = ur.ErrNotClaimed
 	}
@@ -245,6 +274,23 @@ func (c *claimant) Release(ctx context.Context, k ur.DeliveryKey, lastErr string
 		return fmt.Errorf("release delivery for %s %s: %w", k.Org, k.Month, err)
 	}
 	return nil
+}
+
+// nullTime is t, or NULL for the zero time.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// prefixed puts p before each of the comma-separated columns.
+func prefixed(p, columns string) string {
+	cols := strings.Split(columns, ", ")
+	for i, c := range cols {
+		cols[i] = p + c
+	}
+	return strings.Join(cols, ", ")
 }
 
 // Close releases the lock and gives the connection back; only the first

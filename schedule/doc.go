@@ -1,5 +1,6 @@
 // Package schedule runs a job once a month, on day D at HH:MM in a time zone
-// (Europe/Oslo), with the clock injected so that tests never sleep.
+// (Europe/Oslo), with the clock (internal/clock) injected so that tests never
+// sleep.
 //
 // A wall-clock time the daylight saving change skips (02:30 on the last
 // Sunday of March) runs at the first instant after the gap (03:00 CEST); one
@@ -13,7 +14,7 @@
 // timer for a month (it re-reads the clock at least hourly, so a suspended
 // machine or a changed clock is noticed).
 //
-//	s := schedule.Schedule{Day: 3, Hour: 8, Minute: 0, Location: oslo}
+//	s := schedule.Schedule{Day: 5, Hour: 8, Minute: 0, Location: oslo}
 //	sc := schedule.New(s, job, logger)
 //	sc.Start(ctx)
 //	defer sc.Stop(ctx)

@@ -145,7 +145,7 @@ func runScheduler(t *testing.T, s Schedule, start time.Time, n int, fail func(i 
 		}
 		return nil
 	}
-	sc := New(s, job, nil, append([]Option{WithClock(clock.Now, clock.Sleep)}, opts...)...)
+	sc := New(s, job, nil, append([]Option{WithClock(clock)}, opts...)...)
 	if err := sc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -279,4 +279,43 @@ func TestStopWhileWaiting(t *testing.T) {
 	if err := sc.Stop(ctx); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
+}
+
+// TestSchedulerOnTheFifth sends on the 5th at 08:00 Oslo time, the day users
+// ask for, through both DST changes of 2027 (28 March, 31 October): 07:00
+// UTC in winter, 06:00 UTC in summer. Down over the 5th of April (just
+// after the spring change), it catches up once at start.
+func TestSchedulerOnTheFifth(t *testing.T) {
+	s, err := Parse(5, "08:00", oslo(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a year", func(t *testing.T) {
+		got := runScheduler(t, s, utc("2027-02-10T00:00:00Z"), 10, nil, WithCatchUp(0))
+		want := runsAt(
+			"2027-03-05T07:00:00Z", // CET
+			"2027-04-05T06:00:00Z", // CEST since 28 March
+			"2027-05-05T06:00:00Z",
+			"2027-06-05T06:00:00Z",
+			"2027-07-05T06:00:00Z",
+			"2027-08-05T06:00:00Z",
+			"2027-09-05T06:00:00Z",
+			"2027-10-05T06:00:00Z",
+			"2027-11-05T07:00:00Z", // CET since 31 October
+			"2027-12-05T07:00:00Z",
+		)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("runs (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("down over the slot", func(t *testing.T) {
+		got := runScheduler(t, s, utc("2027-04-07T09:15:00Z"), 2, nil)
+		want := []run{
+			{utc("2027-04-05T06:00:00Z"), utc("2027-04-07T09:15:00Z")}, // the catch-up, once
+			{utc("2027-05-05T06:00:00Z"), utc("2027-05-05T06:00:00Z")},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("runs (-want +got):\n%s", diff)
+		}
+	})
 }

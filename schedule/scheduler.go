@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"usagereport/internal/clock"
 )
 
 // Defaults of a Scheduler.
@@ -36,8 +38,7 @@ type Scheduler struct {
 	sched   Schedule
 	job     Job
 	logger  *slog.Logger
-	now     func() time.Time
-	sleep   func(ctx context.Context, d time.Duration) error
+	clock   clock.Clock
 	catchUp time.Duration
 	retry   time.Duration
 
@@ -49,11 +50,9 @@ type Scheduler struct {
 // Option changes a Scheduler.
 type Option func(*Scheduler)
 
-// WithClock injects the clock and the sleeper; tests advance a fake clock
-// in the sleeper and never wait.
-func WithClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(s *Scheduler) { s.now, s.sleep = now, sleep }
-}
+// WithClock injects the clock; tests advance a fake one in its Sleep and
+// never wait.
+func WithClock(c clock.Clock) Option { return func(s *Scheduler) { s.clock = c } }
 
 // WithCatchUp sets how old a missed slot may be and still run at start; 0
 // runs none.
@@ -67,23 +66,12 @@ func New(sched Schedule, job Job, logger *slog.Logger, opts ...Option) *Schedule
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Scheduler{sched: sched, job: job, logger: logger, now: time.Now, sleep: sleepCtx,
+	s := &Scheduler{sched: sched, job: job, logger: logger, clock: clock.Real{},
 		catchUp: DefaultCatchUp, retry: DefaultRetry}
 	for _, o := range opts {
 		o(s)
 	}
 	return s
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Start runs the scheduler in a goroutine until ctx ends or Stop.
@@ -131,7 +119,7 @@ func (s *Scheduler) Done() <-chan struct{} {
 }
 
 func (s *Scheduler) run(ctx context.Context) {
-	now := s.now()
+	now := s.clock.Now()
 	slot := s.sched.Next(now)
 	if prev := s.sched.Prev(now); s.catchUp > 0 && now.Sub(prev) <= s.catchUp {
 		slot = prev
@@ -148,7 +136,7 @@ func (s *Scheduler) run(ctx context.Context) {
 		}
 		next := s.sched.Next(slot)
 		if err != nil {
-			if retry := s.now().Add(s.retry); retry.Before(next) {
+			if retry := s.clock.Now().Add(s.retry); retry.Before(next) {
 				s.logger.Error("scheduled run failed; will retry", slog.Time(attrSlot, slot), slog.Time(attrNext, retry), slog.String("error", err.Error()))
 				at = retry
 				continue
@@ -164,11 +152,11 @@ func (s *Scheduler) run(ctx context.Context) {
 // or after t; false when ctx ended.
 func (s *Scheduler) sleepUntil(ctx context.Context, t time.Time) bool {
 	for {
-		d := t.Sub(s.now())
+		d := t.Sub(s.clock.Now())
 		if d <= 0 {
 			return ctx.Err() == nil
 		}
-		if err := s.sleep(ctx, min(d, maxSleep)); err != nil {
+		if err := s.clock.Sleep(ctx, min(d, maxSleep)); err != nil {
 			return false
 		}
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	ur "usagereport"
+	"usagereport/mail"
 )
 
 // runDeliveries prints a month's delivery ledger, recipients included: the
@@ -61,28 +63,75 @@ func runDeliveries(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintf(e.Stdout, "%s %s: delivery resolved as %s\n", key.Org, month, to)
 		return nil
 	}
-	ds, err := ledger.ListDeliveries(ctx, month)
+	status, err := mail.MonthStatus(ctx, ledger, month, e.Now())
 	if err != nil {
 		return err
 	}
-	if len(ds) == 0 {
+	if len(status.Deliveries) == 0 {
 		fmt.Fprintf(e.Stdout, "%s: no deliveries\n", month)
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.Stdout, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "ORG\tRECIPIENT\tSTATE\tATTEMPTS\tUPDATED\tMESSAGE-ID\tLAST ERROR")
-	counts := map[ur.DeliveryState]int{}
-	for _, d := range ds {
-		counts[d.State]++
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.Org, d.Recipient, d.State, d.Attempts,
-			d.UpdatedAt.UTC().Format(time.RFC3339), ledgerCell(d.MessageID), ledgerCell(d.LastError))
+	fmt.Fprintln(tw, "ORG\tRECIPIENT\tSTATE\tATTEMPTS\tRESENDS\tNEXT ATTEMPT\tUPDATED\tMESSAGE-ID\tCODE\tLAST ERROR")
+	for _, d := range status.Deliveries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", d.Org, d.Recipient, d.State, d.Attempts, d.Resends,
+			nextAttempt(d, status.Now), d.UpdatedAt.UTC().Format(time.RFC3339), ledgerCell(d.MessageID), replyCode(d.LastCode), ledgerCell(d.LastError))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "%s: %d deliveries: %d sent, %d failed, %d unknown, %d pending, %d sending\n", month, len(ds),
-		counts[ur.DeliverySent], counts[ur.DeliveryFailed], counts[ur.DeliveryUnknown], counts[ur.DeliveryPending], counts[ur.DeliverySending])
+	printStatus(e.Stdout, status, true)
 	return nil
+}
+
+// printStatus prints where the month's deliveries stand: the counts, then
+// one line for each delivery not sent. Recipients only with
+// withRecipients (the deliveries command); send names organisations.
+func printStatus(w io.Writer, st mail.Status, withRecipients bool) {
+	fmt.Fprintf(w, "%s whole month: %d deliveries: %d sent (%d after a resend), %d pending, %d overdue, %d failed, %d unknown, %d sending\n",
+		st.Month, len(st.Deliveries), st.Sent, st.Resent, st.Pending, st.Overdue, st.Failed, st.Unknown, st.Sending)
+	for _, d := range st.Deliveries {
+		who := d.Org.String()
+		if withRecipients {
+			who += " " + d.Recipient
+		}
+		switch d.State {
+		case ur.DeliverySent:
+			continue
+		case ur.DeliveryPending:
+			state := "pending"
+			if mail.IsOverdue(d, st.Now) {
+				state = "overdue"
+			}
+			fmt.Fprintf(w, "  %-8s %s: next attempt %s, last reply %s\n", state, who, nextAttempt(d, st.Now), replyCode(d.LastCode))
+		case ur.DeliveryFailed:
+			fmt.Fprintf(w, "  %-8s %s: reply %s, Message-ID %s\n", "failed", who, replyCode(d.LastCode), ledgerCell(d.MessageID))
+		case ur.DeliveryUnknown:
+			fmt.Fprintf(w, "  %-8s %s: Message-ID %s (resent by the next send, or resolve it)\n", "unknown", who, ledgerCell(d.MessageID))
+		case ur.DeliverySending:
+			fmt.Fprintf(w, "  %-8s %s: held by a sender that is running\n", "sending", who)
+		}
+	}
+}
+
+// nextAttempt is when a pending delivery is tried next: its retry time,
+// or "now" when that has come; "-" for any other state.
+func nextAttempt(d ur.Delivery, now time.Time) string {
+	switch {
+	case d.State != ur.DeliveryPending:
+		return "-"
+	case mail.IsOverdue(d, now):
+		return "now (overdue)"
+	}
+	return d.RetryAt.UTC().Format(time.RFC3339)
+}
+
+// replyCode shows an SMTP reply code, "none" for 0.
+func replyCode(code int) string {
+	if code == 0 {
+		return "none"
+	}
+	return fmt.Sprint(code)
 }
 
 // ledgerCell shows s on one line, "-" when empty.

@@ -16,7 +16,7 @@ func runSchedule(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "schedule", "--store DIR|URL --reports DIR --smtp-host H --from ADDR [--day D] [--at HH:MM] [flags]")
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
 	reports := fs.String("reports", "", "folder of the reports (made there first when missing)")
-	day := fs.Int("day", 3, "day of the month to send on, 1 to 28")
+	day := fs.Int("day", 5, "day of the month to send on, 1 to 28 (the 5th: the month's exports are in by then)")
 	at := fs.String("at", "08:00", "time of day to send at, HH:MM Europe/Oslo")
 	catchUp := fs.Duration("catch-up", schedule.DefaultCatchUp, "run a slot missed while down if it is at most this old (0: never)")
 	retry := fs.Duration("retry", schedule.DefaultRetry, "wait before a failed run is tried again")
@@ -43,7 +43,8 @@ func runSchedule(ctx context.Context, e *Env, args []string) error {
 	job := func(ctx context.Context, slot time.Time) error {
 		return sendMonth(ctx, e, *storeSpec, *reports, reportMonthOf(slot, oslo), cfg)
 	}
-	sc := schedule.New(sched, job, e.Logger, schedule.WithCatchUp(*catchUp), schedule.WithRetry(*retry))
+	sc := schedule.New(sched, job, e.Logger, schedule.WithClock(envClock{e}),
+		schedule.WithCatchUp(*catchUp), schedule.WithRetry(*retry))
 	if err := sc.Start(ctx); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	ur "usagereport"
 	"usagereport/export"
+	"usagereport/internal/clock"
 	"usagereport/mail"
 )
 
@@ -37,12 +39,15 @@ func mailFlags(e *Env, fs *flag.FlagSet) func() (mail.Config, error) {
 	fs.Var(&parquetOrgs, "parquet-org", "attach the Parquet report too for this organisation (repeatable)")
 	attempts := fs.Int("attempts", mail.DefaultAttempts, "SMTP attempts per delivery and run on temporary failures")
 	backoff := fs.Duration("backoff", mail.DefaultBackoff, "wait after the first temporary failure, doubled each time")
+	concurrency := fs.Int("concurrency", mail.DefaultConcurrency, "SMTP connections open at once")
+	noResend := fs.Bool("no-resend-unknown", false, "never resend a message whose delivery is unknown (connection lost after the whole message was written): leave it to an operator")
 	return func() (mail.Config, error) {
 		cfg := mail.Config{
 			Host: *host, Port: *port, TLS: mail.TLSMode(*tlsMode), Username: *user, From: *from,
 			MaxAttachment: *maxAttach, DownloadURL: *downloadURL,
 			ParquetAll: *parquetAll, ParquetOrgs: parquetOrgs,
 			Attempts: *attempts, Backoff: *backoff,
+			Concurrency: *concurrency, NoResendUnknown: *noResend,
 		}
 		switch {
 		case *pwFile != "":
@@ -127,23 +132,55 @@ func sendMonth(ctx context.Context, e *Env, spec, dir string, m ur.Month, cfg ma
 			return fmt.Errorf("make reports: %w", err)
 		}
 	}
-	s, err := mail.NewSender(cfg, ledger, e.Logger)
+	s, err := mail.NewSender(cfg, ledger, e.Logger, mail.WithClock(envClock{e}))
 	if err != nil {
 		return err
 	}
-	sum, err := s.Send(ctx, m, dir, orgs)
-	for _, o := range sum.NoReport {
-		fmt.Fprintf(e.Stdout, "%s %s: no report this month, nothing sent\n", o, m)
-	}
-	fmt.Fprintf(e.Stdout, "%s: %d sent, %d failed, %d unknown, %d left pending (%d new deliveries)\n",
-		m, sum.Sent, sum.Failed, sum.Unknown, sum.Pending, sum.Added)
+	sum, sendErr := s.Send(ctx, m, dir, orgs)
+	printRun(e.Stdout, m, sum)
+	status, err := mail.MonthStatus(context.WithoutCancel(ctx), ledger, m, e.Now()) // shown when stopped too
 	if err != nil {
-		return err
+		return errors.Join(sendErr, err)
 	}
-	if sum.Failed > 0 || sum.Unknown > 0 {
-		return fmt.Errorf("%d deliveries failed and %d are unknown: see 'usagereport deliveries --month %s'", sum.Failed, sum.Unknown, m)
+	printStatus(e.Stdout, status, false)
+	if sendErr != nil {
+		return sendErr
+	}
+	if len(status.Deliveries) == 0 {
+		return fmt.Errorf("nothing to send for %s: no organisation has both a recipient and a report", m)
+	}
+	if n := status.Outstanding(); n > 0 {
+		return fmt.Errorf("%d of the %d deliveries of %s are not sent: see above, and 'usagereport deliveries --month %s'", n, len(status.Deliveries), m, m)
 	}
 	return nil
+}
+
+// envClock is e's clock, with real sleeps.
+type envClock struct{ e *Env }
+
+func (c envClock) Now() time.Time { return c.e.Now() }
+
+func (envClock) Sleep(ctx context.Context, d time.Duration) error { return clock.Real{}.Sleep(ctx, d) }
+
+// printRun prints what one send run did, and the organisations it sent
+// nothing to, each by number; never a recipient.
+func printRun(w io.Writer, m ur.Month, sum mail.Summary) {
+	if n := len(sum.NoRecipients); n > 0 {
+		fmt.Fprintf(w, "%s: no recipients: %d organisations: %s\n", m, n, orgNumbers(sum.NoRecipients))
+	}
+	if n := len(sum.NoReport); n > 0 {
+		fmt.Fprintf(w, "%s: no report this month, nothing sent: %d organisations: %s\n", m, n, orgNumbers(sum.NoReport))
+	}
+	fmt.Fprintf(w, "%s this run: %d sent, %d resent after an unknown outcome, %d failed, %d unknown, %d left pending (%d new deliveries)\n",
+		m, sum.Sent, sum.Resent, sum.Failed, sum.Unknown, sum.Pending, sum.Added)
+}
+
+func orgNumbers(orgs []ur.Org) string {
+	s := make([]string, len(orgs))
+	for i, o := range orgs {
+		s[i] = o.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 func containsOrg(list []ur.Org, o ur.Org) bool {

@@ -81,7 +81,8 @@ func TestSendMakesReportsThenSendsOnce(t *testing.T) {
 		"--from", "Bruksrapport <rapport@operator.example>", "--parquet-org", "882700240"}
 	r := mustRun(t, send...)
 	if !strings.Contains(r.stdout, "making the missing reports of 2 organisations") ||
-		!strings.Contains(r.stdout, "2026-10: 3 sent, 0 failed, 0 unknown, 0 left pending (3 new deliveries)") {
+		!strings.Contains(r.stdout, "2026-10 this run: 3 sent, 0 resent after an unknown outcome, 0 failed, 0 unknown, 0 left pending (3 new deliveries)") ||
+		!strings.Contains(r.stdout, "2026-10 whole month: 3 deliveries: 3 sent (0 after a resend), 0 pending, 0 overdue, 0 failed, 0 unknown, 0 sending") {
 		t.Errorf("send printed:\n%s", r.stdout)
 	}
 	if strings.Contains(r.stdout+r.stderr, "@nordlys") || strings.Contains(r.stdout+r.stderr, "@havbris") {
@@ -91,7 +92,8 @@ func TestSendMakesReportsThenSendsOnce(t *testing.T) {
 		t.Fatalf("the server received %d messages, want 3", got)
 	}
 	r = mustRun(t, send...)
-	if !strings.Contains(r.stdout, "2026-10: 0 sent, 0 failed, 0 unknown, 0 left pending (0 new deliveries)") ||
+	if !strings.Contains(r.stdout, "2026-10 this run: 0 sent, 0 resent after an unknown outcome, 0 failed, 0 unknown, 0 left pending (0 new deliveries)") ||
+		!strings.Contains(r.stdout, "2026-10 whole month: 3 deliveries: 3 sent") ||
 		strings.Contains(r.stdout, "making the missing reports") {
 		t.Errorf("second send printed:\n%s", r.stdout)
 	}
@@ -100,7 +102,7 @@ func TestSendMakesReportsThenSendsOnce(t *testing.T) {
 	}
 	r = mustRun(t, "deliveries", "--store", store, "--month", "2026-10")
 	for _, want := range []string{"okonomi@nordlys.example", "leder@nordlys.example", "post@havbris.example",
-		"2026-10: 3 deliveries: 3 sent, 0 failed, 0 unknown, 0 pending, 0 sending"} {
+		"2026-10 whole month: 3 deliveries: 3 sent (0 after a resend), 0 pending, 0 overdue, 0 failed, 0 unknown, 0 sending"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("deliveries lacks %q:\n%s", want, r.stdout)
 		}
@@ -136,5 +138,44 @@ func TestSendUsage(t *testing.T) {
 				t.Errorf("the password was printed:\n%s", r.stderr)
 			}
 		})
+	}
+}
+
+// TestSendWithoutRecipientsSaysSo: organisations without recipients are
+// named, and a send that has nobody to send to fails, rather than print
+// "0 sent" and exit 0.
+func TestSendWithoutRecipientsSaysSo(t *testing.T) {
+	samples, err := filepath.Glob("../../fixtures/sample/*")
+	if err != nil || len(samples) < 3 {
+		t.Fatalf("samples: %v %v", samples, err)
+	}
+	dir := t.TempDir()
+	store, reports := filepath.Join(dir, "store"), filepath.Join(dir, "reports")
+	mustRun(t, append([]string{"ingest", "--store", store}, samples...)...)
+	mustRun(t, "org", "add", "--store", store, "--org", "882700240", "--name", "Nordlys Kraft AS")
+	mustRun(t, "org", "add", "--store", store, "--org", "903174161", "--name", "Havbris")
+	sink, port := startSink(t)
+	send := []string{"send", "--store", store, "--reports", reports, "--month", "2026-10",
+		"--smtp-host", "127.0.0.1", "--smtp-port", port, "--smtp-tls", "none", "--from", "rapport@operator.example"}
+	r := run(t, nil, send...)
+	if r.code != ExitFailure {
+		t.Errorf("exit %d, want %d", r.code, ExitFailure)
+	}
+	for _, want := range []string{"2026-10: no recipients: 2 organisations: 882700240, 903174161"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stderr, "nothing to send for 2026-10: no organisation has both a recipient and a report") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	if n := len(sink.received()); n != 0 {
+		t.Errorf("%d messages sent", n)
+	}
+	// With one recipient the other organisation is still named.
+	mustRun(t, "org", "set", "--store", store, "--org", "903174161", "--recipient", "post@havbris.example")
+	r = mustRun(t, send...)
+	if !strings.Contains(r.stdout, "2026-10: no recipients: 1 organisations: 882700240") {
+		t.Errorf("stdout:\n%s", r.stdout)
 	}
 }

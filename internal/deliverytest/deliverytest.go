@@ -49,6 +49,7 @@ type state struct {
 	State     ur.DeliveryState
 	Attempts  int
 	LastError string
+	LastCode  int
 	MessageID string
 }
 
@@ -66,7 +67,7 @@ func states(t *testing.T, d ur.Deliveries, m ur.Month) []state {
 		if x.CreatedAt.IsZero() || x.UpdatedAt.Before(x.CreatedAt) {
 			t.Errorf("delivery %s: created %v, updated %v", x.Org, x.CreatedAt, x.UpdatedAt)
 		}
-		out = append(out, state{x.Org, x.Recipient, x.State, x.Attempts, x.LastError, x.MessageID})
+		out = append(out, state{x.Org, x.Recipient, x.State, x.Attempts, x.LastError, x.LastCode, x.MessageID})
 	}
 	return out
 }
@@ -89,6 +90,108 @@ func Run(t *testing.T, open Opener) {
 	t.Run("DeadClaimant", func(t *testing.T) { testDeadClaimant(t, open) })
 	t.Run("Resolve", func(t *testing.T) { testResolve(t, open(t)) })
 	t.Run("Release", func(t *testing.T) { testRelease(t, open(t)) })
+	t.Run("ResendUnknown", func(t *testing.T) { testResendUnknown(t, open) })
+	t.Run("ClaimOptions", func(t *testing.T) { testClaimOptions(t, open(t)) })
+}
+
+// testResendUnknown claims unknown deliveries for a resend only when asked:
+// one whose attempt was recorded comes back with its message (Message-ID,
+// date, hash) and Resend set, and the resend is counted at its attempt;
+// one whose claimant died before any attempt is no resend.
+func testResendUnknown(t *testing.T, open Opener) {
+	ctx := context.Background()
+	d1, d2 := open(t), open(t)
+	ks := keys(oct, 2)
+	if _, err := d1.AddDeliveries(ctx, ks); err != nil {
+		t.Fatal(err)
+	}
+	date := time.Date(2026, 11, 5, 7, 0, 0, 0, time.UTC)
+	dead, err := d1.NewClaimant(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := dead.Claim(ctx, oct, ur.ClaimOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := ur.AttemptInfo{MessageID: "m1@x", MessageDate: date, MessageHash: "abc123"}
+	if err := dead.Attempt(ctx, ks[0], sent); err != nil {
+		t.Fatal(err)
+	}
+	dead.Close()
+	c := newClaimant(t, d2)
+	if _, err := c.Claim(ctx, oct, ur.ClaimOptions{}); !errors.Is(err, ur.ErrNoDelivery) {
+		t.Fatalf("Claim without Unknown: %v, want ErrNoDelivery", err)
+	}
+	got := map[ur.DeliveryKey]ur.Delivery{}
+	for range 2 {
+		x, err := c.Claim(ctx, oct, ur.ClaimOptions{Unknown: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[x.DeliveryKey] = x
+	}
+	if _, err := c.Claim(ctx, oct, ur.ClaimOptions{Unknown: true}); !errors.Is(err, ur.ErrNoDelivery) {
+		t.Errorf("third Claim: %v, want ErrNoDelivery", err)
+	}
+	r := got[ks[0]]
+	if !r.Resend || r.State != ur.DeliverySending || r.MessageID != "m1@x" || !r.MessageDate.Equal(date) || r.MessageHash != "abc123" {
+		t.Errorf("claimed after an attempt: %+v, want a resend with its message", r)
+	}
+	if n := got[ks[1]]; n.Resend || n.MessageID != "" {
+		t.Errorf("claimed before any attempt: %+v, want no resend", n)
+	}
+	resend := sent
+	resend.Resend, resend.PrevErr = true, ur.DeadClaimantError
+	if err := c.Attempt(ctx, ks[0], resend); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Finish(ctx, ks[0], ur.DeliverySent, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := d1.ListDeliveries(ctx, oct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range ds {
+		if x.DeliveryKey != ks[0] {
+			continue
+		}
+		if x.State != ur.DeliverySent || x.Attempts != 2 || x.Resends != 1 || x.MessageHash != "abc123" || x.Resend {
+			t.Errorf("after the resend: %+v", x)
+		}
+	}
+}
+
+// testClaimOptions: Skip leaves deliveries alone, and Now decides which
+// retry times have come.
+func testClaimOptions(t *testing.T, d ur.Deliveries) {
+	ctx := context.Background()
+	ks := keys(oct, 2)
+	if _, err := d.AddDeliveries(ctx, ks); err != nil {
+		t.Fatal(err)
+	}
+	c := newClaimant(t, d)
+	x, err := c.Claim(ctx, oct, ur.ClaimOptions{Skip: ks[1:]})
+	if err != nil || x.DeliveryKey != ks[0] {
+		t.Fatalf("Claim skipping %v = %v, %v", ks[1], x.DeliveryKey, err)
+	}
+	if _, err := c.Claim(ctx, oct, ur.ClaimOptions{Skip: ks[1:]}); !errors.Is(err, ur.ErrNoDelivery) {
+		t.Errorf("Claim with the rest skipped: %v, want ErrNoDelivery", err)
+	}
+	retryAt := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := c.Release(ctx, x.DeliveryKey, "451 later", 451, retryAt); err != nil {
+		t.Fatal(err)
+	}
+	o := ur.ClaimOptions{Now: retryAt.Add(-time.Second), Skip: ks[1:]}
+	if _, err := c.Claim(ctx, oct, o); !errors.Is(err, ur.ErrNoDelivery) {
+		t.Errorf("Claim a second before the retry time: %v, want ErrNoDelivery", err)
+	}
+	o.Now = retryAt
+	if y, err := c.Claim(ctx, oct, o); err != nil || y.DeliveryKey != ks[0] || y.LastCode != 451 {
+		t.Errorf("Claim at the retry time = %+v, %v", y, err)
+	}
 }
 
 func testAddAndList(t *testing.T, d ur.Deliveries) {
@@ -126,7 +229,7 @@ func testClaimAttemptFinish(t *testing.T, d ur.Deliveries) {
 	other := newClaimant(t, d)
 	var got []ur.Delivery
 	for {
-		x, err := c.Claim(ctx, oct)
+		x, err := c.Claim(ctx, oct, ur.ClaimOptions{})
 		if errors.Is(err, ur.ErrNoDelivery) {
 			break
 		}
@@ -142,10 +245,10 @@ func testClaimAttemptFinish(t *testing.T, d ur.Deliveries) {
 		t.Fatalf("claimed %d deliveries, want 3", len(got))
 	}
 	k0, k1, k2 := got[0].DeliveryKey, got[1].DeliveryKey, got[2].DeliveryKey
-	if err := other.Attempt(ctx, k0, "id0@x", ""); !errors.Is(err, ur.ErrNotClaimed) {
+	if err := other.Attempt(ctx, k0, ur.AttemptInfo{MessageID: "id0@x"}); !errors.Is(err, ur.ErrNotClaimed) {
 		t.Errorf("Attempt by another claimant: %v, want ErrNotClaimed", err)
 	}
-	if err := other.Finish(ctx, k0, ur.DeliverySent, ""); !errors.Is(err, ur.ErrNotClaimed) {
+	if err := other.Finish(ctx, k0, ur.DeliverySent, "", 0); !errors.Is(err, ur.ErrNotClaimed) {
 		t.Errorf("Finish by another claimant: %v, want ErrNotClaimed", err)
 	}
 	must := func(err error) {
@@ -154,17 +257,17 @@ func testClaimAttemptFinish(t *testing.T, d ur.Deliveries) {
 			t.Fatal(err)
 		}
 	}
-	must(c.Attempt(ctx, k0, "id0@x", ""))
-	must(c.Attempt(ctx, k0, "id0@x", "421 try later"))
-	must(c.Finish(ctx, k0, ur.DeliverySent, ""))
-	must(c.Attempt(ctx, k1, "id1@x", ""))
-	must(c.Finish(ctx, k1, ur.DeliveryFailed, "550 no such user"))
-	must(c.Attempt(ctx, k2, "id2@x", ""))
-	must(c.Finish(ctx, k2, ur.DeliveryUnknown, "connection reset after the message was written"))
-	if err := c.Finish(ctx, k0, ur.DeliveryFailed, "again"); !errors.Is(err, ur.ErrNotClaimed) {
+	must(c.Attempt(ctx, k0, ur.AttemptInfo{MessageID: "id0@x"}))
+	must(c.Attempt(ctx, k0, ur.AttemptInfo{MessageID: "id0@x", PrevErr: "421 try later", PrevCode: 421}))
+	must(c.Finish(ctx, k0, ur.DeliverySent, "", 0))
+	must(c.Attempt(ctx, k1, ur.AttemptInfo{MessageID: "id1@x"}))
+	must(c.Finish(ctx, k1, ur.DeliveryFailed, "550 no such user", 550))
+	must(c.Attempt(ctx, k2, ur.AttemptInfo{MessageID: "id2@x"}))
+	must(c.Finish(ctx, k2, ur.DeliveryUnknown, "connection reset after the message was written", 0))
+	if err := c.Finish(ctx, k0, ur.DeliveryFailed, "again", 0); !errors.Is(err, ur.ErrNotClaimed) {
 		t.Errorf("Finish of a sent delivery: %v, want ErrNotClaimed", err)
 	}
-	if err := c.Attempt(ctx, k2, "id2@x", ""); !errors.Is(err, ur.ErrNotClaimed) {
+	if err := c.Attempt(ctx, k2, ur.AttemptInfo{MessageID: "id2@x"}); !errors.Is(err, ur.ErrNotClaimed) {
 		t.Errorf("Attempt on an unknown delivery: %v, want ErrNotClaimed", err)
 	}
 	byKey := map[ur.DeliveryKey]state{}
@@ -172,14 +275,14 @@ func testClaimAttemptFinish(t *testing.T, d ur.Deliveries) {
 		byKey[ur.DeliveryKey{Org: s.Org, Month: oct, Recipient: s.Recipient}] = s
 	}
 	wants := map[ur.DeliveryKey]state{
-		k0: {k0.Org, k0.Recipient, ur.DeliverySent, 2, "421 try later", "id0@x"},
-		k1: {k1.Org, k1.Recipient, ur.DeliveryFailed, 1, "550 no such user", "id1@x"},
-		k2: {k2.Org, k2.Recipient, ur.DeliveryUnknown, 1, "connection reset after the message was written", "id2@x"},
+		k0: {k0.Org, k0.Recipient, ur.DeliverySent, 2, "421 try later", 421, "id0@x"},
+		k1: {k1.Org, k1.Recipient, ur.DeliveryFailed, 1, "550 no such user", 550, "id1@x"},
+		k2: {k2.Org, k2.Recipient, ur.DeliveryUnknown, 1, "connection reset after the message was written", 0, "id2@x"},
 	}
 	if diff := cmp.Diff(wants, byKey); diff != "" {
 		t.Errorf("ledger (-want +got):\n%s", diff)
 	}
-	if _, err := c.Claim(ctx, oct); !errors.Is(err, ur.ErrNoDelivery) {
+	if _, err := c.Claim(ctx, oct, ur.ClaimOptions{}); !errors.Is(err, ur.ErrNoDelivery) {
 		t.Errorf("Claim after all finished: %v, want ErrNoDelivery", err)
 	}
 }
@@ -206,7 +309,7 @@ func testConcurrentClaims(t *testing.T, open Opener) {
 		c := newClaimant(t, d)
 		wg.Go(func() {
 			for {
-				x, err := c.Claim(ctx, oct)
+				x, err := c.Claim(ctx, oct, ur.ClaimOptions{})
 				if errors.Is(err, ur.ErrNoDelivery) {
 					return
 				}
@@ -217,7 +320,7 @@ func testConcurrentClaims(t *testing.T, open Opener) {
 				mu.Lock()
 				claimed[x.Recipient]++
 				mu.Unlock()
-				if err := c.Finish(ctx, x.DeliveryKey, ur.DeliverySent, ""); err != nil {
+				if err := c.Finish(ctx, x.DeliveryKey, ur.DeliverySent, "", 0); err != nil {
 					t.Errorf("Finish: %v", err)
 				}
 			}
@@ -247,15 +350,15 @@ func testDeadClaimant(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := dead.Claim(ctx, oct)
+	x, err := dead.Claim(ctx, oct, ur.ClaimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := dead.Attempt(ctx, x.DeliveryKey, "lost@x", ""); err != nil {
+	if err := dead.Attempt(ctx, x.DeliveryKey, ur.AttemptInfo{MessageID: "lost@x"}); err != nil {
 		t.Fatal(err)
 	}
 	live := newClaimant(t, d2)
-	y, err := live.Claim(ctx, oct)
+	y, err := live.Claim(ctx, oct, ur.ClaimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,12 +370,12 @@ func testDeadClaimant(t *testing.T, open Opener) {
 		}
 	}
 	dead.Close()
-	if _, err := live.Claim(ctx, oct); !errors.Is(err, ur.ErrNoDelivery) {
+	if _, err := live.Claim(ctx, oct, ur.ClaimOptions{}); !errors.Is(err, ur.ErrNoDelivery) {
 		t.Errorf("Claim after the claimant died: %v, want ErrNoDelivery (unknown is never resent)", err)
 	}
 	want := map[string]state{
-		x.Recipient: {x.Org, x.Recipient, ur.DeliveryUnknown, 1, ur.DeadClaimantError, "lost@x"},
-		y.Recipient: {y.Org, y.Recipient, ur.DeliverySending, 0, "", ""},
+		x.Recipient: {x.Org, x.Recipient, ur.DeliveryUnknown, 1, ur.DeadClaimantError, 0, "lost@x"},
+		y.Recipient: {y.Org, y.Recipient, ur.DeliverySending, 0, "", 0, ""},
 	}
 	byRcpt := map[string]state{}
 	for _, s := range states(t, d2, oct) {
@@ -281,7 +384,7 @@ func testDeadClaimant(t *testing.T, open Opener) {
 	if diff := cmp.Diff(want, byRcpt); diff != "" {
 		t.Errorf("ledger (-want +got):\n%s", diff)
 	}
-	if err := live.Finish(ctx, y.DeliveryKey, ur.DeliverySent, ""); err != nil {
+	if err := live.Finish(ctx, y.DeliveryKey, ur.DeliverySent, "", 0); err != nil {
 		t.Errorf("Finish by the live claimant: %v", err)
 	}
 }
@@ -301,11 +404,11 @@ func testResolve(t *testing.T, d ur.Deliveries) {
 	}
 	c := newClaimant(t, d)
 	for range 2 {
-		x, err := c.Claim(ctx, oct)
+		x, err := c.Claim(ctx, oct, ur.ClaimOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Finish(ctx, x.DeliveryKey, ur.DeliveryUnknown, "cut"); err != nil {
+		if err := c.Finish(ctx, x.DeliveryKey, ur.DeliveryUnknown, "cut", 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -318,11 +421,11 @@ func testResolve(t *testing.T, d ur.Deliveries) {
 	if err := d.ResolveDelivery(ctx, ks[1], ur.DeliveryPending); err != nil {
 		t.Fatal(err)
 	}
-	x, err := c.Claim(ctx, oct)
+	x, err := c.Claim(ctx, oct, ur.ClaimOptions{})
 	if err != nil || x.DeliveryKey != ks[1] {
 		t.Errorf("Claim after resolving to pending = %v, %v; want %v", x.DeliveryKey, err, ks[1])
 	}
-	if _, err := c.Claim(ctx, oct); !errors.Is(err, ur.ErrNoDelivery) {
+	if _, err := c.Claim(ctx, oct, ur.ClaimOptions{}); !errors.Is(err, ur.ErrNoDelivery) {
 		t.Errorf("second Claim: %v, want ErrNoDelivery", err)
 	}
 }
@@ -335,42 +438,42 @@ func testRelease(t *testing.T, d ur.Deliveries) {
 		t.Fatal(err)
 	}
 	c := newClaimant(t, d)
-	x, err := c.Claim(ctx, oct)
+	x, err := c.Claim(ctx, oct, ur.ClaimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Attempt(ctx, x.DeliveryKey, "id@x", ""); err != nil {
+	if err := c.Attempt(ctx, x.DeliveryKey, ur.AttemptInfo{MessageID: "id@x"}); err != nil {
 		t.Fatal(err)
 	}
 	later := time.Now().Add(time.Hour)
-	if err := c.Release(ctx, x.DeliveryKey, "421 busy", later); err != nil {
+	if err := c.Release(ctx, x.DeliveryKey, "421 busy", 421, later); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Release(ctx, x.DeliveryKey, "421 busy", later); !errors.Is(err, ur.ErrNotClaimed) {
+	if err := c.Release(ctx, x.DeliveryKey, "421 busy", 421, later); !errors.Is(err, ur.ErrNotClaimed) {
 		t.Errorf("second Release: %v, want ErrNotClaimed", err)
 	}
 	ds, err := d.ListDeliveries(ctx, oct)
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("ListDeliveries = %v, %v", ds, err)
 	}
-	if got := ds[0]; got.State != ur.DeliveryPending || got.Attempts != 1 || got.LastError != "421 busy" || got.MessageID != "id@x" || !got.RetryAt.Round(time.Second).Equal(later.Round(time.Second)) {
+	if got := ds[0]; got.State != ur.DeliveryPending || got.Attempts != 1 || got.LastError != "421 busy" || got.LastCode != 421 || got.MessageID != "id@x" || !got.RetryAt.Round(time.Second).Equal(later.Round(time.Second)) {
 		t.Errorf("released delivery = %+v", got)
 	}
-	if _, err := c.Claim(ctx, oct); !errors.Is(err, ur.ErrNoDelivery) {
+	if _, err := c.Claim(ctx, oct, ur.ClaimOptions{}); !errors.Is(err, ur.ErrNoDelivery) {
 		t.Errorf("Claim before the retry time: %v, want ErrNoDelivery", err)
 	}
 	// Released with a retry time past, it is claimed again.
 	if _, err := d.AddDeliveries(ctx, keys(nov, 1)); err != nil {
 		t.Fatal(err)
 	}
-	y, err := c.Claim(ctx, nov)
+	y, err := c.Claim(ctx, nov, ur.ClaimOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Release(ctx, y.DeliveryKey, "", time.Now().Add(-time.Minute)); err != nil {
+	if err := c.Release(ctx, y.DeliveryKey, "", 0, time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if z, err := c.Claim(ctx, nov); err != nil || z.DeliveryKey != y.DeliveryKey || !z.RetryAt.IsZero() {
+	if z, err := c.Claim(ctx, nov, ur.ClaimOptions{}); err != nil || z.DeliveryKey != y.DeliveryKey || !z.RetryAt.IsZero() {
 		t.Errorf("Claim after the retry time = %+v, %v; want %v", z, err, y.DeliveryKey)
 	}
 }
