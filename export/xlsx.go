@@ -48,6 +48,13 @@ const (
 // sheet XML before it spills to a temporary file (about 32 MB live at the
 // most, reached near 15,000 cost centres; see BenchmarkWriteXLSX).
 func WriteXLSX(w io.Writer, c *aggregate.Cube, history []*aggregate.Cube, createdAt time.Time) (err error) {
+	return WriteXLSXEdition(w, c, history, Edition{CreatedAt: createdAt, Version: 1})
+}
+
+// WriteXLSXEdition is WriteXLSX for one publication of the month: the About
+// sheet says its version and the events from earlier months it includes.
+func WriteXLSXEdition(w io.Writer, c *aggregate.Cube, history []*aggregate.Cube, ed Edition) (err error) {
+	createdAt := ed.CreatedAt
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("write xlsx of %s %s: %w", c.Org, c.Month, err)
@@ -68,7 +75,7 @@ func WriteXLSX(w io.Writer, c *aggregate.Cube, history []*aggregate.Cube, create
 	if err != nil {
 		return err
 	}
-	wb := &workbook{f: f, st: st, cube: c, t: t, createdAt: createdAt.UTC()}
+	wb := &workbook{f: f, st: st, cube: c, t: t, createdAt: createdAt.UTC(), ed: ed}
 
 	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
 		return err
@@ -111,6 +118,7 @@ type workbook struct {
 	cube      *aggregate.Cube
 	t         *cellTable
 	createdAt time.Time
+	ed        Edition
 }
 
 // historyTables checks the earlier months and returns their cell tables,
