@@ -53,8 +53,8 @@ type Publisher interface {
 	// files up to it sees the same records whenever it runs.
 	LedgerSeq(ctx context.Context) (int64, error)
 	// ScanMonthSeq calls fn for every record of month m whose file's
-	// sequence is above after and at most upTo.
-	ScanMonthSeq(ctx context.Context, m Month, after, upTo int64, fn func(*Record) error) error
+	// sequence is above after and at most upTo, with that sequence.
+	ScanMonthSeq(ctx context.Context, m Month, after, upTo int64, fn func(r *Record, seq int64) error) error
 	// Publications lists every version of every publication record,
 	// without cells, by organisation, month and version.
 	Publications(ctx context.Context) ([]Publication, error)

@@ -66,34 +66,40 @@ func (s *Store) LedgerSeq(ctx context.Context) (int64, error) {
 }
 
 // segmentsSeq lists month m's committed segments of files with a sequence
-// in (after, upTo].
-func (s *Store) segmentsSeq(m ur.Month, after, upTo int64) ([]string, error) {
+// in (after, upTo], with their sequences.
+func (s *Store) segmentsSeq(m ur.Month, after, upTo int64) ([]string, []int64, error) {
 	ledger, err := s.ledger()
 	if err != nil {
-		return nil, fmt.Errorf("read ledger: %w", err)
+		return nil, nil, fmt.Errorf("read ledger: %w", err)
 	}
 	segs, err := s.segments(m, ledger)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return slices.DeleteFunc(segs, func(path string) bool {
+	var paths []string
+	var seqs []int64
+	for _, path := range segs {
 		le := ledger[strings.TrimSuffix(filepath.Base(path), ".seg")]
-		return le.Seq <= after || le.Seq > upTo
-	}), nil
+		if le.Seq > after && le.Seq <= upTo {
+			paths, seqs = append(paths, path), append(seqs, le.Seq)
+		}
+	}
+	return paths, seqs, nil
 }
 
 // ScanMonthSeq calls fn for every record of month m from a file with a
 // ledger sequence in (after, upTo].
-func (s *Store) ScanMonthSeq(ctx context.Context, m ur.Month, after, upTo int64, fn func(*ur.Record) error) error {
-	segs, err := s.segmentsSeq(m, after, upTo)
+func (s *Store) ScanMonthSeq(ctx context.Context, m ur.Month, after, upTo int64, fn func(*ur.Record, int64) error) error {
+	segs, seqs, err := s.segmentsSeq(m, after, upTo)
 	if err != nil {
 		return err
 	}
-	for _, path := range segs {
+	for i, path := range segs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := scanFile(path, m, fn); err != nil {
+		seq := seqs[i]
+		if err := scanFile(path, m, func(r *ur.Record) error { return fn(r, seq) }); err != nil {
 			return err
 		}
 	}
@@ -103,7 +109,7 @@ func (s *Store) ScanMonthSeq(ctx context.Context, m ur.Month, after, upTo int64,
 // ScanMonthBatchesUpTo is ScanMonthBatches over the files with a ledger
 // sequence at most upTo.
 func (s *Store) ScanMonthBatchesUpTo(ctx context.Context, m ur.Month, upTo int64, fn func(*ur.Batch) error) error {
-	segs, err := s.segmentsSeq(m, -1, upTo)
+	segs, _, err := s.segmentsSeq(m, -1, upTo)
 	if err != nil {
 		return err
 	}

@@ -2,11 +2,11 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	ur "usagereport"
 )
@@ -32,10 +32,11 @@ func (s *Store) LedgerSeq(ctx context.Context) (int64, error) {
 }
 
 // ScanMonthSeq streams month m's records of the files with a sequence in
-// (after, upTo] to fn, decoded as ScanMonth does.
-func (s *Store) ScanMonthSeq(ctx context.Context, m ur.Month, after, upTo int64, fn func(*ur.Record) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT org, subscriber, cost_centre, service, zone, duration_s, volume_bytes, charge
-		FROM records WHERE month = $1 AND file_id IN (SELECT id FROM files WHERE seq > $2 AND seq <= $3)`,
+// (after, upTo] to fn, with the sequence, decoded as ScanMonth does.
+func (s *Store) ScanMonthSeq(ctx context.Context, m ur.Month, after, upTo int64, fn func(*ur.Record, int64) error) error {
+	rows, err := s.pool.Query(ctx, `SELECT r.org, r.subscriber, r.cost_centre, r.service, r.zone, r.duration_s, r.volume_bytes, r.charge, f.seq
+		FROM records r JOIN files f ON f.id = r.file_id
+		WHERE r.month = $1 AND f.seq > $2 AND f.seq <= $3`,
 		pgx.QueryResultFormats{pgx.BinaryFormatCode}, int32(m), after, upTo)
 	if err != nil {
 		return fmt.Errorf("scan month %s: %w", m, err)
@@ -47,18 +48,18 @@ func (s *Store) ScanMonthSeq(ctx context.Context, m ur.Month, after, upTo int64,
 	var n int64
 	for rows.Next() {
 		n++
-		if err := decodeRecord(rows.RawValues(), &r, names); err != nil {
+		v := rows.RawValues()
+		if len(v) != 9 || len(v[8]) != 8 {
+			return fmt.Errorf("scan month %s: record %d: %w", m, n, errBadValue)
+		}
+		if err := decodeRecord(v[:8], &r, names); err != nil {
 			return fmt.Errorf("scan month %s: record %d: %w", m, n, err)
 		}
-		if err := fn(&r); err != nil {
+		if err := fn(&r, int64(binary.BigEndian.Uint64(v[8]))); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "42P01" {
-			return nil // no partition of that month
-		}
 		return fmt.Errorf("scan month %s: %w", m, err)
 	}
 	return nil
