@@ -178,8 +178,11 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	for _, w := range withheld {
 		fmt.Fprintf(e.Stdout, "%s %s: withheld: fewer than %d subscribers this month, so no report\n", w.Org, month, w.MinGroupSize)
 	}
-	fmt.Fprintf(e.Stdout, "%s: %d organisations, %d reports written (%d files) to %s, %d of them from the publication record, %d withheld\n",
-		month, len(b.Orgs()), len(reported)+len(closed), written, *out, len(closed), len(withheld))
+	fmt.Fprintf(e.Stdout, "%s: %d organisations, %d reports written (%d files) to %s, %d withheld\n",
+		month, len(b.Orgs()), len(reported)+len(closed), written, *out, len(withheld))
+	if len(closed) > 0 {
+		fmt.Fprintf(e.Stdout, "%s: %d of the reports published earlier, written from their records\n", month, len(closed))
+	}
 	if total.Cells > 0 {
 		fmt.Fprintf(e.Stdout, "%s: information loss: %d of %d cells hidden (%.1f%%), %.1f%% of the charge; %d ranges too narrow\n",
 			month, total.HiddenCells, total.Cells, 100*total.CellShare(), 100*total.ChargeShare(), narrow)
