@@ -183,6 +183,19 @@ type publisher struct {
 	late    map[ur.Org]int64
 	p       float64
 	now     time.Time
+	stall   string // envTestStall's value
+}
+
+// envTestStall, for the crash tests only, makes a report stop for good at
+// one point of publishing, so that a test can kill it there: "files"
+// after the temporary files are written, "record" after the record is
+// committed too.
+const envTestStall = "USAGEREPORT_TEST_STALL"
+
+func (pb *publisher) stallAt(point string) {
+	if pb.stall == point {
+		time.Sleep(time.Hour)
+	}
 }
 
 // publish makes c's month final for its organisation: temporary files,
@@ -218,6 +231,7 @@ func (pb *publisher) publish(ctx context.Context, c *aggregate.Cube) (ur.Publica
 		}
 		tmps = append(tmps, t)
 	}
+	pb.stallAt("files")
 	err = pb.ps.st.Publish(ctx, &p)
 	if errors.Is(err, ur.ErrPublished) {
 		discard()
@@ -231,6 +245,7 @@ func (pb *publisher) publish(ctx context.Context, c *aggregate.Cube) (ur.Publica
 		discard()
 		return ur.Publication{}, err
 	}
+	pb.stallAt("record")
 	for i, t := range tmps {
 		if err := t.Commit(); err != nil {
 			for _, rest := range tmps[i+1:] {

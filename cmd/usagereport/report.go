@@ -129,7 +129,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 			org, month, p.PublishedAt.UTC().Format(dateLayout), p.Version)
 	}
 	pb := &publisher{ps: ps, out: *out, writers: writers, history: history, covered: upTo, late: late,
-		p: cfg.WithDefaults().DominanceP, now: e.Now()}
+		p: cfg.WithDefaults().DominanceP, now: e.Now(), stall: e.Getenv(envTestStall)}
 	// Each organisation's files are written as soon as its cube is ready,
 	// on the worker that computed it; the summary lines come out in
 	// organisation order at the end.
