@@ -153,6 +153,10 @@ func DecodeCells(b []byte) ([]Cell, error) {
 	if r.Len() != 0 {
 		return nil, errors.New("decode cells: trailing bytes")
 	}
+	// One encoding per cells: a digest then names one publication.
+	if !bytes.Equal(EncodeCells(cells), b) {
+		return nil, errors.New("decode cells: not the canonical encoding")
+	}
 	return cells, nil
 }
 
