@@ -134,7 +134,8 @@ func TestClosedMonths(t *testing.T) {
 			t.Error("the ingest printed a number")
 		}
 
-		// The same folder, and a new one: the same bytes.
+		// The same folder, and a new one: the same bytes, and the
+		// publication's time, so that a download server's ETag stays.
 		for _, o := range []string{out, filepath.Join(dir, "new")} {
 			r = mustRun(t, "report", "--store", store, "--month", "2026-10", "--out", o)
 			if !strings.Contains(r.stdout, lateOrg+" 2026-10: published earlier on 2026-12-02 (version 1), written from the record") {
@@ -142,6 +143,15 @@ func TestClosedMonths(t *testing.T) {
 			}
 			if diff := cmp.Diff(published, readFiles(t, o)); diff != "" {
 				t.Errorf("October written again into %s differs from the publication (-published +again):\n%.2000s", o, diff)
+			}
+			for rel := range published {
+				fi, err := os.Stat(filepath.Join(o, rel))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !fi.ModTime().Equal(testNow) {
+					t.Errorf("%s in %s: time %v, want the publication's %v", rel, o, fi.ModTime(), testNow)
+				}
 			}
 		}
 

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"time"
 
@@ -153,17 +156,78 @@ func (ps *publications) closedThrough(org ur.Org, em, m ur.Month) bool {
 }
 
 // writeFromRecord writes the files of a published month from its record.
+// A file already there with the same bytes is left alone, so that its
+// time, and the download server's ETag made from it, stay too.
 func writeFromRecord(out string, p *ur.Publication, writers []reportWriter, history []*aggregate.Cube) error {
 	c := export.CubeFromPublication(p)
 	defer c.Release()
 	ed := export.EditionOf(p)
 	for _, w := range writers {
 		path := export.Path(out, p.Org, p.Month, w.ext)
-		if err := export.WriteFileAtomic(path, func(o io.Writer) error { return writeEdition(o, w, c, history, ed) }); err != nil {
+		t, err := export.WriteTemp(path, func(o io.Writer) error { return writeEdition(o, w, c, history, ed) })
+		if err != nil {
+			return fmt.Errorf("write report %s %s: %w", p.Org, p.Month, err)
+		}
+		if same, err := sameFile(t.Path, path); err == nil && same {
+			t.Discard()
+			continue
+		}
+		if err := placeFile(t, p.PublishedAt); err != nil {
 			return fmt.Errorf("write report %s %s: %w", p.Org, p.Month, err)
 		}
 	}
 	return nil
+}
+
+// placeFile gives a report file its publication's time, so that every copy
+// of one publication looks the same to the download server, and renames
+// it into place.
+func placeFile(t *export.TempFile, at time.Time) error {
+	if err := os.Chtimes(t.Path, at, at); err != nil {
+		t.Discard()
+		return err
+	}
+	return t.Commit()
+}
+
+// sameFile reports whether the files at a and b hold the same bytes.
+func sameFile(a, b string) (bool, error) {
+	fa, err := os.Open(a)
+	if err != nil {
+		return false, err
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		return false, err
+	}
+	defer fb.Close()
+	ia, err := fa.Stat()
+	if err != nil {
+		return false, err
+	}
+	ib, err := fb.Stat()
+	if err != nil || ia.Size() != ib.Size() {
+		return false, err
+	}
+	ra, rb := bufio.NewReaderSize(fa, 1<<16), bufio.NewReaderSize(fb, 1<<16)
+	var ba, bb [1 << 15]byte
+	for {
+		na, ea := io.ReadFull(ra, ba[:])
+		nb, eb := io.ReadFull(rb, bb[:])
+		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
+			return false, nil
+		}
+		if ea == io.EOF || ea == io.ErrUnexpectedEOF {
+			return eb == ea, nil
+		}
+		if ea != nil {
+			return false, ea
+		}
+		if eb != nil {
+			return false, eb
+		}
+	}
 }
 
 func writeEdition(o io.Writer, w reportWriter, c *aggregate.Cube, history []*aggregate.Cube, ed export.Edition) error {
@@ -247,7 +311,7 @@ func (pb *publisher) publish(ctx context.Context, c *aggregate.Cube) (ur.Publica
 	}
 	pb.stallAt("record")
 	for i, t := range tmps {
-		if err := t.Commit(); err != nil {
+		if err := placeFile(t, p.PublishedAt); err != nil {
 			for _, rest := range tmps[i+1:] {
 				rest.Discard()
 			}
