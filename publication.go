@@ -32,7 +32,7 @@ type Publication struct {
 	// Covered is the highest ingest ledger sequence the cells counted: a
 	// record of this organisation for this month, or one rolled forward
 	// into it, counts here if its file's sequence is at most Covered, and
-	// in a later month otherwise.
+	// in a later month otherwise. A later version covers more.
 	Covered int64
 	// LateEvents is how many events from earlier, already published months
 	// the cells include.
@@ -195,10 +195,13 @@ type orgMonth struct {
 func NewMonthOwner(pubs []Publication) *MonthOwner {
 	o := &MonthOwner{covered: make(map[orgMonth]int64)}
 	for _, p := range pubs {
-		// The first version decides: a correction changes cells, not
-		// which month a record counts in.
-		if p.Version == 1 {
-			o.covered[orgMonth{p.Org, p.Month}] = p.Covered
+		// The latest version decides. A correction is only made of an
+		// organisation's latest published month, and takes the records
+		// that waited for its next month: no later month had counted
+		// them.
+		k := orgMonth{p.Org, p.Month}
+		if c, ok := o.covered[k]; !ok || p.Covered > c {
+			o.covered[k] = p.Covered
 		}
 	}
 	return o

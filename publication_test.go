@@ -12,8 +12,8 @@ func TestMonthOwner(t *testing.T) {
 	oct, nov, dec := MonthOf(2026, 10), MonthOf(2026, 11), MonthOf(2026, 12)
 	pubs := []Publication{
 		{Org: org, Month: oct, Version: 1, Covered: 10},
-		{Org: org, Month: oct, Version: 2, Covered: 30}, // a correction does not move records
 		{Org: org, Month: nov, Version: 1, Covered: 20},
+		{Org: org, Month: nov, Version: 2, Covered: 25}, // a correction takes what waited for December
 		{Org: other, Month: oct, Version: 1, Covered: 5},
 	}
 	o := NewMonthOwner(pubs)
@@ -26,8 +26,9 @@ func TestMonthOwner(t *testing.T) {
 	}{
 		{"covered by October", org, oct, 10, oct},
 		{"after October, covered by November", org, oct, 11, nov},
-		{"after November too: December, still open", org, oct, 21, dec},
-		{"November's own late record", org, nov, 21, dec},
+		{"after November's first version: its correction", org, oct, 21, nov},
+		{"after the correction too: December, still open", org, oct, 26, dec},
+		{"November's own late record", org, nov, 26, dec},
 		{"an open month keeps its records", org, dec, 99, dec},
 		{"another organisation's own months", other, oct, 6, nov},
 		{"a legacy file (seq 0)", org, oct, 0, oct},
@@ -39,8 +40,8 @@ func TestMonthOwner(t *testing.T) {
 			}
 		})
 	}
-	if c, ok := o.Covered(org, oct); !ok || c != 10 {
-		t.Errorf("Covered(October) = %d, %v; want the first version's 10", c, ok)
+	if c, ok := o.Covered(org, nov); !ok || c != 25 {
+		t.Errorf("Covered(November) = %d, %v; want the correction's 25", c, ok)
 	}
 }
 

@@ -100,6 +100,12 @@ func (ps *publications) read(ctx context.Context, org ur.Org, m ur.Month) (ur.Pu
 // only those in want when it is not empty. It returns the events added per
 // organisation.
 func (ps *publications) addLate(ctx context.Context, st ur.Store, b *aggregate.Builder, m ur.Month, upTo int64, want map[ur.Org]bool) (map[ur.Org]int64, error) {
+	return ps.eachLate(ctx, st, m, upTo, want, func(r *ur.Record, _ int64) error { return b.Add(r) })
+}
+
+// eachLate calls add for every record that addLate adds, with the record's
+// month set to m, and with its file's ledger sequence.
+func (ps *publications) eachLate(ctx context.Context, st ur.Store, m ur.Month, upTo int64, want map[ur.Org]bool, add func(r *ur.Record, seq int64) error) (map[ur.Org]int64, error) {
 	months, err := st.Months(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list months: %w", err)
@@ -135,7 +141,7 @@ func (ps *publications) addLate(ctx context.Context, st ur.Store, b *aggregate.B
 			rec := *r
 			rec.Month = m
 			late[r.Org]++
-			return b.Add(&rec)
+			return add(&rec, seq)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("read late records of %s: %w", em, err)
@@ -276,6 +282,12 @@ func (pb *publisher) publish(ctx context.Context, c *aggregate.Cube) (ur.Publica
 		Format: export.ReportFormat, PublishedAt: pb.now.UTC().Truncate(time.Second),
 		Covered: pb.covered, LateEvents: pb.late[c.Org], Digest: ur.DigestCells(cells), Cells: cells,
 	}
+	return pb.publishRecord(ctx, p)
+}
+
+// publishRecord makes p final with its files (see publish).
+func (pb *publisher) publishRecord(ctx context.Context, p ur.Publication) (ur.Publication, error) {
+	c := &p // for the names below
 	pc := export.CubeFromPublication(&p)
 	defer pc.Release()
 	ed := export.EditionOf(&p)
@@ -296,10 +308,10 @@ func (pb *publisher) publish(ctx context.Context, c *aggregate.Cube) (ur.Publica
 		tmps = append(tmps, t)
 	}
 	pb.stallAt("files")
-	err = pb.ps.st.Publish(ctx, &p)
+	err := pb.ps.st.Publish(ctx, &p)
 	if errors.Is(err, ur.ErrPublished) {
 		discard()
-		won, err := pb.ps.st.Publication(ctx, c.Org, c.Month, 1)
+		won, err := pb.ps.st.Publication(ctx, c.Org, c.Month, p.Version)
 		if err != nil {
 			return ur.Publication{}, err
 		}

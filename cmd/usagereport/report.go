@@ -29,12 +29,14 @@ func (l *orgList) Set(s string) error {
 }
 
 func runReport(ctx context.Context, e *Env, args []string) error {
-	fs := newFlagSet(e, "report", "--store DIR|URL --month YYYY-MM --out DIR [--org N]... [--min-group K] [--format xlsx,parquet]")
+	fs := newFlagSet(e, "report", "--store DIR|URL --month YYYY-MM --out DIR [--org N]... [--min-group K] [--format xlsx,parquet] [--republish --reason TEXT]")
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
 	monthFlag := fs.String("month", "", "the month to report, YYYY-MM (Europe/Oslo)")
 	out := fs.String("out", "", "folder to write reports into: OUT/<org>/<org>-<YYYY-MM>.<ext>")
 	k := fs.Int("min-group", aggregate.DefaultMinGroupSize, "minimum group size k (at least 3)")
 	formats := fs.String("format", "xlsx,parquet", "comma-separated report formats: xlsx, parquet")
+	republish := fs.Bool("republish", false, "make the next version of the published month, with the records that arrived since (needs --reason)")
+	reason := fs.String("reason", "", "why the month is corrected (with --republish); kept in the publication record")
 	var orgs orgList
 	fs.Var(&orgs, "org", "report only this organisation number (repeatable)")
 	if err := parseFlagsNoArgs(fs, args); err != nil {
@@ -46,6 +48,9 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	}
 	if *out == "" {
 		return usagef("--out is required")
+	}
+	if *republish != (*reason != "") {
+		return usagef("--republish and --reason go together")
 	}
 	cfg := aggregate.Config{MinGroupSize: *k}
 	if err := cfg.Validate(); err != nil {
@@ -91,6 +96,28 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	}
 	if err := checkClosed(ps, cfg, kExplicit, month, closed); err != nil {
 		return err
+	}
+	if *republish {
+		var unpublished []ur.Org
+		for _, o := range orgs {
+			if !slices.Contains(closed, o) {
+				unpublished = append(unpublished, o)
+			}
+		}
+		var history map[ur.Org][]*aggregate.Cube
+		if slices.ContainsFunc(writers, func(w reportWriter) bool { return w.ext == "xlsx" }) {
+			if history, err = ps.historyFromRecords(ctx, month, closed); err != nil {
+				return err
+			}
+		}
+		for _, org := range closed {
+			if _, err := export.RemoveDebris(*out, org, month); err != nil {
+				return err
+			}
+		}
+		pb := &publisher{ps: ps, out: *out, writers: writers, history: history, covered: upTo,
+			p: cfg.WithDefaults().DominanceP, now: e.Now(), stall: e.Getenv(envTestStall)}
+		return runRepublish(ctx, e, st, ps, pb, cfg, month, closed, unpublished, upTo, *reason)
 	}
 	b, err := monthBuilderUpTo(ctx, e, st, month, upTo, want)
 	if err != nil {
