@@ -139,7 +139,9 @@ type jointLP struct {
 
 func dims(r *export.Row) [3]*string { return [3]*string{r.CostCentre, r.Service, r.RoamingZone} }
 
-func finest(r *export.Row) bool { return r.CostCentre != nil && r.Service != nil && r.RoamingZone != nil }
+func finest(r *export.Row) bool {
+	return r.CostCentre != nil && r.Service != nil && r.RoamingZone != nil
+}
 
 // covers reports whether row a sums finest row f.
 func covers(a, f *export.Row) bool {
