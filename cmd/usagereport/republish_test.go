@@ -165,40 +165,63 @@ func value(r *export.Row, measure string) int64 {
 }
 
 // sum writes the sum of version v's finest cells under row r.
-func (lp *jointLP) sum(v int, r *export.Row) string {
+func (lp *jointLP) sum(v int, r *export.Row) string { return lp.sumOf("x", v, r) }
+
+// sumOf writes the sum of version v's finest unknowns named prefix under
+// row r.
+func (lp *jointLP) sumOf(prefix string, v int, r *export.Row) string {
 	var terms []string
 	for i := range lp.versions[v].Rows {
 		f := &lp.versions[v].Rows[i]
 		if finest(f) && covers(r, f) {
-			terms = append(terms, fmt.Sprintf("x%d_%d", v, i))
+			terms = append(terms, fmt.Sprintf("%s%d_%d", prefix, v, i))
 		}
 	}
 	return strings.Join(terms, "\n + ")
 }
 
-// model writes the constraints of versions from..to.
+// bigM bounds a finest cell's change of charge per added event, in units
+// of 1/10000 NOK: a change of charge needs a change of events.
+const bigM = 1e9
+
+// model writes the constraints of versions from..to. Events are unknowns
+// x (at least 1 in a cell that exists), never fewer in a later version.
+// Charges are unknowns x with no bound (credits), beside the events as
+// unknowns e: a finest cell's charge changes between versions only where
+// its events do, which is what pins a late record's charge when the rest
+// of the month stays the same.
 func (lp *jointLP) model(measure string, from, to int) string {
 	var b strings.Builder
 	b.WriteString("Subject To\n")
 	bounds := "Bounds\n"
+	ev := "x" // the events' unknowns
+	if measure == "charge" {
+		ev = "e"
+	}
 	for v := from; v <= to; v++ {
 		rows := lp.versions[v].Rows
 		index := map[[3]string]int{}
 		for i := range rows {
 			r := &rows[i]
-			if finest(r) && measure == "charge" {
-				// Credits make charges negative: the reader knows no bound.
-				bounds += fmt.Sprintf(" x%d_%d free\n", v, i)
+			if finest(r) {
 				index[[3]string{*r.CostCentre, *r.Service, *r.RoamingZone}] = i
-			} else if finest(r) {
-				bounds += fmt.Sprintf(" x%d_%d >= %d\n", v, i, map[bool]int{true: 1, false: 0}[measure == "events"])
-				index[[3]string{*r.CostCentre, *r.Service, *r.RoamingZone}] = i
+				switch measure {
+				case "charge":
+					bounds += fmt.Sprintf(" x%d_%d free\n e%d_%d >= 1\n", v, i, v, i)
+				case "events":
+					bounds += fmt.Sprintf(" x%d_%d >= 1\n", v, i)
+				default:
+					bounds += fmt.Sprintf(" x%d_%d >= 0\n", v, i)
+				}
 			}
 			if !r.Suppressed {
 				fmt.Fprintf(&b, " c%d_%d: %s = %d\n", v, i, lp.sum(v, r), value(r, measure))
+				if measure == "charge" {
+					fmt.Fprintf(&b, " ce%d_%d: %s = %d\n", v, i, lp.sumOf("e", v, r), *r.Events)
+				}
 			}
 		}
-		if v == from || measure == "charge" {
+		if v == from {
 			continue
 		}
 		for i := range lp.versions[v-1].Rows {
@@ -210,13 +233,20 @@ func (lp *jointLP) model(measure string, from, to int) string {
 			if !ok {
 				lp.t.Fatalf("version %d lost a finest cell of version %d", v+1, v)
 			}
-			fmt.Fprintf(&b, " m%d_%d: x%d_%d - x%d_%d >= 0\n", v, i, v, j, v-1, i)
+			fmt.Fprintf(&b, " m%d_%d: %s%d_%d - %s%d_%d >= 0\n", v, i, ev, v, j, ev, v-1, i)
+			if measure == "charge" {
+				fmt.Fprintf(&b, " u%d_%d: x%d_%d - x%d_%d - %g e%d_%d + %g e%d_%d <= 0\n", v, i, v, j, v-1, i, bigM, v, j, bigM, v-1, i)
+				fmt.Fprintf(&b, " l%d_%d: x%d_%d - x%d_%d + %g e%d_%d - %g e%d_%d >= 0\n", v, i, v, j, v-1, i, bigM, v, j, bigM, v-1, i)
+			}
 		}
 	}
 	return b.String() + bounds + "End\n"
 }
 
-var objectiveRE = regexp.MustCompile(`Objective:\s+obj = (-?[0-9.e+]+)`)
+var (
+	objectiveRE = regexp.MustCompile(`Objective:\s+obj = (-?[0-9.e+]+)`)
+	statusRE    = regexp.MustCompile(`Status:\s+(\S+)`)
+)
 
 // solve returns the optimum of sense (Minimize or Maximize) of version v's
 // cell r under the constraints of versions from..to; ok is false when it
@@ -236,8 +266,8 @@ func (lp *jointLP) solve(measure, sense string, v int, r *export.Row, from, to i
 		lp.t.Fatalf("glpsol: %v\n%s", err, out)
 	}
 	res, _ := os.ReadFile(path + ".out")
-	if strings.Contains(string(res), "UNDEFINED") || strings.Contains(string(res), "INFEASIBLE") {
-		lp.t.Fatalf("glpsol finds the versions inconsistent (%s):\n%s", path, res)
+	if st := statusRE.FindSubmatch(res); st == nil || string(st[1]) != "OPTIMAL" {
+		lp.t.Fatalf("glpsol finds the versions inconsistent (%s):\n%s\n%.1500s", path, out, res)
 	}
 	m := objectiveRE.FindSubmatch(res)
 	if m == nil {
