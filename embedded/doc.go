@@ -7,6 +7,9 @@
 //	DIR/key.fingerprint           a fingerprint of the key the records use
 //	DIR/lock                      flock: commits, purges and clean-up
 //	DIR/ledger/<sha256>.json      one per ingested file: the commit point
+//	DIR/ledger.seq                the last ledger sequence given to a file
+//	DIR/publications/<org>/YYYY-MM.vN.json   a publication record (version N)
+//	DIR/publications/<org>/YYYY-MM.vN.cells  its cells (ur.EncodeCells)
 //	DIR/months/YYYY-MM/<sha256>.seg  the records of one file in one month
 //	DIR/tmp/<id>/                 a file being ingested
 //	DIR/orgs.json                 the organisation registry

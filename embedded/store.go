@@ -188,6 +188,9 @@ type ledgerEntry struct {
 	Rejected   int64     `json:"rejected"`
 	IngestedAt time.Time `json:"ingested_at"`
 	Months     []string  `json:"months"`
+	// Seq orders commits (see Publisher.LedgerSeq); 0 for files
+	// committed before the store kept it.
+	Seq int64 `json:"seq,omitempty"`
 }
 
 // ledger reads the ledger, keyed by hex hash.

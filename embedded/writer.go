@@ -146,7 +146,11 @@ func (w *fileWriter) Commit(ctx context.Context, meta ur.FileMeta) error {
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		le := ledgerEntry{Name: meta.Name, SHA256: id, Rows: meta.Rows, Rejected: meta.Rejected, IngestedAt: meta.IngestedAt}
+		seq, err := w.s.nextSeq()
+		if err != nil {
+			return err
+		}
+		le := ledgerEntry{Name: meta.Name, SHA256: id, Rows: meta.Rows, Rejected: meta.Rejected, IngestedAt: meta.IngestedAt, Seq: seq}
 		if le.IngestedAt.IsZero() {
 			le.IngestedAt = time.Now().UTC()
 		}

@@ -95,3 +95,16 @@ func ReadPublished(dir string, org ur.Org, m ur.Month) (*aggregate.Cube, bool, e
 	}
 	return c, true, nil
 }
+
+// CubeFromPublication turns a publication record into a cube: the cells
+// exactly as published, hidden ones without measures. Every file of a
+// published month, and the workbook history of later months, is written
+// from this cube and never from the store.
+func CubeFromPublication(p *ur.Publication) *aggregate.Cube {
+	return aggregate.NewCube(p.Org, p.Month, p.MinGroupSize, p.Cells)
+}
+
+// EditionOf returns the edition a publication's files are.
+func EditionOf(p *ur.Publication) Edition {
+	return Edition{CreatedAt: p.PublishedAt, Version: p.Version, LateEvents: p.LateEvents}
+}

@@ -93,6 +93,13 @@ func Rows(c *aggregate.Cube) []Row {
 // WriteParquet writes the cube as a report-v1 Parquet file: zstd, data page
 // v1 for older readers, and the key/value metadata of the format.
 func WriteParquet(w io.Writer, c *aggregate.Cube, createdAt time.Time) error {
+	return WriteParquetEdition(w, c, Edition{CreatedAt: createdAt, Version: 1})
+}
+
+// WriteParquetEdition is WriteParquet for one publication of the month:
+// its time, version and late events go into the metadata.
+func WriteParquetEdition(w io.Writer, c *aggregate.Cube, ed Edition) error {
+	createdAt := ed.CreatedAt
 	rows := Rows(c)
 	hidden := 0
 	for i := range rows {
@@ -109,6 +116,8 @@ func WriteParquet(w io.Writer, c *aggregate.Cube, createdAt time.Time) error {
 		parquet.KeyValueMetadata(MetaCreatedAt, createdAt.UTC().Format(time.RFC3339)),
 		parquet.KeyValueMetadata(MetaCells, strconv.Itoa(len(rows))),
 		parquet.KeyValueMetadata(MetaHiddenCells, strconv.Itoa(hidden)),
+		parquet.KeyValueMetadata(MetaPublicationVersion, strconv.Itoa(max(ed.Version, 1))),
+		parquet.KeyValueMetadata(MetaLateEvents, strconv.FormatInt(ed.LateEvents, 10)),
 	)
 	if _, err := pw.Write(rows); err != nil {
 		return fmt.Errorf("write parquet rows of %s %s: %w", c.Org, c.Month, err)

@@ -5,9 +5,12 @@ import (
 	"bytes"
 	"compress/flate"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,6 +51,13 @@ const (
 // sheet XML before it spills to a temporary file (about 32 MB live at the
 // most, reached near 15,000 cost centres; see BenchmarkWriteXLSX).
 func WriteXLSX(w io.Writer, c *aggregate.Cube, history []*aggregate.Cube, createdAt time.Time) (err error) {
+	return WriteXLSXEdition(w, c, history, Edition{CreatedAt: createdAt, Version: 1})
+}
+
+// WriteXLSXEdition is WriteXLSX for one publication of the month: the About
+// sheet says its version and the events from earlier months it includes.
+func WriteXLSXEdition(w io.Writer, c *aggregate.Cube, history []*aggregate.Cube, ed Edition) (err error) {
+	createdAt := ed.CreatedAt
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("write xlsx of %s %s: %w", c.Org, c.Month, err)
@@ -68,7 +78,7 @@ func WriteXLSX(w io.Writer, c *aggregate.Cube, history []*aggregate.Cube, create
 	if err != nil {
 		return err
 	}
-	wb := &workbook{f: f, st: st, cube: c, t: t, createdAt: createdAt.UTC()}
+	wb := &workbook{f: f, st: st, cube: c, t: t, createdAt: createdAt.UTC(), ed: ed}
 
 	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
 		return err
@@ -111,6 +121,7 @@ type workbook struct {
 	cube      *aggregate.Cube
 	t         *cellTable
 	createdAt time.Time
+	ed        Edition
 }
 
 // historyTables checks the earlier months and returns their cell tables,
@@ -203,9 +214,55 @@ func freezePanes(cols, rows int) *excelize.Panes {
 // It puts the content types part in a fixed order: excelize adds the image
 // types of a chart from a map, in random order, and a report's parts
 // should be the same bytes for the same cube and time.
+//
+// excelize also writes its streamed sheets first, from a map, in random
+// order. Those parts are compressed into memory and written in name order
+// once the first other part comes: the same report is the same bytes,
+// whenever and wherever it is written again from its publication record.
+// That holds the matrix sheets' compressed bytes (a tenth of their XML)
+// until then.
 type zipWriter struct {
 	*zip.Writer
 	contentTypes *bytes.Buffer // held until the next part or Close
+	held         []*heldPart   // streamed sheets, until the first other part
+	passed       bool          // the first other part came
+}
+
+// heldPart is a part compressed into memory.
+type heldPart struct {
+	name string
+	buf  bytes.Buffer
+	fw   *flate.Writer
+	crc  hash.Hash32
+	size uint64
+}
+
+func (h *heldPart) Write(p []byte) (int, error) {
+	h.crc.Write(p)
+	h.size += uint64(len(p))
+	return h.fw.Write(p)
+}
+
+// writeHeld writes the held parts in name order.
+func (z *zipWriter) writeHeld() error {
+	z.passed = true
+	slices.SortFunc(z.held, func(a, b *heldPart) int { return strings.Compare(a.name, b.name) })
+	for _, h := range z.held {
+		if err := h.fw.Close(); err != nil {
+			return err
+		}
+		fastFlate.Put(h.fw)
+		w, err := z.Writer.CreateRaw(&zip.FileHeader{Name: h.name, Method: zip.Deflate, CRC32: h.crc.Sum32(),
+			CompressedSize64: uint64(h.buf.Len()), UncompressedSize64: h.size})
+		if err != nil {
+			return err
+		}
+		if _, err := h.buf.WriteTo(w); err != nil {
+			return err
+		}
+	}
+	z.held = nil
+	return nil
 }
 
 // newZipWriter compresses with deflate's fastest level: a report's parts
@@ -242,6 +299,26 @@ func (p *pooledFlate) Close() error {
 }
 
 func (z *zipWriter) Create(name string) (io.Writer, error) {
+	if !z.passed && strings.HasPrefix(name, "xl/worksheets/sheet") {
+		h := &heldPart{name: name, crc: crc32.NewIEEE()}
+		fw, ok := fastFlate.Get().(*flate.Writer)
+		if ok {
+			fw.Reset(&h.buf)
+		} else {
+			var err error
+			if fw, err = flate.NewWriter(&h.buf, flate.BestSpeed); err != nil {
+				return nil, err
+			}
+		}
+		h.fw = fw
+		z.held = append(z.held, h)
+		return h, nil
+	}
+	if !z.passed {
+		if err := z.writeHeld(); err != nil {
+			return nil, err
+		}
+	}
 	if err := z.flush(); err != nil {
 		return nil, err
 	}
@@ -253,6 +330,11 @@ func (z *zipWriter) Create(name string) (io.Writer, error) {
 }
 
 func (z *zipWriter) Close() error {
+	if !z.passed {
+		if err := z.writeHeld(); err != nil {
+			return err
+		}
+	}
 	if err := z.flush(); err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ var migrationFiles embed.FS
 const (
 	lockMigrate    int64 = 0x75727265_70000001 // "urre" + 1: schema migrations
 	lockPartitions int64 = 0x75727265_70000002 // creating month partitions
+	lockLedger     int64 = 0x75727265_70000004 // handing out ledger sequences
 )
 
 type migration struct {

@@ -169,9 +169,17 @@ func (w *fileWriter) Commit(ctx context.Context, meta ur.FileMeta) (err error) {
 	if at.IsZero() {
 		at = time.Now()
 	}
+	// The ledger sequence is handed out under a lock held to the commit,
+	// so sequences commit in order: a reader that takes the lock shared
+	// sees every file up to the highest sequence (see LedgerSeq). No
+	// other transaction holds an uncommitted ledger row while we hold the
+	// lock, so the insert below cannot wait for one that waits for us.
+	if _, err := w.tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockLedger); err != nil {
+		return fmt.Errorf("write ledger: %w", err)
+	}
 	var id int64
-	err = w.tx.QueryRow(ctx, `INSERT INTO files (id, name, sha256, rows, rejected, ingested_at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING RETURNING id`,
+	err = w.tx.QueryRow(ctx, `INSERT INTO files (id, name, sha256, rows, rejected, ingested_at, seq)
+		VALUES ($1, $2, $3, $4, $5, $6, nextval('ledger_seq')) ON CONFLICT (sha256) DO NOTHING RETURNING id`,
 		w.fileID, meta.Name, meta.SHA256[:], res.rows, meta.Rejected, at).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ur.ErrAlreadyIngested

@@ -53,6 +53,14 @@ func runIngest(ctx context.Context, e *Env, args []string) error {
 			return err
 		}
 	}
+	late, err := countLate(ctx, st)
+	if err != nil {
+		return err
+	}
+	var into ur.Store = st
+	if late != nil {
+		into = late
+	}
 	pseudo, err := ingest.NewPseudonymizer(key)
 	if err != nil {
 		return err
@@ -68,7 +76,7 @@ func runIngest(ctx context.Context, e *Env, args []string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		res, err := ingestPath(ctx, e, st, path, prof, pseudo, oslo)
+		res, err := ingestPath(ctx, e, into, path, prof, pseudo, oslo)
 		if err != nil {
 			err = namedFileError(path, err)
 			sum.refused++
@@ -79,6 +87,7 @@ func runIngest(ctx context.Context, e *Env, args []string) error {
 		printFileResult(e, res)
 	}
 	sum.print(e)
+	fmt.Fprint(e.Stdout, late.summary())
 	if sum.refused > 0 {
 		return fmt.Errorf("%d of %d files refused", sum.refused, len(fs.Args()))
 	}

@@ -140,6 +140,7 @@ func TestRegistryMinGroupSize(t *testing.T) {
 	b.WriteString("org_number,subscriber,start_time,service,charge\n")
 	for i := range 6 {
 		fmt.Fprintf(&b, "974760673,+479000000%d,2026-10-03T14:22:05+02:00,sms,1\n", i)
+		fmt.Fprintf(&b, "974760673,+479000000%d,2026-11-03T14:22:05+01:00,sms,1\n", i)
 	}
 	file := writeFile(t, dir, "six.csv", b.String())
 	mustRun(t, "ingest", "--store", store, file)
@@ -148,8 +149,13 @@ func TestRegistryMinGroupSize(t *testing.T) {
 		t.Fatalf("six subscribers, k 5: %s", r.stdout)
 	}
 	mustRun(t, "org", "add", "--store", store, "--org", "974760673", "--name", "Acme AS", "--min-group", "7")
-	r = mustRun(t, "report", "--store", store, "--month", "2026-10", "--out", dir+"/out2")
-	if !strings.Contains(r.stdout, "974760673 2026-10: withheld: fewer than 7 subscribers") {
+	r = mustRun(t, "report", "--store", store, "--month", "2026-11", "--out", dir+"/out2")
+	if !strings.Contains(r.stdout, "974760673 2026-11: withheld: fewer than 7 subscribers") {
 		t.Errorf("six subscribers, the organisation's own k 7: %s", r.stdout)
+	}
+	// October was published with k 5 and stays as it was.
+	r = mustRun(t, "report", "--store", store, "--month", "2026-10", "--out", dir+"/out2")
+	if !strings.Contains(r.stdout, "974760673 2026-10: published earlier on 2026-12-02 (version 1), written from the record") {
+		t.Errorf("a published month after the registry raised k: %s", r.stdout)
 	}
 }

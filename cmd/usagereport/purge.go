@@ -7,6 +7,7 @@ import (
 	"time"
 
 	ur "usagereport"
+	"usagereport/export"
 )
 
 // Retention rules the seed promises: a month's records are kept for
@@ -16,6 +17,12 @@ const (
 	defaultRetentionMonths = 13
 	orgGraceMonths         = 6
 )
+
+// Publication records hold only published cells, and a workbook shows up
+// to export.MaxXLSXHistory earlier months from them: they are kept that
+// many months longer than the records, so that a report of any month the
+// store still holds shows its whole history. An organisation's records go
+// with its data.
 
 func runPurge(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "purge", "--store DIR|URL [--retention-months 13] [--now YYYY-MM-DD] [--dry-run]")
@@ -41,6 +48,10 @@ func runPurge(ctx context.Context, e *Env, args []string) error {
 	purger, ok := st.(ur.Purger)
 	if !ok {
 		return errors.New("this store cannot purge")
+	}
+	pubs, ok := st.(ur.Publisher)
+	if !ok {
+		return errors.New("this store keeps no publication records")
 	}
 	reg, _ := st.(ur.Registry)
 
@@ -77,6 +88,17 @@ func runPurge(ctx context.Context, e *Env, args []string) error {
 		total += n
 		fmt.Fprintf(e.Stdout, "%s month %s: %d records\n", verb, m, n)
 	}
+	pubCutoff := cutoff - export.MaxXLSXHistory
+	if np, err := countPublications(ctx, pubs, func(p ur.Publication) bool { return p.Month < pubCutoff }); err != nil {
+		return err
+	} else if np > 0 {
+		if !*dryRun {
+			if np, err = pubs.DeletePublicationsBefore(ctx, pubCutoff); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(e.Stdout, "%s the publication records of months before %s: %d\n", verb, pubCutoff, np)
+	}
 
 	if reg != nil {
 		orgs, err := reg.Orgs(ctx)
@@ -92,10 +114,20 @@ func runPurge(ctx context.Context, e *Env, args []string) error {
 				continue
 			}
 			var n int64
+			var np int
 			if *dryRun {
 				n, err = countOrgRecords(ctx, st, o.Org, cutoff)
+				if err == nil {
+					np, err = countPublications(ctx, pubs, func(p ur.Publication) bool { return p.Org == o.Org })
+				}
 			} else {
+				// The records first: a purge cut short between the two
+				// leaves publication records without records, which a
+				// report writes as they are, never the other way round.
 				n, err = purger.DeleteOrg(ctx, o.Org)
+				if err == nil {
+					np, err = pubs.DeletePublications(ctx, o.Org)
+				}
 			}
 			if err != nil {
 				return err
@@ -103,6 +135,9 @@ func runPurge(ctx context.Context, e *Env, args []string) error {
 			total += n
 			fmt.Fprintf(e.Stdout, "%s organisation %s (agreement ended %s): %d records\n",
 				verb, o.Org, o.AgreementEnd.Format(dateLayout), n)
+			if np > 0 {
+				fmt.Fprintf(e.Stdout, "%s organisation %s: %d publication records\n", verb, o.Org, np)
+			}
 		}
 	}
 	fmt.Fprintf(e.Stdout, "%s %d records in all\n", verb, total)
@@ -155,4 +190,19 @@ func countOrgRecords(ctx context.Context, st ur.Store, org ur.Org, from ur.Month
 		total += n
 	}
 	return total, nil
+}
+
+// countPublications counts the publication records (versions) that match.
+func countPublications(ctx context.Context, st ur.Publisher, match func(ur.Publication) bool) (int, error) {
+	all, err := st.Publications(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range all {
+		if match(p) {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
-	"io"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -27,12 +29,14 @@ func (l *orgList) Set(s string) error {
 }
 
 func runReport(ctx context.Context, e *Env, args []string) error {
-	fs := newFlagSet(e, "report", "--store DIR|URL --month YYYY-MM --out DIR [--org N]... [--min-group K] [--format xlsx,parquet]")
+	fs := newFlagSet(e, "report", "--store DIR|URL --month YYYY-MM --out DIR [--org N]... [--min-group K] [--format xlsx,parquet] [--republish --reason TEXT]")
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
 	monthFlag := fs.String("month", "", "the month to report, YYYY-MM (Europe/Oslo)")
 	out := fs.String("out", "", "folder to write reports into: OUT/<org>/<org>-<YYYY-MM>.<ext>")
 	k := fs.Int("min-group", aggregate.DefaultMinGroupSize, "minimum group size k (at least 3)")
 	formats := fs.String("format", "xlsx,parquet", "comma-separated report formats: xlsx, parquet")
+	republish := fs.Bool("republish", false, "make the next version of the published month, with the records that arrived since (needs --reason)")
+	reason := fs.String("reason", "", "why the month is corrected (with --republish); kept in the publication record")
 	var orgs orgList
 	fs.Var(&orgs, "org", "report only this organisation number (repeatable)")
 	if err := parseFlagsNoArgs(fs, args); err != nil {
@@ -48,6 +52,9 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if err := checkOutDir(*out); err != nil {
 		return err
 	}
+	if *republish != (*reason != "") {
+		return usagef("--republish and --reason go together")
+	}
 	cfg := aggregate.Config{MinGroupSize: *k}
 	if err := cfg.Validate(); err != nil {
 		return usagef("--min-group: %v", err)
@@ -56,6 +63,8 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return usagef("--format: %v", err)
 	}
+	kExplicit := false
+	fs.Visit(func(f *flag.Flag) { kExplicit = kExplicit || f.Name == "min-group" })
 	st, err := openStore(ctx, e, *storeSpec)
 	if err != nil {
 		return err
@@ -64,29 +73,99 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if cfg.OrgMinGroupSize, err = orgMinGroupSizes(ctx, st); err != nil {
 		return err
 	}
+	// The ledger sequence first: this run counts the files up to it, and
+	// the publications it makes say so.
+	ps, err := loadPublications(ctx, st)
+	if err != nil {
+		return err
+	}
+	upTo, err := ps.st.LedgerSeq(ctx)
+	if err != nil {
+		return err
+	}
 
 	want := make(map[ur.Org]bool, len(orgs))
 	for _, o := range orgs {
 		want[o] = true
 	}
-	b, err := monthBuilder(ctx, e, st, month, want)
+	// The organisations whose month is closed get their files from the
+	// record; a run that asks for other settings is refused before
+	// anything is written.
+	var closed []ur.Org
+	for _, org := range ps.orgsPublished(month) {
+		if len(want) == 0 || want[org] {
+			closed = append(closed, org)
+		}
+	}
+	if err := checkClosed(ps, cfg, kExplicit, month, closed); err != nil {
+		return err
+	}
+	if *republish {
+		var unpublished []ur.Org
+		for _, o := range orgs {
+			if !slices.Contains(closed, o) {
+				unpublished = append(unpublished, o)
+			}
+		}
+		var history map[ur.Org][]*aggregate.Cube
+		if slices.ContainsFunc(writers, func(w reportWriter) bool { return w.ext == "xlsx" }) {
+			if history, err = ps.historyFromRecords(ctx, month, closed); err != nil {
+				return err
+			}
+		}
+		for _, org := range closed {
+			if _, err := export.RemoveDebris(*out, org, month); err != nil {
+				return err
+			}
+		}
+		pb := &publisher{ps: ps, out: *out, writers: writers, history: history, covered: upTo,
+			p: cfg.WithDefaults().DominanceP, now: e.Now(), stall: e.Getenv(envTestStall)}
+		return runRepublish(ctx, e, st, ps, pb, cfg, month, closed, unpublished, upTo, *reason)
+	}
+	b, err := monthBuilderUpTo(ctx, e, st, month, upTo, want)
+	if err != nil {
+		return err
+	}
+	late, err := ps.addLate(ctx, st, b, month, upTo, want)
 	if err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return context.Cause(ctx)
 	}
-	if len(b.Orgs()) == 0 && len(want) == 0 {
+	if len(b.Orgs()) == 0 && len(want) == 0 && len(closed) == 0 {
 		return noRecordsError(ctx, st, month)
 	}
 	reported, withheld := b.Eligible(cfg)
+	isClosed := func(o ur.Org) bool { return slices.Contains(closed, o) }
+	reported = slices.DeleteFunc(reported, isClosed)
+	withheld = slices.DeleteFunc(withheld, func(w aggregate.Withheld) bool { return isClosed(w.Org) })
+	for _, org := range slices.Concat(reported, closed) {
+		if n, err := export.RemoveDebris(*out, org, month); err != nil {
+			return err
+		} else if n > 0 {
+			e.Logger.Info("removed temporary report files of an interrupted run", slog.String("org", org.String()), slog.Int("files", n))
+		}
+	}
 	var history map[ur.Org][]*aggregate.Cube
 	if slices.ContainsFunc(writers, func(w reportWriter) bool { return w.ext == "xlsx" }) {
-		if history, err = historyCubes(ctx, e, st, *out, month, reported, cfg); err != nil {
+		if history, err = ps.historyFromRecords(ctx, month, slices.Concat(reported, closed)); err != nil {
 			return err
 		}
 	}
-	now := e.Now()
+	for _, org := range closed {
+		p, err := ps.read(ctx, org, month)
+		if err != nil {
+			return err
+		}
+		if err := writeFromRecord(*out, &p, writers, history[org]); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Stdout, "%s %s: published earlier on %s (version %d), written from the record\n",
+			org, month, p.PublishedAt.UTC().Format(dateLayout), p.Version)
+	}
+	pb := &publisher{ps: ps, out: *out, writers: writers, history: history, covered: upTo, late: late,
+		p: cfg.WithDefaults().DominanceP, now: e.Now(), stall: e.Getenv(envTestStall)}
 	// Each organisation's files are written as soon as its cube is ready,
 	// on the worker that computed it; the summary lines come out in
 	// organisation order at the end.
@@ -94,6 +173,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		loss      aggregate.Loss
 		disclosed int
 		narrow    int
+		pub       ur.Publication
 	}
 	results := make([]result, len(reported))
 	p := startSteps(e, month.String(), "organisations", "suppressed", "written", int64(len(reported)))
@@ -106,19 +186,11 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		}
 		p.begin()
 		defer p.add(1)
-		for _, w := range writers {
-			path := export.Path(*out, c.Org, c.Month, w.ext)
-			err := export.WriteFileAtomic(path, func(out io.Writer) error {
-				if w.ext == "xlsx" {
-					return export.WriteXLSX(out, c, history[c.Org], now)
-				}
-				return export.WriteParquet(out, c, now)
-			})
-			if err != nil {
-				return fmt.Errorf("write report %s %s: %w", c.Org, c.Month, err)
-			}
+		pub, err := pb.publish(ctx, c)
+		if err != nil {
+			return err
 		}
-		results[i] = result{loss: c.Loss, disclosed: c.Disclosed, narrow: c.NarrowRanges}
+		results[i] = result{loss: c.Loss, disclosed: c.Disclosed, narrow: c.NarrowRanges, pub: pub}
 		return nil
 	})
 	p.done()
@@ -138,10 +210,13 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		}
 		fmt.Fprintf(e.Stdout, "%s %s: %d cells, %d hidden (%d by a primary rule, %d to protect them), %d disclosed, %s; %.1f%% of the charge hidden\n",
 			org, month, r.loss.Cells, r.loss.HiddenCells, r.loss.HiddenPrimary, r.loss.HiddenSecondary, r.disclosed, ranges, 100*r.loss.ChargeShare())
+		if n := r.pub.LateEvents; n > 0 {
+			fmt.Fprintf(e.Stdout, "%s %s: includes %d events from earlier months (late records)\n", org, month, n)
+		}
 	}
-	written := len(reported) * len(writers)
+	written := (len(reported) + len(closed)) * len(writers)
 	for _, o := range orgs {
-		if b.Subscribers(o) == 0 {
+		if b.Subscribers(o) == 0 && !isClosed(o) {
 			fmt.Fprintf(e.Stdout, "%s %s: no records this month, so no report\n", o, month)
 		}
 	}
@@ -149,8 +224,11 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintf(e.Stdout, "%s %s: withheld: fewer than %d subscribers this month, so no report\n", w.Org, month, w.MinGroupSize)
 	}
 	fmt.Fprintf(e.Stdout, "%s: %s, %s written (%s) to %s, %d withheld\n",
-		month, plural(int64(len(b.Orgs())), "organisation", "organisations"), plural(int64(len(reported)), "report", "reports"),
+		month, plural(int64(len(b.Orgs())), "organisation", "organisations"), plural(int64(len(reported)+len(closed)), "report", "reports"),
 		plural(int64(written), "file", "files"), *out, len(withheld))
+	if len(closed) > 0 {
+		fmt.Fprintf(e.Stdout, "%s: %s published earlier, written from the records\n", month, plural(int64(len(closed)), "report", "reports"))
+	}
 	if total.Cells > 0 {
 		fmt.Fprintf(e.Stdout, "%s: information loss: %d of %d cells hidden (%.1f%%), %.1f%% of the charge; %s too narrow\n",
 			month, total.HiddenCells, total.Cells, 100*total.CellShare(), 100*total.ChargeShare(), plural(int64(narrow), "range", "ranges"))
@@ -160,25 +238,28 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 
 type reportWriter struct{ ext string }
 
-// monthBuilder reads one month of the store, the records of the
-// organisations in want (all when empty).
-func monthBuilder(ctx context.Context, e *Env, st ur.Store, m ur.Month, want map[ur.Org]bool) (*aggregate.Builder, error) {
+// monthBuilderUpTo reads one month of the store, the records of the
+// organisations in want (all when empty) from the files with a ledger
+// sequence up to upTo.
+func monthBuilderUpTo(ctx context.Context, e *Env, st ur.Store, m ur.Month, upTo int64, want map[ur.Org]bool) (*aggregate.Builder, error) {
 	b := aggregate.NewBuilder(m)
 	p := startCounter(e, "reading "+m.String(), "rows", 0)
 	var err error
-	if bs, ok := st.(ur.BatchScanner); ok && len(want) == 0 {
-		err = bs.ScanMonthBatches(ctx, m, func(bt *ur.Batch) error {
+	if bs, ok := st.(ur.BatchScannerUpTo); ok && len(want) == 0 {
+		err = bs.ScanMonthBatchesUpTo(ctx, m, upTo, func(bt *ur.Batch) error {
 			p.add(int64(bt.Len()))
 			return b.AddBatch(bt)
 		})
-	} else {
-		err = st.ScanMonth(ctx, m, func(r *ur.Record) error {
+	} else if ps, ok := st.(ur.Publisher); ok {
+		err = ps.ScanMonthSeq(ctx, m, -1, upTo, func(r *ur.Record, _ int64) error {
 			p.add(1)
 			if len(want) > 0 && !want[r.Org] {
 				return nil
 			}
 			return b.Add(r)
 		})
+	} else {
+		err = errors.New("this store keeps no ledger sequence")
 	}
 	p.done()
 	if err != nil {
@@ -187,53 +268,28 @@ func monthBuilder(ctx context.Context, e *Env, st ur.Store, m ur.Month, want map
 	return b, nil
 }
 
-// historyCubes gives, per organisation, its cubes of the months before m
-// (up to export.MaxXLSXHistory, oldest first), for the workbook's history
-// table: the reports published in out where they exist, as they were
-// published; else computed from the store, each with its own suppression.
-func historyCubes(ctx context.Context, e *Env, st ur.Store, out string, m ur.Month, orgs []ur.Org, cfg aggregate.Config) (map[ur.Org][]*aggregate.Cube, error) {
-	months, err := st.Months(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list months: %w", err)
-	}
-	history := make(map[ur.Org][]*aggregate.Cube)
-	for hm := m - export.MaxXLSXHistory; hm < m; hm++ {
-		if err := ctx.Err(); err != nil {
-			return nil, context.Cause(ctx)
-		}
-		missing := make(map[ur.Org]bool)
-		found := make(map[ur.Org]*aggregate.Cube)
-		for _, org := range orgs {
-			hc, ok, err := export.ReadPublished(out, org, hm)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				found[org] = hc
-			} else {
-				missing[org] = true
-			}
-		}
-		if len(missing) > 0 && slices.Contains(months, hm) {
-			hb, err := monthBuilder(ctx, e, st, hm, missing)
-			if err != nil {
-				return nil, err
-			}
-			computed, _, err := hb.Cubes(cfg)
-			if err != nil {
-				return nil, err
-			}
-			for _, hc := range computed {
-				found[hc.Org] = hc
-			}
-		}
-		for _, org := range orgs {
-			if hc := found[org]; hc != nil {
-				history[org] = append(history[org], hc)
-			}
+// checkClosed refuses a report of closed months with other settings than
+// they were published with: a different k given by --min-group, or p.
+// Without --min-group the record's k stands.
+func checkClosed(ps *publications, cfg aggregate.Config, kExplicit bool, m ur.Month, closed []ur.Org) error {
+	p := cfg.WithDefaults().DominanceP
+	var msgs []string
+	for _, org := range closed {
+		pub, _ := ps.published(org, m)
+		k := max(cfg.MinGroupSize, cfg.OrgMinGroupSize[org])
+		switch {
+		case kExplicit && k != pub.MinGroupSize:
+			msgs = append(msgs, fmt.Sprintf("%s %s was published on %s with minimum group size %d, and a published month never changes: --min-group %d refused",
+				org, m, pub.PublishedAt.UTC().Format(dateLayout), pub.MinGroupSize, k))
+		case p != pub.DominanceP:
+			msgs = append(msgs, fmt.Sprintf("%s %s was published on %s with dominance p %v%%, and a published month never changes: p %v%% refused",
+				org, m, pub.PublishedAt.UTC().Format(dateLayout), pub.DominanceP, p))
 		}
 	}
-	return history, nil
+	if len(msgs) > 0 {
+		return usagef("%s; nothing written", strings.Join(msgs, "; "))
+	}
+	return nil
 }
 
 func reportWriters(formats string) ([]reportWriter, error) {

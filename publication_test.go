@@ -1,0 +1,90 @@
+package usagereport
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestMonthOwner(t *testing.T) {
+	const org, other = Org(974760673), Org(923609016)
+	oct, nov, dec := MonthOf(2026, 10), MonthOf(2026, 11), MonthOf(2026, 12)
+	pubs := []Publication{
+		{Org: org, Month: oct, Version: 1, Covered: 10},
+		{Org: org, Month: nov, Version: 1, Covered: 20},
+		{Org: org, Month: nov, Version: 2, Covered: 25}, // a correction takes what waited for December
+		{Org: other, Month: oct, Version: 1, Covered: 5},
+	}
+	o := NewMonthOwner(pubs)
+	tests := []struct {
+		name string
+		org  Org
+		m    Month
+		seq  int64
+		want Month
+	}{
+		{"covered by October", org, oct, 10, oct},
+		{"after October, covered by November", org, oct, 11, nov},
+		{"after November's first version: its correction", org, oct, 21, nov},
+		{"after the correction too: December, still open", org, oct, 26, dec},
+		{"November's own late record", org, nov, 26, dec},
+		{"an open month keeps its records", org, dec, 99, dec},
+		{"another organisation's own months", other, oct, 6, nov},
+		{"a legacy file (seq 0)", org, oct, 0, oct},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := o.Owner(tt.org, tt.m, tt.seq); got != tt.want {
+				t.Errorf("Owner(%s, %s, %d) = %s, want %s", tt.org, tt.m, tt.seq, got, tt.want)
+			}
+		})
+	}
+	if c, ok := o.Covered(org, nov); !ok || c != 25 {
+		t.Errorf("Covered(November) = %d, %v; want the correction's 25", c, ok)
+	}
+}
+
+func testCells() []Cell {
+	return []Cell{
+		{Subscribers: 12, Events: 40, DurationS: 3600, VolumeBytes: 1 << 30, Charge: -12345},
+		{Set: ByCostCentre, CostCentre: "Salg, Ålesund", Subscribers: 7, Events: 20, Charge: 99, Top1: [3]int64{5, 6, 7}},
+		{Set: ByCostCentre, CostCentre: "", Suppression: HiddenSmall, Subscribers: 2, Events: 3},
+		{Set: ByService | ByZone, Service: Data, Zone: World, Suppression: HiddenDominance, Charge: 10},
+	}
+}
+
+func TestEncodeCells(t *testing.T) {
+	cells := testCells()
+	got, err := DecodeCells(EncodeCells(cells))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(PublishedCells(cells), got); diff != "" {
+		t.Errorf("round trip (-published +decoded):\n%s", diff)
+	}
+	// A hidden cell's measures and the top contributions never go in: the
+	// encoding of the cells and of their published form are the same.
+	if !bytes.Equal(EncodeCells(cells), EncodeCells(PublishedCells(cells))) {
+		t.Error("the encoding keeps something a report does not show")
+	}
+	if got[2].Subscribers != 0 || got[1].Top1 != [3]int64{} {
+		t.Errorf("hidden measures or top contributions came back: %+v", got)
+	}
+}
+
+func FuzzDecodeCells(f *testing.F) {
+	f.Add(EncodeCells(testCells()))
+	f.Add(EncodeCells(nil))
+	f.Add([]byte(cellsMagic + "\xff\xff\xff"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cells, err := DecodeCells(b)
+		if err != nil {
+			return
+		}
+		// What decodes encodes back to the same bytes.
+		if !bytes.Equal(EncodeCells(cells), b) {
+			t.Errorf("decode then encode changed %q", b)
+		}
+	})
+}
