@@ -67,6 +67,11 @@ func (s *Store) init() error {
 	// opening the same new folder at once both succeed.
 	if ok, err := onlyStoreFiles(s.dir); err != nil || !ok {
 		if err == nil {
+			// Another process may have finished making the store since
+			// FORMAT was read: then it holds FORMAT and more.
+			if b, ferr := os.ReadFile(format); ferr == nil && string(b) == formatLine {
+				return nil
+			}
 			err = errors.New("the folder is not empty and not a usagereport store")
 		}
 		return err
