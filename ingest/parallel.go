@@ -25,6 +25,8 @@ type chunk struct {
 	ids  []uint32 // ids[i]: the run's id of recs[i].Subscriber
 	nums []uint64 // the subscribers' numbers, while the worker parses
 	rejs []Rejection
+	rows int64  // rows parsed: len(recs) + len(rejs), counted on their own
+	sum  Digest // of recs
 	done chan struct{}
 }
 
@@ -99,6 +101,8 @@ func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Po
 		if c.err != nil {
 			return c.err
 		}
+		r.sc.rows += c.rows
+		r.digest.Merge(c.sum)
 		r.sc.rowLine = c.line
 		pool.Put(c)
 	}
@@ -137,9 +141,9 @@ func (r *Reader) produce(ctx context.Context, jobs, order chan<- *chunk, pool *s
 			}
 		}
 		cut := len(buf)
-		if err == nil && !eof {
-			cut = lastRowEnd(buf)
-			if cut < 0 { // a row longer than the chunk
+		if err == nil {
+			cut = r.lastRowEnd(buf, eof)
+			if cut <= 0 && len(buf) > 0 { // a row longer than the chunk
 				if size >= 2*maxRow {
 					err = ErrRowTooLong
 				} else {
@@ -197,22 +201,32 @@ func (e lineError) Unwrap() error { return e.err }
 
 func withLine(err error, line int) error { return lineError{line, err} }
 
-// lastRowEnd returns the position just after the last newline of data
-// that is outside quotes, data starting at a row start; -1 if none.
-func lastRowEnd(data []byte) int {
-	quotes := bytes.Count(data, []byte{'"'})
-	end := len(data)
-	for {
-		j := bytes.LastIndexByte(data[:end], '\n')
-		if j < 0 {
-			return -1
+// lastRowEnd returns where the last whole row of data ends, data starting
+// at a row start (eof: nothing follows data); 0 if no row ends in data. It
+// cuts rows exactly as the scanner does, by findRow: lines without a quote
+// are skipped at the speed of bytes.IndexByte, and only a row with a quote
+// is walked, from its start. No quote count is carried across rows, so a
+// bare quote cannot move a boundary.
+func (r *Reader) lastRowEnd(data []byte, eof bool) int {
+	sep, nfields := r.sc.sep, r.nfields
+	p := 0 // a row start
+	for p < len(data) {
+		q := bytes.IndexByte(data[p:], '"')
+		if q < 0 { // every row from p is one line
+			if eof {
+				return len(data)
+			}
+			return p + bytes.LastIndexByte(data[p:], '\n') + 1
 		}
-		quotes -= bytes.Count(data[j+1:end], []byte{'"'})
-		if quotes%2 == 0 {
-			return j + 1
+		q += p
+		start := p + bytes.LastIndexByte(data[p:q], '\n') + 1 // the quote's row
+		sp, ok := findRow(data[start:], sep, nfields, eof)
+		if !ok || sp.tooLong {
+			return start // a worker reports a row too long
 		}
-		end = j
+		p = start + sp.next
 	}
+	return p
 }
 
 // parseChunk parses one chunk's rows with its worker's validator. The
@@ -220,9 +234,20 @@ func lastRowEnd(data []byte) int {
 // own: its lookups do not depend on one another, so the processor can
 // wait for several of them (each a likely cache miss) at once.
 func (r *Reader) parseChunk(c *chunk, v *Validator) {
-	sc := scanner{buf: c.data, w: len(c.data), eof: true}
+	sc := scanner{buf: c.data, w: len(c.data), eof: true, sep: r.sc.sep, nfields: r.nfields}
 	var f Fields
-	for sc.next() == nil { // else io.EOF: the chunk holds whole rows only
+	for {
+		err := sc.next()
+		if err == ErrRowTooLong {
+			c.err = r.fileErr(withLine(err, c.line+sc.line))
+		}
+		if err != nil {
+			break // else io.EOF: the chunk holds whole rows only
+		}
+		if sc.bad {
+			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Column: r.badColumn(sc.badField), Err: ErrQuote})
+			continue
+		}
 		if err := sc.split(r.want); err != nil {
 			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Err: err})
 			continue
@@ -249,7 +274,9 @@ func (r *Reader) parseChunk(c *chunk, v *Validator) {
 	c.ids = slices.Grow(c.ids[:0], len(c.recs))[:len(c.recs)]
 	for i, num := range c.nums {
 		c.recs[i].Subscriber, c.ids[i] = v.pseudo.lookup(num)
+		c.sum.Add(&c.recs[i])
 	}
+	c.rows = sc.rows
 	clear(c.nums) // numbers are not kept beyond their use
 	c.nums = c.nums[:0]
 }

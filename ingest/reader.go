@@ -49,7 +49,9 @@ type Reader struct {
 	nfields int
 	col     [numCols]int // field index of each kept column, -1 if absent
 	want    []bool       // want[field index]: a kept column
+	labels  []string     // labels[field index]: how a rejection names it
 	fields  Fields
+	digest  Digest // of the records read, by Read
 
 	chunkSize int // of ReadAll; 0 means chunkSize (tests make it small)
 }
@@ -81,7 +83,7 @@ func NewReader(src io.Reader, name string, pseudo *Pseudonymizer, oslo *Oslo) (*
 		in = zr
 	}
 	r := &Reader{name: name, hash: sha256.New(), v: NewValidator(pseudo, oslo)}
-	r.sc = newScanner(hashReader{in, r.hash})
+	r.sc = newScanner(hashReader{in, r.hash}, ',')
 	if err := r.readHeader(); err != nil {
 		return nil, err
 	}
@@ -101,6 +103,9 @@ func (r *Reader) readHeader() error {
 	}
 	r.sc.row = row
 	r.sc.quoted = bytes.IndexByte(row, '"') >= 0
+	if r.sc.bad {
+		return &FileError{File: r.name, Line: 1, Err: fmt.Errorf("%w: header: %v", ErrNotCSV, ErrQuote)}
+	}
 	if err := r.sc.split(nil); err != nil {
 		return &FileError{File: r.name, Line: 1, Err: fmt.Errorf("%w: header: %v", ErrNotCSV, err)}
 	}
@@ -108,9 +113,12 @@ func (r *Reader) readHeader() error {
 		r.col[i] = -1
 	}
 	r.nfields = len(r.sc.fields)
+	r.sc.nfields = r.nfields
 	r.want = make([]bool, r.nfields)
+	r.labels = make([]string, r.nfields)
 	for i, f := range r.sc.fields {
 		name := strings.ToLower(strings.TrimSpace(string(f)))
+		r.labels[i] = fieldLabel(name, i)
 		for c, cn := range colNames {
 			if name != cn {
 				continue
@@ -168,6 +176,9 @@ func (r *Reader) Read(rec *ur.Record) error {
 		}
 		return r.fileErr(err)
 	}
+	if r.sc.bad {
+		return r.reject(r.badColumn(r.sc.badField), ErrQuote)
+	}
 	if err := r.sc.split(r.want); err != nil {
 		return r.reject("", err)
 	}
@@ -183,7 +194,43 @@ func (r *Reader) Read(rec *ur.Record) error {
 	if c, err := r.v.Record(&r.fields, rec); err != nil {
 		return r.reject(colNames[c], err)
 	}
+	r.digest.Add(rec)
 	return nil
+}
+
+// RowsRead returns the data rows read so far, blank lines not included:
+// after io.EOF, every row of the file, each either returned or rejected.
+func (r *Reader) RowsRead() int64 { return r.sc.rows }
+
+// Digest returns the content digest of the records read so far (see
+// Digest); after io.EOF, of every record of the file.
+func (r *Reader) Digest() Digest { return r.digest }
+
+// knownColumns are the columns usage-csv-v1 names, kept or dropped: a
+// rejection may name them. Any other header is named by its position, since
+// a header that is not the spec's could be anything.
+var knownColumns = map[string]bool{
+	"org_number": true, "subscriber": true, "user_name": true, "cost_centre": true,
+	"start_time": true, "service": true, "b_number": true, "b_name": true,
+	"destination": true, "duration_s": true, "volume_bytes": true, "country": true,
+	"charge": true, "imei": true, "cell_id": true, "ip_address": true,
+}
+
+// fieldLabel is how a rejection names field i, whose header is name.
+func fieldLabel(name string, i int) string {
+	if knownColumns[name] {
+		return name
+	}
+	return fmt.Sprintf("field %d", i+1)
+}
+
+// badColumn names field i of a row with broken quoting ("" for i < 0, a
+// fault of the whole row, or a field past the header's).
+func (r *Reader) badColumn(i int) string {
+	if i < 0 || i >= len(r.labels) {
+		return ""
+	}
+	return r.labels[i]
 }
 
 func (r *Reader) reject(col string, err error) error {
