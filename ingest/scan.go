@@ -187,7 +187,7 @@ func quotedRow(data []byte, sep byte, nfields int, eof bool) (rowSpan, bool) {
 		}
 		return rowSpan{}, false
 	}
-	seps := 0     // separators outside quotes so far: the field is seps
+	seps := 0      // separators outside quotes so far: the field is seps
 	multi := false // a quoted field holds a line end
 	pos := 0
 	done := func(end, next int) (rowSpan, bool) {
