@@ -6,7 +6,8 @@
 //	DIR/pseudonym.key             the pseudonym key, hex, mode 0600
 //	DIR/key.fingerprint           a fingerprint of the key the records use
 //	DIR/lock                      flock: commits, purges and clean-up
-//	DIR/ledger/<sha256>.json      one per ingested file: the commit point
+//	DIR/ledger/<sha256>.json      one per ingested file: the commit point, with the
+//	                              content digest of its records (a re-sent file is refused)
 //	DIR/months/YYYY-MM/<sha256>.seg  the records of one file in one month
 //	DIR/tmp/<id>/                 a file being ingested
 //	DIR/orgs.json                 the organisation registry

@@ -97,6 +97,7 @@ func (r *Reader) readHeader() error {
 		}
 		return r.fileErr(err)
 	}
+	r.sc.rows = 0 // the header is no data row
 	row := bytes.TrimPrefix(r.sc.row, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(row) || bytes.IndexByte(row, 0) >= 0 {
 		return &FileError{File: r.name, Line: 1, Err: fmt.Errorf("%w: the header is not UTF-8 text", ErrNotCSV)}

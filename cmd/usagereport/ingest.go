@@ -110,10 +110,18 @@ func ingestPath(ctx context.Context, e *Env, st ur.Store, path string, prof *ing
 
 func printFileResult(e *Env, res *ingest.Result) {
 	if res.AlreadyIngested {
+		if a := res.Already; a != nil {
+			what := "the same records"
+			if a.SameBytes {
+				what = "the same content"
+			}
+			fmt.Fprintf(e.Stdout, "%s: %s, %s (sha256 %s…), nothing changed\n", res.Name, a.Error(), what, hex.EncodeToString(res.SHA256[:6]))
+			return
+		}
 		fmt.Fprintf(e.Stdout, "%s: already ingested (sha256 %s…), nothing changed\n", res.Name, hex.EncodeToString(res.SHA256[:6]))
 		return
 	}
-	fmt.Fprintf(e.Stdout, "%s: %d rows stored, %d rejected\n", res.Name, res.Rows, res.Rejected)
+	fmt.Fprintf(e.Stdout, "%s: %d rows stored, %d rejected, of %d rows read\n", res.Name, res.Rows, res.Rejected, res.Read)
 	for i, rej := range res.Rejections {
 		if i == maxRejectionsShown {
 			fmt.Fprintf(e.Stdout, "  … and %d more rejected rows (counted by reason below)\n", res.Rejected-maxRejectionsShown)
@@ -125,7 +133,7 @@ func printFileResult(e *Env, res *ingest.Result) {
 
 type ingestSummary struct {
 	files, already, refused int
-	rows, rejected          int64
+	read, rows, rejected    int64
 	byReason                map[error]int64
 }
 
@@ -135,6 +143,7 @@ func (s *ingestSummary) add(res *ingest.Result) {
 		s.already++
 		return
 	}
+	s.read += res.Read
 	s.rows += res.Rows
 	s.rejected += res.Rejected
 	for r, n := range res.ByReason {
@@ -143,8 +152,8 @@ func (s *ingestSummary) add(res *ingest.Result) {
 }
 
 func (s *ingestSummary) print(e *Env) {
-	fmt.Fprintf(e.Stdout, "ingested %d files (%d already ingested, %d refused): %d rows stored, %d rejected\n",
-		s.files, s.already, s.refused, s.rows, s.rejected)
+	fmt.Fprintf(e.Stdout, "ingested %d files (%d already ingested, %d refused): %d rows stored, %d rejected, of %d rows read\n",
+		s.files, s.already, s.refused, s.rows, s.rejected, s.read)
 	var parts []string
 	for _, r := range slices.Concat(ingest.Reasons, ingest.ProfileReasons) {
 		if n := s.byReason[r]; n > 0 {
