@@ -1,9 +1,7 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -73,14 +71,9 @@ func (h hashReader) Read(p []byte) (int, error) {
 // it detects gzip by its magic bytes, skips a byte-order mark and reads the
 // header. A file without the required columns is refused with a *FileError.
 func NewReader(src io.Reader, name string, pseudo *Pseudonymizer, oslo *Oslo) (*Reader, error) {
-	br := bufio.NewReaderSize(src, 64<<10)
-	var in io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, &FileError{File: name, Err: fmt.Errorf("gzip header: %w", err)}
-		}
-		in = zr
+	in, err := gunzip(src, name)
+	if err != nil {
+		return nil, err
 	}
 	r := &Reader{name: name, hash: sha256.New(), v: NewValidator(pseudo, oslo)}
 	r.sc = newScanner(hashReader{in, r.hash}, ',')
