@@ -177,6 +177,8 @@ type readResult struct {
 	Rejs    []Rejection
 	FileErr string
 	SHA     [32]byte
+	Read    int64    // RowsRead
+	Digest  [32]byte // Digest().Sum()
 }
 
 // readBoth reads data with Read (chunk 0) or ReadAll with that chunk size.
@@ -216,6 +218,8 @@ func readBoth(t *testing.T, data string, chunk int) readResult {
 	}
 	if res.FileErr == "" {
 		res.SHA = r.SHA256()
+		res.Read = r.RowsRead()
+		res.Digest = r.Digest().Sum()
 	}
 	return res
 }
