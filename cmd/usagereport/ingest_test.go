@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -224,6 +227,123 @@ func TestBrokenRowsOfEveryKind(t *testing.T) {
 						t.Errorf("%s holds %q, a dropped value", path, secret)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestIngestRefusesSpecialFiles: a FIFO without a writer is refused by
+// name at once instead of hanging in open, unless --allow-special.
+func TestIngestRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "export.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := writeFile(t, dir, "good.csv", "org_number,subscriber,start_time,service,charge\n974760673,+4791234567,2026-10-03T14:22:05+02:00,voice,1.25\n")
+	done := make(chan result, 1)
+	go func() { done <- run(t, nil, "ingest", "--store", filepath.Join(dir, "store"), fifo, good) }()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("ingest of a FIFO without a writer hangs")
+	}
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "export.fifo: file refused: not a regular file") || !strings.Contains(r.stderr, "--allow-special") {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 naming the FIFO", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "good.csv: 1 rows stored") {
+		t.Errorf("the regular file beside it was not ingested:\n%s", r.stdout)
+	}
+	if r := run(t, nil, "ingest", "--store", filepath.Join(dir, "store"), dir); r.code != ExitFailure || !strings.Contains(r.stderr, "a directory") {
+		t.Errorf("a directory: exit %d, %s", r.code, r.stderr)
+	}
+
+	// With --allow-special, the FIFO is read from its writer.
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		f.WriteString("org_number,subscriber,start_time,service,charge\n974760673,+4791234567,2026-10-04T14:22:05+02:00,voice,2.50\n")
+		f.Close()
+	}()
+	r = run(t, nil, "ingest", "--store", filepath.Join(dir, "store"), "--allow-special", fifo)
+	if r.code != ExitOK || !strings.Contains(r.stdout, "export.fifo: 1 rows stored") {
+		t.Errorf("--allow-special: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestIngestGzipRatio: a small gzip of a huge run of blank lines is refused
+// by name, and read with the cap raised.
+func TestIngestGzipRatio(t *testing.T) {
+	dir := t.TempDir()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte("org_number,subscriber,start_time,service,charge\n"))
+	zw.Write(bytes.Repeat([]byte("\n"), 48<<20))
+	zw.Write([]byte("974760673,+4791234567,2026-10-03T14:22:05+02:00,voice,1.25\n"))
+	zw.Close()
+	bomb := writeFile(t, dir, "bomb.csv.gz", b.String())
+	store := filepath.Join(dir, "store")
+	r := run(t, nil, "ingest", "--store", store, bomb)
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "bomb.csv.gz: file refused") || !strings.Contains(r.stderr, "--max-gzip-ratio") {
+		t.Errorf("exit %d, stderr:\n%s\nwant the file refused for its gzip ratio", r.code, r.stderr)
+	}
+	r = mustRun(t, "ingest", "--store", store, "--max-gzip-ratio", "0", bomb)
+	if !strings.Contains(r.stdout, "bomb.csv.gz: 1 rows stored") {
+		t.Errorf("without a cap:\n%s", r.stdout)
+	}
+	if r := run(t, nil, "ingest", "--store", store, "--max-gzip-ratio", "-1", bomb); r.code != ExitUsage {
+		t.Errorf("--max-gzip-ratio -1: exit %d", r.code)
+	}
+}
+
+// TestIngestSameRecordsAgain sends one export's records again with CRLF,
+// a BOM, the rows reordered and gzipped, on both stores: each is refused
+// as already ingested, naming the first file and its date, and the store
+// keeps one file's records.
+func TestIngestSameRecordsAgain(t *testing.T) {
+	dir := t.TempDir()
+	var body strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&body, "974760673,+47912%05d,CANARY-B-%d,IT,2026-10-03T14:22:05+02:00,voice,%d,1.25\n", i%40, i, i)
+	}
+	head := "org_number,subscriber,b_name,cost_centre,start_time,service,duration_s,charge\n"
+	lines := strings.Split(strings.TrimSuffix(body.String(), "\n"), "\n")
+	slices.Reverse(lines)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(head + body.String()))
+	zw.Close()
+	first := writeFile(t, dir, "first.csv", head+body.String())
+	again := []string{
+		writeFile(t, dir, "crlf.csv", strings.ReplaceAll(head+body.String(), "\n", "\r\n")),
+		writeFile(t, dir, "bom.csv", "\ufeff"+head+body.String()),
+		writeFile(t, dir, "reordered.csv", head+strings.Join(lines, "\n")+"\n"),
+		writeFile(t, dir, "first.csv.gz", gz.String()),
+	}
+	for name, store := range map[string]string{
+		"embedded": filepath.Join(dir, "store"),
+		"postgres": pgtest.Database(t, postgresServer(t)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := mustRun(t, "ingest", "--store", store, first)
+			if !strings.Contains(r.stdout, "first.csv: 300 rows stored") {
+				t.Fatalf("first:\n%s", r.stdout)
+			}
+			r = mustRun(t, append([]string{"ingest", "--store", store}, again...)...)
+			for _, p := range again {
+				want := filepath.Base(p) + ": already ingested as first.csv on " + time.Now().UTC().Format("2006-01-")
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("want %q in:\n%s", want, r.stdout)
+				}
+			}
+			if !strings.Contains(r.stdout, "(4 already ingested, 0 refused): 0 rows stored") {
+				t.Errorf("summary:\n%s", r.stdout)
+			}
+			if strings.Contains(r.stdout+r.stderr, "CANARY") {
+				t.Errorf("a dropped value came out:\n%s%s", r.stdout, r.stderr)
 			}
 		})
 	}
