@@ -17,21 +17,21 @@ import (
 // subscriber by its keyed pseudonym, which is fixed per store), so it tells
 // no more than the stored records do.
 //
-// The record hash is a fast keyed mix (64x64->128-bit multiplies, as in
-// wyhash), not a cryptographic hash: the digest guards against a file sent
-// twice, not against someone forging a collision, which could only get a
-// file refused.
+// The record hash is a fast mix (64x64->128-bit multiplies folded, as in
+// wyhash; four of them per record, mostly independent of one another),
+// not a cryptographic hash: the digest guards against a file sent twice,
+// not against someone forging a collision, which could only get a file
+// refused.
 type Digest struct {
 	sum [3]uint64
 	n   uint64
 }
 
-// digestSeeds are arbitrary odd constants (digits of pi and e); changing
-// them changes every stored digest.
-var digestSeeds = [3][2]uint64{
-	{0x243f6a8885a308d3, 0x13198a2e03707345},
-	{0xa4093822299f31d1, 0x082efa98ec4e6c89},
-	{0xb7e151628aed2a6b, 0xbf7158809cf4f3c7},
+// digestSeeds are arbitrary constants (digits of pi); changing them
+// changes every stored digest.
+var digestSeeds = [8]uint64{
+	0x243f6a8885a308d3, 0x13198a2e03707344, 0xa4093822299f31d0, 0x082efa98ec4e6c89,
+	0x452821e638d01377, 0xbe5466cf34e90c6c, 0xc0ac29b7c97c50dd, 0x3f84d5b5b5470917,
 }
 
 // mum is wyhash's mixing step: the two halves of a*b, folded.
@@ -42,33 +42,43 @@ func mum(a, b uint64) uint64 {
 
 // Add adds rec to the multiset.
 func (d *Digest) Add(rec *ur.Record) {
+	k := &digestSeeds
 	s0 := binary.LittleEndian.Uint64(rec.Subscriber[:8])
 	s1 := binary.LittleEndian.Uint64(rec.Subscriber[8:])
 	meta := uint64(rec.Org)<<32 | uint64(uint32(rec.Month))<<8 ^ uint64(rec.Service)<<4 ^ uint64(rec.Zone)
-	cc := hashString(rec.CostCentre)
-	for k := range d.sum {
-		seed := digestSeeds[k]
-		h := mum(s0^seed[0], s1^seed[1])
-		h = mum(meta^h, cc^seed[0])
-		h = mum(uint64(rec.DurationS)^h, uint64(rec.VolumeBytes)^seed[1])
-		h = mum(uint64(rec.Charge)^h, seed[0]^uint64(k))
-		d.sum[k] += h
-	}
+	h1 := mum(s0^k[0], s1^k[1])
+	h2 := mum(meta^k[2], hashString(rec.CostCentre)^k[3])
+	h3 := mum(uint64(rec.DurationS)^k[4], uint64(rec.VolumeBytes)^k[5])
+	h4 := uint64(rec.Charge) ^ k[6]
+	d.sum[0] += mum(h1^h3, h2^h4)
+	d.sum[1] += mum(h1^h2^k[7], h3^h4^k[0])
+	d.sum[2] += h1 ^ bits.RotateLeft64(h2, 21) ^ bits.RotateLeft64(h3, 42) ^ h4
 	d.n++
 }
 
-// hashString mixes s into one word; the cost centre, usually a few dozen
-// bytes.
+// hashString mixes s into one word: the cost centre, usually a few dozen
+// bytes. It reads s as wyhash does, in overlapping words, without a copy.
 func hashString(s string) uint64 {
 	b := unsafe.Slice(unsafe.StringData(s), len(s))
-	h := uint64(len(s)) ^ 0x452821e638d01377
-	for len(b) >= 16 {
-		h = mum(binary.LittleEndian.Uint64(b)^h, binary.LittleEndian.Uint64(b[8:])^0xbe5466cf34e90c6c)
-		b = b[16:]
+	n := len(b)
+	h := uint64(n) ^ 0x9216d5d98979fb1b
+	var x, y uint64
+	switch {
+	case n > 16:
+		for len(b) > 16 {
+			h = mum(binary.LittleEndian.Uint64(b)^0xd1310ba698dfb5ac, binary.LittleEndian.Uint64(b[8:])^h)
+			b = b[16:]
+		}
+		tail := unsafe.Slice(unsafe.StringData(s), n)[n-16:]
+		x, y = binary.LittleEndian.Uint64(tail), binary.LittleEndian.Uint64(tail[8:])
+	case n >= 8:
+		x, y = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+	case n >= 4:
+		x, y = uint64(binary.LittleEndian.Uint32(b)), uint64(binary.LittleEndian.Uint32(b[n-4:]))
+	case n > 0:
+		x = uint64(b[0])<<16 | uint64(b[n>>1])<<8 | uint64(b[n-1])
 	}
-	var tail [16]byte
-	copy(tail[:], b)
-	return mum(binary.LittleEndian.Uint64(tail[:])^h, binary.LittleEndian.Uint64(tail[8:])^0xc0ac29b7c97c50dd)
+	return mum(x^0x2ffd72dbd01adfb7^h, y^0xb8e1afed6a267e96)
 }
 
 // Merge adds the records of o.

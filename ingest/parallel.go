@@ -274,6 +274,10 @@ func (r *Reader) parseChunk(c *chunk, v *Validator) {
 	c.ids = slices.Grow(c.ids[:0], len(c.recs))[:len(c.recs)]
 	for i, num := range c.nums {
 		c.recs[i].Subscriber, c.ids[i] = v.pseudo.lookup(num)
+	}
+	// The digest needs the pseudonyms: in the lookups' loop it would make
+	// each lookup wait for the one before.
+	for i := range c.recs {
 		c.sum.Add(&c.recs[i])
 	}
 	c.rows = sc.rows

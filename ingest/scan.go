@@ -142,10 +142,52 @@ func findRow(data []byte, sep byte, nfields int, eof bool) (rowSpan, bool) {
 	} else if !eof {
 		return rowSpan{}, false // no row ends without a line end but the last
 	}
-	if bytes.IndexByte(line, '"') < 0 {
+	q := bytes.IndexByte(line, '"')
+	if q < 0 {
 		return lineSpan(data, i), true // the usual row: one line, no quote
 	}
+	if i >= 0 && soundLine(line, q, sep) {
+		sp := lineSpan(data, i) // the next most usual: quoted fields on one line
+		sp.quoted = true
+		return sp, true
+	}
 	return quotedRow(data, sep, nfields, eof)
+}
+
+// soundLine reports whether line, whose first quote is at q, is a whole
+// row of sound quoting: every quote opens a field or closes it (or is
+// doubled inside it), and every field closes on the line. Anything else
+// is for quotedRow to decide.
+func soundLine(line []byte, q int, sep byte) bool {
+	for {
+		if q > 0 && line[q-1] != sep {
+			return false // a quote inside an unquoted field
+		}
+		k := q + 1
+		for { // the closing quote
+			c := bytes.IndexByte(line[k:], '"')
+			if c < 0 {
+				return false // the field runs on past the line
+			}
+			k += c + 1
+			if k < len(line) && line[k] == '"' {
+				k++ // a doubled quote
+				continue
+			}
+			break
+		}
+		switch {
+		case k == len(line), k == len(line)-1 && line[k] == '\r':
+			return true
+		case line[k] != sep:
+			return false // text after the closing quote
+		}
+		next := bytes.IndexByte(line[k+1:], '"')
+		if next < 0 {
+			return true
+		}
+		q = k + 1 + next
+	}
 }
 
 // lineSpan is the span of data's first line, which ends at i (-1: at the
@@ -198,9 +240,12 @@ func quotedRow(data []byte, sep byte, nfields int, eof bool) (rowSpan, bool) {
 		if sp.end > 0 && lim[sp.end-1] == '\r' {
 			sp.end-- // an unquoted last field's \r before its line end
 		}
-		sp.lines = bytes.Count(lim[:next], []byte{'\n'})
-		if next == len(lim) && (next == 0 || lim[next-1] != '\n') {
-			sp.lines++ // the last line, without a line end
+		sp.lines = 1 // one line, with its line end or the last one
+		if multi {
+			sp.lines = bytes.Count(lim[:next], []byte{'\n'})
+			if next == len(lim) && (next == 0 || lim[next-1] != '\n') {
+				sp.lines++ // the last line, without a line end
+			}
 		}
 		return sp, true
 	}
