@@ -219,6 +219,24 @@ func (r *Reader) lastRowEnd(data []byte, eof bool) int {
 			return p + bytes.LastIndexByte(data[p:], '\n') + 1
 		}
 		q += p
+		// The lines from p to q hold no quote: each is a row, and q's
+		// line starts a row. The usual quoted row is one sound line,
+		// told without finding its start.
+		if e := bytes.IndexByte(data[q:], '\n'); e >= 0 {
+			e += q
+			switch {
+			case q == p || data[q-1] == '\n':
+				if soundLine(data[q:e], 0, sep) {
+					p = e + 1
+					continue
+				}
+			case data[q-1] == sep:
+				if soundLine(data[q-1:e], 1, sep) {
+					p = e + 1
+					continue
+				}
+			}
+		}
 		start := p + bytes.LastIndexByte(data[p:q], '\n') + 1 // the quote's row
 		sp, ok := findRow(data[start:], sep, nfields, eof)
 		if !ok || sp.tooLong {
