@@ -126,12 +126,17 @@ func FuzzReader(f *testing.F) {
 		if err != nil {
 			t.Fatalf("header refused: %v", err)
 		}
+		var returned int64 // records and rejections
 		for {
 			var rec ur.Record
 			err := r.Read(&rec)
 			if err == io.EOF {
+				if r.RowsRead() != returned {
+					t.Errorf("%d rows read, %d stored or rejected", r.RowsRead(), returned)
+				}
 				return
 			}
+			returned++
 			var rej *Rejection
 			var fe *FileError
 			switch {
@@ -143,7 +148,7 @@ func FuzzReader(f *testing.F) {
 					t.Errorf("rejection holds content: %v", rej)
 				}
 			case errors.As(err, &fe):
-				return
+				return // the file is refused: nothing is stored
 			case err != nil:
 				t.Fatalf("unexpected error type %T: %v", err, err)
 			default:
