@@ -231,7 +231,7 @@ func TestProfileCSVRejections(t *testing.T) {
 		"inv.csv:5: column start_time: " + ingest.ErrTimeLayout.Error() + "\n" +
 		"inv.csv:6: column service: " + ingest.ErrService.Error() + "\n" +
 		"inv.csv:7: column duration_s: " + ingest.ErrClock.Error() + "\n" +
-		"inv.csv:8: " + ingest.ErrQuote.Error() + "\n" +
+		"inv.csv:8: column field 7: " + ingest.ErrQuote.Error() + "\n" +
 		"inv.csv:9: column subscriber: " + ingest.ErrQuote.Error() + "\n" +
 		"inv.csv:10: column field 7: " + ingest.ErrQuote.Error() + "\n"
 	if diff := cmp.Diff(want, resultText(res)); diff != "" {

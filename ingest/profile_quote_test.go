@@ -43,7 +43,7 @@ func TestProfileCSVQuoting(t *testing.T) {
 	broken := []string{
 		with(2, "Teknisk \"S\xf8r\" CANARY"), // user name, Latin-1 ø
 		with(8, "\"CANARY Hansen\"x"),        // text after the closing quote
-		with(9, "\"CANARY never closes"),      // a description that runs on
+		with(9, "\"CANARY never closes"),     // a description that runs on
 	}
 	var b strings.Builder
 	b.WriteString(lines[0] + broken[0] + lines[1] + lines[2] + broken[1] + strings.Join(lines[3:6], "") + broken[2])

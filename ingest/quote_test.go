@@ -60,7 +60,7 @@ func TestQuotingCostsOnlyItsLine(t *testing.T) {
 			1, []rej{{3, "user_name"}}},
 		{"a quoted line end in a row of the wrong field count",
 			goodRow + "\n" + "974760673,+4791234567,\"CANARY\nsecond line\"\n" + goodRow + "\n",
-			2, []rej{{3, ""}, {4, "org_number"}}},
+			2, []rej{{3, "user_name"}, {4, "org_number"}}},
 		{"a quoted field closing on a later row's quote",
 			goodRow + "\n" + "974760673,+4791234567,\"CANARY\n" + goodRow + "\n",
 			2, []rej{{3, "user_name"}}},

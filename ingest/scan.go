@@ -223,18 +223,29 @@ func quotedRow(data []byte, sep byte, nfields int, eof bool) (rowSpan, bool) {
 	}
 	// more is the answer when the row runs past lim: read on, or, past
 	// maxRow, the quoting is broken.
+	seps := 0      // separators outside quotes so far: the field is seps
+	multi := false // a quoted field holds a line end
+	cross := -1    // with multi: the field that ran past the first line
+	// bad rejects the first line for a fault in field f. A fault found
+	// past the first line is named by the field that ran past it: a
+	// reader that sees the file only up to that line end (a chunk) finds
+	// that field unterminated, and must name the same field.
+	bad := func(f int) (rowSpan, bool) {
+		if multi {
+			f = cross
+		}
+		return firstLine(data, eof, f)
+	}
 	more := func(f int) (rowSpan, bool) {
 		if limited {
-			return firstLine(data, eof, f)
+			return bad(f)
 		}
 		return rowSpan{}, false
 	}
-	seps := 0      // separators outside quotes so far: the field is seps
-	multi := false // a quoted field holds a line end
 	pos := 0
 	done := func(end, next int) (rowSpan, bool) {
 		if multi && nfields >= 0 && seps+1 != nfields {
-			return firstLine(data, eof, -1)
+			return bad(-1)
 		}
 		sp := rowSpan{end: end, next: next, quoted: true}
 		if sp.end > 0 && lim[sp.end-1] == '\r' {
@@ -258,7 +269,7 @@ func quotedRow(data []byte, sep byte, nfields int, eof bool) (rowSpan, bool) {
 					if !eof || limited {
 						return more(seps)
 					}
-					return firstLine(data, eof, seps) // never closes
+					return bad(seps) // never closes
 				}
 				q += k
 				if q+1 == len(lim) && !eof {
@@ -269,7 +280,7 @@ func quotedRow(data []byte, sep byte, nfields int, eof bool) (rowSpan, bool) {
 					continue
 				}
 				if !multi && bytes.IndexByte(lim[pos:q], '\n') >= 0 {
-					multi = true
+					multi, cross = true, seps
 				}
 				pos = q + 1
 				break
@@ -295,7 +306,7 @@ func quotedRow(data []byte, sep byte, nfields int, eof bool) (rowSpan, bool) {
 				}
 				return done(pos, pos+1) // a last \r before the end of the file
 			}
-			return firstLine(data, eof, seps) // text after the closing quote
+			return bad(seps) // text after the closing quote
 		}
 		// Unquoted fields up to the next quote or line end.
 		rest := lim[pos:]
@@ -317,7 +328,7 @@ func quotedRow(data []byte, sep byte, nfields int, eof bool) (rowSpan, bool) {
 		}
 		seps += bytes.Count(text[:q], []byte{sep})
 		if q > 0 && text[q-1] != sep {
-			return firstLine(data, eof, seps) // a quote inside an unquoted field
+			return bad(seps) // a quote inside an unquoted field
 		}
 		pos += q
 	}
