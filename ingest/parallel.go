@@ -209,42 +209,66 @@ func withLine(err error, line int) error { return lineError{line, err} }
 // bare quote cannot move a boundary.
 func (r *Reader) lastRowEnd(data []byte, eof bool) int {
 	sep, nfields := r.sc.sep, r.nfields
-	p := 0 // a row start
-	for p < len(data) {
-		q := bytes.IndexByte(data[p:], '"')
-		if q < 0 { // every row from p is one line
-			if eof {
-				return len(data)
-			}
-			return p + bytes.LastIndexByte(data[p:], '\n') + 1
+	p := 0   // a row start
+	pos := 0 // data[p:pos] holds quoted fields only of one line: its line ends end rows
+	for pos < len(data) {
+		q := bytes.IndexByte(data[pos:], '"')
+		if q < 0 {
+			break
 		}
-		q += p
-		// The lines from p to q hold no quote: each is a row, and q's
-		// line starts a row. The usual quoted row is one sound line,
-		// told without finding its start.
-		if e := bytes.IndexByte(data[q:], '\n'); e >= 0 {
-			e += q
-			switch {
-			case q == p || data[q-1] == '\n':
-				if soundLine(data[q:e], 0, sep) {
-					p = e + 1
-					continue
-				}
-			case data[q-1] == sep:
-				if soundLine(data[q-1:e], 1, sep) {
-					p = e + 1
-					continue
-				}
+		q += pos
+		// The usual quote opens a field, after a separator or at a row
+		// start, and the field closes on its line.
+		if q == p || data[q-1] == sep || data[q-1] == '\n' {
+			if end, ok := closesOnLine(data, q, sep); ok {
+				pos = end
+				continue
 			}
 		}
-		start := p + bytes.LastIndexByte(data[p:q], '\n') + 1 // the quote's row
+		// Anything else is cut by findRow, from the start of q's row.
+		start := p + bytes.LastIndexByte(data[p:q], '\n') + 1
 		sp, ok := findRow(data[start:], sep, nfields, eof)
 		if !ok || sp.tooLong {
 			return start // a worker reports a row too long
 		}
 		p = start + sp.next
+		pos = p
 	}
-	return p
+	if eof {
+		return len(data)
+	}
+	return p + bytes.LastIndexByte(data[p:], '\n') + 1
+}
+
+// closesOnLine reports whether the quoted field opening at data[q] closes
+// before the line's end, followed by sep or the line end, and returns
+// where it ends. false means it is not that simple.
+func closesOnLine(data []byte, q int, sep byte) (int, bool) {
+	k := q + 1
+	for {
+		c := bytes.IndexByte(data[k:], '"')
+		if c < 0 {
+			return 0, false
+		}
+		c += k
+		if c+1 >= len(data) {
+			return 0, false
+		}
+		if data[c+1] == '"' {
+			k = c + 2
+			continue
+		}
+		if bytes.IndexByte(data[q+1:c], '\n') >= 0 {
+			return 0, false
+		}
+		switch data[c+1] {
+		case sep, '\n':
+			return c + 1, true
+		case '\r':
+			return c + 1, c+2 < len(data) && data[c+2] == '\n'
+		}
+		return 0, false
+	}
 }
 
 // parseChunk parses one chunk's rows with its worker's validator. The
