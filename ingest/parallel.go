@@ -276,7 +276,7 @@ func closesOnLine(data []byte, q int, sep byte) (int, bool) {
 // own: its lookups do not depend on one another, so the processor can
 // wait for several of them (each a likely cache miss) at once.
 func (r *Reader) parseChunk(c *chunk, v *Validator) {
-	sc := scanner{buf: c.data, w: len(c.data), eof: true, sep: r.sc.sep, nfields: r.nfields}
+	sc := scanner{buf: c.data, w: len(c.data), eof: true, sep: r.sc.sep, nfields: r.nfields, lazy: true}
 	var f Fields
 	for {
 		err := sc.next()
@@ -286,11 +286,19 @@ func (r *Reader) parseChunk(c *chunk, v *Validator) {
 		if err != nil {
 			break // else io.EOF: the chunk holds whole rows only
 		}
+		if !sc.bad {
+			if err = sc.split(r.want); err != nil && sc.unsure {
+				sc.recut()
+				if !sc.bad {
+					err = sc.split(r.want)
+				}
+			}
+		}
 		if sc.bad {
 			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Column: r.badColumn(sc.badField), Err: ErrQuote})
 			continue
 		}
-		if err := sc.split(r.want); err != nil {
+		if err != nil {
 			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Err: err})
 			continue
 		}

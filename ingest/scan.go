@@ -28,6 +28,13 @@ type scanner struct {
 
 	sep     byte // the field separator
 	nfields int  // the header's field count; -1 while reading the header
+	// lazy takes a line with quotes for a row without checking its
+	// quoting (unsure): split checks it anyway, and recut cuts the row
+	// again when split finds fault. Only for a scanner over all its
+	// input (a chunk), where the row's start is still in the buffer.
+	lazy     bool
+	unsure   bool
+	rowStart int // where the current row starts in buf
 
 	row      []byte // the current row, without its line end
 	rowLine  int    // line the current row starts on
@@ -78,7 +85,7 @@ func (s *scanner) next() error {
 		if s.r == s.w && s.eof {
 			return io.EOF
 		}
-		sp, ok := findRow(s.buf[s.r:s.w], s.sep, s.nfields, s.eof)
+		sp, ok := findRowOpt(s.buf[s.r:s.w], s.sep, s.nfields, s.eof, s.lazy)
 		if sp.tooLong {
 			s.line++
 			return ErrRowTooLong
@@ -94,13 +101,14 @@ func (s *scanner) next() error {
 			continue
 		}
 		row := s.buf[s.r : s.r+sp.end]
+		s.rowStart = s.r
 		s.rowLine = s.line + 1
 		s.line += sp.lines
 		s.r += sp.next
 		if len(row) == 0 {
 			continue // blank line
 		}
-		s.row, s.quoted, s.bad, s.badField = row, sp.quoted, sp.bad, sp.badField
+		s.row, s.quoted, s.bad, s.badField, s.unsure = row, sp.quoted, sp.bad, sp.badField, sp.unsure
 		s.rows++
 		return nil
 	}
@@ -115,6 +123,17 @@ type rowSpan struct {
 	bad      bool // broken quoting: the row is its first line only
 	badField int  // with bad: the field (0-based) at fault, -1 for the row
 	tooLong  bool // the row's first line is longer than maxRow
+	unsure   bool // a line with quotes taken for a row unchecked (lazy)
+}
+
+// recut cuts the current row again with quotedRow, after a lazy scanner
+// took a line with quotes for a row and split found its quoting at fault.
+func (s *scanner) recut() {
+	sp, _ := quotedRow(s.buf[s.rowStart:s.w], s.sep, s.nfields, s.eof)
+	s.row = s.buf[s.rowStart : s.rowStart+sp.end]
+	s.line = s.rowLine - 1 + sp.lines
+	s.r = s.rowStart + sp.next
+	s.quoted, s.bad, s.badField, s.unsure = true, sp.bad, sp.badField, false
 }
 
 // findRow finds the end of the row that starts at data[0], separated by
@@ -132,6 +151,12 @@ type rowSpan struct {
 // rows after it, and a row's extent depends only on the bytes from its
 // start: the chunk splitter and the row-by-row reader cut the same rows.
 func findRow(data []byte, sep byte, nfields int, eof bool) (rowSpan, bool) {
+	return findRowOpt(data, sep, nfields, eof, false)
+}
+
+// findRowOpt is findRow; lazy takes a whole line with quotes for a row,
+// unsure, without checking its quoting (see scanner.lazy).
+func findRowOpt(data []byte, sep byte, nfields int, eof, lazy bool) (rowSpan, bool) {
 	i := bytes.IndexByte(data, '\n')
 	if i > maxRow || i < 0 && len(data) > maxRow {
 		return rowSpan{tooLong: true}, true
@@ -145,6 +170,11 @@ func findRow(data []byte, sep byte, nfields int, eof bool) (rowSpan, bool) {
 	q := bytes.IndexByte(line, '"')
 	if q < 0 {
 		return lineSpan(data, i), true // the usual row: one line, no quote
+	}
+	if i >= 0 && lazy {
+		sp := lineSpan(data, i)
+		sp.quoted, sp.unsure = true, true
+		return sp, true
 	}
 	if i >= 0 && soundLine(line, q, sep) {
 		sp := lineSpan(data, i) // the next most usual: quoted fields on one line
