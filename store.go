@@ -3,19 +3,43 @@ package usagereport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
 // ErrAlreadyIngested is returned by FileWriter.Commit when a file with the
-// same content was ingested before; nothing was changed.
+// same content was ingested before; nothing was changed. The error a store
+// returns is an *AlreadyIngestedError, which names the file that was first.
 var ErrAlreadyIngested = errors.New("file already ingested")
+
+// AlreadyIngestedError is ErrAlreadyIngested with the ledger entry of the
+// file ingested first: the same bytes, or the same records however they
+// were encoded (see FileMeta.Content).
+type AlreadyIngestedError struct {
+	Name       string    // the first file's name
+	IngestedAt time.Time // when it was ingested
+	SameBytes  bool      // the same decompressed bytes, not only the same records
+}
+
+func (e *AlreadyIngestedError) Error() string {
+	return fmt.Sprintf("already ingested as %s on %s", e.Name, e.IngestedAt.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+// Is makes errors.Is(err, ErrAlreadyIngested) true.
+func (e *AlreadyIngestedError) Is(target error) bool { return target == ErrAlreadyIngested }
 
 // FileMeta describes one ingested file in a store's ledger.
 type FileMeta struct {
-	Name       string   // base name, for people
-	SHA256     [32]byte // of the decompressed content: the file's identity
-	Rows       int64    // records stored
-	Rejected   int64    // rows rejected
+	Name   string   // base name, for people
+	SHA256 [32]byte // of the decompressed content: the file's identity
+	// Content is an order-independent digest of the file's stored
+	// records (ingest.Digest): the same records sent again with other
+	// line ends, a byte-order mark, in another order or gzipped have the
+	// same Content. All zero for a file without records, which is never
+	// taken for another.
+	Content    [32]byte
+	Rows       int64 // records stored
+	Rejected   int64 // rows rejected
 	IngestedAt time.Time
 }
 
@@ -42,8 +66,8 @@ type Store interface {
 type FileWriter interface {
 	Add(r *Record) error
 	// Commit makes all records visible at once, together with the ledger
-	// entry. If the ledger has meta.SHA256 already, it stores nothing and
-	// returns ErrAlreadyIngested.
+	// entry. If the ledger has meta.SHA256, or a non-zero meta.Content,
+	// already, it stores nothing and returns an *AlreadyIngestedError.
 	Commit(ctx context.Context, meta FileMeta) error
 	// Abort discards what was written. It is safe after Commit.
 	Abort() error

@@ -6,7 +6,8 @@
 //	DIR/pseudonym.key             the pseudonym key, hex, mode 0600
 //	DIR/key.fingerprint           a fingerprint of the key the records use
 //	DIR/lock                      flock: commits, purges and clean-up
-//	DIR/ledger/<sha256>.json      one per ingested file: the commit point
+//	DIR/ledger/<sha256>.json      one per ingested file: the commit point, with the
+//	                              content digest of its records (a re-sent file is refused)
 //	DIR/ledger.seq                the last ledger sequence given to a file
 //	DIR/publications/<org>/YYYY-MM.vN.json   a publication record (version N)
 //	DIR/publications/<org>/YYYY-MM.vN.cells  its cells (ur.EncodeCells)

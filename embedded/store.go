@@ -189,6 +189,7 @@ func busy(dir string) bool {
 type ledgerEntry struct {
 	Name       string    `json:"name"`
 	SHA256     string    `json:"sha256"`
+	Content    string    `json:"content,omitempty"` // hex FileMeta.Content; "" for none
 	Rows       int64     `json:"rows"`
 	Rejected   int64     `json:"rejected"`
 	IngestedAt time.Time `json:"ingested_at"`
@@ -233,6 +234,9 @@ func (s *Store) Files(ctx context.Context) ([]ur.FileMeta, error) {
 	var out []ur.FileMeta
 	for id, le := range l {
 		fm := ur.FileMeta{Name: le.Name, Rows: le.Rows, Rejected: le.Rejected, IngestedAt: le.IngestedAt}
+		if c, err := hex.DecodeString(le.Content); err == nil && len(c) == 32 {
+			copy(fm.Content[:], c)
+		}
 		b, err := hex.DecodeString(id)
 		if err != nil || len(b) != 32 {
 			return nil, fmt.Errorf("read ledger: bad entry name %s", id)

@@ -140,17 +140,19 @@ func (w *fileWriter) Commit(ctx context.Context, meta ur.FileMeta) error {
 	}
 	id := hex.EncodeToString(meta.SHA256[:])
 	ledgerPath := filepath.Join(w.s.dir, "ledger", id+".json")
+	var content string
+	if meta.Content != [32]byte{} {
+		content = hex.EncodeToString(meta.Content[:])
+	}
 	err := w.s.withLock(func() error {
-		if _, err := os.Stat(ledgerPath); err == nil {
-			return ur.ErrAlreadyIngested
-		} else if !errors.Is(err, fs.ErrNotExist) {
+		if err := w.s.seen(id, content); err != nil {
 			return err
 		}
 		seq, err := w.s.nextSeq()
 		if err != nil {
 			return err
 		}
-		le := ledgerEntry{Name: meta.Name, SHA256: id, Rows: meta.Rows, Rejected: meta.Rejected, IngestedAt: meta.IngestedAt, Seq: seq}
+		le := ledgerEntry{Name: meta.Name, SHA256: id, Content: content, Rows: meta.Rows, Rejected: meta.Rejected, IngestedAt: meta.IngestedAt, Seq: seq}
 		if le.IngestedAt.IsZero() {
 			le.IngestedAt = time.Now().UTC()
 		}
@@ -178,6 +180,42 @@ func (w *fileWriter) Commit(ctx context.Context, meta ur.FileMeta) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return err
+}
+
+// seen returns an *ur.AlreadyIngestedError when the ledger has the file
+// with hex hash id, or a file with the same content digest (content, ""
+// for none), and nil when it has neither. The caller holds the store's
+// lock.
+func (s *Store) seen(id, content string) error {
+	b, err := os.ReadFile(filepath.Join(s.dir, "ledger", id+".json"))
+	switch {
+	case err == nil:
+		var le ledgerEntry
+		if err := json.Unmarshal(b, &le); err != nil {
+			return fmt.Errorf("ledger entry %s: %w", id, err)
+		}
+		return &ur.AlreadyIngestedError{Name: le.Name, IngestedAt: le.IngestedAt, SameBytes: true}
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	case content == "":
+		return nil
+	}
+	// The ledger holds one entry per file ingested: a few thousand at
+	// most, read once per commit.
+	l, err := s.ledger()
+	if err != nil {
+		return err
+	}
+	var first *ledgerEntry
+	for _, le := range l {
+		if le.Content == content && (first == nil || le.IngestedAt.Before(first.IngestedAt)) {
+			first = &le
+		}
+	}
+	if first != nil {
+		return &ur.AlreadyIngestedError{Name: first.Name, IngestedAt: first.IngestedAt}
+	}
+	return nil
 }
 
 // Abort removes the staging folder and releases its lock.

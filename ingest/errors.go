@@ -22,7 +22,7 @@ var (
 	ErrEncoding    = errors.New("not valid UTF-8")
 	ErrControl     = errors.New("holds control characters")
 	ErrNotCSV      = errors.New("not a CSV v1 file")
-	ErrRowTooLong  = errors.New("row longer than the limit (an unterminated quote?)")
+	ErrRowTooLong  = errors.New("a line longer than 1 MiB")
 )
 
 // Reasons lists every rejection reason, in the order summaries print them.

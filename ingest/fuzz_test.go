@@ -15,8 +15,9 @@ import (
 
 // FuzzScanner compares the buffer scanner with encoding/csv, the
 // straightforward reader, on any input without carriage returns (which
-// encoding/csv rewrites inside quotes): both must find the same rows and
-// fields, or both must fail.
+// encoding/csv rewrites inside quotes): where encoding/csv reads the whole
+// input, both must find the same rows and fields. On any input, every line
+// must belong to exactly one row or be blank (see checkLines).
 func FuzzScanner(f *testing.F) {
 	for _, s := range []string{
 		"a,b,c\n1,2,3\n",
@@ -25,6 +26,7 @@ func FuzzScanner(f *testing.F) {
 		"a\"b,c\n",
 		"\n\n,\n",
 		"\"a\"\"\",\"\"\n",
+		"a,\"b\nc\"x\nd,e\n",
 		header + goodRow + "\n",
 	} {
 		f.Add(s)
@@ -37,26 +39,30 @@ func FuzzScanner(f *testing.F) {
 		cr.FieldsPerRecord = -1
 		want, wantErr := cr.ReadAll()
 
-		sc := newScanner(strings.NewReader(s))
+		sc := newScanner(strings.NewReader(s), ',')
 		sc.buf = make([]byte, 16) // small, so rows straddle refills
 		var got [][]string
-		var gotErr error
+		var spans [][2]int
+		bad := false
 		for {
 			err := sc.next()
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
-				gotErr = err
-				break
+				t.Fatalf("scanner: %v", err)
+			}
+			spans = append(spans, [2]int{sc.rowLine, sc.line})
+			if sc.bad {
+				bad = true
+				continue
 			}
 			want := make([]bool, strings.Count(string(sc.row), ",")+1)
 			for i := range want {
 				want[i] = true
 			}
 			if err := sc.split(want); err != nil {
-				gotErr = err
-				break
+				t.Fatalf("split of a row findRow passed: %v", err)
 			}
 			var row []string
 			for _, f := range sc.fields {
@@ -64,15 +70,46 @@ func FuzzScanner(f *testing.F) {
 			}
 			got = append(got, row)
 		}
-		if (wantErr != nil) != (gotErr != nil) {
-			t.Fatalf("errors differ: encoding/csv %v, scanner %v", wantErr, gotErr)
+		checkLines(t, s, spans)
+		if int(sc.rows) != len(spans) {
+			t.Errorf("scanner counted %d rows, returned %d", sc.rows, len(spans))
 		}
 		if wantErr == nil {
+			if bad {
+				t.Errorf("encoding/csv reads the input, the scanner found broken quoting")
+			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("rows differ (-encoding/csv +scanner):\n%s", diff)
 			}
 		}
 	})
+}
+
+// checkLines checks that the row spans (first and last line, 1-based)
+// follow one another and cover every line of s that is not blank, each
+// exactly once: every line is in one row, stored or rejected.
+func checkLines(t *testing.T, s string, spans [][2]int) {
+	t.Helper()
+	lines := strings.SplitAfter(s, "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	owner := make([]int, len(lines)+1) // owner[line]: 1 + the row holding it
+	prev := 0
+	for i, sp := range spans {
+		if sp[0] <= prev || sp[1] < sp[0] || sp[1] > len(lines) {
+			t.Fatalf("row %d spans lines %d-%d after a row ending on line %d, of %d lines", i, sp[0], sp[1], prev, len(lines))
+		}
+		for l := sp[0]; l <= sp[1]; l++ {
+			owner[l] = i + 1
+		}
+		prev = sp[1]
+	}
+	for l := 1; l <= len(lines); l++ {
+		if owner[l] == 0 && strings.TrimRight(lines[l-1], "\r\n") != "" {
+			t.Errorf("line %d (%q) is in no row", l, lines[l-1])
+		}
+	}
 }
 
 // FuzzReader feeds anything to the whole reader: it must not panic, every
@@ -89,12 +126,17 @@ func FuzzReader(f *testing.F) {
 		if err != nil {
 			t.Fatalf("header refused: %v", err)
 		}
+		var returned int64 // records and rejections
 		for {
 			var rec ur.Record
 			err := r.Read(&rec)
 			if err == io.EOF {
+				if r.RowsRead() != returned {
+					t.Errorf("%d rows read, %d stored or rejected", r.RowsRead(), returned)
+				}
 				return
 			}
+			returned++
 			var rej *Rejection
 			var fe *FileError
 			switch {
@@ -106,7 +148,7 @@ func FuzzReader(f *testing.F) {
 					t.Errorf("rejection holds content: %v", rej)
 				}
 			case errors.As(err, &fe):
-				return
+				return // the file is refused: nothing is stored
 			case err != nil:
 				t.Fatalf("unexpected error type %T: %v", err, err)
 			default:
@@ -140,6 +182,8 @@ type readResult struct {
 	Rejs    []Rejection
 	FileErr string
 	SHA     [32]byte
+	Read    int64    // RowsRead
+	Digest  [32]byte // Digest().Sum()
 }
 
 // readBoth reads data with Read (chunk 0) or ReadAll with that chunk size.
@@ -179,6 +223,45 @@ func readBoth(t *testing.T, data string, chunk int) readResult {
 	}
 	if res.FileErr == "" {
 		res.SHA = r.SHA256()
+		res.Read = r.RowsRead()
+		res.Digest = r.Digest().Sum()
 	}
 	return res
+}
+
+// FuzzSoundLine holds findRow's shortcut for a one-line row with quotes to
+// quotedRow, which walks any row: the same span for every input.
+func FuzzSoundLine(f *testing.F) {
+	for _, s := range []string{"a,\"b\",c\n", "\"a\"\"\",b\r\nx", "a,\"b\nc\",d\n", "a\"b,c\n", "\"a\"x,b\n", "\"\",\"\"\n"} {
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, s string, eof bool) {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 || !strings.Contains(s[:i], `"`) {
+			return
+		}
+		for _, n := range []int{-1, 3} {
+			a, okA := findRow([]byte(s), ',', n, eof)
+			b, okB := quotedRow([]byte(s), ',', n, eof)
+			if a != b || okA != okB {
+				t.Errorf("nfields %d: findRow %+v %v, quotedRow %+v %v", n, a, okA, b, okB)
+			}
+		}
+	})
+}
+
+// BenchmarkDigest is the cost of the content digest per record.
+func BenchmarkDigest(b *testing.B) {
+	recs := make([]ur.Record, 1024)
+	for i := range recs {
+		recs[i] = ur.Record{Org: 974760673, Month: 24321, CostCentre: "Salg, Kristiansand", DurationS: int64(i), Charge: 12500}
+		recs[i].Subscriber[3] = byte(i)
+	}
+	var d Digest
+	for b.Loop() {
+		for i := range recs {
+			d.Add(&recs[i])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
 }

@@ -13,15 +13,21 @@ import (
 // the rest are only counted.
 const MaxListed = 100
 
-// Result is what ingesting one file did.
+// Result is what ingesting one file did. Read = Rows + Rejected, always
+// (but Rows is 0 when AlreadyIngested): every data row is stored or
+// rejected.
 type Result struct {
 	Name            string
 	SHA256          [32]byte
-	Rows            int64 // records stored (0 when AlreadyIngested)
+	Content         [32]byte // the digest of the records (see Digest)
+	Read            int64    // data rows read, blank lines not included
+	Rows            int64    // records stored (0 when AlreadyIngested)
 	Rejected        int64
 	ByReason        map[error]int64
 	Rejections      []Rejection // the first MaxListed
 	AlreadyIngested bool
+	// Already, with AlreadyIngested, names the file that was first.
+	Already *ur.AlreadyIngestedError
 }
 
 // File reads one CSV v1 export from src into st: every good row is stored,
@@ -91,11 +97,26 @@ func FileWith(ctx context.Context, st ur.Store, r RowReader, name string) (res *
 	}
 	if fast, ok := r.(*Reader); ok {
 		err = fast.readAll(ctx, addBatch, reject)
+		res.Read, res.Content = fast.RowsRead(), fast.Digest().Sum()
 	} else {
-		err = readRows(ctx, r, add, reject)
+		var d Digest
+		err = readRows(ctx, r, func(rec *ur.Record) error {
+			d.Add(rec)
+			return add(rec)
+		}, func(rej *Rejection) {
+			res.Read++
+			reject(rej)
+		})
+		res.Read += d.Len()
+		res.Content = d.Sum()
 	}
 	if err != nil {
 		return nil, err
+	}
+	if res.Read != res.Rows+res.Rejected {
+		// The reader and the store disagree: a bug, and a file that would
+		// not add up. Refuse it rather than store it.
+		return nil, &FileError{File: name, Err: fmt.Errorf("%d rows read, but %d stored and %d rejected", res.Read, res.Rows, res.Rejected)}
 	}
 	return res, commit(ctx, w, r, res)
 }
@@ -128,10 +149,11 @@ func readRows(ctx context.Context, r RowReader, add func(*ur.Record) error, reje
 
 func commit(ctx context.Context, w ur.FileWriter, r RowReader, res *Result) error {
 	res.SHA256 = r.SHA256()
-	err := w.Commit(ctx, ur.FileMeta{Name: res.Name, SHA256: res.SHA256, Rows: res.Rows, Rejected: res.Rejected})
+	err := w.Commit(ctx, ur.FileMeta{Name: res.Name, SHA256: res.SHA256, Content: res.Content, Rows: res.Rows, Rejected: res.Rejected})
 	if errors.Is(err, ur.ErrAlreadyIngested) {
 		res.AlreadyIngested = true
 		res.Rows = 0
+		errors.As(err, &res.Already)
 		return nil
 	}
 	if err != nil {

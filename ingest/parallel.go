@@ -25,6 +25,8 @@ type chunk struct {
 	ids  []uint32 // ids[i]: the run's id of recs[i].Subscriber
 	nums []uint64 // the subscribers' numbers, while the worker parses
 	rejs []Rejection
+	rows int64  // rows parsed: len(recs) + len(rejs), counted on their own
+	sum  Digest // of recs
 	done chan struct{}
 }
 
@@ -99,6 +101,8 @@ func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Po
 		if c.err != nil {
 			return c.err
 		}
+		r.sc.rows += c.rows
+		r.digest.Merge(c.sum)
 		r.sc.rowLine = c.line
 		pool.Put(c)
 	}
@@ -137,9 +141,9 @@ func (r *Reader) produce(ctx context.Context, jobs, order chan<- *chunk, pool *s
 			}
 		}
 		cut := len(buf)
-		if err == nil && !eof {
-			cut = lastRowEnd(buf)
-			if cut < 0 { // a row longer than the chunk
+		if err == nil {
+			cut = r.lastRowEnd(buf, eof)
+			if cut <= 0 && len(buf) > 0 { // a row longer than the chunk
 				if size >= 2*maxRow {
 					err = ErrRowTooLong
 				} else {
@@ -197,21 +201,73 @@ func (e lineError) Unwrap() error { return e.err }
 
 func withLine(err error, line int) error { return lineError{line, err} }
 
-// lastRowEnd returns the position just after the last newline of data
-// that is outside quotes, data starting at a row start; -1 if none.
-func lastRowEnd(data []byte) int {
-	quotes := bytes.Count(data, []byte{'"'})
-	end := len(data)
+// lastRowEnd returns where the last whole row of data ends, data starting
+// at a row start (eof: nothing follows data); 0 if no row ends in data. It
+// cuts rows exactly as the scanner does, by findRow: lines without a quote
+// are skipped at the speed of bytes.IndexByte, and only a row with a quote
+// is walked, from its start. No quote count is carried across rows, so a
+// bare quote cannot move a boundary.
+func (r *Reader) lastRowEnd(data []byte, eof bool) int {
+	sep, nfields := r.sc.sep, r.nfields
+	p := 0   // a row start
+	pos := 0 // data[p:pos] holds quoted fields only of one line: its line ends end rows
+	for pos < len(data) {
+		q := bytes.IndexByte(data[pos:], '"')
+		if q < 0 {
+			break
+		}
+		q += pos
+		// The usual quote opens a field, after a separator or at a row
+		// start, and the field closes on its line.
+		if q == p || data[q-1] == sep || data[q-1] == '\n' {
+			if end, ok := closesOnLine(data, q, sep); ok {
+				pos = end
+				continue
+			}
+		}
+		// Anything else is cut by findRow, from the start of q's row.
+		start := p + bytes.LastIndexByte(data[p:q], '\n') + 1
+		sp, ok := findRow(data[start:], sep, nfields, eof)
+		if !ok || sp.tooLong {
+			return start // a worker reports a row too long
+		}
+		p = start + sp.next
+		pos = p
+	}
+	if eof {
+		return len(data)
+	}
+	return p + bytes.LastIndexByte(data[p:], '\n') + 1
+}
+
+// closesOnLine reports whether the quoted field opening at data[q] closes
+// before the line's end, followed by sep or the line end, and returns
+// where it ends. false means it is not that simple.
+func closesOnLine(data []byte, q int, sep byte) (int, bool) {
+	k := q + 1
 	for {
-		j := bytes.LastIndexByte(data[:end], '\n')
-		if j < 0 {
-			return -1
+		c := bytes.IndexByte(data[k:], '"')
+		if c < 0 {
+			return 0, false
 		}
-		quotes -= bytes.Count(data[j+1:end], []byte{'"'})
-		if quotes%2 == 0 {
-			return j + 1
+		c += k
+		if c+1 >= len(data) {
+			return 0, false
 		}
-		end = j
+		if data[c+1] == '"' {
+			k = c + 2
+			continue
+		}
+		if bytes.IndexByte(data[q+1:c], '\n') >= 0 {
+			return 0, false
+		}
+		switch data[c+1] {
+		case sep, '\n':
+			return c + 1, true
+		case '\r':
+			return c + 1, c+2 < len(data) && data[c+2] == '\n'
+		}
+		return 0, false
 	}
 }
 
@@ -220,10 +276,29 @@ func lastRowEnd(data []byte) int {
 // own: its lookups do not depend on one another, so the processor can
 // wait for several of them (each a likely cache miss) at once.
 func (r *Reader) parseChunk(c *chunk, v *Validator) {
-	sc := scanner{buf: c.data, w: len(c.data), eof: true}
+	sc := scanner{buf: c.data, w: len(c.data), eof: true, sep: r.sc.sep, nfields: r.nfields, lazy: true}
 	var f Fields
-	for sc.next() == nil { // else io.EOF: the chunk holds whole rows only
-		if err := sc.split(r.want); err != nil {
+	for {
+		err := sc.next()
+		if err == ErrRowTooLong {
+			c.err = r.fileErr(withLine(err, c.line+sc.line))
+		}
+		if err != nil {
+			break // else io.EOF: the chunk holds whole rows only
+		}
+		if !sc.bad {
+			if err = sc.split(r.want); err != nil && sc.unsure {
+				sc.recut()
+				if !sc.bad {
+					err = sc.split(r.want)
+				}
+			}
+		}
+		if sc.bad {
+			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Column: r.badColumn(sc.badField), Err: ErrQuote})
+			continue
+		}
+		if err != nil {
 			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Err: err})
 			continue
 		}
@@ -250,6 +325,12 @@ func (r *Reader) parseChunk(c *chunk, v *Validator) {
 	for i, num := range c.nums {
 		c.recs[i].Subscriber, c.ids[i] = v.pseudo.lookup(num)
 	}
+	// The digest needs the pseudonyms: in the lookups' loop it would make
+	// each lookup wait for the one before.
+	for i := range c.recs {
+		c.sum.Add(&c.recs[i])
+	}
+	c.rows = sc.rows
 	clear(c.nums) // numbers are not kept beyond their use
 	c.nums = c.nums[:0]
 }

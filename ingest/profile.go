@@ -179,6 +179,9 @@ func (p *Profile) setFormat(pf *profileFile) (bad []string) {
 		case r == '"' || r == '\r' || r == '\n' || r == utf8.RuneError || unicode.IsLetter(r) || unicode.IsDigit(r):
 			bad = append(bad, fmt.Sprintf("separator %q cannot separate fields (a quote, line end, letter or digit)", s))
 		}
+		if n == len(s) && r >= utf8.RuneSelf && r != utf8.RuneError {
+			bad = append(bad, fmt.Sprintf("separator %q is not an ASCII character", s))
+		}
 		p.sep = r
 	}
 	enc := strings.NewReplacer("-", "", "_", "", " ", "").Replace(strings.ToLower(pf.Encoding))

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"crypto/sha256"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"hash"
@@ -16,19 +15,19 @@ import (
 	ur "usagereport"
 )
 
-// csvReader reads a delimited file through a profile. It is encoding/csv
-// with the profile's separator, over the file decoded from its character
-// set: correctness over speed (CSV v1 itself has the fast Reader).
-//
-// encoding/csv holds a whole record in memory, so a stray quote makes it
-// read to the end of the file before the row is rejected.
+// csvReader reads a delimited file through a profile: the file decoded
+// from its character set to UTF-8, then cut into rows and fields by the
+// same scanner as CSV v1 (findRow's quoting rules, with the profile's
+// separator), so that a stray quote costs its own line here too.
 type csvReader struct {
 	name    string
-	cr      *csv.Reader
+	sc      *scanner
 	hash    hash.Hash
 	cv      *converter
 	nfields int
 	idx     [numCols][2]int // header position of each source column, -1 if absent
+	want    []bool          // want[header position]: a mapped column
+	labels  []string        // labels[header position]: how a rejection names it
 	dropped []string
 	line    int
 	raw     rawRow
@@ -47,10 +46,7 @@ func newCSVReader(src io.Reader, name string, p *Profile, pseudo *Pseudonymizer,
 	case encWindows1252:
 		in = transform.NewReader(in, charmap.Windows1252.NewDecoder())
 	}
-	r.cr = csv.NewReader(in)
-	r.cr.Comma = p.sep
-	r.cr.FieldsPerRecord = -1 // counted here, to reject the row and go on
-	r.cr.ReuseRecord = true
+	r.sc = newScanner(in, byte(p.sep)) // an ASCII separator (see ParseProfile)
 	if err := r.readHeader(); err != nil {
 		return nil, err
 	}
@@ -58,15 +54,25 @@ func newCSVReader(src io.Reader, name string, p *Profile, pseudo *Pseudonymizer,
 }
 
 func (r *csvReader) readHeader() error {
-	head, err := r.cr.Read()
-	var pe *csv.ParseError
+	err := r.sc.next()
 	switch {
 	case err == io.EOF:
 		return &FileError{File: r.name, Err: fmt.Errorf("%w: the file is empty, a header row is required", ErrNotCSV)}
-	case errors.As(err, &pe):
-		return &FileError{File: r.name, Line: pe.StartLine, Err: fmt.Errorf("%w: header: %v", ErrNotCSV, pe.Err)}
+	case errors.Is(err, ErrRowTooLong):
+		return &FileError{File: r.name, Line: r.sc.line, Err: err}
 	case err != nil:
 		return &FileError{File: r.name, Err: fmt.Errorf("read: %w", err)}
+	}
+	r.sc.rows = 0 // the header is no data row
+	if r.sc.bad {
+		return &FileError{File: r.name, Line: 1, Err: fmt.Errorf("%w: header: %v", ErrNotCSV, ErrQuote)}
+	}
+	if err := r.sc.split(nil); err != nil {
+		return &FileError{File: r.name, Line: 1, Err: fmt.Errorf("%w: header: %v", ErrNotCSV, err)}
+	}
+	head := make([]string, len(r.sc.fields))
+	for i, f := range r.sc.fields {
+		head[i] = string(f)
 	}
 	head[0] = strings.TrimPrefix(head[0], "\ufeff")
 	for _, h := range head {
@@ -75,6 +81,12 @@ func (r *csvReader) readHeader() error {
 		}
 	}
 	r.nfields = len(head)
+	r.sc.nfields = r.nfields
+	r.want = make([]bool, len(head))
+	r.labels = make([]string, len(head))
+	for i := range head {
+		r.labels[i] = fmt.Sprintf("field %d", i+1)
+	}
 	pos := make(map[string]int, len(head))
 	for i, h := range head {
 		if _, dup := pos[foldName(h)]; !dup {
@@ -96,6 +108,8 @@ func (r *csvReader) readHeader() error {
 			}
 			r.idx[c][k] = i
 			mapped[i] = true
+			r.want[i] = true
+			r.labels[i] = colNames[c]
 		}
 	}
 	if len(missing) > 0 {
@@ -129,20 +143,32 @@ func (r *csvReader) SHA256() (sum [32]byte) {
 	return sum
 }
 
+// RowsRead returns the data rows read so far, blank lines not included.
+func (r *csvReader) RowsRead() int64 { return r.sc.rows }
+
 // Read reads the next row into rec.
 func (r *csvReader) Read(rec *ur.Record) error {
-	fields, err := r.cr.Read()
-	var pe *csv.ParseError
+	err := r.sc.next()
 	switch {
 	case err == io.EOF:
 		return io.EOF
-	case errors.As(err, &pe):
-		r.line = pe.StartLine
-		return &Rejection{File: r.name, Line: r.line, Err: ErrQuote}
+	case errors.Is(err, ErrRowTooLong):
+		return &FileError{File: r.name, Line: r.sc.line, Err: err}
 	case err != nil:
 		return &FileError{File: r.name, Err: fmt.Errorf("read: %w", err)}
 	}
-	r.line, _ = r.cr.FieldPos(0)
+	r.line = r.sc.rowLine
+	if r.sc.bad {
+		col := ""
+		if f := r.sc.badField; f >= 0 && f < len(r.labels) {
+			col = r.labels[f]
+		}
+		return &Rejection{File: r.name, Line: r.line, Column: col, Err: ErrQuote}
+	}
+	if err := r.sc.split(r.want); err != nil {
+		return &Rejection{File: r.name, Line: r.line, Err: err}
+	}
+	fields := r.sc.fields
 	if len(fields) != r.nfields {
 		return &Rejection{File: r.name, Line: r.line, Err: ErrFieldCount}
 	}

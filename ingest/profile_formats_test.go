@@ -217,19 +217,23 @@ func TestProfileCSVRejections(t *testing.T) {
 		"974760673;91234567;2026-10-25;03:30;Tale;4722334455;CANARY-4;0:01:00;1,00\n" + // date not in the layout
 		"974760673;91234567;25.10.2026;03:30;Fax;4722334455;CANARY-5;0:01:00;1,00\n" + // unknown service
 		"974760673;91234567;25.10.2026;03:30;Tale;4722334455;CANARY-6;1:2;1,00\n" + // bad duration
-		"974760673;91234567;25.10.2026;03:30;Tale;4722334455;\"CANARY-7\n;\"\"\";0:01:00;1,00;extra\n" + // field count, quoted line end
+		// A quoted line end in a row of the wrong field count: broken
+		// quoting, which costs line 8, and line 9 on its own is a quoted
+		// field that never closes.
+		"974760673;91234567;25.10.2026;03:30;Tale;4722334455;\"CANARY-7\n;\"\"\";0:01:00;1,00;extra\n" +
 		"974760673;91234567;25.10.2026;03:30;Tale;4722334455;CANARY \"8\";0:01:00;1,00\n" + // bare quote
 		"974760673;91234567;25.10.2026;03:30;Tale;4722334455;CANARY-9;0:01:00;1,00\n" // good
 	_, res, dir := ingestWith(t, p, []byte(input), "inv.csv")
-	want := "inv.csv 1 8\n" +
+	want := "inv.csv 1 9\n" +
 		"inv.csv:2: column start_time: " + ingest.ErrTimeSkipped.Error() + "\n" +
 		"inv.csv:3: column start_time: " + ingest.ErrTimeRepeated.Error() + "\n" +
 		"inv.csv:4: column charge: " + ingest.ErrNumberFormat.Error() + "\n" +
 		"inv.csv:5: column start_time: " + ingest.ErrTimeLayout.Error() + "\n" +
 		"inv.csv:6: column service: " + ingest.ErrService.Error() + "\n" +
 		"inv.csv:7: column duration_s: " + ingest.ErrClock.Error() + "\n" +
-		"inv.csv:8: " + ingest.ErrFieldCount.Error() + "\n" +
-		"inv.csv:10: " + ingest.ErrQuote.Error() + "\n"
+		"inv.csv:8: column field 7: " + ingest.ErrQuote.Error() + "\n" +
+		"inv.csv:9: column subscriber: " + ingest.ErrQuote.Error() + "\n" +
+		"inv.csv:10: column field 7: " + ingest.ErrQuote.Error() + "\n"
 	if diff := cmp.Diff(want, resultText(res)); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
 	}

@@ -1,9 +1,7 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -49,7 +47,9 @@ type Reader struct {
 	nfields int
 	col     [numCols]int // field index of each kept column, -1 if absent
 	want    []bool       // want[field index]: a kept column
+	labels  []string     // labels[field index]: how a rejection names it
 	fields  Fields
+	digest  Digest // of the records read, by Read
 
 	chunkSize int // of ReadAll; 0 means chunkSize (tests make it small)
 }
@@ -71,17 +71,12 @@ func (h hashReader) Read(p []byte) (int, error) {
 // it detects gzip by its magic bytes, skips a byte-order mark and reads the
 // header. A file without the required columns is refused with a *FileError.
 func NewReader(src io.Reader, name string, pseudo *Pseudonymizer, oslo *Oslo) (*Reader, error) {
-	br := bufio.NewReaderSize(src, 64<<10)
-	var in io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, &FileError{File: name, Err: fmt.Errorf("gzip header: %w", err)}
-		}
-		in = zr
+	in, err := gunzip(src, name)
+	if err != nil {
+		return nil, err
 	}
 	r := &Reader{name: name, hash: sha256.New(), v: NewValidator(pseudo, oslo)}
-	r.sc = newScanner(hashReader{in, r.hash})
+	r.sc = newScanner(hashReader{in, r.hash}, ',')
 	if err := r.readHeader(); err != nil {
 		return nil, err
 	}
@@ -95,12 +90,16 @@ func (r *Reader) readHeader() error {
 		}
 		return r.fileErr(err)
 	}
+	r.sc.rows = 0 // the header is no data row
 	row := bytes.TrimPrefix(r.sc.row, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(row) || bytes.IndexByte(row, 0) >= 0 {
 		return &FileError{File: r.name, Line: 1, Err: fmt.Errorf("%w: the header is not UTF-8 text", ErrNotCSV)}
 	}
 	r.sc.row = row
 	r.sc.quoted = bytes.IndexByte(row, '"') >= 0
+	if r.sc.bad {
+		return &FileError{File: r.name, Line: 1, Err: fmt.Errorf("%w: header: %v", ErrNotCSV, ErrQuote)}
+	}
 	if err := r.sc.split(nil); err != nil {
 		return &FileError{File: r.name, Line: 1, Err: fmt.Errorf("%w: header: %v", ErrNotCSV, err)}
 	}
@@ -108,9 +107,12 @@ func (r *Reader) readHeader() error {
 		r.col[i] = -1
 	}
 	r.nfields = len(r.sc.fields)
+	r.sc.nfields = r.nfields
 	r.want = make([]bool, r.nfields)
+	r.labels = make([]string, r.nfields)
 	for i, f := range r.sc.fields {
 		name := strings.ToLower(strings.TrimSpace(string(f)))
+		r.labels[i] = fieldLabel(name, i)
 		for c, cn := range colNames {
 			if name != cn {
 				continue
@@ -168,6 +170,9 @@ func (r *Reader) Read(rec *ur.Record) error {
 		}
 		return r.fileErr(err)
 	}
+	if r.sc.bad {
+		return r.reject(r.badColumn(r.sc.badField), ErrQuote)
+	}
 	if err := r.sc.split(r.want); err != nil {
 		return r.reject("", err)
 	}
@@ -183,7 +188,43 @@ func (r *Reader) Read(rec *ur.Record) error {
 	if c, err := r.v.Record(&r.fields, rec); err != nil {
 		return r.reject(colNames[c], err)
 	}
+	r.digest.Add(rec)
 	return nil
+}
+
+// RowsRead returns the data rows read so far, blank lines not included:
+// after io.EOF, every row of the file, each either returned or rejected.
+func (r *Reader) RowsRead() int64 { return r.sc.rows }
+
+// Digest returns the content digest of the records read so far (see
+// Digest); after io.EOF, of every record of the file.
+func (r *Reader) Digest() Digest { return r.digest }
+
+// knownColumns are the columns usage-csv-v1 names, kept or dropped: a
+// rejection may name them. Any other header is named by its position, since
+// a header that is not the spec's could be anything.
+var knownColumns = map[string]bool{
+	"org_number": true, "subscriber": true, "user_name": true, "cost_centre": true,
+	"start_time": true, "service": true, "b_number": true, "b_name": true,
+	"destination": true, "duration_s": true, "volume_bytes": true, "country": true,
+	"charge": true, "imei": true, "cell_id": true, "ip_address": true,
+}
+
+// fieldLabel is how a rejection names field i, whose header is name.
+func fieldLabel(name string, i int) string {
+	if knownColumns[name] {
+		return name
+	}
+	return fmt.Sprintf("field %d", i+1)
+}
+
+// badColumn names field i of a row with broken quoting ("" for i < 0, a
+// fault of the whole row, or a field past the header's).
+func (r *Reader) badColumn(i int) string {
+	if i < 0 || i >= len(r.labels) {
+		return ""
+	}
+	return r.labels[i]
 }
 
 func (r *Reader) reject(col string, err error) error {

@@ -103,8 +103,8 @@ func TestRejections(t *testing.T) {
 		{"charge too large", replaceField(12, "123456789012345.00"), "charge", ErrAmountRange},
 		{"too few fields", "974760673,+4791234567,CANARY", "", ErrFieldCount},
 		{"too many fields", goodRow + ",CANARY extra", "", ErrFieldCount},
-		{"bare quote", replaceField(2, `Kari "CANARY" Nordmann`), "", ErrQuote},
-		{"text after quote", replaceField(2, `"Kari"CANARY`), "", ErrQuote},
+		{"bare quote", replaceField(2, `Kari "CANARY" Nordmann`), "user_name", ErrQuote},
+		{"text after quote", replaceField(2, `"Kari"CANARY`), "user_name", ErrQuote},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,9 +1,6 @@
 package ingest
 
 import (
-	"bufio"
-	"compress/gzip"
-	"fmt"
 	"io"
 
 	ur "usagereport"
@@ -36,18 +33,4 @@ func (p *Profile) Open(src io.Reader, name string, pseudo *Pseudonymizer, oslo *
 		return newParquetReader(src, name, p, pseudo, oslo)
 	}
 	return newCSVReader(src, name, p, pseudo, oslo)
-}
-
-// gunzip returns src, decompressed when it starts with gzip's magic bytes
-// (a file's name says nothing), as the CSV v1 Reader does.
-func gunzip(src io.Reader, name string) (io.Reader, error) {
-	br := bufio.NewReaderSize(src, 64<<10)
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, &FileError{File: name, Err: fmt.Errorf("gzip header: %w", err)}
-		}
-		return zr, nil
-	}
-	return br, nil
 }

@@ -8,33 +8,50 @@ import (
 )
 
 // maxRow bounds one row, quotes included, so that a stray quote cannot make
-// the reader hold the rest of a file in memory.
+// the reader hold the rest of a file in memory. A quoted field that has not
+// closed into a whole row within maxRow bytes of its row's start is broken
+// quoting: the row is its first line (see findRow).
 const maxRow = 1 << 20
 
 // scanner splits CSV into rows on the read buffer. It never copies a field:
 // fields are slices of the buffer (or of scratch, for a quoted field with an
 // escaped quote), valid until the next row.
+//
+// Where a row ends is decided by findRow, the one place that knows the
+// quoting rules; the parallel reader's chunk splitter uses it too.
 type scanner struct {
 	src  io.Reader
 	buf  []byte
 	r, w int // unread bytes are buf[r:w]
 	eof  bool
-	err  error
 	line int // lines consumed so far
 
-	row     []byte // the current row, without its line end
-	rowLine int    // line the current row starts on
-	quoted  bool   // the row holds a quote
-	fields  [][]byte
-	scratch []byte
+	sep     byte // the field separator
+	nfields int  // the header's field count; -1 while reading the header
+	// lazy takes a line with quotes for a row without checking its
+	// quoting (unsure): split checks it anyway, and recut cuts the row
+	// again when split finds fault. Only for a scanner over all its
+	// input (a chunk), where the row's start is still in the buffer.
+	lazy     bool
+	unsure   bool
+	rowStart int // where the current row starts in buf
+
+	row      []byte // the current row, without its line end
+	rowLine  int    // line the current row starts on
+	quoted   bool   // the row holds a quote
+	bad      bool   // the row's quoting is broken: it is its first line only
+	badField int    // with bad: the field (0-based) at fault, -1 for the row
+	rows     int64  // rows returned so far, blank lines not included
+	fields   [][]byte
+	scratch  []byte
 }
 
-func newScanner(src io.Reader) *scanner {
-	return &scanner{src: src, buf: make([]byte, 256<<10)}
+func newScanner(src io.Reader, sep byte) *scanner {
+	return &scanner{src: src, buf: make([]byte, 256<<10), sep: sep, nfields: -1}
 }
 
 // fill reads more input, keeping buf[r:w]. It grows the buffer when a row
-// does not fit, up to maxRow.
+// does not fit, up to 2*maxRow.
 func (s *scanner) fill() error {
 	if s.eof {
 		return io.EOF
@@ -47,7 +64,7 @@ func (s *scanner) fill() error {
 		if len(s.buf) >= 2*maxRow {
 			return ErrRowTooLong
 		}
-		nb := make([]byte, 2*len(s.buf))
+		nb := make([]byte, min(2*len(s.buf), 2*maxRow))
 		copy(nb, s.buf[:s.w])
 		s.buf = nb
 	}
@@ -60,83 +77,297 @@ func (s *scanner) fill() error {
 	return err
 }
 
-// next advances to the next row. It returns io.EOF after the last row,
-// ErrRowTooLong for a runaway row, or a read error.
+// next advances to the next row, skipping blank lines. It returns io.EOF
+// after the last row, ErrRowTooLong for a line longer than maxRow (the
+// file is refused: a row cannot be told from the next), or a read error.
 func (s *scanner) next() error {
 	for {
-		end, quoted, nl, ok := s.findEnd()
+		if s.r == s.w && s.eof {
+			return io.EOF
+		}
+		sp, ok := findRowOpt(s.buf[s.r:s.w], s.sep, s.nfields, s.eof, s.lazy)
+		if sp.tooLong {
+			s.line++
+			return ErrRowTooLong
+		}
 		if !ok {
-			if s.eof {
-				if s.r == s.w {
-					return io.EOF
-				}
-				end, quoted, nl = s.w, bytes.IndexByte(s.buf[s.r:s.w], '"') >= 0, s.countLines(s.r, s.w)
-			} else {
-				if s.w-s.r > maxRow {
-					s.line++
-					return ErrRowTooLong
-				}
-				if err := s.fill(); err != nil {
-					return err
-				}
-				continue
+			if s.w-s.r > maxRow {
+				s.line++
+				return ErrRowTooLong
 			}
+			if err := s.fill(); err != nil {
+				return err
+			}
+			continue
 		}
-		row := s.buf[s.r:end]
+		row := s.buf[s.r : s.r+sp.end]
+		s.rowStart = s.r
 		s.rowLine = s.line + 1
-		s.line += nl
-		s.r = end
-		if s.r < s.w && s.buf[s.r] == '\n' {
-			s.r++
-		}
-		if n := len(row); n > 0 && row[n-1] == '\r' {
-			row = row[:n-1]
-		}
+		s.line += sp.lines
+		s.r += sp.next
 		if len(row) == 0 {
 			continue // blank line
 		}
-		s.row, s.quoted = row, quoted
+		s.row, s.quoted, s.bad, s.badField, s.unsure = row, sp.quoted, sp.bad, sp.badField, sp.unsure
+		s.rows++
 		return nil
 	}
 }
 
-// findEnd finds the newline that ends the row at buf[r:], outside quotes.
-// nl counts the lines the row spans (its end included).
-func (s *scanner) findEnd() (end int, quoted bool, nl int, ok bool) {
-	data := s.buf[s.r:s.w]
+// rowSpan is where a row ends, as findRow found it.
+type rowSpan struct {
+	end      int  // end of the row's text, its line end (\n or \r\n) excluded
+	next     int  // where the next row starts
+	lines    int  // lines the row takes, its own line end included
+	quoted   bool // the row holds a quote
+	bad      bool // broken quoting: the row is its first line only
+	badField int  // with bad: the field (0-based) at fault, -1 for the row
+	tooLong  bool // the row's first line is longer than maxRow
+	unsure   bool // a line with quotes taken for a row unchecked (lazy)
+}
+
+// recut cuts the current row again with quotedRow, after a lazy scanner
+// took a line with quotes for a row and split found its quoting at fault.
+func (s *scanner) recut() {
+	sp, _ := quotedRow(s.buf[s.rowStart:s.w], s.sep, s.nfields, s.eof)
+	s.row = s.buf[s.rowStart : s.rowStart+sp.end]
+	s.line = s.rowLine - 1 + sp.lines
+	s.r = s.rowStart + sp.next
+	s.quoted, s.bad, s.badField, s.unsure = true, sp.bad, sp.badField, false
+}
+
+// findRow finds the end of the row that starts at data[0], separated by
+// sep, in a file whose header has nfields fields (-1: not known yet). eof
+// says that nothing follows data. ok is false when data is too short to
+// tell; the caller reads more and asks again.
+//
+// The rules (usage-csv-v1, "Bad rows"): a quote opens a quoted field only
+// as a field's first character, and a quoted field may span lines. A quote
+// elsewhere in an unquoted field, a closing quote followed by anything but
+// a separator or a line end, or a quoted field that does not close into a
+// row of the header's field count within maxRow bytes, is broken quoting:
+// the row is then its first line only, marked bad, and the next row starts
+// on the next line. So a quoting error costs its own line and never the
+// rows after it, and a row's extent depends only on the bytes from its
+// start: the chunk splitter and the row-by-row reader cut the same rows.
+func findRow(data []byte, sep byte, nfields int, eof bool) (rowSpan, bool) {
+	return findRowOpt(data, sep, nfields, eof, false)
+}
+
+// findRowOpt is findRow; lazy takes a whole line with quotes for a row,
+// unsure, without checking its quoting (see scanner.lazy).
+func findRowOpt(data []byte, sep byte, nfields int, eof, lazy bool) (rowSpan, bool) {
 	i := bytes.IndexByte(data, '\n')
-	if i < 0 {
-		return 0, false, 0, false
+	if i > maxRow || i < 0 && len(data) > maxRow {
+		return rowSpan{tooLong: true}, true
 	}
-	if bytes.IndexByte(data[:i], '"') < 0 {
-		return s.r + i, false, 1, true // fast path: no quote in the row
+	line := data
+	if i >= 0 {
+		line = data[:i]
+	} else if !eof {
+		return rowSpan{}, false // no row ends without a line end but the last
 	}
-	// A newline ends the row when the quotes before it are even in
-	// number: count them from line to line rather than byte by byte.
-	in := false
-	from := 0
+	q := bytes.IndexByte(line, '"')
+	if q < 0 {
+		return lineSpan(data, i), true // the usual row: one line, no quote
+	}
+	if i >= 0 && lazy {
+		sp := lineSpan(data, i)
+		sp.quoted, sp.unsure = true, true
+		return sp, true
+	}
+	if i >= 0 && soundLine(line, q, sep) {
+		sp := lineSpan(data, i) // the next most usual: quoted fields on one line
+		sp.quoted = true
+		return sp, true
+	}
+	return quotedRow(data, sep, nfields, eof)
+}
+
+// soundLine reports whether line, whose first quote is at q, is a whole
+// row of sound quoting: every quote opens a field or closes it (or is
+// doubled inside it), and every field closes on the line. Anything else
+// is for quotedRow to decide.
+func soundLine(line []byte, q int, sep byte) bool {
 	for {
-		nl++
-		in = in != (bytes.Count(data[from:i], []byte{'"'})%2 == 1)
-		if !in {
-			return s.r + i, true, nl, true
+		if q > 0 && line[q-1] != sep {
+			return false // a quote inside an unquoted field
 		}
-		from = i + 1
-		j := bytes.IndexByte(data[from:], '\n')
-		if j < 0 {
-			return 0, true, 0, false
+		k := q + 1
+		for { // the closing quote
+			c := bytes.IndexByte(line[k:], '"')
+			if c < 0 {
+				return false // the field runs on past the line
+			}
+			k += c + 1
+			if k < len(line) && line[k] == '"' {
+				k++ // a doubled quote
+				continue
+			}
+			break
 		}
-		i = from + j
+		switch {
+		case k == len(line), k == len(line)-1 && line[k] == '\r':
+			return true
+		case line[k] != sep:
+			return false // text after the closing quote
+		}
+		next := bytes.IndexByte(line[k+1:], '"')
+		if next < 0 {
+			return true
+		}
+		q = k + 1 + next
 	}
 }
 
-func (s *scanner) countLines(from, to int) int {
-	return bytes.Count(s.buf[from:to], []byte{'\n'}) + 1
+// lineSpan is the span of data's first line, which ends at i (-1: at the
+// end of data, which is the end of the file).
+func lineSpan(data []byte, i int) rowSpan {
+	sp := rowSpan{end: len(data), next: len(data), lines: 1}
+	if i >= 0 {
+		sp.end, sp.next = i, i+1
+	}
+	if sp.end > 0 && data[sp.end-1] == '\r' {
+		sp.end--
+	}
+	return sp
 }
 
-// split cuts the current row into fields. want[i] says whether field i is
-// needed: a field that is not wanted is skipped without being unquoted or
-// copied. It returns ErrQuote for a malformed quoted field.
+// firstLine marks data's first line a bad row, broken at field f.
+func firstLine(data []byte, eof bool, f int) (rowSpan, bool) {
+	i := bytes.IndexByte(data, '\n')
+	if i < 0 && !eof {
+		return rowSpan{}, false
+	}
+	sp := lineSpan(data, i)
+	sp.quoted, sp.bad, sp.badField = true, true, f
+	return sp, true
+}
+
+// quotedRow is findRow for a row whose first line holds a quote: it walks
+// the row from quote to quote.
+func quotedRow(data []byte, sep byte, nfields int, eof bool) (rowSpan, bool) {
+	lim, limited := data, false
+	if len(lim) > maxRow {
+		lim, limited = lim[:maxRow], true
+	}
+	// more is the answer when the row runs past lim: read on, or, past
+	// maxRow, the quoting is broken.
+	seps := 0      // separators outside quotes so far: the field is seps
+	multi := false // a quoted field holds a line end
+	cross := -1    // with multi: the field that ran past the first line
+	// bad rejects the first line for a fault in field f. A fault found
+	// past the first line is named by the field that ran past it: a
+	// reader that sees the file only up to that line end (a chunk) finds
+	// that field unterminated, and must name the same field.
+	bad := func(f int) (rowSpan, bool) {
+		if multi {
+			f = cross
+		}
+		return firstLine(data, eof, f)
+	}
+	more := func(f int) (rowSpan, bool) {
+		if limited {
+			return bad(f)
+		}
+		return rowSpan{}, false
+	}
+	pos := 0
+	done := func(end, next int) (rowSpan, bool) {
+		if multi && nfields >= 0 && seps+1 != nfields {
+			return bad(-1)
+		}
+		sp := rowSpan{end: end, next: next, quoted: true}
+		if sp.end > 0 && lim[sp.end-1] == '\r' {
+			sp.end-- // an unquoted last field's \r before its line end
+		}
+		sp.lines = 1 // one line, with its line end or the last one
+		if multi {
+			sp.lines = bytes.Count(lim[:next], []byte{'\n'})
+			if next == len(lim) && (next == 0 || lim[next-1] != '\n') {
+				sp.lines++ // the last line, without a line end
+			}
+		}
+		return sp, true
+	}
+	for {
+		if pos < len(lim) && lim[pos] == '"' {
+			k := pos + 1
+			for {
+				q := bytes.IndexByte(lim[k:], '"')
+				if q < 0 {
+					if !eof || limited {
+						return more(seps)
+					}
+					return bad(seps) // never closes
+				}
+				q += k
+				if q+1 == len(lim) && !eof {
+					return more(seps) // "" or the end of the field?
+				}
+				if q+1 < len(lim) && lim[q+1] == '"' {
+					k = q + 2
+					continue
+				}
+				if !multi && bytes.IndexByte(lim[pos:q], '\n') >= 0 {
+					multi, cross = true, seps
+				}
+				pos = q + 1
+				break
+			}
+			if pos == len(lim) {
+				if !eof || limited {
+					return more(seps)
+				}
+				return done(pos, pos)
+			}
+			switch c := lim[pos]; {
+			case c == sep:
+				seps++
+				pos++
+				continue
+			case c == '\n':
+				return done(pos, pos+1)
+			case c == '\r' && pos+1 < len(lim) && lim[pos+1] == '\n':
+				return done(pos, pos+2)
+			case c == '\r' && pos+1 == len(lim):
+				if !eof || limited {
+					return more(seps)
+				}
+				return done(pos, pos+1) // a last \r before the end of the file
+			}
+			return bad(seps) // text after the closing quote
+		}
+		// Unquoted fields up to the next quote or line end.
+		rest := lim[pos:]
+		nl := bytes.IndexByte(rest, '\n')
+		text := rest
+		if nl >= 0 {
+			text = rest[:nl]
+		}
+		q := bytes.IndexByte(text, '"')
+		if q < 0 {
+			seps += bytes.Count(text, []byte{sep})
+			if nl < 0 {
+				if !eof || limited {
+					return more(-1)
+				}
+				return done(len(lim), len(lim))
+			}
+			return done(pos+nl, pos+nl+1)
+		}
+		seps += bytes.Count(text[:q], []byte{sep})
+		if q > 0 && text[q-1] != sep {
+			return bad(seps) // a quote inside an unquoted field
+		}
+		pos += q
+	}
+}
+
+// split cuts the current row, whose quoting findRow found sound, into
+// fields. want[i] says whether field i is needed: a field that is not
+// wanted is skipped without being unquoted or copied. It returns ErrQuote
+// for a malformed quoted field.
 func (s *scanner) split(want []bool) error {
 	s.fields = s.fields[:0]
 	s.scratch = s.scratch[:0]
@@ -145,17 +376,18 @@ func (s *scanner) split(want []bool) error {
 	if s.quoted {
 		quote = bytes.IndexByte(row, '"')
 	}
+	sep := s.sep
 	for {
 		if quote < 0 { // the rest is unquoted fields
 			var last []byte
-			s.fields, last = splitCommas(s.fields, row)
+			s.fields, last = splitSep(s.fields, row, sep)
 			s.fields = append(s.fields, last)
 			return nil
 		}
 		// The fields before the quote are unquoted; the quote must
 		// start the next one.
 		var last []byte
-		s.fields, last = splitCommas(s.fields, row[:quote])
+		s.fields, last = splitSep(s.fields, row[:quote], sep)
 		if len(last) > 0 {
 			return ErrQuote // a quote inside an unquoted field
 		}
@@ -194,7 +426,7 @@ func (s *scanner) split(want []bool) error {
 		if len(row) == 0 {
 			return nil
 		}
-		if row[0] != ',' {
+		if row[0] != sep {
 			return ErrQuote // text after the closing quote
 		}
 		row = row[1:]
@@ -202,19 +434,19 @@ func (s *scanner) split(want []bool) error {
 	}
 }
 
-// splitCommas appends to fields each field of b that a comma ends, and
-// returns what follows the last comma (all of b if none). It reads b eight
-// bytes at a time: the usual row has a dozen short fields, and a call of
+// splitSep appends to fields each field of b that sep ends, and returns
+// what follows the last sep (all of b if none). It reads b eight bytes at
+// a time: the usual row has a dozen short fields, and a call of
 // bytes.IndexByte for each cost more.
-func splitCommas(fields [][]byte, b []byte) ([][]byte, []byte) {
+func splitSep(fields [][]byte, b []byte, sep byte) ([][]byte, []byte) {
 	const (
-		ones   = 0x0101010101010101
-		low7   = 0x7f7f7f7f7f7f7f7f
-		commas = ',' * ones
+		ones = 0x0101010101010101
+		low7 = 0x7f7f7f7f7f7f7f7f
 	)
+	seps := uint64(sep) * ones
 	from, i := 0, 0
 	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:]) ^ commas // 0 where a comma is
+		x := binary.LittleEndian.Uint64(b[i:]) ^ seps // 0 where a sep is
 		// The top bit of each byte that is 0, exactly: no carry crosses
 		// a byte, unlike the shorter (x-ones)&^x test.
 		m := ^((x&low7 + low7) | x | low7)
@@ -226,7 +458,7 @@ func splitCommas(fields [][]byte, b []byte) ([][]byte, []byte) {
 		}
 	}
 	for ; i < len(b); i++ {
-		if b[i] == ',' {
+		if b[i] == sep {
 			fields = append(fields, b[from:i])
 			from = i + 1
 		}

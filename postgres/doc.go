@@ -4,7 +4,8 @@
 // Open applies the embedded migrations (migrations/*.sql) under an advisory
 // lock, so instances may start side by side. The schema:
 //
-//	files            the ledger: one row per ingested file, sha256 unique
+//	files            the ledger: one row per ingested file, sha256 unique, and
+//	                 the content digest of its records unique (migration 0300)
 //	records          minimised records, LIST-partitioned by month into
 //	                 records_YYYY_MM, partitions made on demand
 //	orgs             the organisation registry

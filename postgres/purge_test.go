@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -66,7 +67,7 @@ func TestPurge(t *testing.T) {
 		t.Errorf("records left (-want +got):\n%s", diff)
 	}
 	// The ledger keeps the file: ingesting it again adds nothing back.
-	if err := ingest(ctx, s, "a.csv", recs); err != ur.ErrAlreadyIngested {
+	if err := ingest(ctx, s, "a.csv", recs); !errors.Is(err, ur.ErrAlreadyIngested) {
 		t.Errorf("ingest of a purged file: %v, want ErrAlreadyIngested", err)
 	}
 }

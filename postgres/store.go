@@ -127,19 +127,20 @@ func (s *Store) CheckKey(ctx context.Context, fingerprint string) error {
 
 // Files lists the ledger, oldest first.
 func (s *Store) Files(ctx context.Context) ([]ur.FileMeta, error) {
-	rows, err := s.pool.Query(ctx, "SELECT name, sha256, rows, rejected, ingested_at FROM files ORDER BY ingested_at, id")
+	rows, err := s.pool.Query(ctx, "SELECT name, sha256, content_digest, rows, rejected, ingested_at FROM files ORDER BY ingested_at, id")
 	if err != nil {
 		return nil, fmt.Errorf("read ledger: %w", err)
 	}
 	var out []ur.FileMeta
-	var sum []byte
+	var sum, content []byte
 	for rows.Next() {
 		var f ur.FileMeta
-		if err := rows.Scan(&f.Name, &sum, &f.Rows, &f.Rejected, &f.IngestedAt); err != nil {
+		if err := rows.Scan(&f.Name, &sum, &content, &f.Rows, &f.Rejected, &f.IngestedAt); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read ledger: %w", err)
 		}
 		copy(f.SHA256[:], sum)
+		copy(f.Content[:], content)
 		out = append(out, f)
 	}
 	if err := rows.Err(); err != nil {

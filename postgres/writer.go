@@ -169,6 +169,10 @@ func (w *fileWriter) Commit(ctx context.Context, meta ur.FileMeta) (err error) {
 	if at.IsZero() {
 		at = time.Now()
 	}
+	var content []byte // NULL: no records, never taken for another file
+	if meta.Content != [32]byte{} {
+		content = meta.Content[:]
+	}
 	// The ledger sequence is handed out under a lock held to the commit,
 	// so sequences commit in order: a reader that takes the lock shared
 	// sees every file up to the highest sequence (see LedgerSeq). No
@@ -178,11 +182,11 @@ func (w *fileWriter) Commit(ctx context.Context, meta ur.FileMeta) (err error) {
 		return fmt.Errorf("write ledger: %w", err)
 	}
 	var id int64
-	err = w.tx.QueryRow(ctx, `INSERT INTO files (id, name, sha256, rows, rejected, ingested_at, seq)
-		VALUES ($1, $2, $3, $4, $5, $6, nextval('ledger_seq')) ON CONFLICT (sha256) DO NOTHING RETURNING id`,
-		w.fileID, meta.Name, meta.SHA256[:], res.rows, meta.Rejected, at).Scan(&id)
+	err = w.tx.QueryRow(ctx, `INSERT INTO files (id, name, sha256, content_digest, rows, rejected, ingested_at, seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, nextval('ledger_seq')) ON CONFLICT DO NOTHING RETURNING id`,
+		w.fileID, meta.Name, meta.SHA256[:], content, res.rows, meta.Rejected, at).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ur.ErrAlreadyIngested
+		return w.alreadyIngested(ctx, meta.SHA256[:], content)
 	}
 	if err != nil {
 		return fmt.Errorf("write ledger: %w", err)
@@ -193,6 +197,19 @@ func (w *fileWriter) Commit(ctx context.Context, meta ur.FileMeta) (err error) {
 	w.finished = true
 	w.conn.Release()
 	return nil
+}
+
+// alreadyIngested names the ledger row a conflicting insert met: the same
+// bytes first, else the same records.
+func (w *fileWriter) alreadyIngested(ctx context.Context, sum, content []byte) error {
+	var e ur.AlreadyIngestedError
+	err := w.tx.QueryRow(ctx, `SELECT name, ingested_at, sha256 = $1 FROM files
+		WHERE sha256 = $1 OR content_digest = $2 ORDER BY sha256 = $1 DESC, ingested_at LIMIT 1`,
+		sum, content).Scan(&e.Name, &e.IngestedAt, &e.SameBytes)
+	if err != nil {
+		return fmt.Errorf("read ledger: %w", err)
+	}
+	return &e
 }
 
 // Abort rolls the transaction back. It is safe after Commit and twice.
