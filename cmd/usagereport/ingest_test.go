@@ -29,7 +29,7 @@ type oracleKey struct {
 	cc, svc, z string
 }
 
-type cellSums struct {
+type oracleSums struct {
 	subs                     map[string]bool
 	events, dur, vol, charge int64
 }
@@ -38,7 +38,7 @@ type cellSums struct {
 // count in, reading each row with encoding/csv and the value rules of
 // usage-csv-v1 written out here, independently of package ingest. A row in
 // broken is not good.
-func oracleCells(t *testing.T, data []byte, broken map[int]int) (map[oracleKey]*cellSums, int) {
+func oracleCells(t *testing.T, data []byte, broken map[int]int) (map[oracleKey]*oracleSums, int) {
 	t.Helper()
 	oslo, err := time.LoadLocation("Europe/Oslo")
 	if err != nil {
@@ -50,7 +50,7 @@ func oracleCells(t *testing.T, data []byte, broken map[int]int) (map[oracleKey]*
 	for i, h := range head {
 		at[h] = i
 	}
-	cells := map[oracleKey]*cellSums{}
+	cells := map[oracleKey]*oracleSums{}
 	good := 0
 	for i, line := range lines[1:] {
 		if _, bad := broken[i]; bad {
@@ -112,7 +112,7 @@ func oracleCells(t *testing.T, data []byte, broken map[int]int) (map[oracleKey]*
 					k := oracleKey{org.String(), month, c, s, z}
 					cs := cells[k]
 					if cs == nil {
-						cs = &cellSums{subs: map[string]bool{}}
+						cs = &oracleSums{subs: map[string]bool{}}
 						cells[k] = cs
 					}
 					cs.subs[sub] = true
