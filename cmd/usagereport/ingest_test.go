@@ -252,7 +252,7 @@ func TestIngestRefusesSpecialFiles(t *testing.T) {
 	if r.code != ExitFailure || !strings.Contains(r.stderr, "export.fifo: file refused: not a regular file") || !strings.Contains(r.stderr, "--allow-special") {
 		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 naming the FIFO", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "good.csv: 1 rows stored") {
+	if !strings.Contains(r.stdout, "good.csv: 1 row stored") {
 		t.Errorf("the regular file beside it was not ingested:\n%s", r.stdout)
 	}
 	if r := run(t, nil, "ingest", "--store", filepath.Join(dir, "store"), dir); r.code != ExitFailure || !strings.Contains(r.stderr, "a directory") {
@@ -269,7 +269,7 @@ func TestIngestRefusesSpecialFiles(t *testing.T) {
 		f.Close()
 	}()
 	r = run(t, nil, "ingest", "--store", filepath.Join(dir, "store"), "--allow-special", fifo)
-	if r.code != ExitOK || !strings.Contains(r.stdout, "export.fifo: 1 rows stored") {
+	if r.code != ExitOK || !strings.Contains(r.stdout, "export.fifo: 1 row stored") {
 		t.Errorf("--allow-special: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
@@ -291,7 +291,7 @@ func TestIngestGzipRatio(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s\nwant the file refused for its gzip ratio", r.code, r.stderr)
 	}
 	r = mustRun(t, "ingest", "--store", store, "--max-gzip-ratio", "0", bomb)
-	if !strings.Contains(r.stdout, "bomb.csv.gz: 1 rows stored") {
+	if !strings.Contains(r.stdout, "bomb.csv.gz: 1 row stored") {
 		t.Errorf("without a cap:\n%s", r.stdout)
 	}
 	if r := run(t, nil, "ingest", "--store", store, "--max-gzip-ratio", "-1", bomb); r.code != ExitUsage {
