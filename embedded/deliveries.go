@@ -18,8 +18,6 @@ import (
 	ur "usagereport"
 )
 
-var _ ur.Deliveries = (*Store)(nil)
-
 // The delivery ledger is DIR/deliveries/<YYYY-MM>.json, one file per month,
 // mode 0600 (it names recipients), read, changed and rewritten whole through
 // writeFileAtomic under the store's lock. A claim is that read-change-write

@@ -17,8 +17,6 @@ import (
 	ur "usagereport"
 )
 
-var _ ur.Publisher = (*Store)(nil)
-
 // nextSeq gives the next ledger sequence. It runs under the lock, before
 // the ledger entry that carries it is written: a crash in between leaves a
 // gap, never a number used twice, and the counter survives a purge of the

@@ -14,8 +14,6 @@ import (
 	ur "usagereport"
 )
 
-var _ ur.Registry = (*Store)(nil)
-
 // The registry is DIR/orgs.json, mode 0600 (recipients are personal data),
 // rewritten whole through writeFileAtomic under the store's lock: a reader
 // sees the old file or the new one, and two writers never lose an update.

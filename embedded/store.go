@@ -28,8 +28,9 @@ type Store struct {
 }
 
 var (
-	_ ur.Store  = (*Store)(nil)
-	_ ur.Purger = (*Store)(nil)
+	_ ur.Backend          = (*Store)(nil)
+	_ ur.BatchScanner     = (*Store)(nil)
+	_ ur.BatchScannerUpTo = (*Store)(nil)
 )
 
 // Open opens the store in dir, creating it when dir does not exist or is

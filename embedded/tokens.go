@@ -19,11 +19,6 @@ import (
 	ur "usagereport"
 )
 
-var (
-	_ ur.Tokens   = (*Store)(nil)
-	_ ur.AuditLog = (*Store)(nil)
-)
-
 // tokensFile is DIR/tokens.json: every token ever made, by hash.
 type tokensFile struct {
 	NextID int64        `json:"next_id"`

@@ -13,7 +13,8 @@ import (
 //
 // It caches each number's pseudonym for the length of a run, and numbers
 // the run's subscribers as it first sees them: the id lets a store's
-// writer find a subscriber without hashing its pseudonym (see keyedWriter).
+// writer find a subscriber without hashing its pseudonym (see
+// ur.FileWriter.AddBatch).
 // Ids depend on which worker parses which rows first, and are never
 // written anywhere. The cache lives in memory only and is dropped with the
 // value.

@@ -11,8 +11,6 @@ import (
 	ur "usagereport"
 )
 
-var _ ur.Publisher = (*Store)(nil)
-
 // LedgerSeq returns the highest sequence of a committed file. Taking the
 // ledger lock shared waits for a commit that holds it, so every file with
 // a sequence up to the answer is committed: sequences are handed out and

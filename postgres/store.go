@@ -32,11 +32,7 @@ type Store struct {
 	logger *slog.Logger
 }
 
-var (
-	_ ur.Store    = (*Store)(nil)
-	_ ur.Registry = (*Store)(nil)
-	_ ur.Purger   = (*Store)(nil)
-)
+var _ ur.Backend = (*Store)(nil)
 
 // Open connects to the database at url and brings its schema up to date.
 // The URL may carry a password: it never appears in an error or a log line.

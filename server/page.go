@@ -106,13 +106,9 @@ func forPage(l reportList) reportList {
 }
 
 // orgName is the organisation's name from the registry, or "" where the
-// store keeps none or the organisation is not registered.
+// organisation is not registered.
 func (s *Server) orgName(ctx context.Context, org ur.Org) string {
-	reg, ok := s.tokens.(ur.Registry)
-	if !ok {
-		return ""
-	}
-	o, err := reg.Org(ctx, org)
+	o, err := s.orgs.Org(ctx, org)
 	if err != nil {
 		if !errors.Is(err, ur.ErrNotFound) {
 			s.cfg.Logger.Warn("read organisation name", slog.Any(attrError, err))
