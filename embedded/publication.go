@@ -15,6 +15,7 @@ import (
 	"time"
 
 	ur "usagereport"
+	"usagereport/internal/atomicfile"
 )
 
 // nextSeq gives the next ledger sequence. It runs under the lock, before
@@ -27,7 +28,7 @@ func (s *Store) nextSeq() (int64, error) {
 		return 0, err
 	}
 	n++
-	if err := writeFileAtomic(filepath.Join(s.dir, "ledger.seq"), []byte(strconv.FormatInt(n, 10)+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(s.dir, "ledger.seq"), []byte(strconv.FormatInt(n, 10)+"\n"), 0o600); err != nil {
 		return 0, err
 	}
 	return n, nil
@@ -266,10 +267,10 @@ func (s *Store) Publish(ctx context.Context, p *ur.Publication) error {
 		if err := os.MkdirAll(filepath.Dir(jsonPath), 0o700); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(s.pubPath(p.Org, p.Month, p.Version, "cells"), enc, 0o600); err != nil {
+		if err := atomicfile.WriteFile(s.pubPath(p.Org, p.Month, p.Version, "cells"), enc, 0o600); err != nil {
 			return err
 		}
-		return writeFileAtomic(jsonPath, append(b, '\n'), 0o600)
+		return atomicfile.WriteFile(jsonPath, append(b, '\n'), 0o600)
 	})
 	if err != nil && !errors.Is(err, ur.ErrPublished) {
 		return fmt.Errorf("publish %s %s v%d: %w", p.Org, p.Month, p.Version, err)
@@ -297,7 +298,7 @@ func (s *Store) DeletePublications(ctx context.Context, org ur.Org) (int, error)
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
-		return syncDir(filepath.Dir(dir))
+		return atomicfile.SyncDir(filepath.Dir(dir))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("delete publications of %s: %w", org, err)
@@ -340,7 +341,7 @@ func (s *Store) DeletePublicationsBefore(ctx context.Context, m ur.Month) (int, 
 					}
 				}
 			}
-			if err := syncDir(dir); err != nil {
+			if err := atomicfile.SyncDir(dir); err != nil {
 				return err
 			}
 		}
