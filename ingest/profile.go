@@ -371,6 +371,30 @@ func (p *Profile) setServices(m map[string]string) (bad []string) {
 	return bad
 }
 
+// findSources looks each of the profile's source columns up in pos (folded
+// column name to position) and calls found with the kept field c, the
+// source's place k among the field's sources and its position i; an error
+// from found ends the search. It returns the sources of required fields
+// that pos lacks, as a message names them: the field and the profile's
+// name for the column, never anything read from the file.
+func (p *Profile) findSources(pos map[string]int, found func(c, k, i int) error) (missing []string, err error) {
+	for c, srcs := range p.sources {
+		for k, s := range srcs {
+			i, ok := pos[foldName(s)]
+			if !ok {
+				if required[c] {
+					missing = append(missing, fmt.Sprintf("%s (%q)", colNames[c], s))
+				}
+				continue
+			}
+			if err := found(c, k, i); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return missing, nil
+}
+
 // foldName is how column, key and service names are compared: trimmed, in
 // any case.
 func foldName(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
