@@ -26,11 +26,12 @@ import (
 	ur "usagereport"
 	"usagereport/embedded"
 	"usagereport/export"
+	"usagereport/internal/leakcheck"
 	"usagereport/internal/pgtest"
 	"usagereport/postgres"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { pgtest.Main(m, leakcheck.Check) }
 
 // Organisation numbers with valid check digits.
 const (
