@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"usagereport/internal/humansize"
 )
 
 // sampleFile is one shipped sample export.
@@ -271,8 +273,8 @@ func TestReportProgress(t *testing.T) {
 
 func TestHumanSizes(t *testing.T) {
 	for n, want := range map[int64]string{0: "0 B", 999: "999 B", 1000: "1.0 kB", 12_345: "12 kB", 3_400_000: "3.4 MB", 5_600_000_000: "5.6 GB"} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
+		if got := humansize.Decimal(n, "B"); got != want {
+			t.Errorf("humansize.Decimal(%d, \"B\") = %q, want %q", n, got, want)
 		}
 	}
 	for n, want := range map[int64]string{1: "1 file", 0: "0 files", 2: "2 files"} {
