@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -230,20 +229,8 @@ func TestReportProgress(t *testing.T) {
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
 	mustRun(t, "ingest", "--store", store, sampleFile)
-	var stdout, stderr bytes.Buffer
-	e := &Env{
-		Stdout: &stdout, Stderr: &stderr,
-		Getenv: func(k string) string {
-			if k == envKey {
-				return testKey
-			}
-			return ""
-		},
-		Now:              func() time.Time { return testNow },
-		Logger:           slog.New(slog.NewTextHandler(&stderr, nil)),
-		Progress:         true,
-		ProgressInterval: time.Millisecond,
-	}
+	e, stdout, stderr := testEnv(nil, testNow)
+	e.Progress, e.ProgressInterval = true, time.Millisecond
 	if code := Main(context.Background(), []string{"report", "--store", store, "--month", "2026-10", "--out", dir + "/out"}, e); code != ExitOK {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
