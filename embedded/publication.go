@@ -112,19 +112,7 @@ func (s *Store) ScanMonthBatchesUpTo(ctx context.Context, m ur.Month, upTo int64
 	if err != nil {
 		return err
 	}
-	var bufs [2]ur.Batch
-	for i, path := range segs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		for j := range bufs {
-			bufs[j].Month, bufs[j].Source = m, i
-		}
-		if err := scanFileBatches(path, &bufs, fn); err != nil {
-			return err
-		}
-	}
-	return nil
+	return scanSegmentsBatches(ctx, m, segs, fn)
 }
 
 // pubEntry is a publication record's file, without its cells.
