@@ -222,10 +222,7 @@ func (s *Store) Publication(ctx context.Context, org ur.Org, m ur.Month, version
 	if err != nil {
 		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: %w", org, m, version, err)
 	}
-	if ur.Digest(enc) != p.Digest {
-		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: the cells do not match their digest", org, m, version)
-	}
-	if p.Cells, err = ur.DecodeCells(enc); err != nil {
+	if p.Cells, err = ur.DecodeCheckedCells(enc, p.Digest); err != nil {
 		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: %w", org, m, version, err)
 	}
 	return p, nil
