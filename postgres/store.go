@@ -145,7 +145,7 @@ func (s *Store) Files(ctx context.Context) ([]ur.FileMeta, error) {
 	return out, nil
 }
 
-// isTx runs fn in a transaction.
+// inTx runs fn in a transaction, committed when fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
 }
