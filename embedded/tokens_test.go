@@ -10,12 +10,12 @@ import (
 	"time"
 
 	ur "usagereport"
-	"usagereport/internal/tokentest"
+	"usagereport/internal/orgtest"
 )
 
 func TestTokens(t *testing.T) {
 	dir := t.TempDir()
-	tokA, tokB := tokentest.Tokens(t, openTest(t, dir))
+	tokA, tokB := orgtest.Tokens(t, openTest(t, dir))
 
 	// The file holds hashes and modes 0600, never a token.
 	b, err := os.ReadFile(filepath.Join(dir, "tokens.json"))
@@ -59,7 +59,7 @@ func TestTokensConcurrentCreate(t *testing.T) {
 }
 
 func TestAuditLog(t *testing.T) {
-	tokentest.AuditLog(t, openTest(t, t.TempDir()))
+	orgtest.AuditLog(t, openTest(t, t.TempDir()))
 }
 
 // TestAuditLogConcurrentAndTorn: appends from many goroutines all land,
@@ -117,5 +117,5 @@ func TestAuditLogConcurrentAndTorn(t *testing.T) {
 }
 
 func TestRemoveOrgRevokesTokens(t *testing.T) {
-	tokentest.RemoveOrgRevokesTokens(t, openTest(t, t.TempDir()))
+	orgtest.RemoveOrgRevokesTokens(t, openTest(t, t.TempDir()))
 }

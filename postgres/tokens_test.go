@@ -5,12 +5,12 @@ import (
 	"testing"
 
 	ur "usagereport"
-	"usagereport/internal/tokentest"
+	"usagereport/internal/orgtest"
 )
 
 func TestTokens(t *testing.T) {
 	s, _ := mustOpen(t)
-	_, tokB := tokentest.Tokens(t, s)
+	_, tokB := orgtest.Tokens(t, s)
 	// The hash is unique: a second token with the same hash is refused.
 	if _, err := s.CreateToken(context.Background(), orgB, "", ur.TokenHash(tokB)); err == nil {
 		t.Errorf("CreateToken with a hash already stored: no error")
@@ -19,10 +19,10 @@ func TestTokens(t *testing.T) {
 
 func TestAuditLog(t *testing.T) {
 	s, _ := mustOpen(t)
-	tokentest.AuditLog(t, s)
+	orgtest.AuditLog(t, s)
 }
 
 func TestRemoveOrgRevokesTokens(t *testing.T) {
 	s, _ := mustOpen(t)
-	tokentest.RemoveOrgRevokesTokens(t, s)
+	orgtest.RemoveOrgRevokesTokens(t, s)
 }

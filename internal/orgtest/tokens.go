@@ -1,7 +1,7 @@
-// Package tokentest checks a store's access tokens, its audit log and the
-// revocation of an organisation's tokens on its removal the same way for
-// both stores.
-package tokentest
+// Package orgtest checks what a store keeps about organisations (the
+// registry, the access tokens, the audit log, and the revocation of an
+// organisation's tokens on its removal) the same way for both stores.
+package orgtest
 
 import (
 	"context"
