@@ -109,6 +109,15 @@ func EncodeCells(cells []Cell) []byte {
 // DigestCells returns the SHA-256 of EncodeCells(cells).
 func DigestCells(cells []Cell) [32]byte { return sha256.Sum256(EncodeCells(cells)) }
 
+// DecodeCheckedCells is DecodeCells for the cells of a publication record
+// whose Digest is digest: cells that do not match it are refused, not read.
+func DecodeCheckedCells(enc []byte, digest [32]byte) ([]Cell, error) {
+	if Digest(enc) != digest {
+		return nil, errors.New("the cells do not match their digest")
+	}
+	return DecodeCells(enc)
+}
+
 // DecodeCells reads what EncodeCells wrote.
 func DecodeCells(b []byte) ([]Cell, error) {
 	rest, ok := bytes.CutPrefix(b, []byte(cellsMagic))

@@ -62,9 +62,34 @@ type Store interface {
 	Close() error
 }
 
+// Backend is a store with everything the commands use of one: records,
+// publication records, the organisation registry, retention, access tokens,
+// the audit log and the delivery ledger. Both stores, embedded and
+// PostgreSQL, are one, and say so at compile time, so that a command that
+// opens a store needs no run-time check of what it can do.
+type Backend interface {
+	Store
+	Publisher
+	Registry
+	Purger
+	Tokens
+	AuditLog
+	Deliveries
+	// CheckKey refuses a pseudonym key, given by its fingerprint, other
+	// than the one the stored records were made with: mixing keys would
+	// count one subscriber as two. The first call records the fingerprint.
+	CheckKey(ctx context.Context, fingerprint string) error
+}
+
 // FileWriter receives the records of one file.
 type FileWriter interface {
 	Add(r *Record) error
+	// AddBatch adds recs[i] in turn, as Add does. ids[i] is the ingest
+	// run's number for recs[i]'s subscriber (0 for none): one id stands for
+	// one pseudonym in every record of the run added with it, so that a
+	// writer may find the subscriber by it instead of hashing the
+	// pseudonym again. Ids are never stored; a writer may ignore them.
+	AddBatch(recs []Record, ids []uint32) error
 	// Commit makes all records visible at once, together with the ledger
 	// entry. If the ledger has meta.SHA256, or a non-zero meta.Content,
 	// already, it stores nothing and returns an *AlreadyIngestedError.

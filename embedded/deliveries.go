@@ -5,24 +5,20 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	ur "usagereport"
+	"usagereport/internal/flock"
 )
 
-var _ ur.Deliveries = (*Store)(nil)
-
 // The delivery ledger is DIR/deliveries/<YYYY-MM>.json, one file per month,
-// mode 0600 (it names recipients), read, changed and rewritten whole through
-// writeFileAtomic under the store's lock. A claim is that read-change-write
+// mode 0600 (it names recipients), read, changed and rewritten whole
+// (writeJSON) under the store's lock. A claim is that read-change-write
 // under the flock: two processes, or two goroutines, never claim the same
 // delivery, and a crash leaves the old file or the new one.
 //
@@ -66,16 +62,9 @@ func (s *Store) claimantPath(id string) string {
 }
 
 func (s *Store) readDeliveries(m ur.Month) ([]deliveryEntry, error) {
-	b, err := os.ReadFile(s.deliveriesPath(m))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	var doc deliveriesDoc
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(s.deliveriesPath(m)), err)
+	if _, err := readJSON(s.deliveriesPath(m), &doc); err != nil {
+		return nil, err
 	}
 	return doc.Deliveries, nil
 }
@@ -102,14 +91,10 @@ func (s *Store) updateDeliveries(m ur.Month, fn func(rows []deliveryEntry) ([]de
 		slices.SortFunc(rows, func(a, b deliveryEntry) int {
 			return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Recipient, b.Recipient))
 		})
-		b, err := json.MarshalIndent(deliveriesDoc{rows}, "", "\t")
-		if err != nil {
-			return err
-		}
 		if err := os.MkdirAll(filepath.Join(s.dir, deliveriesDir), 0o700); err != nil {
 			return err
 		}
-		return writeFileAtomic(s.deliveriesPath(m), append(b, '\n'), 0o600)
+		return writeJSON(s.deliveriesPath(m), deliveriesDoc{rows}, "\t")
 	})
 }
 
@@ -138,16 +123,10 @@ func (s *Store) claimantAlive(id string) bool {
 	if id == "" {
 		return false
 	}
-	f, err := os.Open(s.claimantPath(id))
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if flock.Held(s.claimantPath(id)) {
 		return true
 	}
-	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	os.Remove(f.Name()) // a dead claimant's leftover
+	os.Remove(s.claimantPath(id)) // a dead claimant's leftover, if any
 	return false
 }
 
@@ -262,7 +241,7 @@ func (s *Store) NewClaimant(ctx context.Context) (ur.Claimant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new claimant: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := flock.TryLock(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("new claimant: lock: %w", err)
 	}

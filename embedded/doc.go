@@ -16,6 +16,8 @@
 //	DIR/orgs.json                 the organisation registry
 //	DIR/tokens.json               download tokens, by hash only
 //	DIR/audit.log                 downloads, sign-ins, failures, JSON Lines
+//	DIR/deliveries/YYYY-MM.json   the delivery ledger of a month, mode 0600
+//	DIR/deliveries/claimants/<id>.lock  flock: a sender that is alive
 //
 // A file's records are written aside under tmp/, then, under the lock,
 // renamed into months/ and committed by writing its ledger entry last.

@@ -15,9 +15,8 @@ import (
 	"time"
 
 	ur "usagereport"
+	"usagereport/internal/atomicfile"
 )
-
-var _ ur.Publisher = (*Store)(nil)
 
 // nextSeq gives the next ledger sequence. It runs under the lock, before
 // the ledger entry that carries it is written: a crash in between leaves a
@@ -29,7 +28,7 @@ func (s *Store) nextSeq() (int64, error) {
 		return 0, err
 	}
 	n++
-	if err := writeFileAtomic(filepath.Join(s.dir, "ledger.seq"), []byte(strconv.FormatInt(n, 10)+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(s.dir, "ledger.seq"), []byte(strconv.FormatInt(n, 10)+"\n"), 0o600); err != nil {
 		return 0, err
 	}
 	return n, nil
@@ -113,19 +112,7 @@ func (s *Store) ScanMonthBatchesUpTo(ctx context.Context, m ur.Month, upTo int64
 	if err != nil {
 		return err
 	}
-	var bufs [2]ur.Batch
-	for i, path := range segs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		for j := range bufs {
-			bufs[j].Month, bufs[j].Source = m, i
-		}
-		if err := scanFileBatches(path, &bufs, fn); err != nil {
-			return err
-		}
-	}
-	return nil
+	return scanSegmentsBatches(ctx, m, segs, fn)
 }
 
 // pubEntry is a publication record's file, without its cells.
@@ -235,10 +222,7 @@ func (s *Store) Publication(ctx context.Context, org ur.Org, m ur.Month, version
 	if err != nil {
 		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: %w", org, m, version, err)
 	}
-	if ur.Digest(enc) != p.Digest {
-		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: the cells do not match their digest", org, m, version)
-	}
-	if p.Cells, err = ur.DecodeCells(enc); err != nil {
+	if p.Cells, err = ur.DecodeCheckedCells(enc, p.Digest); err != nil {
 		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: %w", org, m, version, err)
 	}
 	return p, nil
@@ -268,10 +252,10 @@ func (s *Store) Publish(ctx context.Context, p *ur.Publication) error {
 		if err := os.MkdirAll(filepath.Dir(jsonPath), 0o700); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(s.pubPath(p.Org, p.Month, p.Version, "cells"), enc, 0o600); err != nil {
+		if err := atomicfile.WriteFile(s.pubPath(p.Org, p.Month, p.Version, "cells"), enc, 0o600); err != nil {
 			return err
 		}
-		return writeFileAtomic(jsonPath, append(b, '\n'), 0o600)
+		return atomicfile.WriteFile(jsonPath, append(b, '\n'), 0o600)
 	})
 	if err != nil && !errors.Is(err, ur.ErrPublished) {
 		return fmt.Errorf("publish %s %s v%d: %w", p.Org, p.Month, p.Version, err)
@@ -299,7 +283,7 @@ func (s *Store) DeletePublications(ctx context.Context, org ur.Org) (int, error)
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
-		return syncDir(filepath.Dir(dir))
+		return atomicfile.SyncDir(filepath.Dir(dir))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("delete publications of %s: %w", org, err)
@@ -342,7 +326,7 @@ func (s *Store) DeletePublicationsBefore(ctx context.Context, m ur.Month) (int, 
 					}
 				}
 			}
-			if err := syncDir(dir); err != nil {
+			if err := atomicfile.SyncDir(dir); err != nil {
 				return err
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	ur "usagereport"
+	"usagereport/internal/atomicfile"
 )
 
 // DeleteMonthsBefore deletes every record of the months before m. The
@@ -39,7 +40,7 @@ func (s *Store) DeleteMonthsBefore(ctx context.Context, m ur.Month) (int64, erro
 				return err
 			}
 		}
-		return syncDir(filepath.Join(s.dir, "months"))
+		return atomicfile.SyncDir(filepath.Join(s.dir, "months"))
 	})
 	if err != nil {
 		return deleted, fmt.Errorf("delete months before %s: %w", m, err)
@@ -138,7 +139,7 @@ func rewriteWithout(path string, m ur.Month, org ur.Org) (int64, error) {
 		err = os.Rename(tmp, path)
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(path))
+		err = atomicfile.SyncDir(filepath.Dir(path))
 	}
 	if err != nil {
 		return 0, err

@@ -2,11 +2,8 @@ package embedded
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -14,10 +11,8 @@ import (
 	ur "usagereport"
 )
 
-var _ ur.Registry = (*Store)(nil)
-
 // The registry is DIR/orgs.json, mode 0600 (recipients are personal data),
-// rewritten whole through writeFileAtomic under the store's lock: a reader
+// rewritten whole (writeJSON) under the store's lock: a reader
 // sees the old file or the new one, and two writers never lose an update.
 const orgsFile = "orgs.json"
 
@@ -39,16 +34,9 @@ type orgEntry struct {
 const dateLayout = "2006-01-02"
 
 func (s *Store) readOrgs() ([]ur.OrgInfo, error) {
-	b, err := os.ReadFile(filepath.Join(s.dir, orgsFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	var doc orgsDoc
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", orgsFile, err)
+	if _, err := readJSON(filepath.Join(s.dir, orgsFile), &doc); err != nil {
+		return nil, err
 	}
 	out := make([]ur.OrgInfo, 0, len(doc.Orgs))
 	for i, e := range doc.Orgs {
@@ -77,11 +65,7 @@ func (s *Store) writeOrgs(orgs []ur.OrgInfo) error {
 		}
 		doc.Orgs = append(doc.Orgs, e)
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(s.dir, orgsFile), append(b, '\n'), 0o600)
+	return writeJSON(filepath.Join(s.dir, orgsFile), doc, "  ")
 }
 
 // PutOrg adds the organisation or replaces its entry.

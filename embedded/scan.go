@@ -94,6 +94,12 @@ func (s *Store) ScanMonthBatches(ctx context.Context, m ur.Month, fn func(*ur.Ba
 	if err != nil {
 		return err
 	}
+	return scanSegmentsBatches(ctx, m, segs, fn)
+}
+
+// scanSegmentsBatches reads the segments of month m in batches, one
+// source per segment.
+func scanSegmentsBatches(ctx context.Context, m ur.Month, segs []string, fn func(*ur.Batch) error) error {
 	var bufs [2]ur.Batch
 	for i, path := range segs {
 		if err := ctx.Err(); err != nil {

@@ -13,10 +13,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	ur "usagereport"
+	"usagereport/internal/atomicfile"
+	"usagereport/internal/flock"
 )
 
 const formatLine = "usagereport embedded store v1\n"
@@ -28,8 +29,9 @@ type Store struct {
 }
 
 var (
-	_ ur.Store  = (*Store)(nil)
-	_ ur.Purger = (*Store)(nil)
+	_ ur.Backend          = (*Store)(nil)
+	_ ur.BatchScanner     = (*Store)(nil)
+	_ ur.BatchScannerUpTo = (*Store)(nil)
 )
 
 // Open opens the store in dir, creating it when dir does not exist or is
@@ -91,7 +93,7 @@ func (s *Store) init() error {
 				return err
 			}
 		}
-		return writeFileAtomic(format, []byte(formatLine), 0o600)
+		return atomicfile.WriteFile(format, []byte(formatLine), 0o600)
 	})
 }
 
@@ -121,10 +123,10 @@ func (s *Store) withLock(fn func() error) error {
 		return err
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := flock.Lock(f); err != nil {
 		return fmt.Errorf("lock store: %w", err)
 	}
-	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	defer flock.Unlock(f)
 	return fn()
 }
 
@@ -173,18 +175,7 @@ func (s *Store) cleanUp() error {
 }
 
 // busy reports whether a staging folder's owner still holds its lock.
-func busy(dir string) bool {
-	f, err := os.Open(filepath.Join(dir, "lock"))
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		return true
-	}
-	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	return false
-}
+func busy(dir string) bool { return flock.Held(filepath.Join(dir, "lock")) }
 
 type ledgerEntry struct {
 	Name       string    `json:"name"`
@@ -265,7 +256,7 @@ func (s *Store) PseudonymKey(ctx context.Context) ([]byte, error) {
 			if _, err := rand.Read(key); err != nil {
 				return err
 			}
-			return writeFileAtomic(path, []byte(hex.EncodeToString(key)+"\n"), 0o600)
+			return atomicfile.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600)
 		}
 		if err != nil {
 			return err
@@ -297,7 +288,7 @@ func (s *Store) CheckKey(ctx context.Context, fingerprint string) error {
 	return s.withLock(func() error {
 		b, err := os.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			return writeFileAtomic(path, []byte(fingerprint+"\n"), 0o600)
+			return atomicfile.WriteFile(path, []byte(fingerprint+"\n"), 0o600)
 		}
 		if err != nil {
 			return err
@@ -311,42 +302,3 @@ func (s *Store) CheckKey(ctx context.Context, fingerprint string) error {
 
 // Close releases nothing: every operation opens and closes its files.
 func (s *Store) Close() error { return nil }
-
-// writeFileAtomic writes data to path through a synced temporary file and
-// a rename, then syncs the folder.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}

@@ -19,11 +19,6 @@ import (
 	ur "usagereport"
 )
 
-var (
-	_ ur.Tokens   = (*Store)(nil)
-	_ ur.AuditLog = (*Store)(nil)
-)
-
 // tokensFile is DIR/tokens.json: every token ever made, by hash.
 type tokensFile struct {
 	NextID int64        `json:"next_id"`
@@ -52,16 +47,9 @@ func (s *Store) auditPath() string  { return filepath.Join(s.dir, "audit.log") }
 // readTokens reads tokens.json; a missing file is no tokens. It needs no
 // lock: the file is only ever replaced whole, by a rename.
 func (s *Store) readTokens() (tokensFile, error) {
-	var tf tokensFile
-	b, err := os.ReadFile(s.tokensPath())
-	if errors.Is(err, fs.ErrNotExist) {
-		return tokensFile{NextID: 1}, nil
-	}
-	if err != nil {
-		return tf, err
-	}
-	if err := json.Unmarshal(b, &tf); err != nil {
-		return tf, fmt.Errorf("tokens.json: %w", err)
+	tf := tokensFile{NextID: 1}
+	if _, err := readJSON(s.tokensPath(), &tf); err != nil {
+		return tokensFile{}, err
 	}
 	return tf, nil
 }
@@ -81,11 +69,7 @@ func (s *Store) updateTokensLocked(fn func(*tokensFile) error) error {
 	if err := fn(&tf); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(tf, "", "\t")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(s.tokensPath(), append(b, '\n'), 0o600)
+	return writeJSON(s.tokensPath(), tf, "\t")
 }
 
 // revokeOrgTokensLocked revokes every valid token of org. It runs under

@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,48 +10,12 @@ import (
 	"time"
 
 	ur "usagereport"
+	"usagereport/internal/orgtest"
 )
 
 func TestTokens(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
-	s := openTest(t, dir)
-	const orgB = ur.Org(923609016)
-	tokA, tokB := ur.NewToken(), ur.NewToken()
-	idA, err := s.CreateToken(ctx, org, "finance", ur.TokenHash(tokA))
-	if err != nil {
-		t.Fatal(err)
-	}
-	idB, err := s.CreateToken(ctx, orgB, "", ur.TokenHash(tokB))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if idA == idB {
-		t.Fatalf("ids: both %d", idA)
-	}
-	got, err := s.TokenByHash(ctx, ur.TokenHash(tokA))
-	if err != nil || got.Org != org || got.ID != idA || got.Name != "finance" {
-		t.Errorf("TokenByHash(A) = %+v, %v; want org %s id %d", got, err, org, idA)
-	}
-	if _, err := s.TokenByHash(ctx, ur.TokenHash(ur.NewToken())); !errors.Is(err, ur.ErrNotFound) {
-		t.Errorf("TokenByHash(unknown) err = %v, want ErrNotFound", err)
-	}
-	if l, _ := s.ListTokens(ctx, orgB); len(l) != 1 || l[0].ID != idB {
-		t.Errorf("ListTokens(B) = %+v", l)
-	}
-	if err := s.RevokeToken(ctx, idA); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.TokenByHash(ctx, ur.TokenHash(tokA)); !errors.Is(err, ur.ErrNotFound) {
-		t.Errorf("TokenByHash(revoked) err = %v, want ErrNotFound", err)
-	}
-	if err := s.RevokeToken(ctx, 999); !errors.Is(err, ur.ErrNotFound) {
-		t.Errorf("RevokeToken(999) err = %v, want ErrNotFound", err)
-	}
-	l, _ := s.ListTokens(ctx, 0)
-	if len(l) != 2 || l[0].RevokedAt.IsZero() || !l[1].RevokedAt.IsZero() {
-		t.Errorf("ListTokens(0) = %+v, want A revoked, B not", l)
-	}
+	tokA, tokB := orgtest.Tokens(t, openTest(t, dir))
 
 	// The file holds hashes and modes 0600, never a token.
 	b, err := os.ReadFile(filepath.Join(dir, "tokens.json"))
@@ -96,6 +59,12 @@ func TestTokensConcurrentCreate(t *testing.T) {
 }
 
 func TestAuditLog(t *testing.T) {
+	orgtest.AuditLog(t, openTest(t, t.TempDir()))
+}
+
+// TestAuditLogConcurrentAndTorn: appends from many goroutines all land,
+// and a line cut short by a crash is skipped.
+func TestAuditLogConcurrentAndTorn(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := openTest(t, dir)
@@ -147,65 +116,6 @@ func TestAuditLog(t *testing.T) {
 	}
 }
 
-// TestRemoveOrgRevokesTokens: removing an organisation revokes all its
-// tokens at once (one revoked before keeps its time) and no other's, and a
-// removal refused as not found revokes nothing.
 func TestRemoveOrgRevokesTokens(t *testing.T) {
-	ctx := context.Background()
-	s := openTest(t, t.TempDir())
-	const other = ur.Org(923609016)
-	for _, o := range []ur.OrgInfo{{Org: org, Name: "A"}, {Org: other, Name: "B"}} {
-		if err := s.PutOrg(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	toks := [3]string{ur.NewToken(), ur.NewToken(), ur.NewToken()}
-	var ids [3]int64
-	for i, o := range []ur.Org{org, org, other} {
-		id, err := s.CreateToken(ctx, o, "", ur.TokenHash(toks[i]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = id
-	}
-	if err := s.RevokeToken(ctx, ids[1]); err != nil {
-		t.Fatal(err)
-	}
-	before, err := s.ListTokens(ctx, org)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// An unregistered organisation's removal is refused and revokes nothing.
-	const unregistered = ur.Org(910000004)
-	tokU := ur.NewToken()
-	if _, err := s.CreateToken(ctx, unregistered, "", ur.TokenHash(tokU)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RemoveOrg(ctx, unregistered); !errors.Is(err, ur.ErrNotFound) {
-		t.Errorf("RemoveOrg of an unregistered organisation: %v, want ErrNotFound", err)
-	}
-	if _, err := s.TokenByHash(ctx, ur.TokenHash(tokU)); err != nil {
-		t.Errorf("the unregistered organisation's token after its refused removal: %v", err)
-	}
-	if err := s.RemoveOrg(ctx, org); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 2 {
-		if _, err := s.TokenByHash(ctx, ur.TokenHash(toks[i])); !errors.Is(err, ur.ErrNotFound) {
-			t.Errorf("token %d of the removed organisation: %v, want ErrNotFound", i+1, err)
-		}
-	}
-	if got, err := s.TokenByHash(ctx, ur.TokenHash(toks[2])); err != nil || got.Org != other {
-		t.Errorf("the other organisation's token: %+v, %v", got, err)
-	}
-	after, err := s.ListTokens(ctx, org)
-	if err != nil || len(after) != 2 {
-		t.Fatalf("ListTokens after removal: %+v, %v", after, err)
-	}
-	if after[0].RevokedAt.IsZero() || !after[1].RevokedAt.Equal(before[1].RevokedAt) {
-		t.Errorf("revocation times after removal %v, %v; want set, and %v kept", after[0].RevokedAt, after[1].RevokedAt, before[1].RevokedAt)
-	}
-	if err := s.RemoveOrg(ctx, org); !errors.Is(err, ur.ErrNotFound) {
-		t.Errorf("second RemoveOrg: %v, want ErrNotFound", err)
-	}
+	orgtest.RemoveOrgRevokesTokens(t, openTest(t, t.TempDir()))
 }

@@ -11,10 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	ur "usagereport"
+	"usagereport/internal/atomicfile"
+	"usagereport/internal/flock"
 )
 
 // fileWriter stages one file's records under tmp/<id>/, a segment per
@@ -51,7 +52,7 @@ func (s *Store) BeginFile(ctx context.Context) (ur.FileWriter, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("stage ingest: %w", err)
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+	if err := flock.Lock(lock); err != nil {
 		lock.Close()
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("stage ingest: lock: %w", err)
@@ -164,16 +165,12 @@ func (w *fileWriter) Commit(ctx context.Context, meta ur.FileMeta) error {
 			if err := os.Rename(filepath.Join(w.dir, m.String()+".seg"), filepath.Join(dst, id+".seg")); err != nil {
 				return err
 			}
-			if err := syncDir(dst); err != nil {
+			if err := atomicfile.SyncDir(dst); err != nil {
 				return err
 			}
 			le.Months = append(le.Months, m.String())
 		}
-		b, err := json.MarshalIndent(le, "", "  ")
-		if err != nil {
-			return err
-		}
-		return writeFileAtomic(ledgerPath, append(b, '\n'), 0o600)
+		return writeJSON(ledgerPath, le, "  ")
 	})
 	w.Abort()
 	if err != nil && !errors.Is(err, ur.ErrAlreadyIngested) {

@@ -16,14 +16,23 @@
 // A bad row is rejected with its file, line, column and reason, never its
 // content, and reading goes on; a file that is not CSV v1 at all is refused.
 //
-//	r, err := ingest.NewReader(f, "export.csv", pseudo)
+//	pseudo, err := ingest.NewPseudonymizer(key) // the store's key
+//	oslo, err := ingest.NewOslo()                // Europe/Oslo, for months
+//	r, err := ingest.NewReader(f, "export.csv", pseudo, oslo)
+//	var rec usagereport.Record
 //	for {
 //		err := r.Read(&rec)
 //		var rej *ingest.Rejection
-//		switch {
-//		case err == io.EOF: // done
-//		case errors.As(err, &rej): // count it, go on
-//		case err != nil: // the file is refused
+//		if err == io.EOF {
+//			break // done
+//		} else if errors.As(err, &rej) {
+//			continue // count it, go on
+//		} else if err != nil {
+//			return err // the file is refused
 //		}
+//		// use rec
 //	}
+//
+// File does this into a store, with the parallel reader, and accounts for
+// every line: Result.Read = Rows + Rejected.
 package ingest

@@ -3,6 +3,8 @@ package ingest
 import (
 	"errors"
 	"fmt"
+
+	ur "usagereport"
 )
 
 // Reasons a row is rejected. A Rejection wraps one of them.
@@ -10,14 +12,14 @@ var (
 	ErrMissing     = errors.New("required value is empty")
 	ErrFieldCount  = errors.New("wrong number of fields")
 	ErrQuote       = errors.New("bad quoting")
-	ErrOrgNumber   = errors.New("not a 9-digit organisation number with a valid check digit")
+	ErrOrgNumber   = ur.ErrOrgNumber // the root's own: errors.Is matches either name
 	ErrSubscriber  = errors.New("not an E.164 number")
 	ErrTime        = errors.New("not an RFC 3339 time with offset")
 	ErrService     = errors.New("not one of voice, sms, mms, data")
 	ErrInteger     = errors.New("not a whole number >= 0")
 	ErrCountry     = errors.New("not an ISO 3166-1 alpha-2 code")
 	ErrAmount      = errors.New("not a NOK amount with '.' and at most 4 decimals")
-	ErrAmountRange = errors.New("amount out of range")
+	ErrAmountRange = ur.ErrAmountRange // the root's own
 	ErrCostCentre  = errors.New("longer than 64 characters")
 	ErrEncoding    = errors.New("not valid UTF-8")
 	ErrControl     = errors.New("holds control characters")

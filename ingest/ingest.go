@@ -30,95 +30,107 @@ type Result struct {
 	Already *ur.AlreadyIngestedError
 }
 
-// File reads one CSV v1 export from src into st: every good row is stored,
-// every bad row counted and listed, and the file's records become visible
-// at once when it commits. A file whose content the store has seen before
-// changes nothing and comes back with AlreadyIngested.
-func File(ctx context.Context, st ur.Store, src io.Reader, name string, pseudo *Pseudonymizer, oslo *Oslo) (*Result, error) {
+// File reads one CSV v1 export from src into st with the parallel
+// Reader: every good row is stored, every bad row counted and listed, and
+// the file's records become visible at once when it commits. A file whose
+// content the store has seen before changes nothing and comes back with
+// AlreadyIngested.
+func File(ctx context.Context, st ur.Store, src io.Reader, name string, pseudo *Pseudonymizer, oslo *Oslo) (res *Result, err error) {
 	r, err := NewReader(src, name, pseudo, oslo)
 	if err != nil {
 		return nil, err
 	}
-	return FileWith(ctx, st, r, name)
+	f, err := beginFile(ctx, st, r, name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.abortOnError(&err)
+	err = r.readAll(ctx, f.addBatch, f.reject)
+	f.res.Read, f.res.Content = r.RowsRead(), r.Digest().Sum()
+	return f.finish(ctx, err)
 }
 
-// keyedWriter is a store's FileWriter that takes a chunk's records at a
-// time, with the run's id of each record's subscriber (see Pseudonymizer),
-// 0 for none: the embedded store's writer finds the subscriber by it
-// instead of hashing its pseudonym again. An id stands for one pseudonym
-// for the whole run.
-type keyedWriter interface {
-	// AddBatch adds recs[i], whose subscriber's id is ids[i], in turn.
-	AddBatch(recs []ur.Record, ids []uint32) error
-}
-
-// FileWith is File for any RowReader. The CSV v1 Reader is read with its
-// parallel ReadAll, the others row by row.
+// FileWith is File for any RowReader (a Profile's), read row by row.
 func FileWith(ctx context.Context, st ur.Store, r RowReader, name string) (res *Result, err error) {
+	f, err := beginFile(ctx, st, r, name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.abortOnError(&err)
+	var d Digest
+	err = readRows(ctx, r, func(rec *ur.Record) error {
+		d.Add(rec)
+		return f.add(rec)
+	}, func(rej *Rejection) {
+		f.res.Read++
+		f.reject(rej)
+	})
+	f.res.Read += d.Len()
+	f.res.Content = d.Sum()
+	return f.finish(ctx, err)
+}
+
+// fileIngest is one file on its way into a store: the writer, the reader
+// (for positions and the hash) and the result so far.
+type fileIngest struct {
+	w    ur.FileWriter
+	r    RowReader
+	name string
+	res  *Result
+}
+
+func beginFile(ctx context.Context, st ur.Store, r RowReader, name string) (*fileIngest, error) {
 	w, err := st.BeginFile(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("ingest %s: %w", name, err)
 	}
-	defer func() {
-		if err != nil {
-			w.Abort()
-		}
-	}()
-	res = &Result{Name: name, ByReason: make(map[error]int64)}
-	add := func(rec *ur.Record) error {
-		if err := w.Add(rec); err != nil {
-			return fmt.Errorf("ingest %s line %d: store: %w", name, r.Line(), err)
-		}
-		res.Rows++
-		return nil
+	return &fileIngest{w: w, r: r, name: name, res: &Result{Name: name, ByReason: make(map[error]int64)}}, nil
+}
+
+// abortOnError discards what was written when *err is set.
+func (f *fileIngest) abortOnError(err *error) {
+	if *err != nil {
+		f.w.Abort()
 	}
-	kw, keyed := w.(keyedWriter)
-	addBatch := func(recs []ur.Record, ids []uint32) error {
-		if !keyed {
-			for i := range recs {
-				if err := add(&recs[i]); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		if err := kw.AddBatch(recs, ids); err != nil {
-			return fmt.Errorf("ingest %s line %d: store: %w", name, r.Line(), err)
-		}
-		res.Rows += int64(len(recs))
-		return nil
+}
+
+func (f *fileIngest) add(rec *ur.Record) error {
+	if err := f.w.Add(rec); err != nil {
+		return fmt.Errorf("ingest %s line %d: store: %w", f.name, f.r.Line(), err)
 	}
-	reject := func(rej *Rejection) {
-		res.Rejected++
-		res.ByReason[rej.Err]++
-		if len(res.Rejections) < MaxListed {
-			res.Rejections = append(res.Rejections, *rej)
-		}
+	f.res.Rows++
+	return nil
+}
+
+func (f *fileIngest) addBatch(recs []ur.Record, ids []uint32) error {
+	if err := f.w.AddBatch(recs, ids); err != nil {
+		return fmt.Errorf("ingest %s line %d: store: %w", f.name, f.r.Line(), err)
 	}
-	if fast, ok := r.(*Reader); ok {
-		err = fast.readAll(ctx, addBatch, reject)
-		res.Read, res.Content = fast.RowsRead(), fast.Digest().Sum()
-	} else {
-		var d Digest
-		err = readRows(ctx, r, func(rec *ur.Record) error {
-			d.Add(rec)
-			return add(rec)
-		}, func(rej *Rejection) {
-			res.Read++
-			reject(rej)
-		})
-		res.Read += d.Len()
-		res.Content = d.Sum()
+	f.res.Rows += int64(len(recs))
+	return nil
+}
+
+func (f *fileIngest) reject(rej *Rejection) {
+	res := f.res
+	res.Rejected++
+	res.ByReason[rej.Err]++
+	if len(res.Rejections) < MaxListed {
+		res.Rejections = append(res.Rejections, *rej)
 	}
+}
+
+// finish checks that every row read was stored or rejected, then commits.
+func (f *fileIngest) finish(ctx context.Context, err error) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	res := f.res
 	if res.Read != res.Rows+res.Rejected {
 		// The reader and the store disagree: a bug, and a file that would
 		// not add up. Refuse it rather than store it.
-		return nil, &FileError{File: name, Err: fmt.Errorf("%d rows read, but %d stored and %d rejected", res.Read, res.Rows, res.Rejected)}
+		return nil, &FileError{File: f.name, Err: fmt.Errorf("%d rows read, but %d stored and %d rejected", res.Read, res.Rows, res.Rejected)}
 	}
-	return res, commit(ctx, w, r, res)
+	return res, commit(ctx, f.w, f.r, res)
 }
 
 // readRows reads r row by row, calling add and reject.

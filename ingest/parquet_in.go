@@ -79,33 +79,29 @@ func (r *parquetReader) mapColumns(p *Profile) error {
 		pos[foldName(strings.Join(path, "."))] = i
 	}
 	used := make(map[int]int) // leaf index -> r.cols index
-	var missing []string
-	for c, srcs := range p.sources {
+	for c := range r.at {
 		r.at[c] = [2]int{-1, -1}
-		for k, s := range srcs {
-			i, ok := pos[foldName(s)]
-			if !ok {
-				if required[c] {
-					missing = append(missing, fmt.Sprintf("%s (%q)", colNames[c], s))
-				}
-				continue
-			}
-			if j, ok := used[i]; ok {
-				r.at[c][k] = j
-				continue
-			}
-			leaf, _ := schema.Lookup(paths[i]...)
-			conv, instant, err := r.converterFor(p, leaf, c, len(srcs))
-			if err != nil {
-				return &FileError{File: r.name, Err: fmt.Errorf("column %q (mapped to %s) %w", s, colNames[c], err)}
-			}
-			if instant {
-				r.cv.instant = true
-			}
-			used[i] = len(r.cols)
-			r.at[c][k] = len(r.cols)
-			r.cols = append(r.cols, pqColumn{index: leaf.ColumnIndex, conv: conv})
+	}
+	missing, err := p.findSources(pos, func(c, k, i int) error {
+		if j, ok := used[i]; ok {
+			r.at[c][k] = j
+			return nil
 		}
+		leaf, _ := schema.Lookup(paths[i]...)
+		conv, instant, err := r.converterFor(p, leaf, c, len(p.sources[c]))
+		if err != nil {
+			return &FileError{File: r.name, Err: fmt.Errorf("column %q (mapped to %s) %w", p.sources[c][k], colNames[c], err)}
+		}
+		if instant {
+			r.cv.instant = true
+		}
+		used[i] = len(r.cols)
+		r.at[c][k] = len(r.cols)
+		r.cols = append(r.cols, pqColumn{index: leaf.ColumnIndex, conv: conv})
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(missing) > 0 {
 		return &FileError{File: r.name, Err: fmt.Errorf("the schema lacks the column(s) the profile maps to %s", strings.Join(missing, ", "))}

@@ -94,24 +94,16 @@ func (r *csvReader) readHeader() error {
 		}
 	}
 	mapped := make([]bool, len(head))
-	var missing []string
-	p := r.cv.p
-	for c, srcs := range p.sources {
+	for c := range r.idx {
 		r.idx[c] = [2]int{-1, -1}
-		for k, s := range srcs {
-			i, ok := pos[foldName(s)]
-			if !ok {
-				if required[c] {
-					missing = append(missing, fmt.Sprintf("%s (%q)", colNames[c], s))
-				}
-				continue
-			}
-			r.idx[c][k] = i
-			mapped[i] = true
-			r.want[i] = true
-			r.labels[i] = colNames[c]
-		}
 	}
+	missing, _ := r.cv.p.findSources(pos, func(c, k, i int) error {
+		r.idx[c][k] = i
+		mapped[i] = true
+		r.want[i] = true
+		r.labels[i] = colNames[c]
+		return nil
+	})
 	if len(missing) > 0 {
 		// Name only what the profile names: a file without a header would
 		// otherwise put its first row into the message.

@@ -22,8 +22,8 @@ var (
 	ErrDuplicateKey = errors.New("a mapped key appears twice")
 )
 
-// ProfileReasons lists the reasons above in the order summaries print them.
-// Reasons does not hold them yet; see the package's report to the lead.
+// ProfileReasons lists the reasons above in the order summaries print them,
+// after Reasons: a CSV v1 file is never rejected for them.
 var ProfileReasons = []error{
 	ErrNotJSON, ErrDuplicateKey, ErrJSONValue, ErrTimeLayout, ErrTimeSkipped, ErrTimeRepeated, ErrNumberFormat, ErrClock,
 }

@@ -9,13 +9,13 @@ import (
 )
 
 // Pseudonymizer turns subscriber numbers into keyed pseudonyms. It is safe
-// for concurrent use: ReadAll's workers share one.
+// for concurrent use: File's parallel workers share one.
 //
 // It caches each number's pseudonym for the length of a run, and numbers
 // the run's subscribers as it first sees them: the id lets a store's
-// writer find a subscriber without hashing its pseudonym (see keyedWriter).
-// Ids depend on which worker parses which rows first, and are never
-// written anywhere. The cache lives in memory only and is dropped with the
+// writer find a subscriber without hashing its pseudonym (see
+// ur.FileWriter's AddBatch). Ids depend on which worker parses which rows
+// first, and are never written anywhere. The cache lives in memory only and is dropped with the
 // value.
 type Pseudonymizer struct {
 	cache pseudoCache

@@ -48,6 +48,7 @@ type Reader struct {
 	col     [numCols]int // field index of each kept column, -1 if absent
 	want    []bool       // want[field index]: a kept column
 	labels  []string     // labels[field index]: how a rejection names it
+	dropped []string     // the header's columns CSV v1 does not keep (dropName)
 	fields  Fields
 	digest  Digest // of the records read, by Read
 
@@ -124,6 +125,11 @@ func (r *Reader) readHeader() error {
 			r.want[i] = true
 		}
 	}
+	for i, f := range r.sc.fields {
+		if !r.want[i] {
+			r.dropped = append(r.dropped, dropName(string(f)))
+		}
+	}
 	var missing []string
 	for c, req := range required {
 		if req && r.col[c] < 0 {
@@ -191,6 +197,10 @@ func (r *Reader) Read(rec *ur.Record) error {
 	r.digest.Add(rec)
 	return nil
 }
+
+// Dropped lists the header's columns that CSV v1 does not keep, by name:
+// the only thing of them that is ever read out.
+func (r *Reader) Dropped() []string { return r.dropped }
 
 // RowsRead returns the data rows read so far, blank lines not included:
 // after io.EOF, every row of the file, each either returned or rejected.

@@ -18,6 +18,9 @@ type RowReader interface {
 	// Line is the line (or, for Parquet, the row) the last row read
 	// started on.
 	Line() int
+	// Dropped lists, by name, the input's columns (or keys) that are not
+	// kept, as far as read; a name that looks like a value is withheld.
+	Dropped() []string
 }
 
 // Open starts reading src, the file named name (for messages), with

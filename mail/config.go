@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"cmp"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -77,30 +78,14 @@ type Config struct {
 
 // WithDefaults returns c with its zero fields set to the defaults.
 func (c Config) WithDefaults() Config {
-	if c.TLS == "" {
-		c.TLS = STARTTLS
-	}
-	if c.Port == 0 {
-		c.Port = map[TLSMode]int{STARTTLS: 587, ImplicitTLS: 465, NoTLS: 25}[c.TLS]
-	}
-	if c.MaxAttachment == 0 {
-		c.MaxAttachment = DefaultMaxAttachment
-	}
-	if c.Attempts == 0 {
-		c.Attempts = DefaultAttempts
-	}
-	if c.Backoff == 0 {
-		c.Backoff = DefaultBackoff
-	}
-	if c.MaxBackoff == 0 {
-		c.MaxBackoff = DefaultMaxBackoff
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.Concurrency == 0 {
-		c.Concurrency = DefaultConcurrency
-	}
+	c.TLS = cmp.Or(c.TLS, STARTTLS)
+	c.Port = cmp.Or(c.Port, map[TLSMode]int{STARTTLS: 587, ImplicitTLS: 465, NoTLS: 25}[c.TLS])
+	c.MaxAttachment = cmp.Or(c.MaxAttachment, DefaultMaxAttachment)
+	c.Attempts = cmp.Or(c.Attempts, DefaultAttempts)
+	c.Backoff = cmp.Or(c.Backoff, DefaultBackoff)
+	c.MaxBackoff = cmp.Or(c.MaxBackoff, DefaultMaxBackoff)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.Concurrency = cmp.Or(c.Concurrency, DefaultConcurrency)
 	return c
 }
 

@@ -152,27 +152,49 @@ func (s *Sender) message(r *report, to, messageID string, date time.Time) (*goma
 	return msg, nil
 }
 
-func body(r *report, name, no, en string) string {
+// bodyText is the message body's words in one language.
+type bodyText struct {
+	intro    string // with the organisation's name, its number and the month
+	summary  string
+	attached string // with the file's name
+	tooLarge string // with the file's name and its link
+	closing  string
+}
+
+// bodyTexts are the body's languages in the order it shows them:
+// Norwegian, then English.
+var bodyTexts = [...]bodyText{{
+	intro:    "Hei,\n\nher er bruksrapporten for %s (org.nr. %s) for %s.\n",
+	summary:  "Rapporten viser bare sammendrag: ingen enkeltpersoner og ingen grupper så små at en ansatt kan kjennes igjen.\n",
+	attached: "Vedlegg: %s\n",
+	tooLarge: "%s er for stor til å sendes som vedlegg. Last den ned her (med organisasjonens tilgangsnøkkel): %s\n",
+	closing:  "\nDenne e-posten er sendt automatisk.\n",
+}, {
+	intro:    "Hello,\n\nhere is the usage report of %s (organisation number %s) for %s.\n",
+	summary:  "The report shows aggregates only: no individuals, and no group small enough to single out an employee.\n",
+	attached: "Attached: %s\n",
+	tooLarge: "%s is too large to attach. Download it here (with your organisation's access token): %s\n",
+	closing:  "\nThis message was sent automatically.\n",
+}}
+
+// body is the message's text: each language in turn, the month named as
+// months[i] says it, separated by a signature line.
+func body(r *report, name string, months ...string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Hei,\n\nher er bruksrapporten for %s (org.nr. %s) for %s.\n", name, r.org.Org, no)
-	fmt.Fprintf(&b, "Rapporten viser bare sammendrag: ingen enkeltpersoner og ingen grupper så små at en ansatt kan kjennes igjen.\n")
-	for _, f := range r.files {
-		if f.data != nil {
-			fmt.Fprintf(&b, "Vedlegg: %s\n", f.name)
-		} else {
-			fmt.Fprintf(&b, "%s er for stor til å sendes som vedlegg. Last den ned her (med organisasjonens tilgangsnøkkel): %s\n", f.name, f.link)
+	for i, t := range bodyTexts {
+		if i > 0 {
+			b.WriteString("\n-- \n\n")
 		}
-	}
-	b.WriteString("\nDenne e-posten er sendt automatisk.\n\n-- \n\n")
-	fmt.Fprintf(&b, "Hello,\n\nhere is the usage report of %s (organisation number %s) for %s.\n", name, r.org.Org, en)
-	fmt.Fprintf(&b, "The report shows aggregates only: no individuals, and no group small enough to single out an employee.\n")
-	for _, f := range r.files {
-		if f.data != nil {
-			fmt.Fprintf(&b, "Attached: %s\n", f.name)
-		} else {
-			fmt.Fprintf(&b, "%s is too large to attach. Download it here (with your organisation's access token): %s\n", f.name, f.link)
+		fmt.Fprintf(&b, t.intro, name, r.org.Org, months[i])
+		b.WriteString(t.summary)
+		for _, f := range r.files {
+			if f.data != nil {
+				fmt.Fprintf(&b, t.attached, f.name)
+			} else {
+				fmt.Fprintf(&b, t.tooLarge, f.name, f.link)
+			}
 		}
+		b.WriteString(t.closing)
 	}
-	b.WriteString("\nThis message was sent automatically.\n")
 	return b.String()
 }

@@ -13,8 +13,6 @@ import (
 	ur "usagereport"
 )
 
-var _ ur.Deliveries = (*Store)(nil)
-
 // lockClaimants is the first key of the two-key session advisory lock
 // (lockClaimants, id) each claimant holds while it lives. Two-key locks show
 // in pg_locks with objsubid 2, apart from the one-key locks of migrate.go.

@@ -1,5 +1,6 @@
-// Package postgres is the production store: usagereport.Store,
-// usagereport.Registry and usagereport.Purger on PostgreSQL, through pgx.
+// Package postgres is the production store: a usagereport.Backend (records,
+// publication records, the registry, retention, tokens, the audit log and
+// the delivery ledger) on PostgreSQL, through pgx.
 //
 // Open applies the embedded migrations (migrations/*.sql) under an advisory
 // lock, so instances may start side by side. The schema:
@@ -11,6 +12,10 @@
 //	orgs             the organisation registry
 //	pseudonym_key    the store's own key, only if no key is given
 //	key_fingerprint  the fingerprint of the key the records use
+//	publications     publication records with their cells
+//	tokens           download tokens, by hash only
+//	audit_log        downloads, sign-ins, failures
+//	deliveries       the delivery ledger: one row per report and recipient
 //	schema_migrations
 //
 // A file goes in by COPY in binary (the charge as an integer with exponent

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -10,8 +9,6 @@ import (
 
 	ur "usagereport"
 )
-
-var _ ur.Publisher = (*Store)(nil)
 
 // LedgerSeq returns the highest sequence of a committed file. Taking the
 // ledger lock shared waits for a commit that holds it, so every file with
@@ -34,35 +31,10 @@ func (s *Store) LedgerSeq(ctx context.Context) (int64, error) {
 // ScanMonthSeq streams month m's records of the files with a sequence in
 // (after, upTo] to fn, with the sequence, decoded as ScanMonth does.
 func (s *Store) ScanMonthSeq(ctx context.Context, m ur.Month, after, upTo int64, fn func(*ur.Record, int64) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT r.org, r.subscriber, r.cost_centre, r.service, r.zone, r.duration_s, r.volume_bytes, r.charge, f.seq
+	return s.scanRecords(ctx, m, true, fn,
+		`SELECT r.org, r.subscriber, r.cost_centre, r.service, r.zone, r.duration_s, r.volume_bytes, r.charge, f.seq
 		FROM records r JOIN files f ON f.id = r.file_id
-		WHERE r.month = $1 AND f.seq > $2 AND f.seq <= $3`,
-		pgx.QueryResultFormats{pgx.BinaryFormatCode}, int32(m), after, upTo)
-	if err != nil {
-		return fmt.Errorf("scan month %s: %w", m, err)
-	}
-	defer rows.Close()
-	var r ur.Record
-	r.Month = m
-	names := make(map[string]string)
-	var n int64
-	for rows.Next() {
-		n++
-		v := rows.RawValues()
-		if len(v) != 9 || len(v[8]) != 8 {
-			return fmt.Errorf("scan month %s: record %d: %w", m, n, errBadValue)
-		}
-		if err := decodeRecord(v[:8], &r, names); err != nil {
-			return fmt.Errorf("scan month %s: record %d: %w", m, n, err)
-		}
-		if err := fn(&r, int64(binary.BigEndian.Uint64(v[8]))); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("scan month %s: %w", m, err)
-	}
-	return nil
+		WHERE r.month = $1 AND f.seq > $2 AND f.seq <= $3`, int32(m), after, upTo)
 }
 
 const pubColumns = "org, month, version, min_group_size, dominance_p, format, published_at, covered_seq, late_events, reason, digest"
@@ -121,10 +93,7 @@ func (s *Store) Publication(ctx context.Context, org ur.Org, m ur.Month, version
 	if err != nil {
 		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: %w", org, m, version, err)
 	}
-	if ur.Digest(enc) != p.Digest {
-		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: the cells do not match their digest", org, m, version)
-	}
-	if p.Cells, err = ur.DecodeCells(enc); err != nil {
+	if p.Cells, err = ur.DecodeCheckedCells(enc, p.Digest); err != nil {
 		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: %w", org, m, version, err)
 	}
 	return p, nil

@@ -2,75 +2,19 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"testing"
-	"time"
 
-	"github.com/google/go-cmp/cmp"
-
-	ur "usagereport"
+	"usagereport/internal/orgtest"
 )
 
 func TestRegistry(t *testing.T) {
-	ctx := context.Background()
-	s, _ := mustOpen(t)
-	a := ur.OrgInfo{
-		Org:          orgA,
-		Name:         "Acme AS",
-		AgreementEnd: time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC),
-		Recipients:   []string{"finance@example.no", "cfo@example.no"},
-		MinGroupSize: 7,
-	}
-	b := ur.OrgInfo{Org: orgB, Name: "Beta"}
-
-	if _, err := s.Org(ctx, orgA); !errors.Is(err, ur.ErrNotFound) {
-		t.Errorf("Org of an empty registry: %v, want ErrNotFound", err)
-	}
-	for _, o := range []ur.OrgInfo{b, a} {
-		if err := s.PutOrg(ctx, o); err != nil {
+	s, url := mustOpen(t)
+	orgtest.Registry(t, s, func() orgtest.Store {
+		s2, err := Open(context.Background(), url, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	got, err := s.Org(ctx, orgA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(a, got); diff != "" {
-		t.Errorf("Org (-want +got):\n%s", diff)
-	}
-	all, err := s.Orgs(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]ur.OrgInfo{b, a}, all); diff != "" { // orgB < orgA
-		t.Errorf("Orgs (-want +got):\n%s", diff)
-	}
-
-	// Set replaces the whole entry.
-	a2 := a
-	a2.Name, a2.AgreementEnd, a2.Recipients, a2.MinGroupSize = "Acme Norge AS", time.Time{}, nil, 0
-	if err := s.PutOrg(ctx, a2); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.Org(ctx, orgA); !cmp.Equal(a2, got) {
-		t.Errorf("after update: %s", cmp.Diff(a2, got))
-	}
-
-	for _, k := range []int{1, 2, -1} {
-		bad := a
-		bad.MinGroupSize = k
-		if err := s.PutOrg(ctx, bad); err == nil {
-			t.Errorf("PutOrg with minimum group size %d succeeded", k)
-		}
-	}
-
-	if err := s.RemoveOrg(ctx, orgA); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RemoveOrg(ctx, orgA); !errors.Is(err, ur.ErrNotFound) {
-		t.Errorf("second RemoveOrg: %v, want ErrNotFound", err)
-	}
-	if all, _ := s.Orgs(ctx); len(all) != 1 || all[0].Org != orgB {
-		t.Errorf("Orgs after remove: %+v", all)
-	}
+		t.Cleanup(func() { s2.Close() })
+		return s2
+	})
 }

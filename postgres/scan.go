@@ -43,8 +43,16 @@ func (s *Store) Months(ctx context.Context) ([]ur.Month, error) {
 // reused Record: no value per column is allocated, and a cost centre's
 // string is made once per distinct name.
 func (s *Store) ScanMonth(ctx context.Context, m ur.Month, fn func(*ur.Record) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT org, subscriber, cost_centre, service, zone, duration_s, volume_bytes, charge
-		FROM records WHERE month = $1`, pgx.QueryResultFormats{pgx.BinaryFormatCode}, int32(m))
+	return s.scanRecords(ctx, m, false, func(r *ur.Record, _ int64) error { return fn(r) },
+		`SELECT org, subscriber, cost_centre, service, zone, duration_s, volume_bytes, charge
+		FROM records WHERE month = $1`, int32(m))
+}
+
+// scanRecords runs query, whose rows are the eight columns decodeRecord
+// reads and, withSeq, the record's file's ledger sequence, and calls fn
+// with each record of month m (and its sequence, else 0).
+func (s *Store) scanRecords(ctx context.Context, m ur.Month, withSeq bool, fn func(*ur.Record, int64) error, query string, args ...any) error {
+	rows, err := s.pool.Query(ctx, query, append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)...)
 	if err != nil {
 		return fmt.Errorf("scan month %s: %w", m, err)
 	}
@@ -55,10 +63,19 @@ func (s *Store) ScanMonth(ctx context.Context, m ur.Month, fn func(*ur.Record) e
 	var n int64
 	for rows.Next() {
 		n++
-		if err := decodeRecord(rows.RawValues(), &r, names); err != nil {
+		v := rows.RawValues()
+		var seq int64
+		if withSeq {
+			if len(v) != 9 || len(v[8]) != 8 {
+				return fmt.Errorf("scan month %s: record %d: %w", m, n, errBadValue)
+			}
+			seq = int64(binary.BigEndian.Uint64(v[8]))
+			v = v[:8]
+		}
+		if err := decodeRecord(v, &r, names); err != nil {
 			return fmt.Errorf("scan month %s: record %d: %w", m, n, err)
 		}
-		if err := fn(&r); err != nil {
+		if err := fn(&r, seq); err != nil {
 			return err
 		}
 	}

@@ -32,11 +32,7 @@ type Store struct {
 	logger *slog.Logger
 }
 
-var (
-	_ ur.Store    = (*Store)(nil)
-	_ ur.Registry = (*Store)(nil)
-	_ ur.Purger   = (*Store)(nil)
-)
+var _ ur.Backend = (*Store)(nil)
 
 // Open connects to the database at url and brings its schema up to date.
 // The URL may carry a password: it never appears in an error or a log line.
@@ -149,7 +145,7 @@ func (s *Store) Files(ctx context.Context) ([]ur.FileMeta, error) {
 	return out, nil
 }
 
-// isTx runs fn in a transaction.
+// inTx runs fn in a transaction, committed when fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
 }

@@ -11,11 +11,6 @@ import (
 	ur "usagereport"
 )
 
-var (
-	_ ur.Tokens   = (*Store)(nil)
-	_ ur.AuditLog = (*Store)(nil)
-)
-
 // CreateToken stores a token of org by its hash.
 func (s *Store) CreateToken(ctx context.Context, org ur.Org, name string, hash []byte) (int64, error) {
 	if len(hash) != 32 {

@@ -101,6 +101,17 @@ func (w *fileWriter) copier() {
 	w.done <- res
 }
 
+// AddBatch is Add for each of recs in turn; the subscriber ids are not
+// needed here.
+func (w *fileWriter) AddBatch(recs []ur.Record, _ []uint32) error {
+	for i := range recs {
+		if err := w.Add(&recs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Add queues a copy of r. It creates r's month partition first if needed.
 func (w *fileWriter) Add(r *ur.Record) error {
 	if w.err != nil {

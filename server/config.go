@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,39 +84,20 @@ const (
 
 // withDefaults fills in zero fields.
 func (c Config) withDefaults() Config {
-	set := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	set(&c.SessionTTL, DefaultSessionTTL)
-	set(&c.AuthEvery, DefaultAuthEvery)
-	set(&c.SignInEvery, DefaultSignInEvery)
-	set(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
-	set(&c.ReadTimeout, DefaultReadTimeout)
-	set(&c.WriteTimeout, DefaultWriteTimeout)
-	set(&c.IdleTimeout, DefaultIdleTimeout)
-	if c.MaxSessions == 0 {
-		c.MaxSessions = DefaultMaxSessions
-	}
-	if c.MaxOrgSessions == 0 {
-		c.MaxOrgSessions = DefaultMaxOrgSessions
-	}
-	if c.SignInBurst == 0 {
-		c.SignInBurst = DefaultSignInBurst
-	}
-	if c.AgreementGrace == 0 {
-		c.AgreementGrace = AgreementGraceMonths
-	}
-	if c.AuthBurst == 0 {
-		c.AuthBurst = DefaultAuthBurst
-	}
-	if c.MaxLimited == 0 {
-		c.MaxLimited = DefaultMaxLimited
-	}
-	if c.MaxHeaderBytes == 0 {
-		c.MaxHeaderBytes = DefaultMaxHeaderBytes
-	}
+	c.SessionTTL = cmp.Or(c.SessionTTL, DefaultSessionTTL)
+	c.AuthEvery = cmp.Or(c.AuthEvery, DefaultAuthEvery)
+	c.SignInEvery = cmp.Or(c.SignInEvery, DefaultSignInEvery)
+	c.ReadHeaderTimeout = cmp.Or(c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	c.ReadTimeout = cmp.Or(c.ReadTimeout, DefaultReadTimeout)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, DefaultWriteTimeout)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.MaxSessions = cmp.Or(c.MaxSessions, DefaultMaxSessions)
+	c.MaxOrgSessions = cmp.Or(c.MaxOrgSessions, DefaultMaxOrgSessions)
+	c.SignInBurst = cmp.Or(c.SignInBurst, DefaultSignInBurst)
+	c.AgreementGrace = cmp.Or(c.AgreementGrace, AgreementGraceMonths)
+	c.AuthBurst = cmp.Or(c.AuthBurst, DefaultAuthBurst)
+	c.MaxLimited = cmp.Or(c.MaxLimited, DefaultMaxLimited)
+	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

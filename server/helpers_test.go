@@ -10,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -20,56 +19,10 @@ import (
 	ur "usagereport"
 	"usagereport/embedded"
 	"usagereport/export"
+	"usagereport/internal/leakcheck"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := checkGoroutines(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// checkGoroutines fails when goroutines other than the test runner's own
-// are still running after every test has shut its server down: what
-// goleak.VerifyTestMain checks, in thirty lines rather than a module.
-// Goroutines may take a moment to wind down after their connection closes,
-// so it retries for a while before failing.
-func checkGoroutines() error {
-	var left []string
-	for range 100 {
-		left = left[:0]
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		for i, g := range strings.Split(string(buf), "\n\n") {
-			if i == 0 || benign(g) { // 0 is this goroutine
-				continue
-			}
-			left = append(left, g)
-		}
-		if len(left) == 0 {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("goroutines left running after the tests:\n\n%s", strings.Join(left, "\n\n"))
-}
-
-func benign(stack string) bool {
-	for _, s := range []string{
-		"testing.(*M).", "testing.RunTests", "testing.(*T).Run", "testing.runFuzzing",
-		"os/signal.signal_recv", "os/signal.loop", "runtime.ensureSigM",
-		"runtime.goexit0", "created by runtime.gc", "runtime.MHeap_Scavenger",
-	} {
-		if strings.Contains(stack, s) {
-			return true
-		}
-	}
-	return false
-}
+func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
 
 // Organisations with valid check digits.
 const (

@@ -20,39 +20,34 @@ type metrics struct {
 }
 
 func (m *metrics) write(w io.Writer, sessions, limited int) {
-	fmt.Fprintln(w, "# HELP usagereport_http_requests_total HTTP requests answered, by status code.")
-	fmt.Fprintln(w, "# TYPE usagereport_http_requests_total counter")
+	metricHeader(w, "usagereport_http_requests_total", "counter", "HTTP requests answered, by status code.")
 	for code := range m.requests {
 		if n := m.requests[code].Load(); n > 0 {
 			fmt.Fprintf(w, "usagereport_http_requests_total{code=\"%d\"} %d\n", code, n)
 		}
 	}
-	fmt.Fprintln(w, "# HELP usagereport_downloads_total Report downloads answered 200 or 206, by format.")
-	fmt.Fprintln(w, "# TYPE usagereport_downloads_total counter")
+	metricHeader(w, "usagereport_downloads_total", "counter", "Report downloads answered 200 or 206, by format.")
 	for f, name := range formatExts {
 		fmt.Fprintf(w, "usagereport_downloads_total{format=%q} %d\n", name, m.downloads[f].Load())
 	}
-	fmt.Fprintln(w, "# HELP usagereport_download_bytes_total Bytes of report files sent.")
-	fmt.Fprintln(w, "# TYPE usagereport_download_bytes_total counter")
-	fmt.Fprintf(w, "usagereport_download_bytes_total %d\n", m.downloadBytes.Load())
-	fmt.Fprintln(w, "# HELP usagereport_auth_failures_total Failed authentications (API and sign-in).")
-	fmt.Fprintln(w, "# TYPE usagereport_auth_failures_total counter")
-	fmt.Fprintf(w, "usagereport_auth_failures_total %d\n", m.authFailures.Load())
-	fmt.Fprintln(w, "# HELP usagereport_auth_rate_limited_total Authentications refused unchecked by the rate limit.")
-	fmt.Fprintln(w, "# TYPE usagereport_auth_rate_limited_total counter")
-	fmt.Fprintf(w, "usagereport_auth_rate_limited_total %d\n", m.rateLimited.Load())
-	fmt.Fprintln(w, "# HELP usagereport_signin_rate_limited_total Successful sign-ins refused by the per-address or per-token limit.")
-	fmt.Fprintln(w, "# TYPE usagereport_signin_rate_limited_total counter")
-	fmt.Fprintf(w, "usagereport_signin_rate_limited_total %d\n", m.signInLimited.Load())
-	fmt.Fprintln(w, "# HELP usagereport_http_in_flight Requests being answered.")
-	fmt.Fprintln(w, "# TYPE usagereport_http_in_flight gauge")
-	fmt.Fprintf(w, "usagereport_http_in_flight %d\n", m.inFlight.Load())
-	fmt.Fprintln(w, "# HELP usagereport_sessions Page sessions in memory.")
-	fmt.Fprintln(w, "# TYPE usagereport_sessions gauge")
-	fmt.Fprintf(w, "usagereport_sessions %d\n", sessions)
-	fmt.Fprintln(w, "# HELP usagereport_rate_limited_addresses Client addresses the rate limiter remembers.")
-	fmt.Fprintln(w, "# TYPE usagereport_rate_limited_addresses gauge")
-	fmt.Fprintf(w, "usagereport_rate_limited_addresses %d\n", limited)
+	metric(w, "usagereport_download_bytes_total", "counter", "Bytes of report files sent.", int64(m.downloadBytes.Load()))
+	metric(w, "usagereport_auth_failures_total", "counter", "Failed authentications (API and sign-in).", int64(m.authFailures.Load()))
+	metric(w, "usagereport_auth_rate_limited_total", "counter", "Authentications refused unchecked by the rate limit.", int64(m.rateLimited.Load()))
+	metric(w, "usagereport_signin_rate_limited_total", "counter", "Successful sign-ins refused by the per-address or per-token limit.", int64(m.signInLimited.Load()))
+	metric(w, "usagereport_http_in_flight", "gauge", "Requests being answered.", m.inFlight.Load())
+	metric(w, "usagereport_sessions", "gauge", "Page sessions in memory.", int64(sessions))
+	metric(w, "usagereport_rate_limited_addresses", "gauge", "Client addresses the rate limiter remembers.", int64(limited))
+}
+
+// metricHeader writes a metric's HELP and TYPE lines.
+func metricHeader(w io.Writer, name, kind, help string) {
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, kind)
+}
+
+// metric writes a metric without labels: its HELP and TYPE lines and value.
+func metric(w io.Writer, name, kind, help string, v int64) {
+	metricHeader(w, name, kind, help)
+	fmt.Fprintf(w, "%s %d\n", name, v)
 }
 
 // statusWriter remembers the status and counts the body bytes. It passes

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -12,12 +11,13 @@ import (
 	"strings"
 
 	ur "usagereport"
+	"usagereport/internal/humansize"
 )
 
 // page is the one template of the page for people: a sign-in form, or the
 // organisation's months with download links. No script.
 var page = template.Must(template.New("page").Funcs(template.FuncMap{
-	"size":       humanSize,
+	"size":       func(n int64) string { return humansize.Decimal(n, "bytes") },
 	"formatName": formatName,
 }).Parse(`<!doctype html>
 <html lang="en">
@@ -60,24 +60,6 @@ type pageData struct {
 	OrgName                   string // from the registry, where the store has one
 }
 
-// humanSize is a file size in decimal units, as a person reads it: 950
-// bytes, 3.0 kB, 12 kB, 4.5 MB.
-func humanSize(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	f, i := float64(n), -1
-	for f >= unit && i < 3 {
-		f /= unit
-		i++
-	}
-	if f < 10 {
-		return fmt.Sprintf("%.1f %cB", f, "kMGT"[i])
-	}
-	return fmt.Sprintf("%.0f %cB", f, "kMGT"[i])
-}
-
 // formatName is how the page names a format.
 func formatName(ext string) string {
 	switch ext {
@@ -106,13 +88,9 @@ func forPage(l reportList) reportList {
 }
 
 // orgName is the organisation's name from the registry, or "" where the
-// store keeps none or the organisation is not registered.
+// organisation is not registered.
 func (s *Server) orgName(ctx context.Context, org ur.Org) string {
-	reg, ok := s.tokens.(ur.Registry)
-	if !ok {
-		return ""
-	}
-	o, err := reg.Org(ctx, org)
+	o, err := s.orgs.Org(ctx, org)
 	if err != nil {
 		if !errors.Is(err, ur.ErrNotFound) {
 			s.cfg.Logger.Warn("read organisation name", slog.Any(attrError, err))

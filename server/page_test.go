@@ -21,6 +21,7 @@ import (
 	"time"
 
 	ur "usagereport"
+	"usagereport/internal/humansize"
 )
 
 // TestSignIn: the form, the cookie's attributes, the list, sign-out, and
@@ -274,8 +275,8 @@ func TestPageWithoutName(t *testing.T) {
 
 func TestHumanSize(t *testing.T) {
 	for n, want := range map[int64]string{0: "0 bytes", 999: "999 bytes", 1000: "1.0 kB", 3000: "3.0 kB", 12_345: "12 kB", 4_500_000: "4.5 MB", 2_000_000_000: "2.0 GB"} {
-		if got := humanSize(n); got != want {
-			t.Errorf("humanSize(%d) = %q, want %q", n, got, want)
+		if got := humansize.Decimal(n, "bytes"); got != want {
+			t.Errorf("humansize.Decimal(%d, \"bytes\") = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -56,6 +56,20 @@ type Registry interface {
 	Org(ctx context.Context, org ur.Org) (ur.OrgInfo, error)
 }
 
+// httpServer is an http.Server for h with c's limits and timeouts, writes
+// limited to write, logging its errors as warnings.
+func (c Config) httpServer(h http.Handler, write time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      write,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(c.Logger.Handler(), slog.LevelWarn),
+	}
+}
+
 // New checks cfg and opens the reports folder. It does not listen yet.
 func New(cfg Config, tokens ur.Tokens, orgs Registry, audit ur.AuditLog) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
@@ -74,25 +88,9 @@ func New(cfg Config, tokens ur.Tokens, orgs Registry, audit ur.AuditLog) (*Serve
 		tokenSignIns: newLimiter[[32]byte](cfg.SignInBurst, cfg.SignInEvery, cfg.MaxLimited, cfg.Now),
 		sess:         newSessions(cfg.SessionTTL, cfg.MaxSessions, cfg.MaxOrgSessions, cfg.Now),
 	}
-	s.http = &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		ReadTimeout:       cfg.ReadTimeout,
-		WriteTimeout:      cfg.WriteTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
-		MaxHeaderBytes:    cfg.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
-	}
+	s.http = cfg.httpServer(s.Handler(), cfg.WriteTimeout)
 	if cfg.MetricsAddr != "" {
-		s.metricsHTTP = &http.Server{
-			Handler:           s.MetricsHandler(),
-			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-			ReadTimeout:       cfg.ReadTimeout,
-			WriteTimeout:      time.Minute,
-			IdleTimeout:       cfg.IdleTimeout,
-			MaxHeaderBytes:    cfg.MaxHeaderBytes,
-			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
-		}
+		s.metricsHTTP = cfg.httpServer(s.MetricsHandler(), time.Minute)
 	}
 	if s.tls {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)

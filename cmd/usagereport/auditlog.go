@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"text/tabwriter"
 	"time"
-
-	ur "usagereport"
 )
 
 // runAuditLog prints the server's audit log: every download, sign-in,
@@ -28,11 +26,7 @@ func runAuditLog(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	al, ok := st.(ur.AuditLog)
-	if !ok {
-		return errors.New("this store keeps no audit log")
-	}
-	evs, err := al.AuditEvents(ctx, since)
+	evs, err := st.AuditEvents(ctx, since)
 	if err != nil {
 		return err
 	}

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"usagereport/internal/humansize"
 )
 
 // sampleFile is one shipped sample export.
@@ -228,20 +229,8 @@ func TestReportProgress(t *testing.T) {
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
 	mustRun(t, "ingest", "--store", store, sampleFile)
-	var stdout, stderr bytes.Buffer
-	e := &Env{
-		Stdout: &stdout, Stderr: &stderr,
-		Getenv: func(k string) string {
-			if k == envKey {
-				return testKey
-			}
-			return ""
-		},
-		Now:              func() time.Time { return testNow },
-		Logger:           slog.New(slog.NewTextHandler(&stderr, nil)),
-		Progress:         true,
-		ProgressInterval: time.Millisecond,
-	}
+	e, stdout, stderr := testEnv(nil, testNow)
+	e.Progress, e.ProgressInterval = true, time.Millisecond
 	if code := Main(context.Background(), []string{"report", "--store", store, "--month", "2026-10", "--out", dir + "/out"}, e); code != ExitOK {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
@@ -271,8 +260,8 @@ func TestReportProgress(t *testing.T) {
 
 func TestHumanSizes(t *testing.T) {
 	for n, want := range map[int64]string{0: "0 B", 999: "999 B", 1000: "1.0 kB", 12_345: "12 kB", 3_400_000: "3.4 MB", 5_600_000_000: "5.6 GB"} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
+		if got := humansize.Decimal(n, "B"); got != want {
+			t.Errorf("humansize.Decimal(%d, \"B\") = %q, want %q", n, got, want)
 		}
 	}
 	for n, want := range map[int64]string{1: "1 file", 0: "0 files", 2: "2 files"} {

@@ -46,7 +46,7 @@ func bothStores(t *testing.T, f func(t *testing.T, spec string)) {
 	t.Run("postgres", func(t *testing.T) { f(t, pgtest.Database(t, server)) })
 }
 
-func openTestStore(t *testing.T, spec string) ur.Store {
+func openTestStore(t *testing.T, spec string) ur.Backend {
 	t.Helper()
 	e := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string {
 		if k == envKey {
@@ -284,7 +284,7 @@ func TestKillDuringPublish(t *testing.T) {
 					t.Fatalf("after the rerun %d files, want 2", len(files))
 				}
 				m, _ := ur.ParseMonth(month)
-				p, err := st.(ur.Publisher).Publication(context.Background(), mustOrg(t, lateOrg), m, 1)
+				p, err := st.Publication(context.Background(), mustOrg(t, lateOrg), m, 1)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -301,9 +301,9 @@ func TestKillDuringPublish(t *testing.T) {
 	})
 }
 
-func publicationCount(t *testing.T, st ur.Store) int {
+func publicationCount(t *testing.T, st ur.Publisher) int {
 	t.Helper()
-	all, err := st.(ur.Publisher).Publications(context.Background())
+	all, err := st.Publications(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -52,18 +51,14 @@ func runDeliveries(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	ledger, ok := st.(ur.Deliveries)
-	if !ok {
-		return errors.New("this store has no delivery ledger")
-	}
 	if *resolve != "" {
-		if err := ledger.ResolveDelivery(ctx, key, to); err != nil {
+		if err := st.ResolveDelivery(ctx, key, to); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.Stdout, "%s %s: delivery resolved as %s\n", key.Org, month, to)
 		return nil
 	}
-	status, err := mail.MonthStatus(ctx, ledger, month, e.Now())
+	status, err := mail.MonthStatus(ctx, st, month, e.Now())
 	if err != nil {
 		return err
 	}

@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/parquet-go/parquet-go"
 
 	ur "usagereport"
 	"usagereport/export"
+	"usagereport/internal/golden"
 )
 
 // TestSamplesGolden runs the README's job on the shipped samples and
@@ -27,13 +27,13 @@ func TestSamplesGolden(t *testing.T) {
 	dir := t.TempDir()
 	store, out := filepath.Join(dir, "store"), filepath.Join(dir, "out")
 	r := mustRun(t, append([]string{"ingest", "--store", store}, samples...)...)
-	golden(t, "testdata/samples/ingest.txt", r.stdout)
+	golden.Compare(t, "testdata/samples/ingest.txt", r.stdout)
 	var reports strings.Builder
 	for _, m := range []string{"2026-10", "2026-11"} {
 		r := mustRun(t, "report", "--store", store, "--month", m, "--out", out)
 		reports.WriteString(strings.ReplaceAll(r.stdout, out, "OUT"))
 	}
-	golden(t, "testdata/samples/report.txt", reports.String())
+	golden.Compare(t, "testdata/samples/report.txt", reports.String())
 	files, _ := filepath.Glob(filepath.Join(out, "*", "*.parquet"))
 	if len(files) == 0 {
 		t.Fatal("no reports written")
@@ -42,9 +42,9 @@ func TestSamplesGolden(t *testing.T) {
 	for _, f := range files {
 		name := filepath.Base(f)
 		names = append(names, name)
-		golden(t, "testdata/samples/"+strings.TrimSuffix(name, ".parquet")+".txt", dumpParquet(t, f))
+		golden.Compare(t, "testdata/samples/"+strings.TrimSuffix(name, ".parquet")+".txt", dumpParquet(t, f))
 	}
-	golden(t, "testdata/samples/files.txt", strings.Join(names, "\n")+"\n")
+	golden.Compare(t, "testdata/samples/files.txt", strings.Join(names, "\n")+"\n")
 }
 
 // dumpParquet writes a report as text: schema, metadata, then a row a line.
@@ -97,24 +97,4 @@ func num(p *int64) string {
 		return "null"
 	}
 	return fmt.Sprint(*p)
-}
-
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
 }

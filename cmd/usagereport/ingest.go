@@ -19,11 +19,6 @@ import (
 // the rest are counted by reason.
 const maxRejectionsShown = 20
 
-// keyChecker is a store that can tell a key from the one its records use.
-type keyChecker interface {
-	CheckKey(ctx context.Context, fingerprint string) error
-}
-
 func runIngest(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "ingest", "--store DIR|URL [--key-file F] [--profile P] [--max-gzip-ratio R] [--allow-special] FILE...")
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
@@ -55,10 +50,8 @@ func runIngest(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if kc, ok := st.(keyChecker); ok {
-		if err := kc.CheckKey(ctx, ingest.KeyFingerprint(key)); err != nil {
-			return err
-		}
+	if err := st.CheckKey(ctx, ingest.KeyFingerprint(key)); err != nil {
+		return err
 	}
 	late, err := countLate(ctx, st)
 	if err != nil {

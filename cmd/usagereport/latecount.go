@@ -17,14 +17,10 @@ type lateCountingStore struct {
 	n      atomic.Int64 // records of committed files
 }
 
-// countLate wraps st when it holds publication records; else it returns
-// nil and st is used as it is.
-func countLate(ctx context.Context, st ur.Store) (*lateCountingStore, error) {
-	p, ok := st.(ur.Publisher)
-	if !ok {
-		return nil, nil
-	}
-	pubs, err := p.Publications(ctx)
+// countLate wraps st when it holds publication records (a month is
+// published); else it returns nil and st is used as it is.
+func countLate(ctx context.Context, st ur.Backend) (*lateCountingStore, error) {
+	pubs, err := st.Publications(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -49,22 +45,13 @@ func (s *lateCountingStore) summary() string {
 	return fmt.Sprintf("%d records for closed months will count in the next report\n", s.n.Load())
 }
 
-// BeginFile wraps the store's writer, keeping its batch path where it has
-// one.
+// BeginFile wraps the store's writer.
 func (s *lateCountingStore) BeginFile(ctx context.Context) (ur.FileWriter, error) {
 	w, err := s.Store.BeginFile(ctx)
 	if err != nil {
 		return nil, err
 	}
-	lw := &lateWriter{FileWriter: w, s: s, month: -1}
-	if bw, ok := w.(batchAdder); ok {
-		return &lateBatchWriter{lateWriter: lw, b: bw}, nil
-	}
-	return lw, nil
-}
-
-type batchAdder interface {
-	AddBatch(recs []ur.Record, ids []uint32) error
+	return &lateWriter{FileWriter: w, s: s, month: -1}, nil
 }
 
 type lateWriter struct {
@@ -97,14 +84,9 @@ func (w *lateWriter) Commit(ctx context.Context, meta ur.FileMeta) error {
 	return err
 }
 
-type lateBatchWriter struct {
-	*lateWriter
-	b batchAdder
-}
-
-func (w *lateBatchWriter) AddBatch(recs []ur.Record, ids []uint32) error {
+func (w *lateWriter) AddBatch(recs []ur.Record, ids []uint32) error {
 	for i := range recs {
 		w.count(&recs[i])
 	}
-	return w.b.AddBatch(recs, ids)
+	return w.FileWriter.AddBatch(recs, ids)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,8 +11,6 @@ import (
 	"testing"
 	"time"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // envRunMain makes the test binary act as the program, so that tests can
 // run it as a process and kill it.
@@ -37,13 +34,13 @@ type result struct {
 	stdout, stderr string
 }
 
-// run runs the program in process.
-func run(t *testing.T, env map[string]string, args ...string) result {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	e := &Env{
-		Stdout: &stdout,
-		Stderr: &stderr,
+// testEnv is the program's environment in a test: its clock at now, the
+// test pseudonym key, the variables of env, and output kept in buffers.
+func testEnv(env map[string]string, now time.Time) (e *Env, stdout, stderr *bytes.Buffer) {
+	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
+	e = &Env{
+		Stdout: stdout,
+		Stderr: stderr,
 		Getenv: func(k string) string {
 			if v, ok := env[k]; ok {
 				return v
@@ -53,11 +50,30 @@ func run(t *testing.T, env map[string]string, args ...string) result {
 			}
 			return ""
 		},
-		Now:    func() time.Time { return testNow },
-		Logger: slog.New(slog.NewTextHandler(&stderr, nil)),
+		Now:    func() time.Time { return now },
+		Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	}
-	code := Main(context.Background(), args, e)
-	return result{code, stdout.String(), stderr.String()}
+	return e, stdout, stderr
+}
+
+// run runs the program in process.
+func run(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	return runIn(testEnv(env, testNow))(args...)
+}
+
+// runAt runs the program in process with its clock at now.
+func runAt(t *testing.T, now time.Time, args ...string) result {
+	t.Helper()
+	return runIn(testEnv(nil, now))(args...)
+}
+
+// runIn runs the program in e, whose output goes to stdout and stderr.
+func runIn(e *Env, stdout, stderr *bytes.Buffer) func(args ...string) result {
+	return func(args ...string) result {
+		code := Main(context.Background(), args, e)
+		return result{code, stdout.String(), stderr.String()}
+	}
 }
 
 func mustRun(t *testing.T, args ...string) result {

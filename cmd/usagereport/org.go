@@ -46,20 +46,6 @@ func runOrg(ctx context.Context, e *Env, args []string) error {
 	return usagef("unknown subcommand org %s: want add, list, set or remove", sub)
 }
 
-// openRegistry opens the store and its registry.
-func openRegistry(ctx context.Context, e *Env, spec string) (ur.Store, ur.Registry, error) {
-	st, err := openStore(ctx, e, spec)
-	if err != nil {
-		return nil, nil, err
-	}
-	reg, ok := st.(ur.Registry)
-	if !ok {
-		st.Close()
-		return nil, nil, errors.New("this store has no organisation registry")
-	}
-	return st, reg, nil
-}
-
 func runOrgPut(ctx context.Context, e *Env, sub string, args []string) error {
 	fs := newFlagSet(e, "org "+sub, "--store DIR|URL --org N [--name NAME] [--agreement-end YYYY-MM-DD] [--recipient EMAIL]... [--min-group K]")
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
@@ -94,12 +80,12 @@ func runOrgPut(ctx context.Context, e *Env, sub string, args []string) error {
 		return usagef("--min-group: %d is below the floor of %d (0 for none)", *minK, aggregate.MinGroupSizeFloor)
 	}
 
-	st, reg, err := openRegistry(ctx, e, *storeSpec)
+	st, err := openStore(ctx, e, *storeSpec)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	o, err := reg.Org(ctx, org)
+	o, err := st.Org(ctx, org)
 	switch {
 	case sub == "add" && err == nil:
 		return fmt.Errorf("organisation %s is registered already: use 'org set' to change it", org)
@@ -125,7 +111,7 @@ func runOrgPut(ctx context.Context, e *Env, sub string, args []string) error {
 	if set["min-group"] {
 		o.MinGroupSize = *minK
 	}
-	if err := reg.PutOrg(ctx, o); err != nil {
+	if err := st.PutOrg(ctx, o); err != nil {
 		return err
 	}
 	verb := "added"
@@ -143,12 +129,12 @@ func runOrgList(ctx context.Context, e *Env, args []string) error {
 	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
 	}
-	st, reg, err := openRegistry(ctx, e, *storeSpec)
+	st, err := openStore(ctx, e, *storeSpec)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	orgs, err := reg.Orgs(ctx)
+	orgs, err := st.Orgs(ctx)
 	if err != nil {
 		return err
 	}
@@ -189,12 +175,12 @@ func runOrgRemove(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return usagef("--org: %v", err)
 	}
-	st, reg, err := openRegistry(ctx, e, *storeSpec)
+	st, err := openStore(ctx, e, *storeSpec)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := reg.RemoveOrg(ctx, org); err != nil {
+	if err := st.RemoveOrg(ctx, org); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "removed organisation %s from the registry and revoked its access tokens; a running serve refuses it at once (its records stay until purged by retention)\n", org)

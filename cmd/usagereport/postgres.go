@@ -8,7 +8,7 @@ import (
 )
 
 // openPostgres opens the PostgreSQL store, applying its migrations.
-func openPostgres(ctx context.Context, e *Env, url string) (ur.Store, error) {
+func openPostgres(ctx context.Context, e *Env, url string) (ur.Backend, error) {
 	s, err := postgres.Open(ctx, url, e.Logger)
 	if err != nil {
 		return nil, err // not a typed nil in the interface

@@ -124,13 +124,10 @@ func runProfile(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintf(w, "  line %d: %s\n", r.Line(), describeRecord(&rec))
 	}
 	fmt.Fprintf(w, "%d rows read: %d would be stored, %d rejected\n", good+bad, good, bad)
-	if d, ok := r.(interface{ Dropped() []string }); ok {
-		dropped := d.Dropped()
-		if len(dropped) == 0 {
-			fmt.Fprintln(w, "dropped columns: none")
-		} else {
-			fmt.Fprintf(w, "dropped columns (by name; never read): %s\n", strings.Join(dropped, ", "))
-		}
+	if dropped := r.Dropped(); len(dropped) == 0 {
+		fmt.Fprintln(w, "dropped columns: none")
+	} else {
+		fmt.Fprintf(w, "dropped columns (by name; never read): %s\n", strings.Join(dropped, ", "))
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"usagereport/internal/humansize"
 )
 
 // countingReader counts the bytes read through it, for progress.
@@ -90,9 +92,9 @@ func (p *progress) draw() {
 	secs := max(time.Since(p.start).Seconds(), 1e-9)
 	switch {
 	case p.unit == "" && p.total <= 0:
-		fmt.Fprintf(p.w, "\r\033[K%s  %s  %s/s", p.label, humanBytes(n), humanBytes(int64(float64(n)/secs)))
+		fmt.Fprintf(p.w, "\r\033[K%s  %s  %s/s", p.label, humansize.Decimal(n, "B"), humansize.Decimal(int64(float64(n)/secs), "B"))
 	case p.unit == "":
-		fmt.Fprintf(p.w, "\r\033[K%s %s %3.0f%%  %s/s", p.label, bar(n, p.total), 100*frac(n, p.total), humanBytes(int64(float64(n)/secs)))
+		fmt.Fprintf(p.w, "\r\033[K%s %s %3.0f%%  %s/s", p.label, bar(n, p.total), 100*frac(n, p.total), humansize.Decimal(int64(float64(n)/secs), "B"))
 	case p.total <= 0:
 		fmt.Fprintf(p.w, "\r\033[K%s  %s %s  %s %s/s", p.label, humanCount(n), p.unit, humanCount(int64(float64(n)/secs)), p.unit)
 	case p.steps[0] != "":
@@ -116,23 +118,6 @@ func bar(n, total int64) string {
 		}
 	}
 	return "[" + string(b) + "]"
-}
-
-// humanBytes is a size in decimal units: 999 B, 1.2 kB, 34 MB, 5.6 GB.
-func humanBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	f, i := float64(n), -1
-	for f >= unit && i < 4 {
-		f /= unit
-		i++
-	}
-	if f < 10 {
-		return fmt.Sprintf("%.1f %cB", f, "kMGTP"[i])
-	}
-	return fmt.Sprintf("%.0f %cB", f, "kMGTP"[i])
 }
 
 // humanCount is a count in thousands or millions: 950, 12.3 k, 4.5 M.

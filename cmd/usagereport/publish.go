@@ -47,11 +47,7 @@ type orgMonthKey struct {
 	m   ur.Month
 }
 
-func loadPublications(ctx context.Context, st ur.Store) (*publications, error) {
-	p, ok := st.(ur.Publisher)
-	if !ok {
-		return nil, errors.New("this store keeps no publication records")
-	}
+func loadPublications(ctx context.Context, p ur.Publisher) (*publications, error) {
 	all, err := p.Publications(ctx)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -45,15 +44,6 @@ func runPurge(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	purger, ok := st.(ur.Purger)
-	if !ok {
-		return errors.New("this store cannot purge")
-	}
-	pubs, ok := st.(ur.Publisher)
-	if !ok {
-		return errors.New("this store keeps no publication records")
-	}
-	reg, _ := st.(ur.Registry)
 
 	// A month is deleted once it ended more than the retention period ago:
 	// on 2026-12-02 with 13 months, 2025-10 and before go, 2025-11 stays.
@@ -80,7 +70,7 @@ func runPurge(ctx context.Context, e *Env, args []string) error {
 		} else {
 			// Months go one at a time, oldest first, so that each count is
 			// one month's.
-			n, err = purger.DeleteMonthsBefore(ctx, m+1)
+			n, err = st.DeleteMonthsBefore(ctx, m+1)
 		}
 		if err != nil {
 			return err
@@ -89,55 +79,53 @@ func runPurge(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintf(e.Stdout, "%s month %s: %d records\n", verb, m, n)
 	}
 	pubCutoff := cutoff - export.MaxXLSXHistory
-	if np, err := countPublications(ctx, pubs, func(p ur.Publication) bool { return p.Month < pubCutoff }); err != nil {
+	if np, err := countPublications(ctx, st, func(p ur.Publication) bool { return p.Month < pubCutoff }); err != nil {
 		return err
 	} else if np > 0 {
 		if !*dryRun {
-			if np, err = pubs.DeletePublicationsBefore(ctx, pubCutoff); err != nil {
+			if np, err = st.DeletePublicationsBefore(ctx, pubCutoff); err != nil {
 				return err
 			}
 		}
 		fmt.Fprintf(e.Stdout, "%s the publication records of months before %s: %d\n", verb, pubCutoff, np)
 	}
 
-	if reg != nil {
-		orgs, err := reg.Orgs(ctx)
+	orgs, err := st.Orgs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range orgs {
+		if o.AgreementEnd.IsZero() {
+			continue
+		}
+		due := o.AgreementEnd.AddDate(0, orgGraceMonths, 0)
+		if today.Before(due) {
+			continue
+		}
+		var n int64
+		var np int
+		if *dryRun {
+			n, err = countOrgRecords(ctx, st, o.Org, cutoff)
+			if err == nil {
+				np, err = countPublications(ctx, st, func(p ur.Publication) bool { return p.Org == o.Org })
+			}
+		} else {
+			// The records first: a purge cut short between the two
+			// leaves publication records without records, which a
+			// report writes as they are, never the other way round.
+			n, err = st.DeleteOrg(ctx, o.Org)
+			if err == nil {
+				np, err = st.DeletePublications(ctx, o.Org)
+			}
+		}
 		if err != nil {
 			return err
 		}
-		for _, o := range orgs {
-			if o.AgreementEnd.IsZero() {
-				continue
-			}
-			due := o.AgreementEnd.AddDate(0, orgGraceMonths, 0)
-			if today.Before(due) {
-				continue
-			}
-			var n int64
-			var np int
-			if *dryRun {
-				n, err = countOrgRecords(ctx, st, o.Org, cutoff)
-				if err == nil {
-					np, err = countPublications(ctx, pubs, func(p ur.Publication) bool { return p.Org == o.Org })
-				}
-			} else {
-				// The records first: a purge cut short between the two
-				// leaves publication records without records, which a
-				// report writes as they are, never the other way round.
-				n, err = purger.DeleteOrg(ctx, o.Org)
-				if err == nil {
-					np, err = pubs.DeletePublications(ctx, o.Org)
-				}
-			}
-			if err != nil {
-				return err
-			}
-			total += n
-			fmt.Fprintf(e.Stdout, "%s organisation %s (agreement ended %s): %d records\n",
-				verb, o.Org, o.AgreementEnd.Format(dateLayout), n)
-			if np > 0 {
-				fmt.Fprintf(e.Stdout, "%s organisation %s: %d publication records\n", verb, o.Org, np)
-			}
+		total += n
+		fmt.Fprintf(e.Stdout, "%s organisation %s (agreement ended %s): %d records\n",
+			verb, o.Org, o.AgreementEnd.Format(dateLayout), n)
+		if np > 0 {
+			fmt.Fprintf(e.Stdout, "%s organisation %s: %d publication records\n", verb, o.Org, np)
 		}
 	}
 	fmt.Fprintf(e.Stdout, "%s %d records in all\n", verb, total)

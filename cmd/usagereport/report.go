@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -241,7 +240,7 @@ type reportWriter struct{ ext string }
 // monthBuilderUpTo reads one month of the store, the records of the
 // organisations in want (all when empty) from the files with a ledger
 // sequence up to upTo.
-func monthBuilderUpTo(ctx context.Context, e *Env, st ur.Store, m ur.Month, upTo int64, want map[ur.Org]bool) (*aggregate.Builder, error) {
+func monthBuilderUpTo(ctx context.Context, e *Env, st ur.Backend, m ur.Month, upTo int64, want map[ur.Org]bool) (*aggregate.Builder, error) {
 	b := aggregate.NewBuilder(m)
 	p := startCounter(e, "reading "+m.String(), "rows", 0)
 	var err error
@@ -250,16 +249,14 @@ func monthBuilderUpTo(ctx context.Context, e *Env, st ur.Store, m ur.Month, upTo
 			p.add(int64(bt.Len()))
 			return b.AddBatch(bt)
 		})
-	} else if ps, ok := st.(ur.Publisher); ok {
-		err = ps.ScanMonthSeq(ctx, m, -1, upTo, func(r *ur.Record, _ int64) error {
+	} else {
+		err = st.ScanMonthSeq(ctx, m, -1, upTo, func(r *ur.Record, _ int64) error {
 			p.add(1)
 			if len(want) > 0 && !want[r.Org] {
 				return nil
 			}
 			return b.Add(r)
 		})
-	} else {
-		err = errors.New("this store keeps no ledger sequence")
 	}
 	p.done()
 	if err != nil {
@@ -312,12 +309,8 @@ func reportWriters(formats string) ([]reportWriter, error) {
 }
 
 // orgMinGroupSizes reads the registry's per-organisation minimum group
-// sizes, where the store has a registry.
-func orgMinGroupSizes(ctx context.Context, st ur.Store) (map[ur.Org]int, error) {
-	reg, ok := st.(ur.Registry)
-	if !ok {
-		return nil, nil
-	}
+// sizes.
+func orgMinGroupSizes(ctx context.Context, reg ur.Registry) (map[ur.Org]int, error) {
 	infos, err := reg.Orgs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read organisation registry: %w", err)

@@ -101,12 +101,7 @@ func sendMonth(ctx context.Context, e *Env, spec, dir string, m ur.Month, cfg ma
 		return err
 	}
 	defer st.Close()
-	reg, ok1 := st.(ur.Registry)
-	ledger, ok2 := st.(ur.Deliveries)
-	if !ok1 || !ok2 {
-		return errors.New("this store has no organisation registry or delivery ledger")
-	}
-	orgs, err := reg.Orgs(ctx)
+	orgs, err := st.Orgs(ctx)
 	if err != nil {
 		return err
 	}
@@ -132,13 +127,13 @@ func sendMonth(ctx context.Context, e *Env, spec, dir string, m ur.Month, cfg ma
 			return fmt.Errorf("make reports: %w", err)
 		}
 	}
-	s, err := mail.NewSender(cfg, ledger, e.Logger, mail.WithClock(envClock{e}))
+	s, err := mail.NewSender(cfg, st, e.Logger, mail.WithClock(envClock{e}))
 	if err != nil {
 		return err
 	}
 	sum, sendErr := s.Send(ctx, m, dir, orgs)
 	printRun(e.Stdout, m, sum)
-	status, err := mail.MonthStatus(context.WithoutCancel(ctx), ledger, m, e.Now()) // shown when stopped too
+	status, err := mail.MonthStatus(context.WithoutCancel(ctx), st, m, e.Now()) // shown when stopped too
 	if err != nil {
 		return errors.Join(sendErr, err)
 	}

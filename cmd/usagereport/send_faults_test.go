@@ -2,18 +2,14 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"io"
-	"log/slog"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,98 +19,16 @@ import (
 	"usagereport/export"
 )
 
-// faultyServer is a real SMTP server (go-smtp) on 127.0.0.1:0 that fails the
-// first messages it is given: the first DATA is read whole and the
-// connection cut before the reply (the client cannot know whether it
-// arrived; this server dropped it), the next two get 451. It keeps every
-// message it accepts.
-type faultyServer struct {
-	mu    sync.Mutex
-	datas int
-	got   []received
-}
-
-type received struct {
-	to   []string
-	data []byte
-}
-
-func (s *faultyServer) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	return &faultySession{srv: s, c: c}, nil
-}
-
-type faultySession struct {
-	srv *faultyServer
-	c   *smtp.Conn
-	to  []string
-}
-
-func (s *faultySession) Reset()                               { s.to = nil }
-func (s *faultySession) Logout() error                        { return nil }
-func (s *faultySession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *faultySession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.to = append(s.to, to)
-	return nil
-}
-
-func (s *faultySession) Data(r io.Reader) error {
-	body, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.srv.mu.Lock()
-	defer s.srv.mu.Unlock()
-	s.srv.datas++
-	switch s.srv.datas {
+// firstFaults fails the first messages an smtpServer is given: the first
+// is cut before the reply, the next two get 451.
+func firstFaults(n int) error {
+	switch n {
 	case 1:
-		s.c.Conn().Close()
-		return io.ErrUnexpectedEOF
+		return errCut
 	case 2, 3:
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
 	}
-	s.srv.got = append(s.srv.got, received{append([]string(nil), s.to...), body})
 	return nil
-}
-
-func (s *faultyServer) messages() []received {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]received(nil), s.got...)
-}
-
-func startFaultyServer(t *testing.T) (*faultyServer, string) {
-	t.Helper()
-	fs := &faultyServer{}
-	srv := smtp.NewServer(fs)
-	srv.Domain = "localhost"
-	srv.MaxMessageBytes = 64 << 20
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return fs, port
-}
-
-// runAt runs the program in process with its clock at now.
-func runAt(t *testing.T, now time.Time, args ...string) result {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	e := &Env{
-		Stdout: &stdout, Stderr: &stderr,
-		Getenv: func(k string) string {
-			if k == envKey {
-				return testKey
-			}
-			return ""
-		},
-		Now:    func() time.Time { return now },
-		Logger: slog.New(slog.NewTextHandler(&stderr, nil)),
-	}
-	code := Main(context.Background(), args, e)
-	return result{code, stdout.String(), stderr.String()}
 }
 
 // attachments decodes the attached files of a message by name.
@@ -178,7 +92,7 @@ func TestSendThroughFaultsThreeTimes(t *testing.T) {
 			mustRun(t, "org", "add", "--store", store, "--org", "903174161", "--name", "Havbris",
 				"--recipient", "post@havbris.example", "--recipient", "regnskap@havbris.example")
 			mustRun(t, "org", "add", "--store", store, "--org", "974760673", "--name", "Uten mottakere")
-			srv, port := startFaultyServer(t)
+			srv, port := startSMTP(t, firstFaults)
 			send := []string{"send", "--store", store, "--reports", reports, "--month", "2026-10",
 				"--smtp-host", "127.0.0.1", "--smtp-port", port, "--smtp-tls", "none",
 				"--from", "Bruksrapport <rapport@operator.example>", "--attempts", "1", "--backoff", "1m"}

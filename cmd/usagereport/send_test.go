@@ -11,45 +11,89 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-// smtpSink is an SMTP server on 127.0.0.1:0 that keeps the recipients of
-// every message it accepts.
-type smtpSink struct {
-	mu  sync.Mutex
-	got []string
+// smtpServer is a real SMTP server (go-smtp) on 127.0.0.1:0 that keeps
+// every message it accepts. fault, when set, decides what becomes of the
+// nth message given (from 1): nil accepts it, errCut reads it whole and
+// cuts the connection before the reply (the client cannot know whether it
+// arrived; this server dropped it), another error is the reply.
+type smtpServer struct {
+	fault func(n int) error
+	mu    sync.Mutex
+	datas int
+	got   []received
 }
 
-func (s *smtpSink) NewSession(*smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: s}, nil }
-
-type sinkSession struct {
-	sink *smtpSink
+type received struct {
 	to   []string
+	data []byte
 }
 
-func (s *sinkSession) Reset()                                    { s.to = nil }
-func (s *sinkSession) Logout() error                             { return nil }
-func (s *sinkSession) Mail(string, *smtp.MailOptions) error      { return nil }
-func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = append(s.to, to); return nil }
-func (s *sinkSession) Data(r io.Reader) error {
-	if _, err := io.Copy(io.Discard, r); err != nil {
-		return err
-	}
-	s.sink.mu.Lock()
-	defer s.sink.mu.Unlock()
-	s.sink.got = append(s.sink.got, s.to...)
+// errCut is a fault that cuts the connection.
+var errCut = io.ErrUnexpectedEOF
+
+func (s *smtpServer) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	return &smtpSession{srv: s, c: c}, nil
+}
+
+type smtpSession struct {
+	srv *smtpServer
+	c   *smtp.Conn
+	to  []string
+}
+
+func (s *smtpSession) Reset()                               { s.to = nil }
+func (s *smtpSession) Logout() error                        { return nil }
+func (s *smtpSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.to = append(s.to, to)
 	return nil
 }
 
-func (s *smtpSink) received() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.got...)
+func (s *smtpSession) Data(r io.Reader) error {
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.srv.mu.Lock()
+	defer s.srv.mu.Unlock()
+	s.srv.datas++
+	if s.srv.fault != nil {
+		switch err := s.srv.fault(s.srv.datas); {
+		case err == errCut:
+			s.c.Conn().Close()
+			return err
+		case err != nil:
+			return err
+		}
+	}
+	s.srv.got = append(s.srv.got, received{append([]string(nil), s.to...), body})
+	return nil
 }
 
-func startSink(t *testing.T) (*smtpSink, string) {
+// messages returns the messages accepted so far.
+func (s *smtpServer) messages() []received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]received(nil), s.got...)
+}
+
+// recipients returns the recipients of the messages accepted so far.
+func (s *smtpServer) recipients() []string {
+	var to []string
+	for _, m := range s.messages() {
+		to = append(to, m.to...)
+	}
+	return to
+}
+
+// startSMTP starts an smtpServer with fault (nil for none) and returns it
+// with its port.
+func startSMTP(t *testing.T, fault func(n int) error) (*smtpServer, string) {
 	t.Helper()
-	sink := &smtpSink{}
-	srv := smtp.NewServer(sink)
+	s := &smtpServer{fault: fault}
+	srv := smtp.NewServer(s)
 	srv.Domain = "localhost"
+	srv.MaxMessageBytes = 64 << 20
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +101,7 @@ func startSink(t *testing.T) (*smtpSink, string) {
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return sink, port
+	return s, port
 }
 
 // TestSendMakesReportsThenSendsOnce runs the README's job and then "send"
@@ -75,7 +119,7 @@ func TestSendMakesReportsThenSendsOnce(t *testing.T) {
 		"--recipient", "okonomi@nordlys.example", "--recipient", "leder@nordlys.example")
 	mustRun(t, "org", "add", "--store", store, "--org", "903174161", "--name", "Havbris",
 		"--recipient", "post@havbris.example")
-	sink, port := startSink(t)
+	sink, port := startSMTP(t, nil)
 	send := []string{"send", "--store", store, "--reports", reports, "--month", "2026-10",
 		"--smtp-host", "127.0.0.1", "--smtp-port", port, "--smtp-tls", "none",
 		"--from", "Bruksrapport <rapport@operator.example>", "--parquet-org", "882700240"}
@@ -88,7 +132,7 @@ func TestSendMakesReportsThenSendsOnce(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, "@nordlys") || strings.Contains(r.stdout+r.stderr, "@havbris") {
 		t.Errorf("send printed a recipient's address:\n%s\n%s", r.stdout, r.stderr)
 	}
-	if got := len(sink.received()); got != 3 {
+	if got := len(sink.recipients()); got != 3 {
 		t.Fatalf("the server received %d messages, want 3", got)
 	}
 	r = mustRun(t, send...)
@@ -97,7 +141,7 @@ func TestSendMakesReportsThenSendsOnce(t *testing.T) {
 		strings.Contains(r.stdout, "making the missing reports") {
 		t.Errorf("second send printed:\n%s", r.stdout)
 	}
-	if got := len(sink.received()); got != 3 {
+	if got := len(sink.recipients()); got != 3 {
 		t.Errorf("after a second run the server received %d messages, want 3", got)
 	}
 	r = mustRun(t, "deliveries", "--store", store, "--month", "2026-10")
@@ -154,7 +198,7 @@ func TestSendWithoutRecipientsSaysSo(t *testing.T) {
 	mustRun(t, append([]string{"ingest", "--store", store}, samples...)...)
 	mustRun(t, "org", "add", "--store", store, "--org", "882700240", "--name", "Nordlys Kraft AS")
 	mustRun(t, "org", "add", "--store", store, "--org", "903174161", "--name", "Havbris")
-	sink, port := startSink(t)
+	sink, port := startSMTP(t, nil)
 	send := []string{"send", "--store", store, "--reports", reports, "--month", "2026-10",
 		"--smtp-host", "127.0.0.1", "--smtp-port", port, "--smtp-tls", "none", "--from", "rapport@operator.example"}
 	r := run(t, nil, send...)
@@ -169,7 +213,7 @@ func TestSendWithoutRecipientsSaysSo(t *testing.T) {
 	if !strings.Contains(r.stderr, "nothing to send for 2026-10: no organisation has both a recipient and a report") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
-	if n := len(sink.received()); n != 0 {
+	if n := len(sink.recipients()); n != 0 {
 		t.Errorf("%d messages sent", n)
 	}
 	// With one recipient the other organisation is still named.

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	ur "usagereport"
 	"usagereport/server"
 )
 
@@ -37,13 +35,7 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	tk, ok1 := st.(ur.Tokens)
-	al, ok2 := st.(ur.AuditLog)
-	reg, ok3 := st.(ur.Registry)
-	if !ok1 || !ok2 || !ok3 {
-		return errors.New("this store keeps no access tokens, audit log or organisation registry")
-	}
-	srv, err := server.New(cfg, tk, reg, al)
+	srv, err := server.New(cfg, st, st, st)
 	if err != nil {
 		return err
 	}

@@ -27,12 +27,12 @@ const (
 // a folder for the embedded store. A missing store is refused, never
 // created: a mistyped --store must not make an empty store and report
 // nothing from it. Only ingest and init create one (createStore).
-func openStore(ctx context.Context, e *Env, spec string) (ur.Store, error) {
+func openStore(ctx context.Context, e *Env, spec string) (ur.Backend, error) {
 	return openStoreMode(ctx, e, spec, false)
 }
 
 // createStore opens the store named by spec, creating it when missing.
-func createStore(ctx context.Context, e *Env, spec string) (ur.Store, error) {
+func createStore(ctx context.Context, e *Env, spec string) (ur.Backend, error) {
 	return openStoreMode(ctx, e, spec, true)
 }
 
@@ -41,7 +41,7 @@ type errNoStore struct{ spec string }
 
 func (e errNoStore) Error() string { return fmt.Sprintf("no store at %s (ingest creates one)", e.spec) }
 
-func openStoreMode(ctx context.Context, e *Env, spec string, create bool) (ur.Store, error) {
+func openStoreMode(ctx context.Context, e *Env, spec string, create bool) (ur.Backend, error) {
 	if spec == "" {
 		return nil, usagef("--store is required (a folder, or a postgres:// URL)")
 	}

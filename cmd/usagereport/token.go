@@ -28,20 +28,6 @@ func runToken(ctx context.Context, e *Env, args []string) error {
 	return usagef("unknown subcommand token %s: want create, list or revoke", sub)
 }
 
-// openTokens opens the store and its tokens.
-func openTokens(ctx context.Context, e *Env, spec string) (ur.Store, ur.Tokens, error) {
-	st, err := openStore(ctx, e, spec)
-	if err != nil {
-		return nil, nil, err
-	}
-	tk, ok := st.(ur.Tokens)
-	if !ok {
-		st.Close()
-		return nil, nil, errors.New("this store keeps no access tokens")
-	}
-	return st, tk, nil
-}
-
 // runTokenCreate makes a token and prints it once, on standard output
 // alone so that a script can capture it; the store keeps only its hash.
 func runTokenCreate(ctx context.Context, e *Env, args []string) error {
@@ -59,21 +45,19 @@ func runTokenCreate(ctx context.Context, e *Env, args []string) error {
 	if len(*name) > 200 || strings.ContainsFunc(*name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		return usagef("--name: at most 200 characters, no control characters")
 	}
-	st, tk, err := openTokens(ctx, e, *storeSpec)
+	st, err := openStore(ctx, e, *storeSpec)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	// A token for an organisation the store does not serve is a typo.
-	if reg, ok := st.(ur.Registry); ok {
-		if _, err := reg.Org(ctx, org); errors.Is(err, ur.ErrNotFound) {
-			return fmt.Errorf("organisation %s is not in the registry: add it first with 'usagereport org add'", org)
-		} else if err != nil {
-			return err
-		}
+	if _, err := st.Org(ctx, org); errors.Is(err, ur.ErrNotFound) {
+		return fmt.Errorf("organisation %s is not in the registry: add it first with 'usagereport org add'", org)
+	} else if err != nil {
+		return err
 	}
 	token := ur.NewToken()
-	id, err := tk.CreateToken(ctx, org, *name, ur.TokenHash(token))
+	id, err := st.CreateToken(ctx, org, *name, ur.TokenHash(token))
 	if err != nil {
 		return err
 	}
@@ -96,12 +80,12 @@ func runTokenList(ctx context.Context, e *Env, args []string) error {
 			return usagef("--org: %v", err)
 		}
 	}
-	st, tk, err := openTokens(ctx, e, *storeSpec)
+	st, err := openStore(ctx, e, *storeSpec)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	ts, err := tk.ListTokens(ctx, org)
+	ts, err := st.ListTokens(ctx, org)
 	if err != nil {
 		return err
 	}
@@ -137,12 +121,12 @@ func runTokenRevoke(ctx context.Context, e *Env, args []string) error {
 	if err != nil || id <= 0 {
 		return usagef("token ID %q is not a positive number", fs.Arg(0))
 	}
-	st, tk, err := openTokens(ctx, e, *storeSpec)
+	st, err := openStore(ctx, e, *storeSpec)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := tk.RevokeToken(ctx, id); err != nil {
+	if err := st.RevokeToken(ctx, id); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.Stderr, "Token %d revoked; its sessions end with it.\n", id)

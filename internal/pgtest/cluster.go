@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"usagereport/internal/flock"
 )
 
 // EnsureScript is what a missing-binaries failure tells the reader to run.
@@ -48,7 +50,7 @@ func StartCluster() (*Cluster, error) {
 	// removeStale can take it in between.
 	lock, err := os.OpenFile(filepath.Join(dir, ownerLock+".new"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err == nil {
-		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX)
+		err = flock.Lock(lock)
 	}
 	if err == nil {
 		err = os.Rename(lock.Name(), filepath.Join(dir, ownerLock))
@@ -91,7 +93,7 @@ func removeStale() {
 			}
 			continue
 		}
-		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+		if flock.TryLock(f) == nil {
 			os.RemoveAll(d)
 		}
 		f.Close()

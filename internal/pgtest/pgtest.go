@@ -29,12 +29,22 @@ var shared struct {
 }
 
 // Main runs the tests and then stops the shared cluster, if one was started.
-// Call it from TestMain.
-func Main(m *testing.M) {
+// Call it from TestMain. When the tests passed it then runs checks (such
+// as leakcheck.Check) in turn, and fails the run on the first error.
+func Main(m *testing.M, checks ...func() error) {
 	code := m.Run()
 	if shared.cluster != nil {
 		if err := shared.cluster.Close(); err != nil {
 			fmt.Fprintf(os.Stderr, "pgtest: stop cluster: %v\n", err)
+		}
+	}
+	for _, check := range checks {
+		if code != 0 {
+			break
+		}
+		if err := check(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
 		}
 	}
 	os.Exit(code)

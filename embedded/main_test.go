@@ -1,0 +1,11 @@
+package embedded
+
+import (
+	"os"
+	"testing"
+
+	"usagereport/internal/leakcheck"
+)
+
+// TestMain fails the run when a test leaves a goroutine behind.
+func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
