@@ -27,7 +27,8 @@ type layout struct {
 	// scratch of the interval problems, one at a time (see scratchBasis)
 	basisBuf  []uint64
 	matrixBuf []float64
-	basesBuf  []space // what bases returns: known, w, and its scratch
+	basesBuf  []space  // what bases returns: known, w, and its scratch
+	hfIdx     *hfIndex // localBlocks' index of the last hiddenFine result
 }
 
 // scratchBasis returns room for the exact basis of a problem with n

@@ -216,13 +216,19 @@ func (l *layout) hiddenFine(cells []ur.Cell) []uint16 {
 // targets' own cost centres come those whose hidden finest cells share
 // most positions with the ones chosen, fewest unknowns first, while the
 // unknowns stay within limit.
+//
+// Its cost does not grow with the number of cost centres: it works on the
+// distinct position masks of hf (at most 4095, a handful in practice; see
+// hfIndex), since overlap and unknowns depend on a cost centre's mask
+// alone, and takes at most limit cost centres. A scan of every cost
+// centre for each of them made a report with many cost centres quadratic.
 func (l *layout) localBlocks(hf []uint16, b int32, targets []int, limit int) []int32 {
-	chosen := make([]bool, len(hf))
-	var out []int32
+	x := l.hfIndexOf(hf)
+	var out []int32 // also the chosen set: it stays within limit+1
 	var union uint16
 	n := 0
+	chosen := func(e int32) bool { return slices.Contains(out, e) }
 	take := func(e int32) {
-		chosen[e] = true
 		out = append(out, e)
 		union |= hf[e]
 		n += bits.OnesCount16(hf[e])
@@ -237,36 +243,107 @@ func (l *layout) localBlocks(hf []uint16, b int32, targets []int, limit int) []i
 		union = want
 	}
 	// Two passes: overlap with what the first pass starts from, then with
-	// what it chose.
+	// what it chose. A pass offers the cost centres by overlap (most
+	// first), then unknowns (fewest first), then number, and takes each
+	// that still fits. All cost centres of one mask rank alike, so the
+	// order is that of the masks' (overlap, unknowns) classes, and within
+	// a class the cost centres' numbers, merged from the masks' lists.
+	type class struct {
+		ov, unk int
+		masks   []int // indexes into x.masks
+	}
+	var cs []class
+	var heads []int // per mask of the class being taken: next in its list
 	for range 2 {
-		type cand struct {
-			e       int32
-			ov, unk int
-		}
-		var cs []cand
-		for e, m := range hf {
-			if chosen[e] || m == 0 {
+		cs = cs[:0]
+		for k, m := range x.masks {
+			ov := bits.OnesCount16(m & union)
+			if ov == 0 {
 				continue
 			}
-			if ov := bits.OnesCount16(m & union); ov > 0 {
-				cs = append(cs, cand{int32(e), ov, bits.OnesCount16(m)})
+			unk := bits.OnesCount16(m)
+			j := slices.IndexFunc(cs, func(c class) bool { return c.ov == ov && c.unk == unk })
+			if j < 0 {
+				cs = append(cs, class{ov: ov, unk: unk})
+				j = len(cs) - 1
 			}
+			cs[j].masks = append(cs[j].masks, k)
 		}
-		slices.SortFunc(cs, func(x, y cand) int {
+		slices.SortFunc(cs, func(x, y class) int {
 			if c := cmp.Compare(y.ov, x.ov); c != 0 {
 				return c
 			}
-			if c := cmp.Compare(x.unk, y.unk); c != 0 {
-				return c
-			}
-			return cmp.Compare(x.e, y.e)
+			return cmp.Compare(x.unk, y.unk)
 		})
 		for _, c := range cs {
-			if n+c.unk <= limit {
-				take(c.e)
+			if n+c.unk > limit {
+				continue // n only grows: none of the class fits
+			}
+			heads = heads[:0]
+			for range c.masks {
+				heads = append(heads, 0)
+			}
+			for n+c.unk <= limit {
+				// The smallest cost centre number not yet chosen among
+				// the heads of the class's lists.
+				best, bestK := int32(-1), -1
+				for h, k := range c.masks {
+					list := x.byMask[k]
+					for heads[h] < len(list) && chosen(list[heads[h]]) {
+						heads[h]++
+					}
+					if heads[h] < len(list) && (best < 0 || list[heads[h]] < best) {
+						best, bestK = list[heads[h]], h
+					}
+				}
+				if best < 0 {
+					break
+				}
+				heads[bestK]++
+				take(best)
 			}
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// hfIndex groups the cost centres by the positions of their hidden finest
+// cells (a hiddenFine result), for localBlocks.
+type hfIndex struct {
+	hf     []uint16  // the slice it indexes (identity, see hfIndexOf)
+	masks  []uint16  // the distinct non-zero masks of hf, ascending
+	byMask [][]int32 // per mask: its cost centres, ascending
+}
+
+// hfIndexOf returns the index of hf, made once per hiddenFine result: the
+// layout keeps the last one, and knows it by the slice itself. hiddenFine
+// makes a new slice every time and nothing writes to one afterwards, and
+// the index holds on to the slice it was made from, so a slice at the same
+// address with the same length is the same slice.
+func (l *layout) hfIndexOf(hf []uint16) *hfIndex {
+	if x := l.hfIdx; x != nil && len(x.hf) == len(hf) && (len(hf) == 0 || &x.hf[0] == &hf[0]) {
+		return x
+	}
+	x := &hfIndex{hf: hf}
+	var seen [allMask + 1]int32 // per mask: 1 + its index in masks, or 0
+	for _, m := range hf {
+		if m != 0 && seen[m] == 0 {
+			seen[m] = -1
+			x.masks = append(x.masks, m)
+		}
+	}
+	slices.Sort(x.masks)
+	x.byMask = make([][]int32, len(x.masks))
+	for k, m := range x.masks {
+		seen[m] = int32(k) + 1
+	}
+	for e, m := range hf {
+		if m != 0 {
+			k := seen[m] - 1
+			x.byMask[k] = append(x.byMask[k], int32(e))
+		}
+	}
+	l.hfIdx = x
+	return x
 }
