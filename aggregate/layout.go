@@ -27,8 +27,9 @@ type layout struct {
 	// scratch of the interval problems, one at a time (see scratchBasis)
 	basisBuf  []uint64
 	matrixBuf []float64
-	basesBuf  []space  // what bases returns: known, w, and its scratch
-	hfIdx     *hfIndex // localBlocks' index of the last hiddenFine result
+	basesBuf  []space     // what bases returns: known, w, and its scratch
+	hfIdx     *hfIndex    // localBlocks' index of the last hiddenFine result
+	shapes    *shapeIndex // widener's cost-centre cells by shape, once made
 }
 
 // scratchBasis returns room for the exact basis of a problem with n
