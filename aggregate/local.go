@@ -52,6 +52,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 	var out []Interval
 	again := make(pairSet, len(cells))
 	var againBlocks []int32
+	inAgain := map[int32]bool{} // againBlocks as a set: a report may have 100,000 blocks
 	// One problem for the targets of cost centre b serves the targets of
 	// the other cost centres it holds whole, too: a problem per cluster,
 	// not per cost centre.
@@ -60,7 +61,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 		// Straight to the second look: every wanted pair is "again".
 		againBlocks = keys
 		for _, b := range keys {
-			done[b] = true
+			done[b], inAgain[b] = true, true
 			for _, i := range groups[b] {
 				for m := range NumMeasures {
 					if want == nil || want(i, m) {
@@ -97,8 +98,9 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 				out = append(out, iv)
 				continue
 			}
-			if e := l.block[iv.Cell]; !slices.Contains(againBlocks, e) {
+			if e := l.block[iv.Cell]; !inAgain[e] {
 				againBlocks = append(againBlocks, e)
+				inAgain[e] = true
 			}
 			again.add(iv.Cell, iv.Measure)
 		}
@@ -114,6 +116,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 		pending[b] = true
 	}
 	var retry []int32
+	inRetry := map[int32]bool{}
 	retried := make(pairSet, len(cells))
 	for _, b := range againBlocks {
 		if !pending[b] {
@@ -145,8 +148,9 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 				out = append(out, iv)
 				continue
 			}
-			if !slices.Contains(retry, e) {
+			if !inRetry[e] {
 				retry = append(retry, e)
+				inRetry[e] = true
 			}
 			retried.add(iv.Cell, iv.Measure)
 		}
