@@ -49,7 +49,19 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 		groups[b] = append(groups[b], i)
 	}
 	slices.Sort(keys)
-	var out []Interval
+	// Room for one interval per wanted pair at once: a report of 100,000
+	// cost centres asks for millions, and a slice left to grow doubles.
+	npairs := 0
+	for _, b := range keys {
+		for _, i := range groups[b] {
+			for m := range NumMeasures {
+				if want == nil || want(i, m) {
+					npairs++
+				}
+			}
+		}
+	}
+	out := make([]Interval, 0, npairs)
 	again := make(pairSet, len(cells))
 	var againBlocks []int32
 	inAgain := map[int32]bool{} // againBlocks as a set: a report may have 100,000 blocks
