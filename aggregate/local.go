@@ -36,24 +36,28 @@ func LocalIntervals(cells []ur.Cell, want func(i int, m Measure) bool) ([]Interv
 // wideOnly, in the larger ones only (for cells already found narrow).
 func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) bool, cfg *Config, wideOnly bool) ([]Interval, error) {
 	hf := l.hiddenFine(cells)
-	groups := map[int32][]int{}
+	// Per block (a cost centre, or -1: the global cells), kept in dense
+	// slices at b+1 rather than maps: a report may have 100,000 blocks,
+	// and the sets below are asked about for every cell of every problem.
+	groupsAt := make([][]int, len(l.ccs)+1) // the wanted hidden cells
+	groups := func(b int32) []int { return groupsAt[b+1] }
 	var keys []int32
 	for i := range cells {
 		if !cells[i].Suppression.Hidden() || !wantsAny(want, i) {
 			continue
 		}
 		b := l.block[i]
-		if _, ok := groups[b]; !ok {
+		if len(groupsAt[b+1]) == 0 {
 			keys = append(keys, b)
 		}
-		groups[b] = append(groups[b], i)
+		groupsAt[b+1] = append(groupsAt[b+1], i)
 	}
 	slices.Sort(keys)
 	// Room for one interval per wanted pair at once: a report of 100,000
 	// cost centres asks for millions, and a slice left to grow doubles.
 	npairs := 0
 	for _, b := range keys {
-		for _, i := range groups[b] {
+		for _, i := range groups(b) {
 			for m := range NumMeasures {
 				if want == nil || want(i, m) {
 					npairs++
@@ -64,17 +68,18 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 	out := make([]Interval, 0, npairs)
 	again := make(pairSet, len(cells))
 	var againBlocks []int32
-	inAgain := map[int32]bool{} // againBlocks as a set: a report may have 100,000 blocks
+	inAgain := newBlockSet(l) // againBlocks as a set
 	// One problem for the targets of cost centre b serves the targets of
 	// the other cost centres it holds whole, too: a problem per cluster,
 	// not per cost centre.
-	done := map[int32]bool{}
+	done := newBlockSet(l)
 	if wideOnly && cfg != nil {
 		// Straight to the second look: every wanted pair is "again".
 		againBlocks = keys
 		for _, b := range keys {
-			done[b], inAgain[b] = true, true
-			for _, i := range groups[b] {
+			done.set(b, true)
+			inAgain.set(b, true)
+			for _, i := range groups(b) {
 				for m := range NumMeasures {
 					if want == nil || want(i, m) {
 						again.add(i, m)
@@ -83,16 +88,18 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 			}
 		}
 	}
+	targets := newBlockSet(l) // the current problem's, cleared after it
 	for _, b := range keys {
-		if done[b] {
+		if done.has(b) {
 			continue
 		}
-		blocks := l.localBlocks(hf, b, groups[b], localUnknowns)
-		done[b] = true
-		targets := map[int32]bool{b: true}
+		blocks := l.localBlocks(hf, b, groups(b), localUnknowns)
+		done.set(b, true)
+		targets.set(b, true)
 		for _, e := range blocks {
-			if _, ok := groups[e]; ok && !done[e] {
-				done[e], targets[e] = true, true
+			if len(groups(e)) > 0 && !done.has(e) {
+				done.set(e, true)
+				targets.set(e, true)
 			}
 		}
 		p, err := newIntervalProblem(cells, l, blocks)
@@ -100,8 +107,12 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 			return nil, err
 		}
 		ivs, err := p.intervals(cells, func(i int, m Measure) bool {
-			return targets[l.block[i]] && (want == nil || want(i, m))
+			return targets.has(l.block[i]) && (want == nil || want(i, m))
 		}, cfg)
+		targets.set(b, false)
+		for _, e := range blocks {
+			targets.set(e, false)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -110,9 +121,9 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 				out = append(out, iv)
 				continue
 			}
-			if e := l.block[iv.Cell]; !inAgain[e] {
+			if e := l.block[iv.Cell]; !inAgain.has(e) {
 				againBlocks = append(againBlocks, e)
-				inAgain[e] = true
+				inAgain.set(e, true)
 			}
 			again.add(iv.Cell, iv.Measure)
 		}
@@ -123,34 +134,42 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 	// still gets its own cost centre's problem, so only the work on
 	// ranges shown wide enough is shared.
 	slices.Sort(againBlocks)
-	pending := map[int32]bool{}
+	pending := newBlockSet(l)
 	for _, b := range againBlocks {
-		pending[b] = true
+		pending.set(b, true)
 	}
 	var retry []int32
-	inRetry := map[int32]bool{}
+	inRetry := newBlockSet(l)
 	retried := make(pairSet, len(cells))
+	take := newBlockSet(l) // the current problem's, cleared after it
 	for _, b := range againBlocks {
-		if !pending[b] {
+		if !pending.has(b) {
 			continue
 		}
-		blocks := l.localBlocks(hf, b, groups[b], localUnknownsWide)
-		take := map[int32]bool{b: true}
+		blocks := l.localBlocks(hf, b, groups(b), localUnknownsWide)
+		take.set(b, true)
 		if cfg != nil {
 			for _, e := range blocks {
-				if pending[e] {
-					take[e] = true
+				if pending.has(e) {
+					take.set(e, true)
 				}
 			}
 		}
-		for e := range take {
-			pending[e] = false
+		pending.set(b, false)
+		for _, e := range blocks {
+			if take.has(e) {
+				pending.set(e, false)
+			}
 		}
 		p, err := newIntervalProblem(cells, l, blocks)
 		if err != nil {
 			return nil, err
 		}
-		ivs, err := p.intervals(cells, func(i int, m Measure) bool { return take[l.block[i]] && again.has(i, m) }, cfg)
+		ivs, err := p.intervals(cells, func(i int, m Measure) bool { return take.has(l.block[i]) && again.has(i, m) }, cfg)
+		take.set(b, false)
+		for _, e := range blocks {
+			take.set(e, false)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -160,16 +179,16 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 				out = append(out, iv)
 				continue
 			}
-			if !inRetry[e] {
+			if !inRetry.has(e) {
 				retry = append(retry, e)
-				inRetry[e] = true
+				inRetry.set(e, true)
 			}
 			retried.add(iv.Cell, iv.Measure)
 		}
 	}
 	slices.Sort(retry)
 	for _, b := range retry {
-		p, err := newIntervalProblem(cells, l, l.localBlocks(hf, b, groups[b], localUnknownsWide))
+		p, err := newIntervalProblem(cells, l, l.localBlocks(hf, b, groups(b), localUnknownsWide))
 		if err != nil {
 			return nil, err
 		}
@@ -181,6 +200,15 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 	}
 	return out, nil
 }
+
+// blockSet is a set of blocks (cost centres, and -1 for the global
+// cells), dense: one bool per block.
+type blockSet []bool
+
+func newBlockSet(l *layout) blockSet { return make(blockSet, len(l.ccs)+1) }
+
+func (s blockSet) has(b int32) bool    { return s[b+1] }
+func (s blockSet) set(b int32, v bool) { s[b+1] = v }
 
 // localIntervalOf computes one local interval.
 func (l *layout) localIntervalOf(cells []ur.Cell, h int, m Measure) (Interval, error) {
