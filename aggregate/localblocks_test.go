@@ -9,12 +9,16 @@ import (
 	"testing"
 )
 
-// localBlocksScan is localBlocks as it was first written: a scan and a
-// sort of every cost centre per pass. localBlocks must choose exactly as
-// it does (the pattern Widen produces depends on it), only without the
-// scan.
+// localBlocksScan is localBlocks written plainly: a scan and a sort of
+// every cost centre per pass, ties broken by the cost centres' numbers
+// counted from the one after b. localBlocks must choose exactly as it
+// does, only without the scan.
 func localBlocksScan(l *layout, hf []uint16, b int32, targets []int, limit int) []int32 {
 	chosen := make([]bool, len(hf))
+	// after numbers the cost centres from the one after b, cyclically.
+	after := func(e int32) int {
+		return (int(e) - int(b) - 1 + len(hf)) % len(hf)
+	}
 	var out []int32
 	var union uint16
 	n := 0
@@ -54,7 +58,7 @@ func localBlocksScan(l *layout, hf []uint16, b int32, targets []int, limit int) 
 			if c := cmp.Compare(x.unk, y.unk); c != 0 {
 				return c
 			}
-			return cmp.Compare(x.e, y.e)
+			return cmp.Compare(after(x.e), after(y.e))
 		})
 		for _, c := range cs {
 			if n+c.unk <= limit {
