@@ -26,8 +26,8 @@ func TestWidenerAsScan(t *testing.T) {
 		base := suppressedOrg(t, r, g, cfg)
 		got, want := slices.Clone(base), slices.Clone(base)
 		lg, lw := newLayout(got), newLayout(want)
-		trialsGot, trialsWant := 1+r.IntN(40), 0
-		trialsWant = trialsGot
+		trialsGot := 1 + r.IntN(40)
+		trialsWant := trialsGot
 		for call := range 200 {
 			var hs []int
 			for i := range got {
