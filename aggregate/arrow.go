@@ -80,6 +80,19 @@ func NewCube(org ur.Org, m ur.Month, k int, cells []ur.Cell) *Cube {
 func newRecord(cells []ur.Cell) arrow.RecordBatch {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, Schema)
 	defer b.Release()
+	// Room for every row, exactly: a builder left to grow (or asked to
+	// Reserve) rounds up to a power of two, and a report of 100,000 cost
+	// centres has over half a million rows.
+	for _, f := range b.Fields() {
+		f.Resize(len(cells))
+	}
+	names := 0
+	for i := range cells {
+		if cells[i].Set.Has(ur.ByCostCentre) {
+			names += len(cells[i].CostCentreName())
+		}
+	}
+	b.Field(ColCostCentre).(*array.StringBuilder).ReserveData(names)
 	for i := range cells {
 		c := &cells[i]
 		b.Field(ColGroupingSet).(*array.Uint8Builder).Append(uint8(c.Set))

@@ -42,22 +42,27 @@ func Audit(cells []ur.Cell) AuditResult {
 		return res
 	}
 	l := newLayout(cells)
-	known, g, w, z := l.bases(cells)
+	bs := l.bases(cells)
 	// What the reader knows of the global block: its own published cells
 	// plus any combination every cost centre gives away.
-	gz := g
-	gz.addSpace(&z)
+	gz := bs.g
+	gz.addSpace(&bs.z)
+	// L_c + W_c, per class of cost centres (see blockSpaces), once needed.
+	lws := make([]*space, len(bs.known))
 	for c := range l.ccs {
-		var lw space
-		hasHidden := false
+		var lw *space
 		for _, i := range l.ccs[c].cells {
 			if !cells[i].Suppression.Hidden() {
 				continue
 			}
-			if !hasHidden {
-				hasHidden = true
-				lw = known[c]
-				lw.addSpace(&w[c])
+			if lw == nil {
+				k := bs.class[c]
+				if lws[k] == nil {
+					s := bs.known[k]
+					s.addSpace(&bs.w[k])
+					lws[k] = &s
+				}
+				lw = lws[k]
 			}
 			if lw.contains(maskVec(l.mask[i])) {
 				res.Disclosed = append(res.Disclosed, int(i))

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sync"
@@ -239,50 +240,88 @@ func (o *orgAcc) cells() ([]ur.Cell, error) {
 
 	// Each grouping set in one pass over the subscribers, in id order:
 	// a subscriber's handful of finest entries projected onto the set's
-	// cells, summed per cell, then added to those cells. Cells sit in a
-	// dense array in report order (cost centre rank, service, zone).
-	var cells []ur.Cell
+	// cells, summed per cell, then added to those cells. A set's slots are
+	// its dense array in report order (cost centre rank, service, zone);
+	// a first pass marks the slots in use, so that the cells are made
+	// once, at their final place, and only for those: as a dense array
+	// the finest set alone would be 12 cells per cost centre, most of them
+	// empty when cost centres are many and small.
 	type part struct {
 		slot int
 		ref  *subFine // one of the entries: the cell's dimensions
 		sums sums
 	}
-	var parts []part
-	for _, set := range ur.GroupingSets {
-		nsvc, nzone := 1, 1
+	type layoutOf struct {
+		set        ur.GroupingSet
+		nsvc, nzon int
+		used       []uint64 // a bit per slot
+		rank       []int32  // per word of used: the used slots before it
+		first, n   int      // the set's cells in the result
+	}
+	slotOf := func(g *layoutOf, r *subFine) int {
+		slot := 0
+		if g.set.Has(ur.ByCostCentre) {
+			slot = int(rank[r.cc])
+		}
+		slot *= g.nsvc
+		if g.set.Has(ur.ByService) {
+			slot += int(r.svc)
+		}
+		slot *= g.nzon
+		if g.set.Has(ur.ByZone) {
+			slot += int(r.zone)
+		}
+		return slot
+	}
+	var sets [ur.NumGroupingSets]layoutOf
+	total := 0
+	for k, set := range ur.GroupingSets {
+		g := &sets[k]
+		g.set, g.nsvc, g.nzon = set, 1, 1
 		if set.Has(ur.ByService) {
-			nsvc = int(ur.NumServices)
+			g.nsvc = int(ur.NumServices)
 		}
 		if set.Has(ur.ByZone) {
-			nzone = int(ur.NumZones)
+			g.nzon = int(ur.NumZones)
 		}
 		ncc := 1
 		if set.Has(ur.ByCostCentre) {
 			ncc = len(o.ccs)
 		}
-		slotOf := func(r *subFine) int {
-			slot := 0
-			if set.Has(ur.ByCostCentre) {
-				slot = int(rank[r.cc])
+		g.used = make([]uint64, (ncc*g.nsvc*g.nzon+63)/64)
+		for _, refs := range o.bySub {
+			for k := range refs {
+				slot := slotOf(g, &refs[k])
+				g.used[slot/64] |= 1 << (slot % 64)
 			}
-			slot *= nsvc
-			if set.Has(ur.ByService) {
-				slot += int(r.svc)
-			}
-			slot *= nzone
-			if set.Has(ur.ByZone) {
-				slot += int(r.zone)
-			}
-			return slot
 		}
-		acc := make([]ur.Cell, ncc*nsvc*nzone)
-		totals := make([]sums, len(acc))
+		g.rank = make([]int32, len(g.used))
+		g.first = total
+		for w, word := range g.used {
+			g.rank[w] = int32(g.n)
+			g.n += bits.OnesCount64(word)
+		}
+		total += g.n
+	}
+	cells := make([]ur.Cell, total)
+	var totals []sums
+	var parts []part
+	for k := range sets {
+		g := &sets[k]
+		set := g.set
+		acc := cells[g.first : g.first+g.n]
+		totals = slices.Grow(totals[:0], g.n)[:g.n]
+		clear(totals)
+		at := func(slot int) int {
+			w := slot / 64
+			return int(g.rank[w]) + bits.OnesCount64(g.used[w]&(1<<(slot%64)-1))
+		}
 		for _, refs := range o.bySub {
 			parts = parts[:0]
 		refs:
 			for k := range refs {
 				r := &refs[k]
-				slot := slotOf(r)
+				slot := slotOf(g, r)
 				for j := range parts {
 					if parts[j].slot == slot {
 						if err := parts[j].sums.add(o.fine[r.i].sums); err != nil {
@@ -294,7 +333,8 @@ func (o *orgAcc) cells() ([]ur.Cell, error) {
 				parts = append(parts, part{slot: slot, ref: r, sums: o.fine[r.i].sums})
 			}
 			for _, pt := range parts {
-				c := &acc[pt.slot]
+				i := at(pt.slot)
+				c := &acc[i]
 				if c.Subscribers == 0 {
 					c.Set = set
 					if set.Has(ur.ByCostCentre) {
@@ -307,7 +347,7 @@ func (o *orgAcc) cells() ([]ur.Cell, error) {
 						c.Zone = pt.ref.zone
 					}
 				}
-				if err := totals[pt.slot].add(pt.sums); err != nil {
+				if err := totals[i].add(pt.sums); err != nil {
 					return nil, err
 				}
 				c.Subscribers++
@@ -316,14 +356,9 @@ func (o *orgAcc) cells() ([]ur.Cell, error) {
 				top(c, ur.MeasureVolume, pt.sums.volume)
 			}
 		}
-		for k := range acc {
-			c := &acc[k]
-			if c.Subscribers == 0 {
-				continue
-			}
-			t := &totals[k]
+		for i := range acc {
+			c, t := &acc[i], &totals[i]
 			c.Events, c.DurationS, c.VolumeBytes, c.Charge = t.events, t.duration, t.volume, ur.Amount(t.charge)
-			cells = append(cells, *c)
 		}
 	}
 	return cells, nil

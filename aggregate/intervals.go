@@ -861,7 +861,12 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 	open := func(i int) bool {
 		return i != h && !cells[i].Suppression.Hidden() && !l.fixed(cells, i)
 	}
-	related := func(f func(i int)) {
+	// The related cells are h's own block's, the global ones, and h's
+	// shape in the other cost centres. The first two are few; the last
+	// come from the layout's shape index, cheapest first, only as far as
+	// they are needed (a report may have 100,000 cost centres, and this
+	// runs for every interval found too narrow).
+	near := func(f func(i int)) {
 		if b := l.block[h]; b >= 0 {
 			for _, i := range l.ccs[b].cells {
 				f(int(i))
@@ -870,17 +875,10 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 		for _, i := range l.global.cells {
 			f(int(i))
 		}
-		for e := range l.ccs {
-			if int32(e) == l.block[h] {
-				continue
-			}
-			if j := l.find(cells, &l.ccs[e], l.mask[h]); j >= 0 {
-				f(j)
-			}
-		}
 	}
 	mh := l.mask[h]
-	related(func(i int) {
+	// Only h's block and the global cells can cap or lift h's range.
+	near(func(i int) {
 		if !open(i) {
 			return
 		}
@@ -900,22 +898,61 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 	// whose hiding moves the bound that falls short: the equations that
 	// bind an optimum are not always the obvious ones (total - domestic
 	// bounds eu_eea + world).
-	var cands []int
-	related(func(i int) {
-		if open(i) && m.Value(&cells[i]) > 0 && !slices.Contains(cands, i) {
-			cands = append(cands, i)
-		}
-	})
-	slices.SortStableFunc(cands, func(a, b int) int {
+	cheaper := func(a, b int) int {
 		if c := costCmp(&cells[a], &cells[b]); c != 0 {
 			return c
 		}
 		return cmp.Compare(a, b)
+	}
+	var nearCands []int
+	near(func(i int) {
+		if open(i) && m.Value(&cells[i]) > 0 {
+			nearCands = append(nearCands, i)
+		}
 	})
-	for _, u := range cands {
-		if *trials <= 0 {
+	slices.SortFunc(nearCands, cheaper)
+	shape := l.shapeIndexOf(cells).iter(mh)
+	shapeNext := func() int { // the next open cell of h's shape elsewhere, or -1
+		for {
+			i := shape.peek()
+			if i < 0 {
+				return -1
+			}
+			if cells[i].Suppression.Hidden() || l.fixed(cells, i) {
+				shape.drop() // for good: see shapeIndex
+				continue
+			}
+			shape.skip()
+			if i != h && l.block[i] != l.block[h] && m.Value(&cells[i]) > 0 {
+				return i
+			}
+		}
+	}
+	// cands are the candidates in order (costCmp, then index), made as
+	// far as needed: more appends the next one, or reports the end.
+	var cands []int
+	ni, si := 0, -2 // si: the next shape cell, -2 before it is looked up
+	more := func() bool {
+		if si == -2 {
+			si = shapeNext()
+		}
+		switch {
+		case ni < len(nearCands) && (si < 0 || cheaper(nearCands[ni], si) < 0):
+			cands = append(cands, nearCands[ni])
+			ni++
+		case si >= 0:
+			cands = append(cands, si)
+			si = -2
+		default:
+			return false
+		}
+		return true
+	}
+	for k := 0; *trials > 0; k++ {
+		if k == len(cands) && !more() {
 			break
 		}
+		u := cands[k]
 		*trials--
 		// Hiding u alone (tried in place, then undone): Secondary may
 		// hide more with it, which only widens further, so a move that
@@ -939,7 +976,11 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 	// and try again next round.
 	need := max(hiWant-before.Hi, before.Lo-loWant, 1)
 	best = -1
-	for _, u := range cands { // cheapest first
+	for k := 0; ; k++ { // cheapest first
+		if k == len(cands) && !more() {
+			break
+		}
+		u := cands[k]
 		if float64(m.Value(&cells[u])) >= need {
 			return u
 		}
@@ -948,6 +989,114 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 		}
 	}
 	return best
+}
+
+// shapeIndex lists the cost-centre cells of each shape (mask of finest
+// positions), cheapest first (costCmp, then index), for widener. It is
+// made once per layout: values do not change while a layout is in use.
+//
+// A cell found hidden or fixed is dropped for good, by skip pointers, so
+// that cost centres whose cells are all hidden (the many tiny ones of a
+// large employer) are passed over once per Widen, not once per interval.
+// That relies on what Widen does with its layout: within one Widen a
+// cell is only ever hidden, never published again (Widen and Secondary
+// only hide, and widener's trial moves are undone before it looks for the
+// next candidate). A cell dropped wrongly would only be missed as a
+// candidate, never published.
+type shapeIndex struct {
+	at   map[uint16][2]int32 // per mask: its range in list
+	list []int32
+	next []int32 // per position in list: next[k] == k, or a later one to look at instead
+}
+
+func (l *layout) shapeIndexOf(cells []ur.Cell) *shapeIndex {
+	if l.shapes != nil {
+		return l.shapes
+	}
+	x := &shapeIndex{at: map[uint16][2]int32{}}
+	count := map[uint16]int32{}
+	for c := range l.ccs {
+		for _, i := range l.ccs[c].cells {
+			count[l.mask[i]]++
+		}
+	}
+	masks := make([]uint16, 0, len(count))
+	for m := range count {
+		masks = append(masks, m)
+	}
+	slices.Sort(masks)
+	var n int32
+	for _, m := range masks {
+		x.at[m] = [2]int32{n, n}
+		n += count[m]
+	}
+	x.list = make([]int32, n)
+	for c := range l.ccs {
+		for _, i := range l.ccs[c].cells {
+			r := x.at[l.mask[i]]
+			x.list[r[1]] = i
+			r[1]++
+			x.at[l.mask[i]] = r
+		}
+	}
+	for _, r := range x.at {
+		slices.SortFunc(x.list[r[0]:r[1]], func(a, b int32) int {
+			if c := costCmp(&cells[a], &cells[b]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+	}
+	x.next = make([]int32, n+1)
+	for k := range x.next {
+		x.next[k] = int32(k)
+	}
+	l.shapes = x
+	return x
+}
+
+// find returns the first position at or after k not dropped.
+func (x *shapeIndex) find(k int32) int32 {
+	for x.next[k] != k {
+		x.next[k] = x.next[x.next[k]] // path halving
+		k = x.next[k]
+	}
+	return k
+}
+
+// shapeIter walks the cells of one shape, cheapest first.
+type shapeIter struct {
+	x      *shapeIndex
+	k, end int32
+}
+
+func (x *shapeIndex) iter(m uint16) shapeIter {
+	r, ok := x.at[m]
+	if !ok {
+		return shapeIter{x: x}
+	}
+	return shapeIter{x: x, k: r[0], end: r[1]}
+}
+
+// peek returns the current cell, or -1 at the end.
+func (it *shapeIter) peek() int {
+	if it.x.list == nil {
+		return -1
+	}
+	it.k = it.x.find(it.k)
+	if it.k >= it.end {
+		return -1
+	}
+	return int(it.x.list[it.k])
+}
+
+// skip moves past the current cell.
+func (it *shapeIter) skip() { it.k++ }
+
+// drop moves past the current cell and drops it from the index.
+func (it *shapeIter) drop() {
+	it.x.next[it.k] = it.k + 1
+	it.k++
 }
 
 // reduceBy subtracts from v, modulo the prime, the multiples of the basis

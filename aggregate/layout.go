@@ -27,7 +27,9 @@ type layout struct {
 	// scratch of the interval problems, one at a time (see scratchBasis)
 	basisBuf  []uint64
 	matrixBuf []float64
-	basesBuf  []space // what bases returns: known, w, and its scratch
+	basesBuf  *blockSpaces // what bases returns
+	hfIdx     *hfIndex     // localBlocks' index of the last hiddenFine result
+	shapes    *shapeIndex  // widener's cost-centre cells by shape, once made
 }
 
 // scratchBasis returns room for the exact basis of a problem with n
@@ -174,35 +176,93 @@ func addUnits(s *space, m uint16) {
 	}
 }
 
-// bases computes, from the current pattern, each cost centre's known span
-// L_c, the global known span G, and what an attacker can add to a block
-// from the rest of the cube: for cost centre c, W_c = G ∩ (∩_{c'≠c} L_c'),
-// the combinations of global cells whose other cost centres' parts are all
-// known; for the global block, Z = ∩_c L_c.
+// blockSpaces is what bases computes, from the current pattern: each cost
+// centre's known span L_c, the global known span G, and what an attacker
+// can add to a block from the rest of the cube: for cost centre c, W_c =
+// G ∩ (∩_{c'≠c} L_c'), the combinations of global cells whose other cost
+// centres' parts are all known; for the global block, Z = ∩_c L_c.
 //
-// The slices it returns are the layout's own, valid until its next call.
-func (l *layout) bases(cells []ur.Cell) (known []space, g space, w []space, z space) {
-	n := len(l.ccs)
-	if len(l.basesBuf) != 3*n+1 {
-		l.basesBuf = make([]space, 3*n+1)
+// Cost centres whose blocks look alike to a reader (the same known zeros
+// and the same shapes of published cells) have the same L_c, and so the
+// same W_c: the spaces are kept once per such class, not per cost centre.
+// A space is over a kilobyte, and a large employer has 100,000 cost
+// centres, most of them of a handful of classes.
+type blockSpaces struct {
+	class    []int32 // per cost centre: its class
+	known, w []space // per class: L and W
+	g, z     space
+}
+
+// knownOf returns L_c of cost centre c.
+func (b *blockSpaces) knownOf(c int) *space { return &b.known[b.class[c]] }
+
+// wOf returns W_c of cost centre c.
+func (b *blockSpaces) wOf(c int) *space { return &b.w[b.class[c]] }
+
+// bases computes the blockSpaces of the current pattern. The result is
+// the layout's own, valid until its next call.
+func (l *layout) bases(cells []ur.Cell) *blockSpaces {
+	bs := l.basesBuf
+	if bs == nil {
+		bs = &blockSpaces{class: make([]int32, len(l.ccs))}
+		l.basesBuf = bs
 	}
-	known, w, suf := l.basesBuf[:n], l.basesBuf[n:2*n], l.basesBuf[2*n:]
+	bs.known, bs.w = bs.known[:0], bs.w[:0]
+	// A class is the known zeros and the set of shapes (masks) of the
+	// published cells; shapes are numbered as they are met (a cost
+	// centre's cells have at most 20 shapes).
+	type classKey struct {
+		absent uint16
+		shapes uint64
+	}
+	var shapeNum [allMask + 1]int8
+	nshapes := int8(0)
+	ids := make(map[classKey]int32)
+	var count []int
 	for c := range l.ccs {
-		known[c] = l.known(cells, &l.ccs[c])
+		k := classKey{absent: l.ccs[c].absent}
+		for _, i := range l.ccs[c].cells {
+			if cells[i].Suppression.Hidden() {
+				continue
+			}
+			m := l.mask[i]
+			if shapeNum[m] == 0 {
+				nshapes++
+				shapeNum[m] = nshapes
+			}
+			k.shapes |= 1 << (shapeNum[m] - 1)
+		}
+		id, ok := ids[k]
+		if !ok {
+			id = int32(len(bs.known))
+			ids[k] = id
+			bs.known = append(bs.known, l.known(cells, &l.ccs[c]))
+			count = append(count, 0)
+		}
+		bs.class[c] = id
+		count[id]++
 	}
-	g = l.known(cells, &l.global)
-	// suf[c] = ∩_{c'>=c} L_c'; pre = ∩_{c'<c} L_c' as c goes up.
+	bs.g = l.known(cells, &l.global)
+	// suf[k] = ∩_{k'>=k} L_k'; pre = ∩_{k'<k} L_k' as k goes up. W of a
+	// class leaves its own L out only when it has a single cost centre:
+	// the others of its class have the same L.
+	n := len(bs.known)
+	suf := make([]space, n+1)
 	suf[n] = fullSpace()
-	for c := n - 1; c >= 0; c-- {
-		suf[c] = intersect(&suf[c+1], &known[c])
+	for k := n - 1; k >= 0; k-- {
+		suf[k] = intersect(&suf[k+1], &bs.known[k])
 	}
 	pre := fullSpace()
-	for c := range n {
-		o := intersect(&pre, &suf[c+1])
-		w[c] = intersect(&g, &o)
-		pre = intersect(&pre, &known[c])
+	for k := range n {
+		o := intersect(&pre, &suf[k+1])
+		if count[k] > 1 {
+			o = intersect(&o, &bs.known[k])
+		}
+		bs.w = append(bs.w, intersect(&bs.g, &o))
+		pre = intersect(&pre, &bs.known[k])
 	}
-	return known, g, w, pre
+	bs.z = pre
+	return bs
 }
 
 // CellName describes a cell by its dimensions, as an error message names

@@ -47,7 +47,8 @@ func Secondary(cells []ur.Cell) {
 		globalDirty = globalDirty || cells[i].Suppression.Hidden()
 	}
 	for anyDirty || globalDirty {
-		_, _, w, z := l.bases(cells)
+		bs := l.bases(cells)
+		z := bs.z
 		changed := false
 		type cross struct {
 			c         int
@@ -60,7 +61,7 @@ func Secondary(cells []ur.Cell) {
 				continue
 			}
 			dirty[c] = false
-			base := w[c]
+			base := *bs.wOf(c)
 			addUnits(&base, l.ccs[c].absent)
 			unfixable, ch := l.greedy(cells, l.ccs[c].cells, &base)
 			changed = changed || ch
@@ -80,7 +81,7 @@ func Secondary(cells []ur.Cell) {
 			if changed {
 				// The cost centres just hid cells: what they give away
 				// about the global block has shrunk.
-				_, _, _, z = l.bases(cells)
+				z = l.bases(cells).z
 			}
 			base := z
 			addUnits(&base, l.global.absent)
@@ -335,10 +336,11 @@ func (l *layout) determined(cells []ur.Cell, h int) bool {
 // anyDetermined reports whether any of the hidden cells hs is determined
 // by the published ones.
 func (l *layout) anyDetermined(cells []ur.Cell, hs []int) bool {
-	known, g, w, z := l.bases(cells)
-	g.addSpace(&z)
+	bs := l.bases(cells)
+	g := bs.g
+	g.addSpace(&bs.z)
 	for _, h := range hs {
-		if l.determinedIn(known, &g, w, h) {
+		if l.determinedIn(bs, &g, h) {
 			return true
 		}
 	}
@@ -347,11 +349,11 @@ func (l *layout) anyDetermined(cells []ur.Cell, hs []int) bool {
 
 // determinedIn is determined with the spaces of bases (g already holding
 // z).
-func (l *layout) determinedIn(known []space, g *space, w []space, h int) bool {
+func (l *layout) determinedIn(bs *blockSpaces, g *space, h int) bool {
 	v := maskVec(l.mask[h])
 	if b := l.block[h]; b >= 0 {
-		s := known[b]
-		s.addSpace(&w[b])
+		s := *bs.knownOf(int(b))
+		s.addSpace(bs.wOf(int(b)))
 		return s.contains(v)
 	}
 	return g.contains(v)
