@@ -43,13 +43,15 @@ func File(ctx context.Context, st ur.Store, src io.Reader, name string, pseudo *
 }
 
 // keyedWriter is a store's FileWriter that takes a chunk's records at a
-// time, with the run's id of each record's subscriber (see Pseudonymizer),
-// 0 for none: the embedded store's writer finds the subscriber by it
-// instead of hashing its pseudonym again. An id stands for one pseudonym
-// for the whole run.
+// time, with the run's id of each record's subscriber (see Pseudonymizer)
+// and cost centre (see ccNames), 0 for none: the embedded store's writer
+// finds them by their ids instead of hashing them again, and keeps no map
+// of them. An id stands for one pseudonym, or one cost centre name, for
+// the whole run, and each has one id.
 type keyedWriter interface {
-	// AddBatch adds recs[i], whose subscriber's id is ids[i], in turn.
-	AddBatch(recs []ur.Record, ids []uint32) error
+	// AddBatch adds recs[i], whose subscriber's id is subs[i] and cost
+	// centre's ccs[i], in turn.
+	AddBatch(recs []ur.Record, subs, ccs []uint32) error
 }
 
 // FileWith is File for any RowReader. The CSV v1 Reader is read with its
@@ -73,7 +75,7 @@ func FileWith(ctx context.Context, st ur.Store, r RowReader, name string) (res *
 		return nil
 	}
 	kw, keyed := w.(keyedWriter)
-	addBatch := func(recs []ur.Record, ids []uint32) error {
+	addBatch := func(recs []ur.Record, subs, ccs []uint32) error {
 		if !keyed {
 			for i := range recs {
 				if err := add(&recs[i]); err != nil {
@@ -82,7 +84,7 @@ func FileWith(ctx context.Context, st ur.Store, r RowReader, name string) (res *
 			}
 			return nil
 		}
-		if err := kw.AddBatch(recs, ids); err != nil {
+		if err := kw.AddBatch(recs, subs, ccs); err != nil {
 			return fmt.Errorf("ingest %s line %d: store: %w", name, r.Line(), err)
 		}
 		res.Rows += int64(len(recs))

@@ -31,9 +31,10 @@ const chunkSize = 1 << 20
 type chunk struct {
 	data []byte
 	last bool  // nothing follows data: the file's last chunk
-	err  error // reading stopped here: a *FileError from the producer, or the worker's ErrRowTooLong at errLine
+	err  error // reading stopped here (see stop), or the worker's ErrRowTooLong at errLine
 	recs []ur.Record
 	ids  []uint32    // ids[i]: the run's id of recs[i].Subscriber
+	ccs  []uint32    // ccs[i]: the run's id of recs[i].CostCentre
 	nums []uint64    // the subscribers' numbers, while the worker parses
 	rejs []Rejection // Line counted from the chunk's start
 	rows int64       // rows parsed: len(recs) + len(rejs), counted on their own
@@ -55,7 +56,7 @@ type chunk struct {
 // a *FileError, or ctx's error. Read and ReadAll give the same records and
 // rejections; ReadAll is the fast path.
 func (r *Reader) ReadAll(ctx context.Context, add func(*ur.Record) error, reject func(*Rejection)) error {
-	return r.readAll(ctx, func(recs []ur.Record, _ []uint32) error {
+	return r.readAll(ctx, func(recs []ur.Record, _, _ []uint32) error {
 		for i := range recs {
 			if err := add(&recs[i]); err != nil {
 				return err
@@ -66,8 +67,9 @@ func (r *Reader) ReadAll(ctx context.Context, add func(*ur.Record) error, reject
 }
 
 // readAll is ReadAll that hands add the records of a chunk at a time, with
-// the run's id of each record's subscriber (see Pseudonymizer).
-func (r *Reader) readAll(ctx context.Context, add func(recs []ur.Record, ids []uint32) error, reject func(*Rejection)) error {
+// the run's id of each record's subscriber (see Pseudonymizer) and cost
+// centre (see ccNames).
+func (r *Reader) readAll(ctx context.Context, add func(recs []ur.Record, subs, ccs []uint32) error, reject func(*Rejection)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(runtime.GOMAXPROCS(0), 1)
@@ -103,7 +105,7 @@ func (r *Reader) readAll(ctx context.Context, add func(recs []ur.Record, ids []u
 	return err
 }
 
-func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Pool, add func([]ur.Record, []uint32) error, reject func(*Rejection)) error {
+func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Pool, add func(recs []ur.Record, subs, ccs []uint32) error, reject func(*Rejection)) error {
 	line := r.sc.line // lines before carry, or before the next chunk
 	var carry []byte  // an unfinished row and the lines after it, up to the next chunk
 	carryLines := 0   // lines in carry
@@ -132,7 +134,7 @@ func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Po
 			reject(&c.rejs[i])
 		}
 		r.sc.rowLine = line + 1
-		if err := add(c.recs, c.ids); err != nil {
+		if err := add(c.recs, c.ids, c.ccs); err != nil {
 			return err
 		}
 		if c.err != nil {
@@ -173,7 +175,7 @@ func (r *Reader) produce(ctx context.Context, jobs, order chan<- *chunk, pool *s
 		if c == nil {
 			c = &chunk{}
 		}
-		*c = chunk{data: c.data[:0], recs: c.recs[:0], ids: c.ids[:0], nums: c.nums[:0], rejs: c.rejs[:0], done: make(chan struct{})}
+		*c = chunk{data: c.data[:0], recs: c.recs[:0], ids: c.ids[:0], ccs: c.ccs[:0], nums: c.nums[:0], rejs: c.rejs[:0], done: make(chan struct{})}
 		if cap(c.data) < size {
 			c.data = make([]byte, 0, size)
 		}
@@ -299,13 +301,14 @@ func (r *Reader) parseChunk(c *chunk, v *Validator) {
 			}
 		}
 		c.recs = append(c.recs, ur.Record{})
-		num, col, err := v.check(&f, &c.recs[len(c.recs)-1])
+		num, cc, col, err := v.check(&f, &c.recs[len(c.recs)-1])
 		if err != nil {
 			c.recs = c.recs[:len(c.recs)-1]
 			c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Column: colNames[col], Err: err})
 			continue
 		}
 		c.nums = append(c.nums, num)
+		c.ccs = append(c.ccs, cc)
 	}
 	c.ids = slices.Grow(c.ids[:0], len(c.recs))[:len(c.recs)]
 	for i, num := range c.nums {
