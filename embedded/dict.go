@@ -3,6 +3,7 @@ package embedded
 import (
 	"encoding/binary"
 	"hash/maphash"
+	"math/bits"
 
 	ur "usagereport"
 )
@@ -117,9 +118,12 @@ type subDict struct {
 	idx  slotIndex
 }
 
-// subHash is a pseudonym's first 8 bytes: a keyed hash's output, uniform
-// already.
-func subHash(p *ur.Pseudonym) uint64 { return binary.LittleEndian.Uint64(p[:8]) }
+// subHash mixes a pseudonym's first 8 bytes, which a keyed hash makes
+// uniform already; the mix keeps the table's probes short for pseudonyms
+// that are not (a test's, say).
+func subHash(p *ur.Pseudonym) uint64 {
+	return bits.RotateLeft64(binary.LittleEndian.Uint64(p[:8])*0x9e3779b97f4a7c15, 32)
+}
 
 func (d *subDict) get(p ur.Pseudonym) (uint64, bool) {
 	return d.idx.probe(subHash(&p), func(i uint64) bool { return d.list.at(i) == p })
