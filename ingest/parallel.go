@@ -50,11 +50,12 @@ type chunk struct {
 }
 
 // ReadAll reads the rest of the file with several goroutines: one reads
-// (and hashes) the input and cuts it into chunks at row ends outside
-// quotes, workers parse chunks into records, and the caller's goroutine gets
-// add and reject called in file order. It returns the first error of add,
-// a *FileError, or ctx's error. Read and ReadAll give the same records and
-// rejections; ReadAll is the fast path.
+// (and hashes) the input and cuts it into chunks at line ends, workers
+// parse chunks into records, and the caller's goroutine checks where each
+// chunk's rows stop (see chunk) and gets add and reject called in file
+// order. It returns the first error of add, a *FileError, or ctx's error.
+// Read and ReadAll give the same records and rejections; ReadAll is the
+// fast path.
 func (r *Reader) ReadAll(ctx context.Context, add func(*ur.Record) error, reject func(*Rejection)) error {
 	return r.readAll(ctx, func(recs []ur.Record, _, _ []uint32) error {
 		for i := range recs {

@@ -19,7 +19,7 @@ const maxRow = 1 << 20
 // escaped quote), valid until the next row.
 //
 // Where a row ends is decided by findRow, the one place that knows the
-// quoting rules; the parallel reader's chunk splitter uses it too.
+// quoting rules; the parallel reader's workers use it too.
 type scanner struct {
 	src  io.Reader
 	buf  []byte
@@ -166,7 +166,7 @@ func (s *scanner) recut() bool {
 // the row is then its first line only, marked bad, and the next row starts
 // on the next line. So a quoting error costs its own line and never the
 // rows after it, and a row's extent depends only on the bytes from its
-// start: the chunk splitter and the row-by-row reader cut the same rows.
+// start: the parallel reader and the row-by-row reader cut the same rows.
 func findRow(data []byte, sep byte, nfields int, eof bool) (rowSpan, bool) {
 	return findRowOpt(data, sep, nfields, eof, false)
 }
