@@ -84,12 +84,13 @@ type Backend interface {
 // FileWriter receives the records of one file.
 type FileWriter interface {
 	Add(r *Record) error
-	// AddBatch adds recs[i] in turn, as Add does. ids[i] is the ingest
-	// run's number for recs[i]'s subscriber (0 for none): one id stands for
-	// one pseudonym in every record of the run added with it, so that a
-	// writer may find the subscriber by it instead of hashing the
-	// pseudonym again. Ids are never stored; a writer may ignore them.
-	AddBatch(recs []Record, ids []uint32) error
+	// AddBatch adds recs[i] in turn, as Add does. subs[i] and ccs[i] are
+	// the ingest run's numbers for recs[i]'s subscriber and cost centre (0
+	// for none): one id stands for one pseudonym, or one cost centre name,
+	// in every record of the run added with it, so that a writer may find
+	// them by it instead of hashing them again. Ids are never stored; a
+	// writer may ignore them.
+	AddBatch(recs []Record, subs, ccs []uint32) error
 	// Commit makes all records visible at once, together with the ledger
 	// entry. If the ledger has meta.SHA256, or a non-zero meta.Content,
 	// already, it stores nothing and returns an *AlreadyIngestedError.

@@ -123,7 +123,7 @@ func rewriteWithout(path string, m ur.Month, org ur.Org) (int64, error) {
 			if r.Org == org {
 				return nil
 			}
-			return w.add(r, 0)
+			return w.add(r, 0, 0)
 		})
 	}
 	if err == nil {

@@ -36,14 +36,14 @@ var errDamaged = errors.New("damaged segment")
 type segWriter struct {
 	w    *bufio.Writer
 	orgs map[ur.Org]uint64
-	subs subIndex
-	// byID[id] is 1 + the segment's index of the subscriber that the
-	// caller's run calls id (see fileWriter.AddWithID), 0 if not seen
-	// yet: indexing a slice instead of hashing the pseudonym every row.
-	byID []uint32
-	ccs  map[string]uint64
-	// ccCache finds a cost centre's index by where its string lives: the
-	// ingest interns cost centre names, so a row's name is one of a few
+	subs subDict
+	// bySub and byCC find the segment's index of a subscriber or cost
+	// centre by the caller's run id of it (see fileWriter.AddWithIDs):
+	// indexing a slice instead of hashing the pseudonym or name every row.
+	bySub, byCC byRunID
+	ccs         ccDict
+	// ccCache finds a cost centre without an id by where its string lives:
+	// the ingest interns cost centre names, so a row's name is one of a few
 	// strings, and comparing a pointer is cheaper than hashing the name.
 	// A slot holds its string, so the memory cannot be reused for another.
 	ccCache [256]ccSlot
@@ -61,15 +61,15 @@ func newSegWriter(w io.Writer) (*segWriter, error) {
 	s := &segWriter{
 		w:    bufio.NewWriterSize(w, 256<<10),
 		orgs: make(map[ur.Org]uint64),
-		subs: newSubIndex(),
-		ccs:  make(map[string]uint64),
+		ccs:  newCCDict(),
 	}
 	_, err := s.w.WriteString(segMagic)
 	return s, err
 }
 
-// add writes r; id is its subscriber's id in the caller's run, 0 if none.
-func (s *segWriter) add(r *ur.Record, id uint32) error {
+// add writes r; sub and cc are the caller's run ids of its subscriber and
+// cost centre, 0 if none.
+func (s *segWriter) add(r *ur.Record, sub, cc uint32) error {
 	b := append(s.buf[:0], tagRecord)
 	if i, ok := s.orgs[r.Org]; ok {
 		b = binary.AppendUvarint(b, i)
@@ -79,24 +79,20 @@ func (s *segWriter) add(r *ur.Record, id uint32) error {
 		b = binary.AppendUvarint(b, i)
 		b = binary.AppendUvarint(b, uint64(r.Org))
 	}
-	if i, ok := s.sub(r.Subscriber, id); ok {
+	if i, ok := s.sub(r.Subscriber, sub); ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
 		i = s.subs.add(r.Subscriber)
-		s.setID(id, i)
+		setRunID(&s.bySub, sub, i)
 		b = binary.AppendUvarint(b, i)
 		b = append(b, r.Subscriber[:]...)
 	}
-	slot := &s.ccCache[uintptr(unsafe.Pointer(unsafe.StringData(r.CostCentre)))>>4%uintptr(len(s.ccCache))]
-	if slot.set && unsafe.StringData(slot.name) == unsafe.StringData(r.CostCentre) && len(slot.name) == len(r.CostCentre) {
-		b = binary.AppendUvarint(b, slot.i)
-	} else if i, ok := s.ccs[r.CostCentre]; ok {
-		*slot = ccSlot{name: r.CostCentre, i: i, set: true}
+	if i, ok := s.costCentre(r.CostCentre, cc); ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
-		i = uint64(len(s.ccs))
-		s.ccs[r.CostCentre] = i
-		*slot = ccSlot{name: r.CostCentre, i: i, set: true}
+		i = s.ccs.add(r.CostCentre)
+		setRunID(&s.byCC, cc, i)
+		s.ccCache[ccSlotOf(r.CostCentre)] = ccSlot{name: r.CostCentre, i: i, set: true}
 		b = binary.AppendUvarint(b, i)
 		b = binary.AppendUvarint(b, uint64(len(r.CostCentre)))
 		b = append(b, r.CostCentre...)
@@ -116,64 +112,51 @@ func (s *segWriter) add(r *ur.Record, id uint32) error {
 // pseudonym costs another cache miss a row. One pseudonym may have several
 // ids, and records without one: a new id is looked up by pseudonym.
 func (s *segWriter) sub(p ur.Pseudonym, id uint32) (uint64, bool) {
-	if int(id) < len(s.byID) {
-		if j := s.byID[id]; j != 0 {
+	if id != 0 {
+		if j := s.bySub.get(id); j != 0 {
 			return uint64(j - 1), true
 		}
 	}
 	i, ok := s.subs.get(p)
 	if ok {
-		s.setID(id, i)
+		setRunID(&s.bySub, id, i)
 	}
 	return i, ok
 }
 
-// setID notes that the subscriber id is at index i.
-func (s *segWriter) setID(id uint32, i uint64) {
+// costCentre is sub for a cost centre's name; without an id, it tries
+// ccCache before the dictionary.
+func (s *segWriter) costCentre(name string, id uint32) (uint64, bool) {
+	if id != 0 {
+		if j := s.byCC.get(id); j != 0 {
+			return uint64(j - 1), true
+		}
+	} else {
+		slot := &s.ccCache[ccSlotOf(name)]
+		if slot.set && unsafe.StringData(slot.name) == unsafe.StringData(name) && len(slot.name) == len(name) {
+			return slot.i, true
+		}
+	}
+	i, ok := s.ccs.get(name)
+	if ok {
+		setRunID(&s.byCC, id, i)
+		if id == 0 {
+			s.ccCache[ccSlotOf(name)] = ccSlot{name: name, i: i, set: true}
+		}
+	}
+	return i, ok
+}
+
+func ccSlotOf(name string) uintptr {
+	return uintptr(unsafe.Pointer(unsafe.StringData(name))) >> 4 % 256
+}
+
+// setRunID notes that the run's id stands at index i.
+func setRunID(x *byRunID, id uint32, i uint64) {
 	if id == 0 || i >= math.MaxUint32 {
 		return
 	}
-	if int(id) >= len(s.byID) {
-		s.byID = append(s.byID, make([]uint32, int(id)+1-len(s.byID))...)
-	}
-	s.byID[id] = uint32(i + 1)
-}
-
-// subIndex numbers pseudonyms. It looks them up by their first 8 bytes, an
-// integer key that hashes fast, and checks the whole pseudonym; the rare
-// pseudonyms that share a prefix with another go to a second map.
-type subIndex struct {
-	byPrefix map[uint64]uint64
-	list     []ur.Pseudonym
-	clash    map[ur.Pseudonym]uint64
-}
-
-func newSubIndex() subIndex {
-	return subIndex{byPrefix: make(map[uint64]uint64), clash: make(map[ur.Pseudonym]uint64)}
-}
-
-func (x *subIndex) get(p ur.Pseudonym) (uint64, bool) {
-	i, ok := x.byPrefix[binary.LittleEndian.Uint64(p[:8])]
-	if ok && x.list[i] == p {
-		return i, true
-	}
-	if ok {
-		i, ok = x.clash[p]
-	}
-	return i, ok
-}
-
-// add numbers p, which get did not find.
-func (x *subIndex) add(p ur.Pseudonym) uint64 {
-	i := uint64(len(x.list))
-	x.list = append(x.list, p)
-	prefix := binary.LittleEndian.Uint64(p[:8])
-	if _, taken := x.byPrefix[prefix]; taken {
-		x.clash[p] = i
-	} else {
-		x.byPrefix[prefix] = i
-	}
-	return i
+	x.set(id, uint32(i+1))
 }
 
 func (s *segWriter) finish() error {

@@ -60,15 +60,15 @@ func (s *Store) BeginFile(ctx context.Context) (ur.FileWriter, error) {
 	return &fileWriter{s: s, dir: dir, lock: lock, segs: make(map[ur.Month]*stagedSeg), month: -1}, nil
 }
 
-func (w *fileWriter) Add(r *ur.Record) error { return w.AddWithID(r, 0) }
+func (w *fileWriter) Add(r *ur.Record) error { return w.AddWithIDs(r, 0, 0) }
 
-// AddWithID is Add for a record whose subscriber the caller's run has
-// numbered: id stands for r.Subscriber, and for no other pseudonym, in
-// every record added to w with it (0 means no id; a pseudonym may have
-// several ids). The segment writer then finds the subscriber by indexing a
-// slice instead of hashing its pseudonym. The id is never written: the
-// segment is the same as Add makes.
-func (w *fileWriter) AddWithID(r *ur.Record, id uint32) error {
+// AddWithIDs is Add for a record whose subscriber and cost centre the
+// caller's run has numbered: sub stands for r.Subscriber, and for no other
+// pseudonym, in every record added to w with it, and cc for r.CostCentre
+// likewise (0 means no id; a pseudonym or name may have several ids). The
+// segment writer then finds them by indexing a slice instead of hashing
+// them. The ids are never written: the segment is the same as Add makes.
+func (w *fileWriter) AddWithIDs(r *ur.Record, sub, cc uint32) error {
 	if r.Month != w.month || w.cur == nil {
 		seg := w.segs[r.Month]
 		if seg == nil {
@@ -86,17 +86,17 @@ func (w *fileWriter) AddWithID(r *ur.Record, id uint32) error {
 		}
 		w.month, w.cur = r.Month, seg
 	}
-	if err := w.cur.w.add(r, id); err != nil {
+	if err := w.cur.w.add(r, sub, cc); err != nil {
 		return fmt.Errorf("stage month %s: %w", r.Month, err)
 	}
 	return nil
 }
 
-// AddBatch is AddWithID for recs[i] and ids[i] in turn. It first reads
-// where each record's segment keeps its id, in a loop whose reads do not
-// depend on one another, so that the processor waits for those cache
-// misses together rather than one a record.
-func (w *fileWriter) AddBatch(recs []ur.Record, ids []uint32) error {
+// AddBatch is AddWithIDs for recs[i], subs[i] and ccs[i] in turn. It first
+// reads where each record's segment keeps its subscriber's id, in a loop
+// whose reads do not depend on one another, so that the processor waits
+// for those cache misses together rather than one a record.
+func (w *fileWriter) AddBatch(recs []ur.Record, subs, ccs []uint32) error {
 	var sum uint32
 	month, seg := w.month, w.cur
 	for i := range recs {
@@ -106,13 +106,11 @@ func (w *fileWriter) AddBatch(recs []ur.Record, ids []uint32) error {
 				continue
 			}
 		}
-		if byID := seg.w.byID; int(ids[i]) < len(byID) {
-			sum += byID[ids[i]]
-		}
+		sum += seg.w.bySub.get(subs[i])
 	}
 	w.touched += sum
 	for i := range recs {
-		if err := w.AddWithID(&recs[i], ids[i]); err != nil {
+		if err := w.AddWithIDs(&recs[i], subs[i], ccs[i]); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,8 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,14 +12,15 @@ import (
 	ur "usagereport"
 )
 
-// TestAddWithIDMakesTheSameSegments checks that subscriber ids change
-// nothing in what is stored: a pseudonym with several ids, records
-// without one in between, and two months, by AddWithID and AddBatch,
-// against plain Add.
-func TestAddWithIDMakesTheSameSegments(t *testing.T) {
+// TestAddWithIDsMakesTheSameSegments checks that subscriber and cost
+// centre ids change nothing in what is stored: a pseudonym or a name with
+// several ids, records without one in between, two months, and more of
+// each than a page of the writer's dictionaries holds, by AddWithIDs and
+// AddBatch, against plain Add.
+func TestAddWithIDsMakesTheSameSegments(t *testing.T) {
 	type added struct {
-		r  ur.Record
-		id uint32
+		r      ur.Record
+		id, cc uint32
 	}
 	var in []added
 	for i := range 60 {
@@ -35,8 +38,27 @@ func TestAddWithIDMakesTheSameSegments(t *testing.T) {
 		case sub == 6 && i%4 == 0:
 			id = 0 // sometimes none
 		}
-		in = append(in, added{rec(org+ur.Org(i%2), m, sub, ur.Amount(i)), id})
+		r := rec(org+ur.Org(i%2), m, sub, ur.Amount(i))
+		cc := uint32(i%5) + 1 // name 0 has ids 1 and 7; name 4 none
+		r.CostCentre = fmt.Sprintf("cc %d", i%5)
+		switch {
+		case i%5 == 0 && i%2 == 1:
+			cc = 7
+		case i%5 == 4:
+			cc = 0
+		}
+		in = append(in, added{r, id, cc})
 	}
+	// Many subscribers and names of one row each, numbered as a run
+	// numbers them, past a page (pageBits) and a few growths of the
+	// indexes, then the first ones again.
+	for i := range 3 * (1 << pageBits) {
+		r := rec(org, oct, 0, ur.Amount(i))
+		binary.BigEndian.PutUint32(r.Subscriber[4:], uint32(i)+1)
+		r.CostCentre = fmt.Sprintf("project %d", i)
+		in = append(in, added{r, uint32(i) + 100, uint32(i) + 100})
+	}
+	in = append(in, in[60:90]...)
 	ctx := context.Background()
 	write := func(withID bool) string {
 		dir := t.TempDir()
@@ -47,18 +69,18 @@ func TestAddWithIDMakesTheSameSegments(t *testing.T) {
 		}
 		fw := w.(*fileWriter)
 		var recs []ur.Record
-		var ids []uint32
+		var ids, ccs []uint32
 		for i := range in {
 			switch {
 			case !withID:
 				err = fw.Add(&in[i].r)
 			case i < 20:
-				err = fw.AddWithID(&in[i].r, in[i].id)
+				err = fw.AddWithIDs(&in[i].r, in[i].id, in[i].cc)
 			default: // the rest in batches of 9
-				recs, ids = append(recs, in[i].r), append(ids, in[i].id)
+				recs, ids, ccs = append(recs, in[i].r), append(ids, in[i].id), append(ccs, in[i].cc)
 				if len(recs) == 9 || i == len(in)-1 {
-					err = fw.AddBatch(recs, ids)
-					recs, ids = recs[:0], ids[:0]
+					err = fw.AddBatch(recs, ids, ccs)
+					recs, ids, ccs = recs[:0], ids[:0], ccs[:0]
 				}
 			}
 			if err != nil {

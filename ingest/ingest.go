@@ -102,8 +102,8 @@ func (f *fileIngest) add(rec *ur.Record) error {
 	return nil
 }
 
-func (f *fileIngest) addBatch(recs []ur.Record, ids []uint32) error {
-	if err := f.w.AddBatch(recs, ids); err != nil {
+func (f *fileIngest) addBatch(recs []ur.Record, subs, ccs []uint32) error {
+	if err := f.w.AddBatch(recs, subs, ccs); err != nil {
 		return fmt.Errorf("ingest %s line %d: store: %w", f.name, f.r.Line(), err)
 	}
 	f.res.Rows += int64(len(recs))

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"runtime"
 	"slices"
@@ -16,28 +17,47 @@ import (
 // busy and memory flat.
 const chunkSize = 1 << 20
 
-// chunk is a run of whole rows of the file, parsed by one worker.
+// chunk is a run of whole lines of the file, parsed by one worker.
+//
+// The producer cuts the input at the last line end of each buffer without
+// looking at quotes: a cut inside a quoted field that spans lines is rare,
+// and finding the true row ends costs the one goroutine that reads (and
+// hashes) the input a walk from quote to quote. The worker parses the chunk
+// as if it started at a row start, and says where its rows stop: at its
+// end (clean), or at a row that runs past it (partial, from tail). Row ends
+// depend only on the bytes from a row's start (see findRow), so a chunk
+// whose predecessor ended clean was parsed right; the consumer parses the
+// one after a partial chunk again from the unfinished row, in file order.
 type chunk struct {
 	data []byte
-	line int   // lines of the file before the chunk
-	err  error // reading stopped here: a *FileError
+	last bool  // nothing follows data: the file's last chunk
+	err  error // reading stopped here (see stop), or the worker's ErrRowTooLong at errLine
 	recs []ur.Record
-	ids  []uint32 // ids[i]: the run's id of recs[i].Subscriber
-	nums []uint64 // the subscribers' numbers, while the worker parses
-	rejs []Rejection
-	rows int64  // rows parsed: len(recs) + len(rejs), counted on their own
-	sum  Digest // of recs
-	done chan struct{}
+	ids  []uint32    // ids[i]: the run's id of recs[i].Subscriber
+	ccs  []uint32    // ccs[i]: the run's id of recs[i].CostCentre
+	nums []uint64    // the subscribers' numbers, while the worker parses
+	rejs []Rejection // Line counted from the chunk's start
+	rows int64       // rows parsed: len(recs) + len(rejs), counted on their own
+	sum  Digest      // of recs
+	// lines is the number of lines that the parsed rows take; errLine,
+	// with err, the line (from the chunk's start) that is too long.
+	lines, errLine int
+	// partial: the row that starts at data[tail:] runs past the chunk.
+	partial bool
+	tail    int
+	stop    bool // the producer's: reading stopped at the chunk's start, for err
+	done    chan struct{}
 }
 
 // ReadAll reads the rest of the file with several goroutines: one reads
-// (and hashes) the input and cuts it into chunks at row ends outside
-// quotes, workers parse chunks into records, and the caller's goroutine gets
-// add and reject called in file order. It returns the first error of add,
-// a *FileError, or ctx's error. Read and ReadAll give the same records and
-// rejections; ReadAll is the fast path.
+// (and hashes) the input and cuts it into chunks at line ends, workers
+// parse chunks into records, and the caller's goroutine checks where each
+// chunk's rows stop (see chunk) and gets add and reject called in file
+// order. It returns the first error of add, a *FileError, or ctx's error.
+// Read and ReadAll give the same records and rejections; ReadAll is the
+// fast path.
 func (r *Reader) ReadAll(ctx context.Context, add func(*ur.Record) error, reject func(*Rejection)) error {
-	return r.readAll(ctx, func(recs []ur.Record, _ []uint32) error {
+	return r.readAll(ctx, func(recs []ur.Record, _, _ []uint32) error {
 		for i := range recs {
 			if err := add(&recs[i]); err != nil {
 				return err
@@ -48,8 +68,9 @@ func (r *Reader) ReadAll(ctx context.Context, add func(*ur.Record) error, reject
 }
 
 // readAll is ReadAll that hands add the records of a chunk at a time, with
-// the run's id of each record's subscriber (see Pseudonymizer).
-func (r *Reader) readAll(ctx context.Context, add func(recs []ur.Record, ids []uint32) error, reject func(*Rejection)) error {
+// the run's id of each record's subscriber (see Pseudonymizer) and cost
+// centre (see ccNames).
+func (r *Reader) readAll(ctx context.Context, add func(recs []ur.Record, subs, ccs []uint32) error, reject func(*Rejection)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(runtime.GOMAXPROCS(0), 1)
@@ -85,38 +106,69 @@ func (r *Reader) readAll(ctx context.Context, add func(recs []ur.Record, ids []u
 	return err
 }
 
-func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Pool, add func([]ur.Record, []uint32) error, reject func(*Rejection)) error {
+func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Pool, add func(recs []ur.Record, subs, ccs []uint32) error, reject func(*Rejection)) error {
+	line := r.sc.line // lines before carry, or before the next chunk
+	var carry []byte  // an unfinished row and the lines after it, up to the next chunk
+	carryLines := 0   // lines in carry
+	var v *Validator  // for the rows parsed again here
 	for c := range order {
 		select {
 		case <-c.done:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		if c.stop {
+			return r.fileErr(withLine(c.err, line+carryLines+c.errLine))
+		}
+		if carry != nil {
+			// The worker took the chunk's start for a row start, and it
+			// is not: parse it again from the unfinished row.
+			if v == nil {
+				v = r.v.clone()
+			}
+			pool.Put(c)
+			c = &chunk{data: append(carry, c.data...), last: c.last}
+			r.parseChunk(c, v)
+		}
 		for i := range c.rejs {
+			c.rejs[i].Line += line
 			reject(&c.rejs[i])
 		}
-		if err := add(c.recs, c.ids); err != nil {
+		r.sc.rowLine = line + 1
+		if err := add(c.recs, c.ids, c.ccs); err != nil {
 			return err
 		}
 		if c.err != nil {
-			return c.err
+			return r.fileErr(withLine(c.err, line+c.errLine))
 		}
 		r.sc.rows += c.rows
 		r.digest.Merge(c.sum)
-		r.sc.rowLine = c.line
+		line += c.lines
+		carry, carryLines = nil, 0
+		if c.partial {
+			carry = bytes.Clone(c.data[c.tail:])
+			carryLines = bytes.Count(carry, []byte{'\n'})
+		}
 		pool.Put(c)
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if carry != nil {
+		// The last chunk is parsed to its end: this is a bug, and rows
+		// would go uncounted. Refuse the file rather than lose them.
+		return &FileError{File: r.name, Line: line + 1, Err: errors.New("read: a row runs past the end of the file's last chunk")}
+	}
+	return nil
 }
 
-// produce cuts the input into chunks of whole rows and hands each to a
-// worker (jobs) and, in file order, to the consumer (order).
+// produce cuts the input into chunks of whole lines (see chunk) and hands
+// each to a worker (jobs) and, in file order, to the consumer (order).
 func (r *Reader) produce(ctx context.Context, jobs, order chan<- *chunk, pool *sync.Pool) {
 	defer close(order)
 	defer close(jobs)
 	sc := r.sc
 	carry := append([]byte(nil), sc.buf[sc.r:sc.w]...) // what the header read left
-	line := sc.line
 	eof := sc.eof
 	size := r.baseChunk()
 	for {
@@ -124,7 +176,7 @@ func (r *Reader) produce(ctx context.Context, jobs, order chan<- *chunk, pool *s
 		if c == nil {
 			c = &chunk{}
 		}
-		*c = chunk{data: c.data[:0], recs: c.recs[:0], ids: c.ids[:0], nums: c.nums[:0], rejs: c.rejs[:0], line: line, done: make(chan struct{})}
+		*c = chunk{data: c.data[:0], recs: c.recs[:0], ids: c.ids[:0], ccs: c.ccs[:0], nums: c.nums[:0], rejs: c.rejs[:0], done: make(chan struct{})}
 		if cap(c.data) < size {
 			c.data = make([]byte, 0, size)
 		}
@@ -141,9 +193,9 @@ func (r *Reader) produce(ctx context.Context, jobs, order chan<- *chunk, pool *s
 			}
 		}
 		cut := len(buf)
-		if err == nil {
-			cut = r.lastRowEnd(buf, eof)
-			if cut <= 0 && len(buf) > 0 { // a row longer than the chunk
+		if err == nil && !eof {
+			cut = bytes.LastIndexByte(buf, '\n') + 1
+			if cut == 0 { // a line longer than the chunk
 				if size >= 2*maxRow {
 					err = ErrRowTooLong
 				} else {
@@ -156,7 +208,7 @@ func (r *Reader) produce(ctx context.Context, jobs, order chan<- *chunk, pool *s
 		}
 		if err != nil {
 			c.data = buf[:0]
-			c.err = r.fileErr(withLine(err, line+1))
+			c.err, c.errLine, c.stop = err, 1, true
 			close(c.done)
 			select {
 			case order <- c:
@@ -166,7 +218,7 @@ func (r *Reader) produce(ctx context.Context, jobs, order chan<- *chunk, pool *s
 		}
 		c.data = buf[:cut]
 		carry = append(carry[:0], buf[cut:]...)
-		line += bytes.Count(c.data, []byte{'\n'})
+		c.last = eof && len(carry) == 0
 		select {
 		case order <- c:
 		case <-ctx.Done():
@@ -177,7 +229,7 @@ func (r *Reader) produce(ctx context.Context, jobs, order chan<- *chunk, pool *s
 		case <-ctx.Done():
 			return
 		}
-		if eof && len(carry) == 0 {
+		if c.last {
 			return
 		}
 		size = r.baseChunk()
@@ -201,109 +253,46 @@ func (e lineError) Unwrap() error { return e.err }
 
 func withLine(err error, line int) error { return lineError{line, err} }
 
-// lastRowEnd returns where the last whole row of data ends, data starting
-// at a row start (eof: nothing follows data); 0 if no row ends in data. It
-// cuts rows exactly as the scanner does, by findRow: lines without a quote
-// are skipped at the speed of bytes.IndexByte, and only a row with a quote
-// is walked, from its start. No quote count is carried across rows, so a
-// bare quote cannot move a boundary.
-func (r *Reader) lastRowEnd(data []byte, eof bool) int {
-	sep, nfields := r.sc.sep, r.nfields
-	p := 0   // a row start
-	pos := 0 // data[p:pos] holds quoted fields only of one line: its line ends end rows
-	for pos < len(data) {
-		q := bytes.IndexByte(data[pos:], '"')
-		if q < 0 {
-			break
-		}
-		q += pos
-		// The usual quote opens a field, after a separator or at a row
-		// start, and the field closes on its line.
-		if q == p || data[q-1] == sep || data[q-1] == '\n' {
-			if end, ok := closesOnLine(data, q, sep); ok {
-				pos = end
-				continue
-			}
-		}
-		// Anything else is cut by findRow, from the start of q's row.
-		start := p + bytes.LastIndexByte(data[p:q], '\n') + 1
-		sp, ok := findRow(data[start:], sep, nfields, eof)
-		if !ok || sp.tooLong {
-			return start // a worker reports a row too long
-		}
-		p = start + sp.next
-		pos = p
-	}
-	if eof {
-		return len(data)
-	}
-	return p + bytes.LastIndexByte(data[p:], '\n') + 1
-}
-
-// closesOnLine reports whether the quoted field opening at data[q] closes
-// before the line's end, followed by sep or the line end, and returns
-// where it ends. false means it is not that simple.
-func closesOnLine(data []byte, q int, sep byte) (int, bool) {
-	k := q + 1
-	for {
-		c := bytes.IndexByte(data[k:], '"')
-		if c < 0 {
-			return 0, false
-		}
-		c += k
-		if c+1 >= len(data) {
-			return 0, false
-		}
-		if data[c+1] == '"' {
-			k = c + 2
-			continue
-		}
-		if bytes.IndexByte(data[q+1:c], '\n') >= 0 {
-			return 0, false
-		}
-		switch data[c+1] {
-		case sep, '\n':
-			return c + 1, true
-		case '\r':
-			return c + 1, c+2 < len(data) && data[c+2] == '\n'
-		}
-		return 0, false
-	}
-}
-
 // parseChunk parses one chunk's rows with its worker's validator. The
 // pseudonyms are looked up after the rows are parsed, in a loop of its
 // own: its lookups do not depend on one another, so the processor can
 // wait for several of them (each a likely cache miss) at once.
 func (r *Reader) parseChunk(c *chunk, v *Validator) {
-	sc := scanner{buf: c.data, w: len(c.data), eof: true, sep: r.sc.sep, nfields: r.nfields, lazy: true}
+	sc := scanner{buf: c.data, w: len(c.data), eof: c.last, sep: r.sc.sep, nfields: r.nfields, lazy: true}
 	var f Fields
 	for {
 		err := sc.next()
+		if err == errPartial {
+			c.partial, c.tail = true, sc.r
+			break
+		}
 		if err == ErrRowTooLong {
-			c.err = r.fileErr(withLine(err, c.line+sc.line))
+			c.err, c.errLine = err, sc.line
 		}
 		if err != nil {
-			break // else io.EOF: the chunk holds whole rows only
+			break // else io.EOF: the chunk ends with a row
 		}
 		if !sc.bad {
 			if err = sc.split(r.want); err != nil && sc.unsure {
-				sc.recut()
+				if !sc.recut() {
+					c.partial, c.tail = true, sc.r
+					break
+				}
 				if !sc.bad {
 					err = sc.split(r.want)
 				}
 			}
 		}
 		if sc.bad {
-			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Column: r.badColumn(sc.badField), Err: ErrQuote})
+			c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Column: r.badColumn(sc.badField), Err: ErrQuote})
 			continue
 		}
 		if err != nil {
-			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Err: err})
+			c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: err})
 			continue
 		}
 		if len(sc.fields) != r.nfields {
-			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Err: ErrFieldCount})
+			c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: ErrFieldCount})
 			continue
 		}
 		for col, i := range r.col {
@@ -313,13 +302,14 @@ func (r *Reader) parseChunk(c *chunk, v *Validator) {
 			}
 		}
 		c.recs = append(c.recs, ur.Record{})
-		num, col, err := v.check(&f, &c.recs[len(c.recs)-1])
+		num, cc, col, err := v.check(&f, &c.recs[len(c.recs)-1])
 		if err != nil {
 			c.recs = c.recs[:len(c.recs)-1]
-			c.rejs = append(c.rejs, Rejection{File: r.name, Line: c.line + sc.rowLine, Column: colNames[col], Err: err})
+			c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Column: colNames[col], Err: err})
 			continue
 		}
 		c.nums = append(c.nums, num)
+		c.ccs = append(c.ccs, cc)
 	}
 	c.ids = slices.Grow(c.ids[:0], len(c.recs))[:len(c.recs)]
 	for i, num := range c.nums {
@@ -330,7 +320,7 @@ func (r *Reader) parseChunk(c *chunk, v *Validator) {
 	for i := range c.recs {
 		c.sum.Add(&c.recs[i])
 	}
-	c.rows = sc.rows
+	c.rows, c.lines = sc.rows, sc.line
 	clear(c.nums) // numbers are not kept beyond their use
 	c.nums = c.nums[:0]
 }

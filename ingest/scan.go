@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"math/bits"
 )
@@ -18,7 +19,7 @@ const maxRow = 1 << 20
 // escaped quote), valid until the next row.
 //
 // Where a row ends is decided by findRow, the one place that knows the
-// quoting rules; the parallel reader's chunk splitter uses it too.
+// quoting rules; the parallel reader's workers use it too.
 type scanner struct {
 	src  io.Reader
 	buf  []byte
@@ -82,7 +83,7 @@ func (s *scanner) fill() error {
 // file is refused: a row cannot be told from the next), or a read error.
 func (s *scanner) next() error {
 	for {
-		if s.r == s.w && s.eof {
+		if s.r == s.w && (s.eof || s.src == nil) {
 			return io.EOF
 		}
 		sp, ok := findRowOpt(s.buf[s.r:s.w], s.sep, s.nfields, s.eof, s.lazy)
@@ -91,6 +92,9 @@ func (s *scanner) next() error {
 			return ErrRowTooLong
 		}
 		if !ok {
+			if s.src == nil {
+				return errPartial
+			}
 			if s.w-s.r > maxRow {
 				s.line++
 				return ErrRowTooLong
@@ -126,14 +130,27 @@ type rowSpan struct {
 	unsure   bool // a line with quotes taken for a row unchecked (lazy)
 }
 
+// errPartial is next's answer, on a scanner over a chunk of whole lines
+// (src nil) that is not the file's end, for a row that runs past the
+// chunk: it starts at buf[r:].
+var errPartial = errors.New("a row runs past the chunk")
+
 // recut cuts the current row again with quotedRow, after a lazy scanner
 // took a line with quotes for a row and split found its quoting at fault.
-func (s *scanner) recut() {
-	sp, _ := quotedRow(s.buf[s.rowStart:s.w], s.sep, s.nfields, s.eof)
+// It returns false, and unreads the row, when the row runs past the
+// scanner's chunk (see errPartial).
+func (s *scanner) recut() bool {
+	sp, ok := quotedRow(s.buf[s.rowStart:s.w], s.sep, s.nfields, s.eof)
+	if !ok {
+		s.r, s.line = s.rowStart, s.rowLine-1
+		s.rows--
+		return false
+	}
 	s.row = s.buf[s.rowStart : s.rowStart+sp.end]
 	s.line = s.rowLine - 1 + sp.lines
 	s.r = s.rowStart + sp.next
 	s.quoted, s.bad, s.badField, s.unsure = true, sp.bad, sp.badField, false
+	return true
 }
 
 // findRow finds the end of the row that starts at data[0], separated by
@@ -149,7 +166,7 @@ func (s *scanner) recut() {
 // the row is then its first line only, marked bad, and the next row starts
 // on the next line. So a quoting error costs its own line and never the
 // rows after it, and a row's extent depends only on the bytes from its
-// start: the chunk splitter and the row-by-row reader cut the same rows.
+// start: the parallel reader and the row-by-row reader cut the same rows.
 func findRow(data []byte, sep byte, nfields int, eof bool) (rowSpan, bool) {
 	return findRowOpt(data, sep, nfields, eof, false)
 }

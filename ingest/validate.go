@@ -19,24 +19,26 @@ type Fields [numCols][]byte
 type Validator struct {
 	pseudo *Pseudonymizer
 	oslo   *Oslo
-	ccs    map[string]string
+	ccs    *ccNames
 	months *monthMemo
 }
 
 // NewValidator returns a Validator. It is not safe for concurrent use.
 func NewValidator(pseudo *Pseudonymizer, oslo *Oslo) *Validator {
-	return &Validator{pseudo: pseudo, oslo: oslo, ccs: make(map[string]string), months: new(monthMemo)}
+	return &Validator{pseudo: pseudo, oslo: oslo, ccs: newCCNames(), months: new(monthMemo)}
 }
 
-// clone returns a Validator for another goroutine. The Pseudonymizer is
-// shared: its cache serves every worker.
-func (v *Validator) clone() *Validator { return NewValidator(v.pseudo, v.oslo) }
+// clone returns a Validator for another goroutine. The Pseudonymizer and
+// the cost centre names are shared: each serves every worker.
+func (v *Validator) clone() *Validator {
+	return &Validator{pseudo: v.pseudo, oslo: v.oslo, ccs: v.ccs, months: new(monthMemo)}
+}
 
 // Record validates f and fills rec. On a fault it returns the column (a
 // col* constant) and the reason; checks run in column order so that a row
 // with several faults is reported by its first.
 func (v *Validator) Record(f *Fields, rec *ur.Record) (col int, err error) {
-	num, col, err := v.check(f, rec)
+	num, _, col, err := v.check(f, rec)
 	if err == nil {
 		rec.Subscriber, _ = v.pseudo.lookup(num)
 	}
@@ -45,8 +47,9 @@ func (v *Validator) Record(f *Fields, rec *ur.Record) (col int, err error) {
 
 // check is Record but for the pseudonym: it returns the subscriber's
 // number, as an integer, for the caller to look up (see
-// Pseudonymizer.lookup), and leaves rec.Subscriber as it is.
-func (v *Validator) check(f *Fields, rec *ur.Record) (num uint64, col int, err error) {
+// Pseudonymizer.lookup), and leaves rec.Subscriber as it is. cc is the
+// run's id of rec.CostCentre (see ccNames).
+func (v *Validator) check(f *Fields, rec *ur.Record) (num uint64, cc uint32, col int, err error) {
 	var t Fields // f trimmed, once
 	for c, b := range f {
 		// trimSpace, inlined: most fields have nothing to trim.
@@ -55,60 +58,64 @@ func (v *Validator) check(f *Fields, rec *ur.Record) (num uint64, col int, err e
 		}
 		t[c] = b
 		if required[c] && len(b) == 0 {
-			return 0, c, ErrMissing
+			return 0, 0, c, ErrMissing
 		}
 	}
 	if rec.Org, err = ur.ParseOrg(t[colOrg]); err != nil {
-		return 0, colOrg, ErrOrgNumber
+		return 0, 0, colOrg, ErrOrgNumber
 	}
 	sub := t[colSubscriber]
 	if !validE164(sub) {
-		return 0, colSubscriber, ErrSubscriber
+		return 0, 0, colSubscriber, ErrSubscriber
 	}
 	// A cost centre already interned has passed these checks.
-	cc := t[colCostCentre]
-	ccName, known := v.ccs[string(cc)]
+	// "(unassigned)" written out is the same as empty.
+	ccb := t[colCostCentre]
+	if string(ccb) == ur.Unassigned {
+		ccb = ccb[:0]
+	}
+	ccName, cc, known := v.ccs.get(ccb)
 	if !known {
-		if !utf8.Valid(cc) {
-			return 0, colCostCentre, ErrEncoding
+		if !utf8.Valid(ccb) {
+			return 0, 0, colCostCentre, ErrEncoding
 		}
-		if utf8.RuneCount(cc) > MaxCostCentre {
-			return 0, colCostCentre, ErrCostCentre
+		if utf8.RuneCount(ccb) > MaxCostCentre {
+			return 0, 0, colCostCentre, ErrCostCentre
 		}
-		if hasControl(cc) {
-			return 0, colCostCentre, ErrControl
+		if hasControl(ccb) {
+			return 0, 0, colCostCentre, ErrControl
 		}
 	}
 	start, ok := parseTime(t[colStartTime])
 	if !ok {
-		return 0, colStartTime, ErrTime
+		return 0, 0, colStartTime, ErrTime
 	}
 	if rec.Service, ok = ur.ParseService(t[colService]); !ok {
-		return 0, colService, ErrService
+		return 0, 0, colService, ErrService
 	}
 	if rec.DurationS, ok = parseCount(t[colDuration]); !ok {
-		return 0, colDuration, ErrInteger
+		return 0, 0, colDuration, ErrInteger
 	}
 	if rec.VolumeBytes, ok = parseCount(t[colVolume]); !ok {
-		return 0, colVolume, ErrInteger
+		return 0, 0, colVolume, ErrInteger
 	}
 	if rec.Zone, ok = ur.ZoneOf(t[colCountry]); !ok {
-		return 0, colCountry, ErrCountry
+		return 0, 0, colCountry, ErrCountry
 	}
 	rec.Charge, err = ur.ParseAmount(t[colCharge])
 	switch {
 	case errors.Is(err, ur.ErrAmountRange):
-		return 0, colCharge, ErrAmountRange
+		return 0, 0, colCharge, ErrAmountRange
 	case err != nil:
-		return 0, colCharge, ErrAmount
+		return 0, 0, colCharge, ErrAmount
 	}
 	// The row is good: only now does anything leave the input's buffer.
 	rec.Month = v.months.month(v.oslo, start)
 	if !known {
-		ccName = v.costCentre(cc)
+		ccName, cc = v.ccs.add(ccb)
 	}
 	rec.CostCentre = ccName
-	return numberKey(sub), 0, nil
+	return numberKey(sub), cc, 0, nil
 }
 
 // trimSpace is bytes.TrimSpace, with a fast way out for the usual field
@@ -122,20 +129,6 @@ func trimSpace(b []byte) []byte {
 
 // ColumnName returns the CSV v1 name of a col* constant.
 func ColumnName(c int) string { return colNames[c] }
-
-// costCentre interns cost centre names: one string per distinct name, not
-// per row. "(unassigned)" written out is the same as empty.
-func (v *Validator) costCentre(b []byte) string {
-	if s, ok := v.ccs[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if s == ur.Unassigned {
-		s = ""
-	}
-	v.ccs[string(b)] = s
-	return s
-}
 
 // parseCount reads an optional whole number >= 0; empty is 0.
 func parseCount(b []byte) (int64, bool) {

@@ -101,9 +101,9 @@ func (w *fileWriter) copier() {
 	w.done <- res
 }
 
-// AddBatch is Add for each of recs in turn; the subscriber ids are not
-// needed here.
-func (w *fileWriter) AddBatch(recs []ur.Record, _ []uint32) error {
+// AddBatch is Add for each of recs in turn; the run's ids are not needed
+// here.
+func (w *fileWriter) AddBatch(recs []ur.Record, _, _ []uint32) error {
 	for i := range recs {
 		if err := w.Add(&recs[i]); err != nil {
 			return err

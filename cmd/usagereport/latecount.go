@@ -84,9 +84,9 @@ func (w *lateWriter) Commit(ctx context.Context, meta ur.FileMeta) error {
 	return err
 }
 
-func (w *lateWriter) AddBatch(recs []ur.Record, ids []uint32) error {
+func (w *lateWriter) AddBatch(recs []ur.Record, subs, ccs []uint32) error {
 	for i := range recs {
 		w.count(&recs[i])
 	}
-	return w.FileWriter.AddBatch(recs, ids)
+	return w.FileWriter.AddBatch(recs, subs, ccs)
 }
