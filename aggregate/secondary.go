@@ -175,11 +175,24 @@ func absAmount(a ur.Amount) ur.Amount {
 // determines (only a change elsewhere can save them) and whether it hid
 // anything.
 func (l *layout) greedy(cells []ur.Cell, idx []int32, base *space) (unfixable []int32, changed bool) {
+	// A cell that must stay published (the organisation's total under
+	// another name) is known whatever else is hidden: it is part of what
+	// the reader knows, never a candidate. Hiding it would leave a cell
+	// that the organisation's total gives away.
+	kb := *base
+	base = &kb
+	for _, i := range idx {
+		if l.fixed(cells, int(i)) && !cells[i].Suppression.Hidden() {
+			base.addMask(l.mask[i])
+		}
+	}
 	var hidden []vec // the hidden cells' vectors reduced by what is known
 	var cands []int32
 	for _, i := range idx {
 		if !cells[i].Suppression.Hidden() {
-			cands = append(cands, i)
+			if !l.fixed(cells, int(i)) {
+				cands = append(cands, i)
+			}
 			continue
 		}
 		r := base.reduce(maskVec(l.mask[i]))
