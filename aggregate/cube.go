@@ -2,7 +2,6 @@ package aggregate
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -189,24 +188,16 @@ func (b *Builder) orgCube(org ur.Org, cfg Config) (*Cube, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
 	}
-	Primary(cells, cfg)
-	Dominance(cells, cfg)
-	Secondary(cells)
-	// Widening is best effort on top of the exact guarantee: a report
-	// whose linear programs cannot be solved keeps the exact-safe pattern.
-	narrow, err := Widen(cells, cfg)
-	if err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrUnsolved) {
+	res, err := Suppress(cells, cfg)
+	if err != nil {
 		return nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
 	}
-	audit := Audit(cells)
-	if err := audit.check(org, b.month, cells); err != nil {
+	if err := res.Audit.check(org, b.month, cells); err != nil {
 		return nil, err
 	}
 	c := NewCube(org, b.month, cfg.MinGroupSize, cells)
-	c.NarrowRanges, c.Loss, c.Disclosed = narrow, LossOf(cells), len(audit.Disclosed)
-	if err != nil {
-		c.NarrowRanges = -1 // not known
-	}
+	c.NarrowRanges, c.Loss, c.Disclosed = res.Narrow, LossOf(cells), len(res.Audit.Disclosed)
+	c.Fallback, c.GivenBack = res.Fallback, res.GivenBack
 	return c, nil
 }
 

@@ -1,0 +1,174 @@
+package aggregate
+
+import (
+	"errors"
+
+	ur "usagereport"
+)
+
+// Suppressed is what Suppress did to one report's cells.
+type Suppressed struct {
+	// Narrow counts the (cell, measure) pairs still too narrow (see
+	// Widen); -1 when its linear programs could not be solved.
+	Narrow int
+	// Fallback is set when the pattern search left a cell the audit
+	// found determined, and the report got FallbackPattern instead.
+	Fallback bool
+	// GivenBack is what was published again because a reader could work
+	// it out exactly anyway.
+	GivenBack GivenBack
+	// Audit is the exact audit of the final pattern.
+	Audit AuditResult
+}
+
+// GivenBack counts the secondary cells published again because a reader
+// could work out every measure of them exactly: hiding them protected
+// nothing. Charge is the sum of their |charge|.
+type GivenBack struct {
+	Cells  int
+	Charge ur.Amount
+}
+
+// Add adds o to g, to total a run.
+func (g *GivenBack) Add(o GivenBack) {
+	g.Cells += o.Cells
+	g.Charge += o.Charge
+}
+
+// Suppress applies every rule to one report's cells in place: Primary,
+// Dominance, Secondary, Widen, then gives back the secondary cells that
+// protect nothing, and audits the result exactly. When the audit still
+// finds a hidden cell determined, the report gets FallbackPattern, which
+// is safe by construction, and the audit confirms it: Suppress never
+// leaves a disclosing pattern in cells without saying so in Audit. It
+// returns an error only when the cells cannot be worked on at all.
+func Suppress(cells []ur.Cell, cfg Config) (Suppressed, error) {
+	Primary(cells, cfg)
+	Dominance(cells, cfg)
+	Secondary(cells)
+	res := Suppressed{}
+	var err error
+	// Widening is best effort on top of the exact guarantee: a report
+	// whose linear programs cannot be solved keeps the exact-safe pattern.
+	if res.Narrow, err = widen(cells, cfg); err != nil {
+		return Suppressed{}, err
+	}
+	res.Audit = Audit(cells)
+	if len(res.Audit.Disclosed) > 0 {
+		FallbackPattern(cells)
+		res.Fallback = true
+		if res.Narrow, err = widen(cells, cfg); err != nil {
+			return Suppressed{}, err
+		}
+		res.Audit = Audit(cells)
+		return res, nil
+	}
+	res.GivenBack = giveBack(cells)
+	return res, nil
+}
+
+// widen is Widen with the errors that leave the ranges unknown (not
+// wrong) turned into -1.
+func widen(cells []ur.Cell, cfg Config) (int, error) {
+	narrow, err := Widen(cells, cfg)
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrUnsolved) {
+		return -1, nil
+	}
+	return narrow, err
+}
+
+// FallbackPattern hides every cell except those that must stay published:
+// the organisation's total and the cells that hold all of its events (the
+// total under another name). It is safe by construction: a reader who
+// knows only the total and the cells equal to it can work out no cell
+// that holds less than all the events, since the events can be spread
+// over the hidden finest cells in more than one way. The exact audit
+// confirms it all the same.
+func FallbackPattern(cells []ur.Cell) {
+	if len(cells) == 0 {
+		return
+	}
+	l := newLayout(cells)
+	for i := range cells {
+		if !cells[i].Suppression.Hidden() && !l.fixed(cells, i) {
+			cells[i].Suppression = ur.HiddenSecondary
+		}
+	}
+}
+
+// maxGiveBackRounds bounds giveBack's passes: publishing a cell can let
+// bounds propagation pin another.
+const maxGiveBackRounds = 3
+
+// giveBack publishes the secondary cells whose every additive measure a
+// reader can work out exactly from the published cells and what the
+// reader knows besides (counts are never negative, a cell has at least one
+// event, and charges are never negative when no finest cell has a
+// credit): bounds propagation pins them to one value. Such a cell protects
+// nothing: every table the reader thinks possible has that value there, so
+// publishing it leaves the tables possible, and every range, as they
+// were. The exact audit (which ignores inequalities) must still pass
+// afterwards; if it would not, nothing is given back.
+func giveBack(cells []ur.Cell) GivenBack {
+	var g GivenBack
+	measures := []Measure{Events, Duration, Volume}
+	credit := false
+	for i := range cells {
+		credit = credit || cells[i].Charge < 0
+	}
+	if !credit {
+		measures = append(measures, Charge)
+	}
+	var given []int
+	rels := relations(cells)
+	n := len(cells)
+	lo, hi := make([]int64, n), make([]int64, n)
+	for range maxGiveBackRounds {
+		exact := make([]bool, n)
+		anySecondary := false
+		for i := range cells {
+			exact[i] = cells[i].Suppression == ur.HiddenSecondary
+			anySecondary = anySecondary || exact[i]
+		}
+		if !anySecondary {
+			break
+		}
+		for _, m := range measures {
+			floor := int64(0)
+			if m == Events {
+				floor = 1
+			}
+			propagateInto(cells, rels, m, floor, lo, hi)
+			for i := range cells {
+				// The true value lies in the range; a range of one value
+				// is the true value.
+				exact[i] = exact[i] && lo[i] == hi[i] && lo[i] == m.Value(&cells[i])
+			}
+		}
+		more := false
+		for i := range cells {
+			if exact[i] {
+				cells[i].Suppression = ur.Published
+				given = append(given, i)
+				more = true
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	if len(given) == 0 {
+		return g
+	}
+	if len(Audit(cells).Disclosed) > 0 {
+		for _, i := range given {
+			cells[i].Suppression = ur.HiddenSecondary
+		}
+		return g
+	}
+	for _, i := range given {
+		g.Cells++
+		g.Charge += absAmount(cells[i].Charge)
+	}
+	return g
+}
