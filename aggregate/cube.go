@@ -122,6 +122,19 @@ func (b *Builder) Eligible(cfg Config) (orgs []ur.Org, withheld []Withheld) {
 // EachCube starts no more organisations, and returns the error of the
 // first one in orgs' order that failed.
 func (b *Builder) EachCube(cfg Config, orgs []ur.Org, fn func(i int, c *Cube) error) error {
+	return b.EachResult(cfg, orgs, func(i int, c *Cube, err error) error {
+		if err != nil {
+			return err
+		}
+		return fn(i, c)
+	})
+}
+
+// EachResult is EachCube for a run that goes on when an organisation's
+// cube cannot be made: fn gets either the cube or the error that kept it
+// from being made (cube nil), and only an error fn returns stops the
+// other organisations. One organisation's trouble stays its own.
+func (b *Builder) EachResult(cfg Config, orgs []ur.Org, fn func(i int, c *Cube, err error) error) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -136,10 +149,7 @@ func (b *Builder) EachCube(cfg Config, orgs []ur.Org, fn func(i int, c *Cube) er
 					continue
 				}
 				c, err := b.orgCube(orgs[i], cfg.forOrg(orgs[i]))
-				if err == nil {
-					err = fn(i, c)
-				}
-				if err != nil {
+				if err := fn(i, c, err); err != nil {
 					errs[i] = err
 					failed.Store(true)
 				}
@@ -182,6 +192,11 @@ func (b *Builder) orgCube(org ur.Org, cfg Config) (*Cube, error) {
 	acc := b.orgs[org]
 	if acc.released {
 		return nil, fmt.Errorf("aggregate %s %s: the cube was computed already", org, b.month)
+	}
+	if acc.err != nil {
+		err := acc.err
+		acc.release()
+		return nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
 	}
 	cells, err := acc.cells()
 	acc.release()
