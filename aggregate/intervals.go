@@ -138,7 +138,7 @@ func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m Measure)
 	for m := range NumMeasures {
 		var enough func(i int, lo, hi float64) bool
 		if cfg != nil {
-			total := m.Value(&cells[0])
+			total := protectCap(cells, m)
 			enough = func(i int, lo, hi float64) bool {
 				return Protected(Interval{Cell: i, Measure: m, Lo: lo, Hi: hi}, m.Value(&cells[i]), total, *cfg)
 			}
@@ -261,7 +261,11 @@ func newIntervalProblemUpTo(cells []ur.Cell, l *layout, blocks []int32, limit in
 	ints := make([]int32, 0, 256)
 	seenVars := make(map[uint64]struct{}, 64)
 	var vars, fixed []int32
-	p.eachRow(func(i int) {
+	// The total's equation comes last when it hides a measure: the
+	// programs of that measure drop it, and the equations chosen before
+	// it must then still stand for every other published cell.
+	deferTotal := l.total >= 0 && cells[l.total].HiddenMeasures != 0
+	consider := func(i int) {
 		if cells[i].Suppression.Hidden() || cells[i].Set == finest || len(basis) == p.nvars {
 			return
 		}
@@ -314,7 +318,15 @@ func newIntervalProblemUpTo(cells []ur.Cell, l *layout, blocks []int32, limit in
 		for _, v := range vars {
 			used[v] = true
 		}
+	}
+	p.eachRow(func(i int) {
+		if !(deferTotal && i == l.total) {
+			consider(i)
+		}
 	})
+	if deferTotal {
+		consider(l.total)
+	}
 	p.free = make([]bool, p.nvars)
 	for j := range used {
 		p.free[j] = !used[j]
@@ -456,7 +468,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	if p.hidden == nil {
 		p.hidden = []int32{}
 		p.eachRow(func(i int) {
-			if cells[i].Suppression.Hidden() {
+			if cells[i].Suppression.Hidden() || (i == p.l.total && cells[i].HiddenMeasures != 0) {
 				p.hidden = append(p.hidden, int32(i))
 			}
 		})
@@ -465,7 +477,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	}
 	for h, i32 := range p.hidden {
 		i := int(i32)
-		if want != nil && !want(i, m) {
+		if (want != nil && !want(i, m)) || (i == p.l.total && !hides(&cells[i], m)) {
 			continue
 		}
 		if p.hiddenVars[h] == nil {
@@ -505,6 +517,9 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	slab := p.l.scratchMatrix(len(p.rows) * n)
 	for r, i := range p.rows {
 		a[r] = slab[r*n : (r+1)*n : (r+1)*n]
+		if i == p.l.total && hides(&cells[i], m) {
+			continue // no equation: the total does not show m (dropped below)
+		}
 		v := float64(m.Value(&cells[i]) - p.restOf(i, m))
 		for _, j := range p.rowVars[r] {
 			if !zero[j] {
@@ -531,6 +546,29 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 		}
 	}
 	a, rhs = a[:k], rhs[:k]
+	if p.l.total >= 0 && hides(&cells[p.l.total], m) {
+		// Without the total's equation a column may be in no equation
+		// left: nothing bounds it above, and a program over it would be
+		// unbounded. It only makes its cells' upper ends +Inf.
+		inRow := make([]bool, n)
+		for r := range a {
+			for c, x := range a[r] {
+				inRow[c] = inRow[c] || x != 0
+			}
+		}
+		for k := range ts {
+			t := &ts[k]
+			kept := t.cols[:0]
+			for _, c := range t.cols {
+				if inRow[c] {
+					kept = append(kept, c)
+				} else {
+					t.unbounded = true
+				}
+			}
+			t.cols = kept
+		}
+	}
 	// Every optimum is a table the published cells allow, so it widens
 	// what has been seen of every cell; with enough, a cell whose seen
 	// range is already wide enough needs no programs of its own.
@@ -687,6 +725,8 @@ func Protected(iv Interval, v, total int64, cfg Config) bool {
 // may be known exactly when its other cells have none.)
 func Sensitive(c *ur.Cell, m Measure, cfg Config) bool {
 	switch c.Suppression {
+	case ur.Published:
+		return c.Set == 0 && hides(c, m)
 	case ur.HiddenSmall:
 		return true
 	case ur.HiddenDominance:
@@ -796,7 +836,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 		for _, iv := range ivs {
 			h := iv.Cell
 			v := iv.Measure.Value(&cells[h])
-			if Protected(iv, v, iv.Measure.Value(&cells[0]), cfg) {
+			if Protected(iv, v, protectCap(cells, iv.Measure), cfg) {
 				pending.remove(h, iv.Measure)
 				continue
 			}
@@ -804,7 +844,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 			if round == maxWidenRounds {
 				continue
 			}
-			fv, ft := float64(v), float64(iv.Measure.Value(&cells[0]))
+			fv, ft := float64(v), float64(protectCap(cells, iv.Measure))
 			hiWant, loWant := min(fv+1, ft), fv-1
 			if iv.Measure != Events {
 				hiWant, loWant = min(fv*(1+p), ft), fv*(1-p)
@@ -817,7 +857,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 				cells[u].Suppression = ur.HiddenSecondary
 				hid = append(hid, u)
 				touched[[2]int32{l.block[h], int32(iv.Measure)}] = true
-				if !math.IsNaN(after.Lo) && Protected(after, v, iv.Measure.Value(&cells[0]), cfg) {
+				if !math.IsNaN(after.Lo) && Protected(after, v, protectCap(cells, iv.Measure), cfg) {
 					// The trial showed it: the range is wide enough now,
 					// and hiding more keeps it so.
 					pending.remove(h, iv.Measure)
@@ -862,6 +902,14 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 		return i != h && !cells[i].Suppression.Hidden() && !l.fixed(cells, i)
 	}
 	related := func(f func(i int)) {
+		if h == l.total {
+			// The total's own measure (hidden by the p%-rule): any cell
+			// may bound it.
+			for i := range cells {
+				f(i)
+			}
+			return
+		}
 		if b := l.block[h]; b >= 0 {
 			for _, i := range l.ccs[b].cells {
 				f(int(i))

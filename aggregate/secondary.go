@@ -182,17 +182,18 @@ func (l *layout) greedy(cells []ur.Cell, idx []int32, base *space) (unfixable []
 	kb := *base
 	base = &kb
 	for _, i := range idx {
-		if l.fixed(cells, int(i)) && !cells[i].Suppression.Hidden() {
+		if l.fixed(cells, int(i)) {
 			base.addMask(l.mask[i])
 		}
 	}
 	var hidden []vec // the hidden cells' vectors reduced by what is known
 	var cands []int32
 	for _, i := range idx {
+		if l.fixed(cells, int(i)) {
+			continue
+		}
 		if !cells[i].Suppression.Hidden() {
-			if !l.fixed(cells, int(i)) {
-				cands = append(cands, i)
-			}
+			cands = append(cands, i)
 			continue
 		}
 		r := base.reduce(maskVec(l.mask[i]))
@@ -418,8 +419,23 @@ func (l *layout) unstick(cells []ur.Cell, h int) bool {
 	return false
 }
 
-// fixed reports whether cell i must stay published: the organisation's
-// total, or a cell with all of its events (the total under another name).
+// fixed reports whether cell i is the organisation's total or the total
+// under another name: a cell that holds every finest cell with events (a
+// global cell whose missing finest cells are all absent, or the cell of
+// the only cost centre). It tells by the layout alone, so it holds for a
+// report read back from a file, and for a cube it means a cell with all
+// of the total's events. Secondary never hides it: what it shows, the
+// published total shows. It is hidden only with the total's measures that
+// the p%-rule hides (see Dominance), for those.
 func (l *layout) fixed(cells []ur.Cell, i int) bool {
-	return i == l.total || (l.total >= 0 && cells[i].Events == cells[l.total].Events)
+	if i == l.total {
+		return true
+	}
+	if l.total < 0 {
+		return false
+	}
+	if b := l.block[i]; b >= 0 {
+		return len(l.ccs) == 1 && (allMask&^l.mask[i])&^l.ccs[b].absent == 0
+	}
+	return (allMask&^l.mask[i])&^l.global.absent == 0
 }
