@@ -181,7 +181,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 			if m == Events {
 				floor = 1
 			}
-			total := protectCap(cells, m)
+
 			p := cfg.WithDefaults().DominanceP / 100
 			lo, hi := propagateInto(cells, rels, m, floor, bufLo, bufHi)
 			for h := range cells {
@@ -189,6 +189,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 					continue
 				}
 				v := m.Value(&cells[h])
+				total := l.upperCap(cells, h, m)
 				iv := boundInterval(h, m, lo[h], hi[h])
 				if Protected(iv, v, total, cfg) {
 					continue

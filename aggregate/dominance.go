@@ -22,7 +22,7 @@ import (
 // HiddenMeasures, and the total stays published (report-v2). Cells
 // covering the same records as the total are the total under another
 // name: published like it, or, when it hides a measure, hidden whole
-// (only the total may hide a measure alone). The comparison is exact
+// (only the total may hide a measure alone) as secondary cells. The comparison is exact
 // integer arithmetic; p is taken to four decimals.
 func Dominance(cells []ur.Cell, cfg Config) {
 	if len(cells) == 0 {
@@ -61,8 +61,11 @@ func Dominance(cells []ur.Cell, cfg Config) {
 			continue
 		}
 		if c.Events == totalEvents {
+			// Its ranges are the total's, protected with the total's
+			// (Sensitive asks them of the total): hidden to keep the
+			// total's hidden measures hidden, not for its own sake.
 			if total.HiddenMeasures != 0 {
-				c.Suppression = ur.HiddenDominance
+				c.Suppression = ur.HiddenSecondary
 			}
 			continue
 		}
@@ -137,4 +140,37 @@ func protectCap(cells []ur.Cell, m Measure) int64 {
 		return math.MaxInt64
 	}
 	return m.Value(&cells[0])
+}
+
+// upperCap is the most Protected asks of the upper end of hidden cell h's
+// range of measure m: the published total bounds every cell (protectCap),
+// and for events, less one for each finest cell outside h, as every
+// finest cell in the report has at least one event and a reader sees which
+// are there. No pattern can do better without hiding the total's events.
+func (l *layout) upperCap(cells []ur.Cell, h int, m Measure) int64 {
+	c := protectCap(cells, m)
+	if m != Events || c == math.MaxInt64 {
+		return c
+	}
+	return c - int64(len(l.fine)-l.finestIn(h))
+}
+
+// finestIn counts the finest cells in the report that cell h sums.
+func (l *layout) finestIn(h int) int {
+	if b := l.block[h]; b >= 0 {
+		return bits.OnesCount16(l.mask[h] &^ l.ccs[b].absent)
+	}
+	if l.perPos == nil {
+		l.perPos = make([]int, dim)
+		for _, i := range l.fine {
+			l.perPos[lowBit(l.mask[i])]++
+		}
+	}
+	n := 0
+	for j := range dim {
+		if l.mask[h]&(1<<j) != 0 {
+			n += l.perPos[j]
+		}
+	}
+	return n
 }

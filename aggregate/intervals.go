@@ -138,9 +138,8 @@ func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m Measure)
 	for m := range NumMeasures {
 		var enough func(i int, lo, hi float64) bool
 		if cfg != nil {
-			total := protectCap(cells, m)
 			enough = func(i int, lo, hi float64) bool {
-				return Protected(Interval{Cell: i, Measure: m, Lo: lo, Hi: hi}, m.Value(&cells[i]), total, *cfg)
+				return Protected(Interval{Cell: i, Measure: m, Lo: lo, Hi: hi}, m.Value(&cells[i]), p.l.upperCap(cells, i, m), *cfg)
 			}
 		}
 		ivs, err := p.solve(cells, m, want, solveOpts{enough: enough, fromTrue: enough != nil})
@@ -758,8 +757,13 @@ func (s pairSet) any() bool                 { return slices.ContainsFunc(s, func
 const maxWidenRounds = 25
 
 // maxWidenTrials bounds the moves Widen tries for one report, each a
-// linear program with the move made in place.
-const maxWidenTrials = 20
+// linear program with the move made in place; maxWidenTrialsSmall for a
+// report small enough for one program of the whole (maxWidenUnknowns),
+// whose programs take microseconds.
+const (
+	maxWidenTrials      = 20
+	maxWidenTrialsSmall = 200
+)
 
 // maxWidenUnknowns bounds the reports Widen solves one linear program of
 // the whole report for; above it, it solves local ones (see
@@ -812,7 +816,10 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 		}
 		return l.intervalOf(cells, h, m, nil)
 	}
-	trials := maxWidenTrials
+	trials := maxWidenTrialsSmall
+	if local {
+		trials = maxWidenTrials
+	}
 	p := cfg.WithDefaults().DominanceP / 100
 	// Hiding more only removes equations, so an interval never narrows:
 	// what is wide enough once stays so, and later rounds look only at the
@@ -836,7 +843,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 		for _, iv := range ivs {
 			h := iv.Cell
 			v := iv.Measure.Value(&cells[h])
-			if Protected(iv, v, protectCap(cells, iv.Measure), cfg) {
+			if Protected(iv, v, l.upperCap(cells, h, iv.Measure), cfg) {
 				pending.remove(h, iv.Measure)
 				continue
 			}
@@ -844,7 +851,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 			if round == maxWidenRounds {
 				continue
 			}
-			fv, ft := float64(v), float64(protectCap(cells, iv.Measure))
+			fv, ft := float64(v), float64(l.upperCap(cells, h, iv.Measure))
 			hiWant, loWant := min(fv+1, ft), fv-1
 			if iv.Measure != Events {
 				hiWant, loWant = min(fv*(1+p), ft), fv*(1-p)
@@ -857,7 +864,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 				cells[u].Suppression = ur.HiddenSecondary
 				hid = append(hid, u)
 				touched[[2]int32{l.block[h], int32(iv.Measure)}] = true
-				if !math.IsNaN(after.Lo) && Protected(after, v, protectCap(cells, iv.Measure), cfg) {
+				if !math.IsNaN(after.Lo) && Protected(after, v, l.upperCap(cells, h, iv.Measure), cfg) {
 					// The trial showed it: the range is wide enough now,
 					// and hiding more keeps it so.
 					pending.remove(h, iv.Measure)
@@ -960,6 +967,24 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 		}
 		return cmp.Compare(a, b)
 	})
+	// Then the cells of other cost centres: with the structural zeros a
+	// reader knows, a cost centre's published cell of another shape can
+	// bound h too (total - Salg domestic = Lager data + Salg data world,
+	// when only data has bytes).
+	near := len(cands)
+	// A cell of none of the measure bounds the others at zero: hiding it
+	// can lower a lower end.
+	for i := range cells {
+		if open(i) && m.Value(&cells[i]) >= 0 && !slices.Contains(cands, i) {
+			cands = append(cands, i)
+		}
+	}
+	slices.SortStableFunc(cands[near:], func(a, b int) int {
+		if c := costCmp(&cells[a], &cells[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
 	for _, u := range cands {
 		if *trials <= 0 {
 			break
@@ -987,7 +1012,7 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 	// and try again next round.
 	need := max(hiWant-before.Hi, before.Lo-loWant, 1)
 	best = -1
-	for _, u := range cands { // cheapest first
+	for _, u := range cands[:near] { // cheapest first
 		if float64(m.Value(&cells[u])) >= need {
 			return u
 		}

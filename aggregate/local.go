@@ -93,7 +93,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 			return nil, err
 		}
 		for _, iv := range ivs {
-			if cfg == nil || Protected(iv, iv.Measure.Value(&cells[iv.Cell]), protectCap(cells, iv.Measure), *cfg) {
+			if cfg == nil || Protected(iv, iv.Measure.Value(&cells[iv.Cell]), l.upperCap(cells, iv.Cell, iv.Measure), *cfg) {
 				out = append(out, iv)
 				continue
 			}
@@ -141,7 +141,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 		}
 		for _, iv := range ivs {
 			e := l.block[iv.Cell]
-			if e == b || (cfg != nil && Protected(iv, iv.Measure.Value(&cells[iv.Cell]), protectCap(cells, iv.Measure), *cfg)) {
+			if e == b || (cfg != nil && Protected(iv, iv.Measure.Value(&cells[iv.Cell]), l.upperCap(cells, iv.Cell, iv.Measure), *cfg)) {
 				out = append(out, iv)
 				continue
 			}

@@ -134,9 +134,10 @@ func TestSuppressProperty(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
+		l := newLayout(cells)
 		for _, iv := range ivs {
 			v := iv.Measure.Value(&cells[iv.Cell])
-			if !Protected(iv, v, iv.Measure.Value(&cells[0]), cfg) {
+			if !Protected(iv, v, l.upperCap(cells, iv.Cell, iv.Measure), cfg) {
 				narrow++
 				if v == iv.Measure.Value(&cells[0]) {
 					atTotal++
