@@ -137,7 +137,9 @@ func DecodeCells(b []byte) ([]Cell, error) {
 			return nil, fmt.Errorf("decode cells: cell %d: %w", i, err)
 		}
 		c.Set, c.Service, c.Zone = GroupingSet(head[0]), Service(head[2]), Zone(head[3])
-		if c.Set >= NumGroupingSets || c.Service >= NumServices || c.Zone >= NumZones || head[1] > 6 || (head[1] > 1 && head[1]&1 != 0) {
+		// head[1]: 0 published, 1 hidden, 2*mask the total hiding amounts.
+		if c.Set >= NumGroupingSets || c.Service >= NumServices || c.Zone >= NumZones || head[1] > 6 ||
+			(head[1] > 1 && (head[1]&1 != 0 || c.Set != 0)) {
 			return nil, fmt.Errorf("decode cells: cell %d: bad dimensions", i)
 		}
 		l, err := binary.ReadUvarint(r)
