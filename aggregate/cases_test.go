@@ -82,7 +82,7 @@ func TestAuditFailureCases(t *testing.T) {
 				if err := res.Audit.check(org, c.m, cells); err != nil {
 					t.Errorf("%v", err)
 				}
-				if res.Fallback {
+				if res.Fallback != NoFallback {
 					t.Errorf("%s %s: fell back to the fallback pattern", org, c.m)
 				}
 				if cells[0].Suppression.Hidden() {

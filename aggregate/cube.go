@@ -212,7 +212,7 @@ func (b *Builder) orgCube(org ur.Org, cfg Config) (*Cube, error) {
 	}
 	c := NewCube(org, b.month, cfg.MinGroupSize, cells)
 	c.NarrowRanges, c.Loss, c.Disclosed = res.Narrow, LossOf(cells), len(res.Audit.Disclosed)
-	c.Fallback, c.GivenBack = res.Fallback, res.GivenBack
+	c.Fallback, c.GivenBack = res.Fallback != NoFallback, res.GivenBack
 	return c, nil
 }
 

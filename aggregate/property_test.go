@@ -93,7 +93,7 @@ func smallOrgRecords(r *rand.Rand, org ur.Org) []ur.Record {
 func TestSuppressProperty(t *testing.T) {
 	n := propertyCubes(t)
 	cfg := Config{MinGroupSize: 5}
-	var fallbacks, narrow, atTotal, given, hidden, total int
+	var fallbacks, rangeFallbacks, narrow, atTotal, given, hidden, total int
 	for seed := range n {
 		r := rand.New(rand.NewPCG(15, uint64(seed)))
 		recs := smallOrgRecords(r, ur.Org(900_000_000+seed))
@@ -118,10 +118,13 @@ func TestSuppressProperty(t *testing.T) {
 		if len(res.Audit.Disclosed) > 0 {
 			t.Fatalf("seed %d: audit failed even after the fallback: %s", seed, CellName(&cells[res.Audit.Disclosed[0]]))
 		}
-		if res.Fallback {
+		switch res.Fallback {
+		case FallbackAudit:
 			fallbacks++
 			t.Errorf("seed %d: the search failed the audit and fell back", seed)
 			continue
+		case FallbackRanges:
+			rangeFallbacks++
 		}
 		given += res.GivenBack.Cells
 		for i := range cells {
@@ -148,7 +151,7 @@ func TestSuppressProperty(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d cubes: %d fallbacks, %d ranges too narrow (%d equal to the total's), %d of %d cells hidden, %d given back", n, fallbacks, narrow, atTotal, hidden, total, given)
+	t.Logf("%d cubes: %d fallbacks for the audit, %d for ranges, %d ranges too narrow (%d equal to the total's), %d of %d cells hidden, %d given back", n, fallbacks, rangeFallbacks, narrow, atTotal, hidden, total, given)
 	if narrow > 0 {
 		t.Errorf("%d ranges too narrow", narrow)
 	}

@@ -11,15 +11,25 @@ type Suppressed struct {
 	// Narrow counts the (cell, measure) pairs still too narrow (see
 	// Widen); -1 when its linear programs could not be solved.
 	Narrow int
-	// Fallback is set when the pattern search left a cell the audit
-	// found determined, and the report got FallbackPattern instead.
-	Fallback bool
+	// Fallback says whether, and why, the report got FallbackPattern
+	// instead of the pattern of the search.
+	Fallback FallbackReason
 	// GivenBack is what was published again because a reader could work
 	// it out exactly anyway.
 	GivenBack GivenBack
 	// Audit is the exact audit of the final pattern.
 	Audit AuditResult
 }
+
+// FallbackReason is why a report got the fallback pattern.
+type FallbackReason uint8
+
+// Why the fallback pattern was used.
+const (
+	NoFallback     FallbackReason = iota
+	FallbackAudit                 // the search left a cell the audit found determined
+	FallbackRanges                // the search left ranges too narrow that the fallback protects
+)
 
 // GivenBack counts the secondary cells published again because a reader
 // could work out every measure of them exactly: hiding them protected
@@ -56,15 +66,56 @@ func Suppress(cells []ur.Cell, cfg Config) (Suppressed, error) {
 	res.Audit = Audit(cells)
 	if len(res.Audit.Disclosed) > 0 {
 		FallbackPattern(cells)
-		res.Fallback = true
+		res.Fallback = FallbackAudit
 		if res.Narrow, err = widen(cells, cfg); err != nil {
 			return Suppressed{}, err
 		}
 		res.Audit = Audit(cells)
 		return res, nil
 	}
+	if res.Narrow > 0 && hiddenFinest(cells) <= maxWidenUnknowns {
+		// Widen's effort fell short on a small report: the fallback
+		// leaves a reader the least, and is taken when it protects more.
+		was := saveSuppression(cells)
+		FallbackPattern(cells)
+		narrow, err := widen(cells, cfg)
+		if err != nil {
+			return Suppressed{}, err
+		}
+		if narrow >= 0 && narrow < res.Narrow {
+			res.Narrow, res.Fallback, res.Audit = narrow, FallbackRanges, Audit(cells)
+			return res, nil
+		}
+		restoreSuppression(cells, was)
+	}
 	res.GivenBack = giveBack(cells)
 	return res, nil
+}
+
+// hiddenFinest counts the hidden finest cells: the unknowns of Widen's
+// programs.
+func hiddenFinest(cells []ur.Cell) int {
+	n := 0
+	for i := range cells {
+		if cells[i].Set == ur.ByCostCentre|finestSet && cells[i].Suppression.Hidden() {
+			n++
+		}
+	}
+	return n
+}
+
+func saveSuppression(cells []ur.Cell) []ur.Suppression {
+	s := make([]ur.Suppression, len(cells))
+	for i := range cells {
+		s[i] = cells[i].Suppression
+	}
+	return s
+}
+
+func restoreSuppression(cells []ur.Cell, s []ur.Suppression) {
+	for i := range cells {
+		cells[i].Suppression = s[i]
+	}
 }
 
 // widen is Widen with the errors that leave the ranges unknown (not
