@@ -397,12 +397,31 @@ func (l *layout) unstick(cells []ur.Cell, h int) bool {
 			}
 		}
 	}
-	slices.SortStableFunc(cands, func(a, b int32) int {
+	near := len(cands)
+	// What the other cost centres all know gives a cell away too (W_c,
+	// Z): the voice calls abroad that every cost centre shows or has none
+	// of, say. Their cells come after, up to a bound on the trials.
+	for e := range l.ccs {
+		if int32(e) == l.block[h] {
+			continue
+		}
+		for _, i := range l.ccs[e].cells {
+			if len(cands) >= near+maxUnstickFar {
+				break
+			}
+			if l.mask[i]&l.mask[h] != 0 {
+				add(i)
+			}
+		}
+	}
+	byCost := func(a, b int32) int {
 		if c := costCmp(&cells[a], &cells[b]); c != 0 {
 			return c
 		}
 		return cmp.Compare(a, b)
-	})
+	}
+	slices.SortStableFunc(cands[:near], byCost)
+	slices.SortStableFunc(cands[near:], byCost)
 	for _, u := range cands {
 		cells[u].Suppression = ur.HiddenSecondary
 		if !l.determined(cells, h) {
@@ -410,6 +429,7 @@ func (l *layout) unstick(cells []ur.Cell, h int) bool {
 		}
 		cells[u].Suppression = ur.Published
 	}
+	cands = cands[:near]
 	for _, u := range cands {
 		if l.mask[u]&l.mask[h] != 0 {
 			cells[u].Suppression = ur.HiddenSecondary
@@ -418,6 +438,9 @@ func (l *layout) unstick(cells []ur.Cell, h int) bool {
 	}
 	return false
 }
+
+// maxUnstickFar bounds the cells of other cost centres unstick tries.
+const maxUnstickFar = 256
 
 // fixed reports whether cell i is the organisation's total or the total
 // under another name: a cell that holds every finest cell with events (a
