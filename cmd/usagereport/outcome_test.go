@@ -64,3 +64,43 @@ func TestOneOrganisationFailsAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryMonthLeftOut spoils one organisation's publication record of
+// October and reports November: the run goes on, that workbook leaves
+// October out with a warning naming the organisation and month, and the
+// other organisations' workbooks still show it.
+func TestHistoryMonthLeftOut(t *testing.T) {
+	samples, _ := filepath.Glob("../../fixtures/sample/*")
+	dir := t.TempDir()
+	store, out := filepath.Join(dir, "store"), filepath.Join(dir, "out")
+	mustRun(t, append([]string{"ingest", "--store", store}, samples...)...)
+	mustRun(t, "report", "--store", store, "--month", "2026-10", "--out", filepath.Join(dir, "oct"))
+	cells, _ := filepath.Glob(filepath.Join(store, "publications", "*", "2026-10.v1.cells"))
+	if len(cells) < 2 {
+		t.Fatalf("publication records of October: %v", cells)
+	}
+	spoilt := filepath.Base(filepath.Dir(cells[0]))
+	if err := os.WriteFile(cells[0], []byte("not cells"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "report", "--store", store, "--month", "2026-11", "--out", out)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "history month left out") || !strings.Contains(r.stderr, "org="+spoilt) || !strings.Contains(r.stderr, "month=2026-10") {
+		t.Errorf("no warning naming %s and 2026-10:\n%s", spoilt, r.stderr)
+	}
+	headers := map[string]string{}
+	files, _ := filepath.Glob(filepath.Join(out, "*", "*-2026-11.xlsx"))
+	for _, f := range files {
+		headers[filepath.Base(filepath.Dir(f))] = historyHeaderOf(t, f)
+	}
+	if len(headers) < 2 {
+		t.Fatalf("November workbooks: %v", files)
+	}
+	for org, h := range headers {
+		if got := strings.Contains(h, "2026-10"); got == (org == spoilt) {
+			t.Errorf("%s: history %q (October shown: %t)", org, h, got)
+		}
+	}
+}
