@@ -70,8 +70,8 @@ type Cube struct {
 	// fails the audit is not made). Zero for a cube read back from a file.
 	Loss      Loss
 	Disclosed int
-	// Fallback is set when the search for a pattern failed the audit and
-	// the report got the fallback pattern instead (see Suppress).
+	// Fallback is set when the report got the fallback pattern instead of
+	// the search's (see Suppress and FallbackReason).
 	Fallback bool
 	// GivenBack is what Suppress published again: secondary cells a
 	// reader could work out exactly.

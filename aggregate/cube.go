@@ -72,10 +72,10 @@ type Withheld struct {
 }
 
 // Cubes computes the cube of every organisation of the month, with
-// suppression applied (Primary, Dominance, Secondary, Widen), and lists
-// the organisations withheld. Both are in organisation order. Every cube
-// passes the exact Audit; if one did not, Cubes returns an error naming
-// the organisation, the month and the cell, and no cubes. Like EachCube,
+// suppression applied (Suppress), and lists the organisations withheld.
+// Both are in organisation order. Every cube passes the exact Audit (the
+// fallback pattern's, if need be); if one could not be made, Cubes returns
+// its error, and no cubes (EachResult goes on without it). Like EachCube,
 // it computes each organisation's cube once.
 func (b *Builder) Cubes(cfg Config) ([]*Cube, []Withheld, error) {
 	if err := cfg.Validate(); err != nil {
