@@ -967,42 +967,56 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 		}
 		return cmp.Compare(a, b)
 	})
-	// Then the cells of other cost centres: with the structural zeros a
-	// reader knows, a cost centre's published cell of another shape can
-	// bound h too (total - Salg domestic = Lager data + Salg data world,
-	// when only data has bytes).
-	near := len(cands)
-	// A cell of none of the measure bounds the others at zero: hiding it
-	// can lower a lower end.
-	for i := range cells {
-		if open(i) && m.Value(&cells[i]) >= 0 && !slices.Contains(cands, i) {
-			cands = append(cands, i)
+	try := func(list []int) int {
+		for _, u := range list {
+			if *trials <= 0 {
+				break
+			}
+			*trials--
+			// Hiding u alone (tried in place, then undone): Secondary may
+			// hide more with it, which only widens further, so a move that
+			// helps alone helps.
+			was := cells[u].Suppression
+			cells[u].Suppression = ur.HiddenSecondary
+			iv, err := intervalOf(cells, h, m)
+			cells[u].Suppression = was
+			if err != nil {
+				continue
+			}
+			if (before.Hi < hiWant && iv.Hi > before.Hi+widenEps(before.Hi)) ||
+				(before.Lo > loWant && iv.Lo < before.Lo-widenEps(before.Lo)) {
+				*after = iv
+				return u
+			}
 		}
+		return -1
 	}
-	slices.SortStableFunc(cands[near:], func(a, b int) int {
-		if c := costCmp(&cells[a], &cells[b]); c != 0 {
-			return c
+	if u := try(cands); u >= 0 {
+		return u
+	}
+	if *trials > 0 {
+		// Then the cells of other cost centres: with the structural zeros
+		// a reader knows, a cost centre's published cell of another shape
+		// can bound h too (total - Salg domestic = Lager data + Salg data
+		// world, when only data has bytes). A cell of none of the measure
+		// bounds the others at zero: hiding it can lower a lower end.
+		in := make([]bool, len(cells))
+		for _, u := range cands {
+			in[u] = true
 		}
-		return cmp.Compare(a, b)
-	})
-	for _, u := range cands {
-		if *trials <= 0 {
-			break
+		var far []int
+		for i := range cells {
+			if !in[i] && open(i) && m.Value(&cells[i]) >= 0 {
+				far = append(far, i)
+			}
 		}
-		*trials--
-		// Hiding u alone (tried in place, then undone): Secondary may
-		// hide more with it, which only widens further, so a move that
-		// helps alone helps.
-		was := cells[u].Suppression
-		cells[u].Suppression = ur.HiddenSecondary
-		iv, err := intervalOf(cells, h, m)
-		cells[u].Suppression = was
-		if err != nil {
-			continue
-		}
-		if (before.Hi < hiWant && iv.Hi > before.Hi+widenEps(before.Hi)) ||
-			(before.Lo > loWant && iv.Lo < before.Lo-widenEps(before.Lo)) {
-			*after = iv
+		slices.SortStableFunc(far, func(a, b int) int {
+			if c := costCmp(&cells[a], &cells[b]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+		if u := try(far); u >= 0 {
 			return u
 		}
 	}
@@ -1012,7 +1026,7 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 	// and try again next round.
 	need := max(hiWant-before.Hi, before.Lo-loWant, 1)
 	best = -1
-	for _, u := range cands[:near] { // cheapest first
+	for _, u := range cands { // cheapest first
 		if float64(m.Value(&cells[u])) >= need {
 			return u
 		}
