@@ -784,8 +784,15 @@ func widenEps(v float64) float64 { return 1e-6 * math.Max(1, math.Abs(v)) }
 // maxWidenTrials): it is a best effort on top of the exact guarantee,
 // which Audit checks.
 func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
+	narrow, _, err = widen3(cells, cfg)
+	return narrow, err
+}
+
+// widen3 is Widen that also returns the (cell, measure) pairs it left too
+// narrow, when there are any.
+func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 	if len(cells) == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	unknowns := 0
 	for i := range cells {
@@ -835,7 +842,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 	for round := 0; pending.any(); round++ {
 		ivs, err := intervals(cells, pending.has, round)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		narrow = 0
 		var hid []int
@@ -873,7 +880,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 			}
 		}
 		if len(hid) == 0 {
-			return narrow, nil
+			return narrow, pending, nil
 		}
 		// Hiding a cell leaves every other hidden cell as undetermined
 		// as it was (the tables that kept it so still fit); only the
@@ -883,7 +890,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 			Secondary(cells)
 		}
 	}
-	return 0, nil
+	return 0, nil, nil
 }
 
 // widener picks the published cell to hide to widen h's interval of

@@ -122,14 +122,41 @@ func restoreSuppression(cells []ur.Cell, s []ur.Suppression) {
 }
 
 // widen is Widen with the errors that leave the ranges unknown (not
-// wrong) turned into -1.
+// wrong) turned into -1. In a report too large for Widen's programs of the
+// whole (see intervalProblem), the ranges it leaves too narrow may only
+// look so in its smaller programs: up to maxRecountUnknowns hidden finest
+// cells, they are counted again in one program of the whole report.
 func widen(cells []ur.Cell, cfg Config) (int, error) {
-	narrow, err := Widen(cells, cfg)
+	narrow, left, err := widen3(cells, cfg)
 	if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrUnsolved) {
 		return -1, nil
 	}
-	return narrow, err
+	if err != nil || narrow <= 0 || left == nil {
+		return narrow, err
+	}
+	if n := hiddenFinest(cells); n <= maxWidenUnknowns || n > maxRecountUnknowns {
+		return narrow, nil
+	}
+	p, err := newIntervalProblemUpTo(cells, nil, nil, maxRecountUnknowns)
+	if err != nil {
+		return narrow, nil
+	}
+	ivs, err := p.intervals(cells, left.has, nil)
+	if err != nil {
+		return narrow, nil // the smaller programs' count stands
+	}
+	exact := 0
+	for _, iv := range ivs {
+		if !Protected(iv, iv.Measure.Value(&cells[iv.Cell]), p.l.upperCap(cells, iv.Cell, iv.Measure), cfg) {
+			exact++
+		}
+	}
+	return exact, nil
 }
+
+// maxRecountUnknowns bounds the reports whose narrow ranges widen counts
+// again in one program of the whole.
+const maxRecountUnknowns = 1000
 
 // FallbackPattern hides every cell except those that must stay published:
 // the organisation's total and the cells that hold all of its events (the
