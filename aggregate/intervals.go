@@ -652,16 +652,17 @@ type solveOpts struct {
 }
 
 // knownZero reports whether a reader knows measure m of hidden finest
-// cell c to be zero: call seconds outside voice, data volume outside data
-// and MMS, as every published cell of those services shows. Only a cell
-// whose value is zero counts (an operator may send seconds with an SMS;
-// then the reader cannot be sure).
+// cell c to be zero: the structural zeros of report-v2, call seconds
+// outside voice and data volume outside data. Only a cell whose value is
+// zero counts (an operator may send seconds with an SMS, or bytes with an
+// MMS; then a reader who relied on the rule would be wrong there, and the
+// ranges need not guard against a wrong belief).
 func knownZero(c *ur.Cell, m Measure) bool {
 	switch m {
 	case Duration:
 		return c.Service != ur.Voice && c.DurationS == 0
 	case Volume:
-		return c.Service != ur.Data && c.Service != ur.MMS && c.VolumeBytes == 0
+		return c.Service != ur.Data && c.VolumeBytes == 0
 	}
 	return false
 }
