@@ -1,7 +1,6 @@
 package aggregate
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -156,5 +155,3 @@ func TestSuppressProperty(t *testing.T) {
 		t.Errorf("%d ranges too narrow", narrow)
 	}
 }
-
-var _ = fmt.Sprint
