@@ -43,6 +43,21 @@ const (
 // Hidden reports whether the cell's measures are withheld.
 func (s Suppression) Hidden() bool { return s != Published }
 
+// MeasureMask is a set of the amounts that a published cell hides on
+// their own. Only the organisation's total has any (report-v2): its
+// duration_s and volume_bytes follow the p%-rule while its subscribers,
+// events and charge are always shown.
+type MeasureMask uint8
+
+// The measures a MeasureMask can hold.
+const (
+	HideDuration MeasureMask = 1 << iota
+	HideVolume
+)
+
+// Has reports whether m holds x.
+func (m MeasureMask) Has(x MeasureMask) bool { return m&x != 0 }
+
 // Amount measures that the dominance rule looks at, indexing Cell.Top1/Top2.
 const (
 	MeasureCharge = iota
@@ -66,7 +81,10 @@ type Cell struct {
 	VolumeBytes int64
 	Charge      Amount
 	Suppression Suppression
-	Top1, Top2  [NumDominanceMeasures]int64
+	// HiddenMeasures, on the published organisation total only, are the
+	// amounts it does not show (null in Parquet, the hidden mark in Excel).
+	HiddenMeasures MeasureMask
+	Top1, Top2     [NumDominanceMeasures]int64
 }
 
 // CostCentreName returns the cost centre as a report shows it.

@@ -83,22 +83,31 @@ const cellsMagic = "usagereport cells v1\n"
 // EncodeCells writes cells as published, canonically: the same published
 // cells give the same bytes. Only what a report shows goes in: the
 // dimensions, whether the cell is hidden and, when it is not, its five
-// measures.
+// measures. A published cell that hides amounts on its own (the total,
+// HiddenMeasures) says which in the hidden byte (2*mask) and writes them
+// as zero; without such a cell the encoding is that of report-v1's cells.
 func EncodeCells(cells []Cell) []byte {
 	b := make([]byte, 0, len(cellsMagic)+len(cells)*24)
 	b = append(b, cellsMagic...)
 	b = binary.AppendUvarint(b, uint64(len(cells)))
 	for i := range cells {
 		c := &cells[i]
-		hidden := byte(0)
+		hidden := byte(c.HiddenMeasures&(HideDuration|HideVolume)) << 1
 		if c.Suppression.Hidden() {
 			hidden = 1
 		}
 		b = append(b, byte(c.Set), hidden, byte(c.Service), byte(c.Zone))
 		b = binary.AppendUvarint(b, uint64(len(c.CostCentre)))
 		b = append(b, c.CostCentre...)
-		if hidden == 0 {
-			for _, v := range [...]int64{c.Subscribers, c.Events, c.DurationS, c.VolumeBytes, int64(c.Charge)} {
+		if hidden != 1 {
+			dur, vol := c.DurationS, c.VolumeBytes
+			if c.HiddenMeasures.Has(HideDuration) {
+				dur = 0
+			}
+			if c.HiddenMeasures.Has(HideVolume) {
+				vol = 0
+			}
+			for _, v := range [...]int64{c.Subscribers, c.Events, dur, vol, int64(c.Charge)} {
 				b = binary.AppendVarint(b, v)
 			}
 		}
@@ -137,7 +146,9 @@ func DecodeCells(b []byte) ([]Cell, error) {
 			return nil, fmt.Errorf("decode cells: cell %d: %w", i, err)
 		}
 		c.Set, c.Service, c.Zone = GroupingSet(head[0]), Service(head[2]), Zone(head[3])
-		if c.Set >= NumGroupingSets || c.Service >= NumServices || c.Zone >= NumZones || head[1] > 1 {
+		// head[1]: 0 published, 1 hidden, 2*mask the total hiding amounts.
+		if c.Set >= NumGroupingSets || c.Service >= NumServices || c.Zone >= NumZones || head[1] > 6 ||
+			(head[1] > 1 && (head[1]&1 != 0 || c.Set != 0)) {
 			return nil, fmt.Errorf("decode cells: cell %d: bad dimensions", i)
 		}
 		l, err := binary.ReadUvarint(r)
@@ -158,6 +169,7 @@ func DecodeCells(b []byte) ([]Cell, error) {
 			}
 		}
 		c.Subscribers, c.Events, c.DurationS, c.VolumeBytes, c.Charge = v[0], v[1], v[2], v[3], Amount(v[4])
+		c.HiddenMeasures = MeasureMask(head[1] >> 1)
 	}
 	if r.Len() != 0 {
 		return nil, errors.New("decode cells: trailing bytes")
@@ -170,8 +182,8 @@ func DecodeCells(b []byte) ([]Cell, error) {
 }
 
 // PublishedCells returns cells as a report shows them: a hidden cell keeps
-// its dimensions only, with one look whatever hid it, and no cell keeps its
-// top contributions.
+// its dimensions only, with one look whatever hid it, an amount the total
+// hides on its own is zero, and no cell keeps its top contributions.
 func PublishedCells(cells []Cell) []Cell {
 	out := make([]Cell, len(cells))
 	for i, c := range cells {
@@ -180,6 +192,13 @@ func PublishedCells(cells []Cell) []Cell {
 			p.Suppression = HiddenSecondary
 		} else {
 			p.Subscribers, p.Events, p.DurationS, p.VolumeBytes, p.Charge = c.Subscribers, c.Events, c.DurationS, c.VolumeBytes, c.Charge
+			p.HiddenMeasures = c.HiddenMeasures
+			if p.HiddenMeasures.Has(HideDuration) {
+				p.DurationS = 0
+			}
+			if p.HiddenMeasures.Has(HideVolume) {
+				p.VolumeBytes = 0
+			}
 		}
 		out[i] = p
 	}

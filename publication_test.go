@@ -2,6 +2,7 @@ package usagereport
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -73,8 +74,43 @@ func TestEncodeCells(t *testing.T) {
 	}
 }
 
+// TestEncodeCellsHiddenMeasures keeps the total's amounts hidden on their
+// own (report-v2) out of the record, and the mask in it; cells without
+// such a mask encode as before, so records made earlier keep their digest.
+func TestEncodeCellsHiddenMeasures(t *testing.T) {
+	cells := testCells()
+	before := EncodeCells(cells)
+	cells[0].HiddenMeasures = HideDuration | HideVolume
+	cells[0].DurationS, cells[0].VolumeBytes = 987654321, 123456789
+	b := EncodeCells(cells)
+	if bytes.Equal(b, before) {
+		t.Fatal("the mask left no trace in the encoding")
+	}
+	if bytes.Contains(b, binary.AppendVarint(nil, 987654321)) || bytes.Contains(b, binary.AppendVarint(nil, 123456789)) {
+		t.Error("a hidden amount went into the encoding")
+	}
+	got, err := DecodeCells(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(PublishedCells(cells), got); diff != "" {
+		t.Errorf("round trip (-published +decoded):\n%s", diff)
+	}
+	if got[0].HiddenMeasures != HideDuration|HideVolume || got[0].DurationS != 0 || got[0].VolumeBytes != 0 {
+		t.Errorf("total decoded as %+v", got[0])
+	}
+	cells[0].HiddenMeasures = 0
+	cells[0].DurationS, cells[0].VolumeBytes = testCells()[0].DurationS, testCells()[0].VolumeBytes
+	if !bytes.Equal(EncodeCells(cells), before) {
+		t.Error("cells without a mask no longer encode as before")
+	}
+}
+
 func FuzzDecodeCells(f *testing.F) {
 	f.Add(EncodeCells(testCells()))
+	hm := testCells()
+	hm[0].HiddenMeasures = HideVolume
+	f.Add(EncodeCells(hm))
 	f.Add(EncodeCells(nil))
 	f.Add([]byte(cellsMagic + "\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -30,7 +30,9 @@ const (
 var ChargeType = &arrow.Decimal128Type{Precision: 18, Scale: 4}
 
 // Schema is the Arrow schema of a cube's cell table. The dimensions are null
-// where the grouping set aggregates over them. suppression holds the internal
+// where the grouping set aggregates over them; duration_s and volume_bytes
+// are null where a published cell (the organisation's total) hides them on
+// their own (ur.Cell.HiddenMeasures): the value never travels further. suppression holds the internal
 // reason code (0 = published) and the top columns the dominance inputs; the
 // export writes neither.
 var Schema = arrow.NewSchema([]arrow.Field{
@@ -40,8 +42,8 @@ var Schema = arrow.NewSchema([]arrow.Field{
 	{Name: "roaming_zone", Type: arrow.BinaryTypes.String, Nullable: true},
 	{Name: "subscribers", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "events", Type: arrow.PrimitiveTypes.Int64},
-	{Name: "duration_s", Type: arrow.PrimitiveTypes.Int64},
-	{Name: "volume_bytes", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "duration_s", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "volume_bytes", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	{Name: "charge", Type: ChargeType},
 	{Name: "suppression", Type: arrow.PrimitiveTypes.Uint8},
 	{Name: "top1_charge", Type: arrow.PrimitiveTypes.Int64},
@@ -68,6 +70,12 @@ type Cube struct {
 	// fails the audit is not made). Zero for a cube read back from a file.
 	Loss      Loss
 	Disclosed int
+	// Fallback is set when the report got the fallback pattern instead of
+	// the search's (see Suppress and FallbackReason).
+	Fallback bool
+	// GivenBack is what Suppress published again: secondary cells a
+	// reader could work out exactly.
+	GivenBack GivenBack
 	// Record holds the cells in report order, with Schema.
 	Record arrow.RecordBatch
 }
@@ -101,8 +109,8 @@ func newRecord(cells []ur.Cell) arrow.RecordBatch {
 		appendDim(b.Field(ColZone), c.Set.Has(ur.ByZone), c.Zone.String())
 		b.Field(ColSubscribers).(*array.Int64Builder).Append(c.Subscribers)
 		b.Field(ColEvents).(*array.Int64Builder).Append(c.Events)
-		b.Field(ColDuration).(*array.Int64Builder).Append(c.DurationS)
-		b.Field(ColVolume).(*array.Int64Builder).Append(c.VolumeBytes)
+		appendMeasure(b.Field(ColDuration), c.HiddenMeasures.Has(ur.HideDuration), c.DurationS)
+		appendMeasure(b.Field(ColVolume), c.HiddenMeasures.Has(ur.HideVolume), c.VolumeBytes)
 		b.Field(ColCharge).(*array.Decimal128Builder).Append(decimal128.FromI64(int64(c.Charge)))
 		b.Field(ColSuppression).(*array.Uint8Builder).Append(uint8(c.Suppression))
 		for m := 0; m < ur.NumDominanceMeasures; m++ {
@@ -111,6 +119,15 @@ func newRecord(cells []ur.Cell) arrow.RecordBatch {
 		}
 	}
 	return b.NewRecordBatch()
+}
+
+func appendMeasure(b array.Builder, hidden bool, v int64) {
+	ib := b.(*array.Int64Builder)
+	if hidden {
+		ib.AppendNull()
+	} else {
+		ib.Append(v)
+	}
 }
 
 func appendDim(b array.Builder, has bool, v string) {
@@ -165,6 +182,12 @@ func (c *Cube) Cells() ([]ur.Cell, error) {
 		cell.Events = i64(ColEvents).Value(i)
 		cell.DurationS = i64(ColDuration).Value(i)
 		cell.VolumeBytes = i64(ColVolume).Value(i)
+		if i64(ColDuration).IsNull(i) {
+			cell.DurationS, cell.HiddenMeasures = 0, cell.HiddenMeasures|ur.HideDuration
+		}
+		if i64(ColVolume).IsNull(i) {
+			cell.VolumeBytes, cell.HiddenMeasures = 0, cell.HiddenMeasures|ur.HideVolume
+		}
 		cell.Charge = ur.Amount(charge.Value(i).LowBits())
 		cell.Suppression = ur.Suppression(supp.Value(i))
 		for m := 0; m < ur.NumDominanceMeasures; m++ {

@@ -29,6 +29,11 @@ type AuditResult struct {
 // floating point. It looks only at which cells are hidden, never at their
 // values, so it audits a report read back from a file as well.
 //
+// A hidden cell that is the total under another name (see layout.fixed)
+// is not counted: what the equations give of it, the published total
+// shows; it is hidden only for the measures the total hides, whose ranges
+// are Widen's and Intervals' to check.
+//
 // It does not consider non-negativity: see Intervals for the ranges a
 // reader can narrow a hidden cell to.
 func Audit(cells []ur.Cell) AuditResult {
@@ -64,13 +69,13 @@ func Audit(cells []ur.Cell) AuditResult {
 				}
 				lw = lws[k]
 			}
-			if lw.contains(maskVec(l.mask[i])) {
+			if lw.contains(maskVec(l.mask[i])) && !l.fixed(cells, int(i)) {
 				res.Disclosed = append(res.Disclosed, int(i))
 			}
 		}
 	}
 	for _, i := range l.global.cells {
-		if cells[i].Suppression.Hidden() && gz.contains(maskVec(l.mask[i])) {
+		if cells[i].Suppression.Hidden() && gz.contains(maskVec(l.mask[i])) && !l.fixed(cells, int(i)) {
 			res.Disclosed = append(res.Disclosed, int(i))
 		}
 	}

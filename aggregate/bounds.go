@@ -93,7 +93,7 @@ func propagate(cells []ur.Cell, rels []relation, m Measure, floor int64) (lo, hi
 // propagateInto is propagate into lo and hi, of len(cells) each.
 func propagateInto(cells []ur.Cell, rels []relation, m Measure, floor int64, lo, hi []int64) ([]int64, []int64) {
 	for i := range cells {
-		if cells[i].Suppression.Hidden() {
+		if cells[i].Suppression.Hidden() || (cells[i].Set == 0 && hides(&cells[i], m)) {
 			lo[i], hi[i] = floor, unbounded
 		} else {
 			v := m.Value(&cells[i])
@@ -181,7 +181,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 			if m == Events {
 				floor = 1
 			}
-			total := m.Value(&cells[0])
+
 			p := cfg.WithDefaults().DominanceP / 100
 			lo, hi := propagateInto(cells, rels, m, floor, bufLo, bufHi)
 			for h := range cells {
@@ -189,6 +189,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 					continue
 				}
 				v := m.Value(&cells[h])
+				total := l.upperCap(cells, h, m)
 				iv := boundInterval(h, m, lo[h], hi[h])
 				if Protected(iv, v, total, cfg) {
 					continue

@@ -43,6 +43,10 @@ type orgAcc struct {
 	// keeps the subscriber count.
 	released bool
 	nsubs    int
+	// err is why the organisation's sums cannot be trusted (a sum that
+	// overflows): its cube is refused with it, and the other
+	// organisations go on.
+	err error
 }
 
 // release drops the organisation's sums once its cube is computed, so
@@ -156,9 +160,7 @@ func (b *Builder) Add(r *ur.Record) error {
 		return err
 	}
 	k := fineKey{sub: sub, cc: o.ccID(r.CostCentre), svc: r.Service, zone: r.Zone}
-	if err := o.addFine(k, sums{events: 1, duration: r.DurationS, volume: r.VolumeBytes, charge: int64(r.Charge)}); err != nil {
-		return fmt.Errorf("aggregate %s %s: %w", r.Org, b.month, err)
-	}
+	o.addFine(k, sums{events: 1, duration: r.DurationS, volume: r.VolumeBytes, charge: int64(r.Charge)})
 	return nil
 }
 
@@ -417,9 +419,7 @@ func (wk *worker) addRow(b *Builder, bt *ur.Batch, i int) error {
 		}
 	}
 	k := fineKey{sub: sub, cc: cc, svc: bt.Service[i], zone: bt.Zone[i]}
-	if err := o.addFine(k, sums{events: 1, duration: bt.DurationS[i], volume: bt.VolumeBytes[i], charge: int64(bt.Charge[i])}); err != nil {
-		return fmt.Errorf("aggregate %s %s: %w", o.org, b.month, err)
-	}
+	o.addFine(k, sums{events: 1, duration: bt.DurationS[i], volume: bt.VolumeBytes[i], charge: int64(bt.Charge[i])})
 	return nil
 }
 
@@ -460,12 +460,18 @@ func (o *orgAcc) ccID(name string) uint32 {
 	return cc
 }
 
-// addFine adds s to the finest entry k.
-func (o *orgAcc) addFine(k fineKey, s sums) error {
+// addFine adds s to the finest entry k. A sum that overflows spoils the
+// organisation, not the month: it is kept in o.err for its cube, and the
+// records that follow are skipped.
+func (o *orgAcc) addFine(k fineKey, s sums) {
+	if o.err != nil {
+		return
+	}
 	refs := o.bySub[k.sub]
 	for _, r := range refs {
 		if r.cc == k.cc && r.svc == k.svc && r.zone == k.zone {
-			return o.fine[r.i].add(s)
+			o.err = o.fine[r.i].add(s)
+			return
 		}
 	}
 	if refs == nil {
@@ -474,7 +480,7 @@ func (o *orgAcc) addFine(k fineKey, s sums) error {
 	i := int32(len(o.fine))
 	o.fine = append(o.fine, fine{fineKey: k})
 	o.bySub[k.sub] = append(refs, subFine{cc: k.cc, svc: k.svc, zone: k.zone, i: i})
-	return o.fine[i].add(s)
+	o.err = o.fine[i].add(s)
 }
 
 // Orgs lists the organisations seen, in order.

@@ -207,15 +207,17 @@ func TestAddBatchParallelMatchesAdd(t *testing.T) {
 	}
 }
 
-// TestAddBatchParallelError wants the error of the first row that
-// overflows, in row order, as adding the records one by one gives, however
-// the organisations are spread over the cores.
+// TestAddBatchParallelError wants the organisations whose sums overflow,
+// and only those, refused with the error of their first row that
+// overflows, as adding the records one by one gives, however the
+// organisations are spread over the cores: one organisation's overflow
+// stops neither the month nor the others.
 func TestAddBatchParallelError(t *testing.T) {
 	g := batchGen{orgs: 30, subs: 3000, rows: 20_000, batchRows: 4000, sources: 2}
 	batches := g.batches(3)
 	big := ur.Amount(900_000_000_000_000_000)
 	// Two organisations overflow, each on the second of two rows with the
-	// same key: b at row 2000, a at row 2500. The first in row order is b's.
+	// same key: b at row 2000, a at row 2500.
 	bt := &batches[0]
 	a := 100
 	b := slices.IndexFunc(bt.Org, func(o uint32) bool { return o != bt.Org[a] })
@@ -226,32 +228,57 @@ func TestAddBatchParallelError(t *testing.T) {
 	bt.Charge[a], bt.Charge[b], bt.Charge[2000], bt.Charge[2500] = big, big, big, big
 	copyRow(2000, b)
 	copyRow(2500, a)
-	var want string
+	// errsOf returns each organisation's error, "" for a cube made.
+	errsOf := func(bld *Builder) map[ur.Org]string {
+		out := map[ur.Org]string{}
+		var mu sync.Mutex
+		orgs := bld.Orgs()
+		err := bld.EachResult(Config{MinGroupSize: 3}, orgs, func(i int, c *Cube, err error) error {
+			mu.Lock()
+			defer mu.Unlock()
+			out[orgs[i]] = ""
+			if err != nil {
+				out[orgs[i]] = err.Error()
+			} else {
+				c.Release()
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
 	one := NewBuilder(testMonth)
 	var rec ur.Record
 	for i := range batches {
 		for j := range batches[i].Len() {
 			batches[i].Record(j, &rec)
-			if err := one.Add(&rec); err != nil && want == "" {
-				want = err.Error()
+			if err := one.Add(&rec); err != nil {
+				t.Fatalf("Add: %v", err)
 			}
 		}
 	}
-	if want == "" {
-		t.Fatal("no overflow")
+	want := errsOf(one)
+	failed := 0
+	for _, e := range want {
+		if e != "" {
+			failed++
+		}
+	}
+	if failed != 2 || len(want) < 3 {
+		t.Fatalf("%d of %d organisations failed, want 2: %v", failed, len(want), want)
 	}
 	for _, procs := range []int{1, 4} {
 		withProcs(procs, func() {
 			bld := NewBuilder(testMonth)
-			var got string
 			for i := range batches {
 				if err := bld.AddBatch(&batches[i]); err != nil {
-					got = err.Error()
-					break
+					t.Fatalf("procs %d: AddBatch: %v", procs, err)
 				}
 			}
-			if got != want {
-				t.Errorf("procs %d: error %q, want %q", procs, got, want)
+			if diff := cmp.Diff(want, errsOf(bld)); diff != "" {
+				t.Errorf("procs %d: errors per organisation (-Add +AddBatch):\n%s", procs, diff)
 			}
 		})
 	}

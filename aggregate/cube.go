@@ -2,7 +2,6 @@ package aggregate
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"math/bits"
 	"runtime"
@@ -74,10 +73,10 @@ type Withheld struct {
 }
 
 // Cubes computes the cube of every organisation of the month, with
-// suppression applied (Primary, Dominance, Secondary, Widen), and lists
-// the organisations withheld. Both are in organisation order. Every cube
-// passes the exact Audit; if one did not, Cubes returns an error naming
-// the organisation, the month and the cell, and no cubes. Like EachCube,
+// suppression applied (Suppress), and lists the organisations withheld.
+// Both are in organisation order. Every cube passes the exact Audit (the
+// fallback pattern's, if need be); if one could not be made, Cubes returns
+// its error, and no cubes (EachResult goes on without it). Like EachCube,
 // it computes each organisation's cube once.
 func (b *Builder) Cubes(cfg Config) ([]*Cube, []Withheld, error) {
 	if err := cfg.Validate(); err != nil {
@@ -124,6 +123,19 @@ func (b *Builder) Eligible(cfg Config) (orgs []ur.Org, withheld []Withheld) {
 // EachCube starts no more organisations, and returns the error of the
 // first one in orgs' order that failed.
 func (b *Builder) EachCube(cfg Config, orgs []ur.Org, fn func(i int, c *Cube) error) error {
+	return b.EachResult(cfg, orgs, func(i int, c *Cube, err error) error {
+		if err != nil {
+			return err
+		}
+		return fn(i, c)
+	})
+}
+
+// EachResult is EachCube for a run that goes on when an organisation's
+// cube cannot be made: fn gets either the cube or the error that kept it
+// from being made (cube nil), and only an error fn returns stops the
+// other organisations. One organisation's trouble stays its own.
+func (b *Builder) EachResult(cfg Config, orgs []ur.Org, fn func(i int, c *Cube, err error) error) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -138,10 +150,7 @@ func (b *Builder) EachCube(cfg Config, orgs []ur.Org, fn func(i int, c *Cube) er
 					continue
 				}
 				c, err := b.orgCube(orgs[i], cfg.forOrg(orgs[i]))
-				if err == nil {
-					err = fn(i, c)
-				}
-				if err != nil {
+				if err := fn(i, c, err); err != nil {
 					errs[i] = err
 					failed.Store(true)
 				}
@@ -185,29 +194,26 @@ func (b *Builder) orgCube(org ur.Org, cfg Config) (*Cube, error) {
 	if acc.released {
 		return nil, fmt.Errorf("aggregate %s %s: the cube was computed already", org, b.month)
 	}
+	if acc.err != nil {
+		err := acc.err
+		acc.release()
+		return nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
+	}
 	cells, err := acc.cells()
 	acc.release()
 	if err != nil {
 		return nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
 	}
-	Primary(cells, cfg)
-	Dominance(cells, cfg)
-	Secondary(cells)
-	// Widening is best effort on top of the exact guarantee: a report
-	// whose linear programs cannot be solved keeps the exact-safe pattern.
-	narrow, err := Widen(cells, cfg)
-	if err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrUnsolved) {
+	res, err := Suppress(cells, cfg)
+	if err != nil {
 		return nil, fmt.Errorf("aggregate %s %s: %w", org, b.month, err)
 	}
-	audit := Audit(cells)
-	if err := audit.check(org, b.month, cells); err != nil {
+	if err := res.Audit.check(org, b.month, cells); err != nil {
 		return nil, err
 	}
 	c := NewCube(org, b.month, cfg.MinGroupSize, cells)
-	c.NarrowRanges, c.Loss, c.Disclosed = narrow, LossOf(cells), len(audit.Disclosed)
-	if err != nil {
-		c.NarrowRanges = -1 // not known
-	}
+	c.NarrowRanges, c.Loss, c.Disclosed = res.Narrow, LossOf(cells), len(res.Audit.Disclosed)
+	c.Fallback, c.GivenBack = res.Fallback != NoFallback, res.GivenBack
 	return c, nil
 }
 

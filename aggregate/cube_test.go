@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -146,16 +147,43 @@ func TestWithheldAndK(t *testing.T) {
 	}
 }
 
+// TestOverflowIsAnError refuses the cube of an organisation whose charge
+// sum goes beyond DECIMAL(18,4), and makes the other organisation's.
 func TestOverflowIsAnError(t *testing.T) {
 	m := ur.MonthOf(2026, 10)
 	b := NewBuilder(m)
 	big := ur.Amount(900_000_000_000_000_000)
-	for range 2 {
-		if err := b.Add(&ur.Record{Org: 974760673, Month: m, Charge: big}); err != nil {
-			return // the second add overflows DECIMAL(18,4): good
+	const bad, good = ur.Org(974760673), ur.Org(923609016)
+	for s := range 5 {
+		for _, org := range []ur.Org{bad, good} {
+			r := ur.Record{Org: org, Month: m, Subscriber: ur.Pseudonym{byte(s)}, Charge: 100}
+			if org == bad && s < 2 {
+				r.Subscriber, r.Charge = ur.Pseudonym{9}, big
+			}
+			if err := b.Add(&r); err != nil {
+				t.Fatalf("Add: %v", err)
+			}
 		}
 	}
-	t.Errorf("a charge sum beyond DECIMAL(18,4) was accepted")
+	orgs := []ur.Org{bad, good}
+	errs := make([]error, 2)
+	made := make([]bool, 2)
+	err := b.EachResult(Config{MinGroupSize: 3}, orgs, func(i int, c *Cube, err error) error {
+		errs[i], made[i] = err, c != nil
+		if c != nil {
+			c.Release()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(errs[0], ur.ErrAmountOverflow) || made[0] {
+		t.Errorf("the overflowing organisation: error %v, cube made %t; want ErrAmountOverflow and none", errs[0], made[0])
+	}
+	if errs[1] != nil || !made[1] {
+		t.Errorf("the other organisation: error %v, cube made %t; want its cube", errs[1], made[1])
+	}
 }
 
 // toBatches packs records into batches the way a store does: dictionaries

@@ -138,9 +138,8 @@ func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m Measure)
 	for m := range NumMeasures {
 		var enough func(i int, lo, hi float64) bool
 		if cfg != nil {
-			total := m.Value(&cells[0])
 			enough = func(i int, lo, hi float64) bool {
-				return Protected(Interval{Cell: i, Measure: m, Lo: lo, Hi: hi}, m.Value(&cells[i]), total, *cfg)
+				return Protected(Interval{Cell: i, Measure: m, Lo: lo, Hi: hi}, m.Value(&cells[i]), p.l.upperCap(cells, i, m), *cfg)
 			}
 		}
 		ivs, err := p.solve(cells, m, want, solveOpts{enough: enough, fromTrue: enough != nil})
@@ -261,7 +260,11 @@ func newIntervalProblemUpTo(cells []ur.Cell, l *layout, blocks []int32, limit in
 	ints := make([]int32, 0, 256)
 	seenVars := make(map[uint64]struct{}, 64)
 	var vars, fixed []int32
-	p.eachRow(func(i int) {
+	// The total's equation comes last when it hides a measure: the
+	// programs of that measure drop it, and the equations chosen before
+	// it must then still stand for every other published cell.
+	deferTotal := l.total >= 0 && cells[l.total].HiddenMeasures != 0
+	consider := func(i int) {
 		if cells[i].Suppression.Hidden() || cells[i].Set == finest || len(basis) == p.nvars {
 			return
 		}
@@ -314,7 +317,15 @@ func newIntervalProblemUpTo(cells []ur.Cell, l *layout, blocks []int32, limit in
 		for _, v := range vars {
 			used[v] = true
 		}
+	}
+	p.eachRow(func(i int) {
+		if !(deferTotal && i == l.total) {
+			consider(i)
+		}
 	})
+	if deferTotal {
+		consider(l.total)
+	}
 	p.free = make([]bool, p.nvars)
 	for j := range used {
 		p.free[j] = !used[j]
@@ -456,7 +467,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	if p.hidden == nil {
 		p.hidden = []int32{}
 		p.eachRow(func(i int) {
-			if cells[i].Suppression.Hidden() {
+			if cells[i].Suppression.Hidden() || (i == p.l.total && cells[i].HiddenMeasures != 0) {
 				p.hidden = append(p.hidden, int32(i))
 			}
 		})
@@ -465,7 +476,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	}
 	for h, i32 := range p.hidden {
 		i := int(i32)
-		if want != nil && !want(i, m) {
+		if (want != nil && !want(i, m)) || (i == p.l.total && !hides(&cells[i], m)) {
 			continue
 		}
 		if p.hiddenVars[h] == nil {
@@ -505,6 +516,9 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	slab := p.l.scratchMatrix(len(p.rows) * n)
 	for r, i := range p.rows {
 		a[r] = slab[r*n : (r+1)*n : (r+1)*n]
+		if i == p.l.total && hides(&cells[i], m) {
+			continue // no equation: the total does not show m (dropped below)
+		}
 		v := float64(m.Value(&cells[i]) - p.restOf(i, m))
 		for _, j := range p.rowVars[r] {
 			if !zero[j] {
@@ -531,6 +545,29 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 		}
 	}
 	a, rhs = a[:k], rhs[:k]
+	if p.l.total >= 0 && hides(&cells[p.l.total], m) {
+		// Without the total's equation a column may be in no equation
+		// left: nothing bounds it above, and a program over it would be
+		// unbounded. It only makes its cells' upper ends +Inf.
+		inRow := make([]bool, n)
+		for r := range a {
+			for c, x := range a[r] {
+				inRow[c] = inRow[c] || x != 0
+			}
+		}
+		for k := range ts {
+			t := &ts[k]
+			kept := t.cols[:0]
+			for _, c := range t.cols {
+				if inRow[c] {
+					kept = append(kept, c)
+				} else {
+					t.unbounded = true
+				}
+			}
+			t.cols = kept
+		}
+	}
 	// Every optimum is a table the published cells allow, so it widens
 	// what has been seen of every cell; with enough, a cell whose seen
 	// range is already wide enough needs no programs of its own.
@@ -615,16 +652,17 @@ type solveOpts struct {
 }
 
 // knownZero reports whether a reader knows measure m of hidden finest
-// cell c to be zero: call seconds outside voice, data volume outside data
-// and MMS, as every published cell of those services shows. Only a cell
-// whose value is zero counts (an operator may send seconds with an SMS;
-// then the reader cannot be sure).
+// cell c to be zero: the structural zeros of report-v2, call seconds
+// outside voice and data volume outside data. Only a cell whose value is
+// zero counts (an operator may send seconds with an SMS, or bytes with an
+// MMS; then a reader who relied on the rule would be wrong there, and the
+// ranges need not guard against a wrong belief).
 func knownZero(c *ur.Cell, m Measure) bool {
 	switch m {
 	case Duration:
 		return c.Service != ur.Voice && c.DurationS == 0
 	case Volume:
-		return c.Service != ur.Data && c.Service != ur.MMS && c.VolumeBytes == 0
+		return c.Service != ur.Data && c.VolumeBytes == 0
 	}
 	return false
 }
@@ -687,6 +725,8 @@ func Protected(iv Interval, v, total int64, cfg Config) bool {
 // may be known exactly when its other cells have none.)
 func Sensitive(c *ur.Cell, m Measure, cfg Config) bool {
 	switch c.Suppression {
+	case ur.Published:
+		return c.Set == 0 && hides(c, m)
 	case ur.HiddenSmall:
 		return true
 	case ur.HiddenDominance:
@@ -718,8 +758,13 @@ func (s pairSet) any() bool                 { return slices.ContainsFunc(s, func
 const maxWidenRounds = 25
 
 // maxWidenTrials bounds the moves Widen tries for one report, each a
-// linear program with the move made in place.
-const maxWidenTrials = 20
+// linear program with the move made in place; maxWidenTrialsSmall for a
+// report small enough for one program of the whole (maxWidenUnknowns),
+// whose programs take microseconds.
+const (
+	maxWidenTrials      = 20
+	maxWidenTrialsSmall = 200
+)
 
 // maxWidenUnknowns bounds the reports Widen solves one linear program of
 // the whole report for; above it, it solves local ones (see
@@ -740,8 +785,15 @@ func widenEps(v float64) float64 { return 1e-6 * math.Max(1, math.Abs(v)) }
 // maxWidenTrials): it is a best effort on top of the exact guarantee,
 // which Audit checks.
 func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
+	narrow, _, err = widen3(cells, cfg)
+	return narrow, err
+}
+
+// widen3 is Widen that also returns the (cell, measure) pairs it left too
+// narrow, when there are any.
+func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 	if len(cells) == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	unknowns := 0
 	for i := range cells {
@@ -772,7 +824,10 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 		}
 		return l.intervalOf(cells, h, m, nil)
 	}
-	trials := maxWidenTrials
+	trials := maxWidenTrialsSmall
+	if local {
+		trials = maxWidenTrials
+	}
 	p := cfg.WithDefaults().DominanceP / 100
 	// Hiding more only removes equations, so an interval never narrows:
 	// what is wide enough once stays so, and later rounds look only at the
@@ -788,7 +843,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 	for round := 0; pending.any(); round++ {
 		ivs, err := intervals(cells, pending.has, round)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		narrow = 0
 		var hid []int
@@ -796,7 +851,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 		for _, iv := range ivs {
 			h := iv.Cell
 			v := iv.Measure.Value(&cells[h])
-			if Protected(iv, v, iv.Measure.Value(&cells[0]), cfg) {
+			if Protected(iv, v, l.upperCap(cells, h, iv.Measure), cfg) {
 				pending.remove(h, iv.Measure)
 				continue
 			}
@@ -804,7 +859,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 			if round == maxWidenRounds {
 				continue
 			}
-			fv, ft := float64(v), float64(iv.Measure.Value(&cells[0]))
+			fv, ft := float64(v), float64(l.upperCap(cells, h, iv.Measure))
 			hiWant, loWant := min(fv+1, ft), fv-1
 			if iv.Measure != Events {
 				hiWant, loWant = min(fv*(1+p), ft), fv*(1-p)
@@ -817,7 +872,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 				cells[u].Suppression = ur.HiddenSecondary
 				hid = append(hid, u)
 				touched[[2]int32{l.block[h], int32(iv.Measure)}] = true
-				if !math.IsNaN(after.Lo) && Protected(after, v, iv.Measure.Value(&cells[0]), cfg) {
+				if !math.IsNaN(after.Lo) && Protected(after, v, l.upperCap(cells, h, iv.Measure), cfg) {
 					// The trial showed it: the range is wide enough now,
 					// and hiding more keeps it so.
 					pending.remove(h, iv.Measure)
@@ -826,7 +881,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 			}
 		}
 		if len(hid) == 0 {
-			return narrow, nil
+			return narrow, pending, nil
 		}
 		// Hiding a cell leaves every other hidden cell as undetermined
 		// as it was (the tables that kept it so still fit); only the
@@ -836,7 +891,7 @@ func Widen(cells []ur.Cell, cfg Config) (narrow int, err error) {
 			Secondary(cells)
 		}
 	}
-	return 0, nil
+	return 0, nil, nil
 }
 
 // widener picks the published cell to hide to widen h's interval of
@@ -865,8 +920,15 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 	// shape in the other cost centres. The first two are few; the last
 	// come from the layout's shape index, cheapest first, only as far as
 	// they are needed (a report may have 100,000 cost centres, and this
-	// runs for every interval found too narrow).
+	// runs for every interval found too narrow). For the total's own
+	// measure (hidden by the p%-rule) every cell is near: any may bound it.
 	near := func(f func(i int)) {
+		if h == l.total {
+			for i := range cells {
+				f(i)
+			}
+			return
+		}
 		if b := l.block[h]; b >= 0 {
 			for _, i := range l.ccs[b].cells {
 				f(int(i))
@@ -911,20 +973,23 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 		}
 	})
 	slices.SortFunc(nearCands, cheaper)
-	shape := l.shapeIndexOf(cells).iter(mh)
-	shapeNext := func() int { // the next open cell of h's shape elsewhere, or -1
-		for {
-			i := shape.peek()
-			if i < 0 {
-				return -1
-			}
-			if cells[i].Suppression.Hidden() || l.fixed(cells, i) {
-				shape.drop() // for good: see shapeIndex
-				continue
-			}
-			shape.skip()
-			if i != h && l.block[i] != l.block[h] && m.Value(&cells[i]) > 0 {
-				return i
+	shapeNext := func() int { return -1 } // the next open cell of h's shape elsewhere, or -1
+	if h != l.total {
+		shape := l.shapeIndexOf(cells).iter(mh)
+		shapeNext = func() int {
+			for {
+				i := shape.peek()
+				if i < 0 {
+					return -1
+				}
+				if cells[i].Suppression.Hidden() || l.fixed(cells, i) {
+					shape.drop() // for good: see shapeIndex
+					continue
+				}
+				shape.skip()
+				if i != h && l.block[i] != l.block[h] && m.Value(&cells[i]) > 0 {
+					return i
+				}
 			}
 		}
 	}
@@ -948,11 +1013,7 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 		}
 		return true
 	}
-	for k := 0; *trials > 0; k++ {
-		if k == len(cands) && !more() {
-			break
-		}
-		u := cands[k]
+	try := func(u int) bool {
 		*trials--
 		// Hiding u alone (tried in place, then undone): Secondary may
 		// hide more with it, which only widens further, so a move that
@@ -962,12 +1023,51 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 		iv, err := intervalOf(cells, h, m)
 		cells[u].Suppression = was
 		if err != nil {
-			continue
+			return false
 		}
 		if (before.Hi < hiWant && iv.Hi > before.Hi+widenEps(before.Hi)) ||
 			(before.Lo > loWant && iv.Lo < before.Lo-widenEps(before.Lo)) {
 			*after = iv
-			return u
+			return true
+		}
+		return false
+	}
+	k := 0
+	for ; *trials > 0; k++ {
+		if k == len(cands) && !more() {
+			break
+		}
+		if try(cands[k]) {
+			return cands[k]
+		}
+	}
+	if *trials > 0 && k == len(cands) && len(cells) <= widenFarCells {
+		// Then the cells of other cost centres: with the structural zeros
+		// a reader knows, a cost centre's published cell of another shape
+		// can bound h too (total - Salg domestic = Lager data + Salg data
+		// world, when only data has bytes). A cell of none of the measure
+		// bounds the others at zero: hiding it can lower a lower end.
+		// This scans every cell, so only reports up to widenFarCells cells
+		// get it: in larger ones (thousands of cost centres) it would make
+		// Widen quadratic, and their ranges are bounded by h's shape.
+		in := make([]bool, len(cells))
+		for _, u := range cands {
+			in[u] = true
+		}
+		var far []int
+		for i := range cells {
+			if !in[i] && open(i) && m.Value(&cells[i]) >= 0 {
+				far = append(far, i)
+			}
+		}
+		slices.SortFunc(far, cheaper)
+		for _, u := range far {
+			if *trials <= 0 {
+				break
+			}
+			if try(u) {
+				return u
+			}
 		}
 	}
 	// No move tried helps alone (two equations bind at once, or the
@@ -1098,6 +1198,10 @@ func (it *shapeIter) drop() {
 	it.x.next[it.k] = it.k + 1
 	it.k++
 }
+
+// widenFarCells is the largest report (in cells) whose widener, when the
+// related cells fail, tries every other published cell.
+const widenFarCells = 4096
 
 // reduceBy subtracts from v, modulo the prime, the multiples of the basis
 // rows that clear their pivots (row k has a 1 at pivots[k]), and returns

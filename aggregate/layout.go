@@ -24,6 +24,7 @@ type layout struct {
 	fine    []int32      // the finest cells of the cost centres, in cell order
 	cols    [][dim]int64 // columnSums, once computed
 	credits int8         // credit: 0 not yet known, 1 no, 2 yes
+	perPos  []int        // finest cells per position, over the cost centres (finestIn)
 	// scratch of the interval problems, one at a time (see scratchBasis)
 	basisBuf  []uint64
 	matrixBuf []float64

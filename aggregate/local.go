@@ -117,7 +117,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 			return nil, err
 		}
 		for _, iv := range ivs {
-			if cfg == nil || Protected(iv, iv.Measure.Value(&cells[iv.Cell]), iv.Measure.Value(&cells[0]), *cfg) {
+			if cfg == nil || Protected(iv, iv.Measure.Value(&cells[iv.Cell]), l.upperCap(cells, iv.Cell, iv.Measure), *cfg) {
 				out = append(out, iv)
 				continue
 			}
@@ -175,7 +175,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 		}
 		for _, iv := range ivs {
 			e := l.block[iv.Cell]
-			if e == b || (cfg != nil && Protected(iv, iv.Measure.Value(&cells[iv.Cell]), iv.Measure.Value(&cells[0]), *cfg)) {
+			if e == b || (cfg != nil && Protected(iv, iv.Measure.Value(&cells[iv.Cell]), l.upperCap(cells, iv.Cell, iv.Measure), *cfg)) {
 				out = append(out, iv)
 				continue
 			}

@@ -8,16 +8,6 @@ import (
 	ur "usagereport"
 )
 
-func hiddenFinest(cells []ur.Cell) int {
-	n := 0
-	for i := range cells {
-		if cells[i].Set == ur.ByCostCentre|finestSet && cells[i].Suppression.Hidden() {
-			n++
-		}
-	}
-	return n
-}
-
 // suppressedOrg draws one organisation's records and returns its cells
 // after Primary, Dominance and Secondary.
 func suppressedOrg(tb testing.TB, r *rand.Rand, g genConfig, cfg Config) []ur.Cell {

@@ -176,9 +176,23 @@ func absAmount(a ur.Amount) ur.Amount {
 // determines (only a change elsewhere can save them) and whether it hid
 // anything.
 func (l *layout) greedy(cells []ur.Cell, idx []int32, base *space) (unfixable []int32, changed bool) {
+	// A cell that must stay published (the organisation's total under
+	// another name) is known whatever else is hidden: it is part of what
+	// the reader knows, never a candidate. Hiding it would leave a cell
+	// that the organisation's total gives away.
+	kb := *base
+	base = &kb
+	for _, i := range idx {
+		if l.fixed(cells, int(i)) {
+			base.addMask(l.mask[i])
+		}
+	}
 	var hidden []vec // the hidden cells' vectors reduced by what is known
 	var cands []int32
 	for _, i := range idx {
+		if l.fixed(cells, int(i)) {
+			continue
+		}
 		if !cells[i].Suppression.Hidden() {
 			cands = append(cands, i)
 			continue
@@ -385,12 +399,31 @@ func (l *layout) unstick(cells []ur.Cell, h int) bool {
 			}
 		}
 	}
-	slices.SortStableFunc(cands, func(a, b int32) int {
+	near := len(cands)
+	// What the other cost centres all know gives a cell away too (W_c,
+	// Z): the voice calls abroad that every cost centre shows or has none
+	// of, say. Their cells come after, up to a bound on the trials.
+	for e := range l.ccs {
+		if int32(e) == l.block[h] {
+			continue
+		}
+		for _, i := range l.ccs[e].cells {
+			if len(cands) >= near+maxUnstickFar {
+				break
+			}
+			if l.mask[i]&l.mask[h] != 0 {
+				add(i)
+			}
+		}
+	}
+	byCost := func(a, b int32) int {
 		if c := costCmp(&cells[a], &cells[b]); c != 0 {
 			return c
 		}
 		return cmp.Compare(a, b)
-	})
+	}
+	slices.SortStableFunc(cands[:near], byCost)
+	slices.SortStableFunc(cands[near:], byCost)
 	for _, u := range cands {
 		cells[u].Suppression = ur.HiddenSecondary
 		if !l.determined(cells, h) {
@@ -398,6 +431,7 @@ func (l *layout) unstick(cells []ur.Cell, h int) bool {
 		}
 		cells[u].Suppression = ur.Published
 	}
+	cands = cands[:near]
 	for _, u := range cands {
 		if l.mask[u]&l.mask[h] != 0 {
 			cells[u].Suppression = ur.HiddenSecondary
@@ -407,8 +441,26 @@ func (l *layout) unstick(cells []ur.Cell, h int) bool {
 	return false
 }
 
-// fixed reports whether cell i must stay published: the organisation's
-// total, or a cell with all of its events (the total under another name).
+// maxUnstickFar bounds the cells of other cost centres unstick tries.
+const maxUnstickFar = 256
+
+// fixed reports whether cell i is the organisation's total or the total
+// under another name: a cell that holds every finest cell with events (a
+// global cell whose missing finest cells are all absent, or the cell of
+// the only cost centre). It tells by the layout alone, so it holds for a
+// report read back from a file, and for a cube it means a cell with all
+// of the total's events. Secondary never hides it: what it shows, the
+// published total shows. It is hidden only with the total's measures that
+// the p%-rule hides (see Dominance), for those.
 func (l *layout) fixed(cells []ur.Cell, i int) bool {
-	return i == l.total || (l.total >= 0 && cells[i].Events == cells[l.total].Events)
+	if i == l.total {
+		return true
+	}
+	if l.total < 0 {
+		return false
+	}
+	if b := l.block[i]; b >= 0 {
+		return len(l.ccs) == 1 && (allMask&^l.mask[i])&^l.ccs[b].absent == 0
+	}
+	return (allMask&^l.mask[i])&^l.global.absent == 0
 }

@@ -61,11 +61,9 @@ func CubeFromReport(rep *Report) (*aggregate.Cube, error) {
 			c.Suppression = ur.HiddenSecondary // one look for every hidden cell
 			continue
 		}
-		if r.Subscribers == nil || r.Events == nil || r.DurationS == nil || r.VolumeBytes == nil || r.Charge == nil {
-			return nil, fmt.Errorf("report of %s: row %d: a published cell without measures", org, i)
+		if err := r.Measures(c); err != nil {
+			return nil, fmt.Errorf("report of %s: row %d: %w", org, i, err)
 		}
-		c.Subscribers, c.Events, c.DurationS, c.VolumeBytes = *r.Subscribers, *r.Events, *r.DurationS, *r.VolumeBytes
-		c.Charge = ur.Amount(*r.Charge)
 	}
 	t := ur.MonthOf(1970, 1).FirstDay().AddDate(0, 0, int(day))
 	m := ur.MonthOf(t.Year(), t.Month())

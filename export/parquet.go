@@ -1,6 +1,7 @@
 package export
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -79,8 +80,9 @@ func Rows(c *aggregate.Cube) []Row {
 		if !row.Suppressed {
 			row.Subscribers = i64(aggregate.ColSubscribers, i)
 			row.Events = i64(aggregate.ColEvents, i)
-			row.DurationS = i64(aggregate.ColDuration, i)
-			row.VolumeBytes = i64(aggregate.ColVolume, i)
+			// Null where the total hides the amount on its own.
+			row.DurationS = nullableI64(r.Column(aggregate.ColDuration).(*array.Int64), i)
+			row.VolumeBytes = nullableI64(r.Column(aggregate.ColVolume).(*array.Int64), i)
 			ch := charge.Value(i).LowBits()
 			v := int64(ch)
 			row.Charge = &v
@@ -155,4 +157,42 @@ func ReadParquet(r io.ReaderAt, size int64) (*Report, error) {
 		return nil, fmt.Errorf("read parquet report rows: got %d of %d", n, f.NumRows())
 	}
 	return rep, nil
+}
+
+func nullableI64(a *array.Int64, i int) *int64 {
+	if a.IsNull(i) {
+		return nil
+	}
+	v := a.Value(i)
+	return &v
+}
+
+// ErrNullMeasure reports a published row with a null measure where the
+// format allows none: only the organisation's total may hide duration_s
+// and volume_bytes on their own.
+var ErrNullMeasure = errors.New("a published cell with a null measure")
+
+// Measures fills c's measures from a published row: c.Set must be set.
+// A null duration_s or volume_bytes of the organisation's total becomes
+// c.HiddenMeasures; any other null measure is ErrNullMeasure.
+func (r *Row) Measures(c *ur.Cell) error {
+	if r.Subscribers == nil || r.Events == nil || r.Charge == nil {
+		return ErrNullMeasure
+	}
+	c.Subscribers, c.Events, c.Charge = *r.Subscribers, *r.Events, ur.Amount(*r.Charge)
+	c.DurationS, c.VolumeBytes, c.HiddenMeasures = 0, 0, 0
+	if r.DurationS != nil {
+		c.DurationS = *r.DurationS
+	} else {
+		c.HiddenMeasures |= ur.HideDuration
+	}
+	if r.VolumeBytes != nil {
+		c.VolumeBytes = *r.VolumeBytes
+	} else {
+		c.HiddenMeasures |= ur.HideVolume
+	}
+	if c.HiddenMeasures != 0 && c.Set != 0 {
+		return ErrNullMeasure
+	}
+	return nil
 }

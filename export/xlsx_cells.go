@@ -70,8 +70,9 @@ func newCellTable(c *aggregate.Cube) (*cellTable, error) {
 
 // shown is what the workbook may show of a cell.
 type shown struct {
-	present                                     bool // the cube has the cell: at least one event
-	hidden                                      bool // suppressed: the measures below are zero, not the cell's
+	present                                     bool           // the cube has the cell: at least one event
+	hidden                                      bool           // suppressed: the measures below are zero, not the cell's
+	hiddenMeasures                              ur.MeasureMask // published, but these amounts hidden on their own (the total)
 	subscribers, events, durationS, volumeBytes int64
 	charge                                      ur.Amount
 }
@@ -85,7 +86,7 @@ func (t *cellTable) shown(i int) shown {
 	if ur.Suppression(t.supp.Value(i)).Hidden() {
 		return shown{present: true, hidden: true}
 	}
-	return shown{
+	s := shown{
 		present:     true,
 		subscribers: t.subs.Value(i),
 		events:      t.events.Value(i),
@@ -93,6 +94,25 @@ func (t *cellTable) shown(i int) shown {
 		volumeBytes: t.vol.Value(i),
 		charge:      ur.Amount(int64(t.charge.Value(i).LowBits())),
 	}
+	if t.dur.IsNull(i) {
+		s.durationS, s.hiddenMeasures = 0, s.hiddenMeasures|ur.HideDuration
+	}
+	if t.vol.IsNull(i) {
+		s.volumeBytes, s.hiddenMeasures = 0, s.hiddenMeasures|ur.HideVolume
+	}
+	return s
+}
+
+// hides reports whether the cell shows measure m as hidden: all of a
+// hidden cell's, or an amount the total hides on its own.
+func (s shown) hides(m measure) bool {
+	switch m {
+	case mMinutes:
+		return s.hidden || s.hiddenMeasures.Has(ur.HideDuration)
+	case mGB:
+		return s.hidden || s.hiddenMeasures.Has(ur.HideVolume)
+	}
+	return s.hidden
 }
 
 // total returns the row of the organisation's total cell.

@@ -341,7 +341,7 @@ func (wb *workbook) matrixWidths(m *matrixSpec) []float64 {
 		for b, meas := range matrixMeasures {
 			for k, i := range r.cells {
 				s := wb.t.shown(i)
-				if s.present && !s.hidden {
+				if s.present && !s.hides(meas) {
 					col := 1 + b*blockCols + k
 					chars[col] = max(chars[col], meas.width(s)+extra)
 				}

@@ -72,9 +72,9 @@ func (st *styles) cellValue(m measure, s shown, total bool) (any, int) {
 	switch {
 	case !s.present:
 		return nil, 0
-	case s.hidden && total:
+	case s.hides(m) && total:
 		return Mark, st.markTotal
-	case s.hidden:
+	case s.hides(m):
 		return Mark, st.mark
 	case total:
 		return m.value(s), st.numTotal[m]

@@ -63,7 +63,7 @@ func (w *cellWriter) label(col, row int, s string, style int) {
 func (w *cellWriter) measure(col, row int, m measure, s shown, total bool) {
 	v, style := w.st.cellValue(m, s, total)
 	w.set(col, row, v, style)
-	if s.present && !s.hidden {
+	if s.present && !s.hides(m) {
 		w.widen(col, m.width(s)+1)
 	}
 }

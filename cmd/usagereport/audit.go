@@ -149,14 +149,9 @@ func reportCells(rows []export.Row) ([]ur.Cell, error) {
 			c.Suppression = ur.HiddenSecondary
 			continue
 		}
-		if r.Subscribers == nil || r.Events == nil || r.DurationS == nil || r.VolumeBytes == nil || r.Charge == nil {
-			return nil, fmt.Errorf("row %d: published cell with a null measure", i+1)
+		if err := r.Measures(c); err != nil {
+			return nil, fmt.Errorf("row %d: %w", i+1, err)
 		}
-		c.Subscribers = *r.Subscribers
-		c.Events = *r.Events
-		c.DurationS = *r.DurationS
-		c.VolumeBytes = *r.VolumeBytes
-		c.Charge = ur.Amount(*r.Charge)
 	}
 	if len(cells) > 0 && cells[0].Set != 0 {
 		return nil, errors.New("the first row is not the organisation's total")

@@ -39,7 +39,13 @@ func historyHeader(t *testing.T, out string) string {
 	if len(files) == 0 {
 		t.Fatal("no November workbook")
 	}
-	f, err := excelize.OpenFile(files[0])
+	return historyHeaderOf(t, files[0])
+}
+
+// historyHeaderOf is historyHeader of one workbook ("" without history).
+func historyHeaderOf(t *testing.T, path string) string {
+	t.Helper()
+	f, err := excelize.OpenFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"time"
@@ -40,6 +41,9 @@ type publications struct {
 	owner *ur.MonthOwner
 	// head is the latest version per organisation and month.
 	head map[orgMonthKey]ur.Publication
+	// logger, when set, is told of history months left out of a
+	// workbook (see historyFromRecords).
+	logger *slog.Logger
 }
 
 type orgMonthKey struct {
@@ -349,7 +353,14 @@ func (ps *publications) historyFromRecords(ctx context.Context, m ur.Month, orgs
 			}
 			p, err := ps.read(ctx, org, hm)
 			if err != nil {
-				return nil, err
+				if ctx.Err() != nil || ps.logger == nil {
+					return nil, err
+				}
+				// History never fails the run: the month is left out
+				// of this organisation's workbook, and the run says so.
+				ps.logger.Warn("history month left out of the workbook: its publication record cannot be read",
+					slog.String(logKeyOrg, org.String()), slog.String(logKeyMonth, hm.String()), slog.String(logKeyError, err.Error()))
+				continue
 			}
 			history[org] = append(history[org], export.CubeFromPublication(&p))
 		}

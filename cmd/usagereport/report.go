@@ -78,6 +78,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	ps.logger = e.Logger
 	upTo, err := ps.st.LedgerSeq(ctx)
 	if err != nil {
 		return err
@@ -173,10 +174,18 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		disclosed int
 		narrow    int
 		pub       ur.Publication
+		outcome   orgOutcome
 	}
 	results := make([]result, len(reported))
 	p := startSteps(e, month.String(), "organisations", "suppressed", "written", int64(len(reported)))
-	err = b.EachCube(cfg, reported, func(i int, c *aggregate.Cube) error {
+	err = b.EachResult(cfg, reported, func(i int, c *aggregate.Cube, err error) error {
+		if err != nil {
+			// One organisation's trouble stays its own: the others are
+			// written, and the run fails at the end.
+			results[i].outcome = orgFailed(e, reported[i], month, err)
+			p.add(1)
+			return nil
+		}
 		defer c.Release()
 		// Stopped (SIGTERM, SIGINT): no new file is started; those written
 		// are whole, renamed into place.
@@ -189,7 +198,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		results[i] = result{loss: c.Loss, disclosed: c.Disclosed, narrow: c.NarrowRanges, pub: pub}
+		results[i] = result{loss: c.Loss, disclosed: c.Disclosed, narrow: c.NarrowRanges, pub: pub, outcome: cubeOutcome(e, c)}
 		return nil
 	})
 	p.done()
@@ -197,9 +206,15 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	var total aggregate.Loss
+	var outcomes runOutcomes
 	narrow := 0
 	for i, org := range reported {
 		r := results[i]
+		outcomes.add(org, r.outcome)
+		if r.outcome.err != nil {
+			fmt.Fprintf(e.Stdout, "%s %s: failed, so no report: %v\n", org, month, r.outcome.err)
+			continue
+		}
 		total.Add(r.loss)
 		ranges := plural(int64(r.narrow), "range", "ranges") + " too narrow"
 		if r.narrow < 0 {
@@ -213,7 +228,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 			fmt.Fprintf(e.Stdout, "%s %s: includes %d events from earlier months (late records)\n", org, month, n)
 		}
 	}
-	written := (len(reported) + len(closed)) * len(writers)
+	written := (len(reported) - len(outcomes.failed) + len(closed)) * len(writers)
 	for _, o := range orgs {
 		if b.Subscribers(o) == 0 && !isClosed(o) {
 			fmt.Fprintf(e.Stdout, "%s %s: no records this month, so no report\n", o, month)
@@ -222,17 +237,18 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	for _, w := range withheld {
 		fmt.Fprintf(e.Stdout, "%s %s: withheld: fewer than %d subscribers this month, so no report\n", w.Org, month, w.MinGroupSize)
 	}
-	fmt.Fprintf(e.Stdout, "%s: %s, %s written (%s) to %s, %d withheld\n",
-		month, plural(int64(len(b.Orgs())), "organisation", "organisations"), plural(int64(len(reported)+len(closed)), "report", "reports"),
-		plural(int64(written), "file", "files"), *out, len(withheld))
+	fmt.Fprintf(e.Stdout, "%s: %s, %s written (%s) to %s, %d withheld%s\n",
+		month, plural(int64(len(b.Orgs())), "organisation", "organisations"), plural(int64(len(reported)-len(outcomes.failed)+len(closed)), "report", "reports"),
+		plural(int64(written), "file", "files"), *out, len(withheld), outcomes.failedSuffix())
 	if len(closed) > 0 {
 		fmt.Fprintf(e.Stdout, "%s: %s published earlier, written from the records\n", month, plural(int64(len(closed)), "report", "reports"))
 	}
 	if total.Cells > 0 {
-		fmt.Fprintf(e.Stdout, "%s: information loss: %d of %d cells hidden (%.1f%%), %.1f%% of the charge; %s too narrow\n",
-			month, total.HiddenCells, total.Cells, 100*total.CellShare(), 100*total.ChargeShare(), plural(int64(narrow), "range", "ranges"))
+		fmt.Fprintf(e.Stdout, "%s: information loss: %d of %d cells hidden (%.1f%%), %.1f%% of the charge; %s too narrow; %s given back (%s NOK of charge): a reader could work them out exactly\n",
+			month, total.HiddenCells, total.Cells, 100*total.CellShare(), 100*total.ChargeShare(), plural(int64(narrow), "range", "ranges"),
+			plural(int64(outcomes.given.Cells), "cell", "cells"), outcomes.given.Charge)
 	}
-	return nil
+	return outcomes.summary(e, month)
 }
 
 type reportWriter struct{ ext string }
