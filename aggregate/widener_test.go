@@ -90,7 +90,9 @@ func suppressions(cells []ur.Cell) []ur.Suppression {
 }
 
 // widenerScan is widener as it was first written: it walks every cost
-// centre for h's shape and sorts all the candidates, for each call.
+// centre for h's shape and sorts all the candidates, for each call (with
+// the total's measure as a target and, in reports up to widenFarCells
+// cells, every other published cell after the related ones).
 func widenerScan(l *layout, cells []ur.Cell, h int, m Measure, before Interval, hiWant, loWant float64, trials *int, intervalOf func([]ur.Cell, int, Measure) (Interval, error), after *Interval) int {
 	best := -1
 	pick := func(i int) {
@@ -102,6 +104,14 @@ func widenerScan(l *layout, cells []ur.Cell, h int, m Measure, before Interval, 
 		return i != h && !cells[i].Suppression.Hidden() && !l.fixed(cells, i)
 	}
 	related := func(f func(i int)) {
+		if h == l.total {
+			// The total's own measure (hidden by the p%-rule): any cell
+			// may bound it.
+			for i := range cells {
+				f(i)
+			}
+			return
+		}
 		if b := l.block[h]; b >= 0 {
 			for _, i := range l.ccs[b].cells {
 				f(int(i))
@@ -152,24 +162,56 @@ func widenerScan(l *layout, cells []ur.Cell, h int, m Measure, before Interval, 
 		}
 		return cmp.Compare(a, b)
 	})
-	for _, u := range cands {
-		if *trials <= 0 {
-			break
+	try := func(list []int) int {
+		for _, u := range list {
+			if *trials <= 0 {
+				break
+			}
+			*trials--
+			// Hiding u alone (tried in place, then undone): Secondary may
+			// hide more with it, which only widens further, so a move that
+			// helps alone helps.
+			was := cells[u].Suppression
+			cells[u].Suppression = ur.HiddenSecondary
+			iv, err := intervalOf(cells, h, m)
+			cells[u].Suppression = was
+			if err != nil {
+				continue
+			}
+			if (before.Hi < hiWant && iv.Hi > before.Hi+widenEps(before.Hi)) ||
+				(before.Lo > loWant && iv.Lo < before.Lo-widenEps(before.Lo)) {
+				*after = iv
+				return u
+			}
 		}
-		*trials--
-		// Hiding u alone (tried in place, then undone): Secondary may
-		// hide more with it, which only widens further, so a move that
-		// helps alone helps.
-		was := cells[u].Suppression
-		cells[u].Suppression = ur.HiddenSecondary
-		iv, err := intervalOf(cells, h, m)
-		cells[u].Suppression = was
-		if err != nil {
-			continue
+		return -1
+	}
+	if u := try(cands); u >= 0 {
+		return u
+	}
+	if *trials > 0 && len(cells) <= widenFarCells {
+		// Then the cells of other cost centres: with the structural zeros
+		// a reader knows, a cost centre's published cell of another shape
+		// can bound h too (total - Salg domestic = Lager data + Salg data
+		// world, when only data has bytes). A cell of none of the measure
+		// bounds the others at zero: hiding it can lower a lower end.
+		in := make([]bool, len(cells))
+		for _, u := range cands {
+			in[u] = true
 		}
-		if (before.Hi < hiWant && iv.Hi > before.Hi+widenEps(before.Hi)) ||
-			(before.Lo > loWant && iv.Lo < before.Lo-widenEps(before.Lo)) {
-			*after = iv
+		var far []int
+		for i := range cells {
+			if !in[i] && open(i) && m.Value(&cells[i]) >= 0 {
+				far = append(far, i)
+			}
+		}
+		slices.SortStableFunc(far, func(a, b int) int {
+			if c := costCmp(&cells[a], &cells[b]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+		if u := try(far); u >= 0 {
 			return u
 		}
 	}
