@@ -1,0 +1,332 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	ur "usagereport"
+	"usagereport/aggregate"
+	"usagereport/export"
+	"usagereport/postgres"
+)
+
+// `report --worker` shares a month with other report workers through the
+// PostgreSQL store: see postgres/claims.go for the protocol. A worker
+// takes a batch of organisations, reads their rows only, publishes each
+// (temporary files, the record, the files in place: publish.go), marks
+// each claim done, and takes the next batch, until no organisation of the
+// month is left. When the others hold the rest, it waits: a worker that
+// dies leaves its claims to the survivors once its lease runs out.
+
+// reportClaimer is what a worker needs of the store beyond ur.Store.
+type reportClaimer interface {
+	JoinReportRun(ctx context.Context, m ur.Month, lateOrgs func(upTo int64) (map[ur.Org]int64, error)) (postgres.ReportRun, error)
+	ClaimReportOrgs(ctx context.Context, m ur.Month, holder string, lease time.Duration, batchRows int64) ([]postgres.ReportClaim, error)
+	RenewReportClaims(ctx context.Context, m ur.Month, holder string, lease time.Duration) (int, error)
+	ReleaseReportClaims(ctx context.Context, m ur.Month, holder string) error
+	FinishReportClaim(ctx context.Context, m ur.Month, org ur.Org, holder, outcome string) (bool, error)
+	ReportRunState(ctx context.Context, m ur.Month) (done, open int, err error)
+	PublishedVersions(ctx context.Context, m ur.Month, orgs []ur.Org) (map[ur.Org]int, error)
+	ScanMonthOrgsSeq(ctx context.Context, m ur.Month, orgs []ur.Org, upTo int64, fn func(*ur.Record) error) error
+}
+
+var _ reportClaimer = (*postgres.Store)(nil)
+
+// workerBatches is about how many batches a month is cut into: more
+// balance the workers better and lose less to a dead one; fewer read the
+// month's pages fewer times (each batch's rows are spread over the whole
+// partition).
+const workerBatches = 16
+
+// Claim outcomes, kept in report_claims.outcome.
+const (
+	outcomePublished  = "published"
+	outcomeFromRecord = "from-record"
+	outcomeWithheld   = "withheld"
+	outcomeNoRecords  = "no-records"
+)
+
+// reportWorker is one `report --worker` process.
+type reportWorker struct {
+	e       *Env
+	st      ur.Store
+	cs      reportClaimer
+	ps      *publications
+	cfg     aggregate.Config
+	month   ur.Month
+	out     string
+	writers []reportWriter
+	lease   time.Duration
+	holder  string
+	run     postgres.ReportRun
+
+	mu      sync.Mutex // guards counts and the lines on Stdout
+	counts  map[string]int
+	rows    int64
+	batches int
+}
+
+func newHolder() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// runReportWorker is `report --worker`.
+func runReportWorker(ctx context.Context, e *Env, st ur.Store, cfg aggregate.Config, kExplicit bool, month ur.Month, out string, writers []reportWriter, lease time.Duration) error {
+	cs, ok := st.(reportClaimer)
+	if !ok {
+		return usagef("--worker needs a PostgreSQL store (--store postgres://…)")
+	}
+	ps, err := loadPublications(ctx, st)
+	if err != nil {
+		return err
+	}
+	if err := checkClosed(ps, cfg, kExplicit, month, ps.orgsPublished(month)); err != nil {
+		return err
+	}
+	w := &reportWorker{e: e, st: st, cs: cs, ps: ps, cfg: cfg, month: month, out: out, writers: writers,
+		lease: lease, holder: newHolder(), counts: map[string]int{}}
+	w.run, err = cs.JoinReportRun(ctx, month, w.lateOrgs)
+	if err != nil {
+		return err
+	}
+	how := "joined"
+	if w.run.Started {
+		how = "started"
+	}
+	e.Logger.Info("report worker", slog.String("holder", w.holder), slog.String("run", how),
+		slog.Int64("up_to", w.run.UpTo), slog.Int("orgs", w.run.Orgs), slog.Int64("rows", w.run.Rows))
+
+	hbCtx, stopHeartbeat := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); w.heartbeat(hbCtx) }()
+	err = w.work(ctx)
+	stopHeartbeat()
+	wg.Wait()
+	if err != nil {
+		// What this worker holds goes back now, not when the lease ends.
+		if rerr := cs.ReleaseReportClaims(context.WithoutCancel(ctx), month, w.holder); rerr != nil {
+			e.Logger.Warn("release claims", slog.String("error", rerr.Error()))
+		}
+		return err
+	}
+	return w.summary(ctx)
+}
+
+// lateOrgs counts, per organisation, the records of earlier months that
+// count in the worker's month (see publications.eachLate).
+func (w *reportWorker) lateOrgs(upTo int64) (map[ur.Org]int64, error) {
+	return w.ps.eachLate(context.Background(), w.st, w.month, upTo, nil, func(*ur.Record, int64) error { return nil })
+}
+
+// heartbeat renews the worker's leases until ctx ends.
+func (w *reportWorker) heartbeat(ctx context.Context) {
+	t := time.NewTicker(w.lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := w.cs.RenewReportClaims(ctx, w.month, w.holder, w.lease); err != nil && ctx.Err() == nil {
+				w.e.Logger.Warn("renew claims", slog.String("error", err.Error()))
+			}
+		}
+	}
+}
+
+// work takes batches until the month is done.
+func (w *reportWorker) work(ctx context.Context) error {
+	batchRows := max(w.run.Rows/workerBatches, 1)
+	for {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
+		claims, err := w.cs.ClaimReportOrgs(ctx, w.month, w.holder, w.lease, batchRows)
+		if err != nil {
+			return err
+		}
+		if len(claims) == 0 {
+			_, open, err := w.cs.ReportRunState(ctx, w.month)
+			if err != nil || open == 0 {
+				return err
+			}
+			// Others hold the rest: wait for them to finish, or for a
+			// dead one's lease to run out.
+			select {
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			case <-time.After(min(w.lease/4, time.Second)):
+			}
+			continue
+		}
+		w.batches++
+		if err := w.batch(ctx, claims); err != nil {
+			return err
+		}
+	}
+}
+
+// batch reports the organisations of claims.
+func (w *reportWorker) batch(ctx context.Context, claims []postgres.ReportClaim) error {
+	orgs := make([]ur.Org, len(claims))
+	for i, c := range claims {
+		orgs[i] = c.Org
+	}
+	slices.Sort(orgs)
+	for _, org := range orgs {
+		// A worker that died on this organisation may have left temporary
+		// files; nobody could have seen them.
+		if _, err := export.RemoveDebris(w.out, org, w.month); err != nil {
+			return err
+		}
+	}
+	// Published already: by an earlier run, or by a worker that died
+	// after the record and before its claim was done.
+	published, err := w.cs.PublishedVersions(ctx, w.month, orgs)
+	if err != nil {
+		return err
+	}
+	var history map[ur.Org][]*aggregate.Cube
+	if slices.ContainsFunc(w.writers, func(x reportWriter) bool { return x.ext == "xlsx" }) {
+		if history, err = w.ps.historyFromRecords(ctx, w.month, orgs); err != nil {
+			return err
+		}
+	}
+	want := make(map[ur.Org]bool)
+	var compute []ur.Org
+	for _, org := range orgs {
+		v, ok := published[org]
+		if !ok {
+			want[org] = true
+			compute = append(compute, org)
+			continue
+		}
+		p, err := w.ps.st.Publication(ctx, org, w.month, v)
+		if err != nil {
+			return err
+		}
+		if err := writeFromRecord(w.out, &p, w.writers, history[org]); err != nil {
+			return err
+		}
+		if err := w.finish(ctx, org, outcomeFromRecord); err != nil {
+			return err
+		}
+		fmt.Fprintf(w.e.Stdout, "%s %s: published earlier on %s (version %d), written from the record\n",
+			org, w.month, p.PublishedAt.UTC().Format(dateLayout), p.Version)
+	}
+	if len(compute) == 0 {
+		return nil
+	}
+	b := aggregate.NewBuilder(w.month)
+	err = w.cs.ScanMonthOrgsSeq(ctx, w.month, compute, w.run.UpTo, func(r *ur.Record) error {
+		w.rows++
+		return b.Add(r)
+	})
+	if err != nil {
+		return err
+	}
+	late, err := w.ps.addLate(ctx, w.st, b, w.month, w.run.UpTo, want)
+	if err != nil {
+		return err
+	}
+	reported, withheld := b.Eligible(w.cfg)
+	pb := &publisher{ps: w.ps, out: w.out, writers: w.writers, history: history, covered: w.run.UpTo, late: late,
+		p: w.cfg.WithDefaults().DominanceP, now: w.e.Now(), stall: w.e.Getenv(envTestStall)}
+	err = b.EachCube(w.cfg, reported, func(_ int, c *aggregate.Cube) error {
+		defer c.Release()
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("report %s %s: %w", c.Org, c.Month, context.Cause(ctx))
+		}
+		pub, err := pb.publish(ctx, c)
+		if err != nil {
+			return err
+		}
+		if err := w.finish(ctx, c.Org, outcomePublished); err != nil {
+			return err
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.printOrg(w.e.Stdout, c, pub)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, wh := range withheld {
+		if err := w.finish(ctx, wh.Org, outcomeWithheld); err != nil {
+			return err
+		}
+		fmt.Fprintf(w.e.Stdout, "%s %s: withheld: fewer than %d subscribers this month, so no report\n", wh.Org, w.month, wh.MinGroupSize)
+	}
+	for _, org := range compute {
+		if b.Subscribers(org) == 0 {
+			if err := w.finish(ctx, org, outcomeNoRecords); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (w *reportWorker) finish(ctx context.Context, org ur.Org, outcome string) error {
+	first, err := w.cs.FinishReportClaim(ctx, w.month, org, w.holder, outcome)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock() // EachCube calls from several goroutines
+	defer w.mu.Unlock()
+	if first {
+		w.counts[outcome]++
+	} else {
+		w.counts["done-by-another"]++
+	}
+	return nil
+}
+
+func (w *reportWorker) printOrg(o io.Writer, c *aggregate.Cube, pub ur.Publication) {
+	ranges := plural(int64(c.NarrowRanges), "range", "ranges") + " too narrow"
+	if c.NarrowRanges < 0 {
+		ranges = "ranges not checked (a linear program failed)"
+	}
+	fmt.Fprintf(o, "%s %s: %d cells, %d hidden (%d by a primary rule, %d to protect them), %d disclosed, %s; %.1f%% of the charge hidden\n",
+		c.Org, c.Month, c.Loss.Cells, c.Loss.HiddenCells, c.Loss.HiddenPrimary, c.Loss.HiddenSecondary, c.Disclosed, ranges, 100*c.Loss.ChargeShare())
+	if n := pub.LateEvents; n > 0 {
+		fmt.Fprintf(o, "%s %s: includes %d events from earlier months (late records)\n", c.Org, c.Month, n)
+	}
+}
+
+// summary prints what this worker did, then the month's state as the
+// store has it.
+func (w *reportWorker) summary(ctx context.Context) error {
+	c := w.counts
+	n := c[outcomePublished] + c[outcomeFromRecord] + c[outcomeWithheld] + c[outcomeNoRecords]
+	fmt.Fprintf(w.e.Stdout, "worker %s: %s: %d published, %d written from the record, %d withheld, %d without records; %s read in %s\n",
+		w.holder, plural(int64(n), "organisation", "organisations"), c[outcomePublished], c[outcomeFromRecord], c[outcomeWithheld], c[outcomeNoRecords],
+		plural(w.rows, "row", "rows"), plural(int64(w.batches), "batch", "batches"))
+	if d := c["done-by-another"]; d > 0 {
+		fmt.Fprintf(w.e.Stdout, "worker %s: %s finished by another worker first\n", w.holder, plural(int64(d), "organisation", "organisations"))
+	}
+	done, open, err := w.cs.ReportRunState(ctx, w.month)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w.e.Stdout, "%s: %d of %s done, %d outstanding (run up to ledger sequence %d, in the store)\n",
+		w.month, done, plural(int64(done+open), "organisation", "organisations"), open, w.run.UpTo)
+	if open > 0 {
+		return errors.New("organisations still outstanding")
+	}
+	return nil
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"usagereport/internal/pgtest"
+)
+
+// TestReportWorkersWithAKill reports a month with several `report
+// --worker` processes on one database, one of them killed with SIGKILL in
+// the middle of an organisation, and requires what one process reports:
+// the same report files, cell for cell, each organisation's record once,
+// every claim done, no temporary file left.
+func TestReportWorkersWithAKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs several report processes against a PostgreSQL cluster")
+	}
+	server := postgresServer(t)
+	dir := t.TempDir()
+	input := filepath.Join(dir, "month.csv")
+	mustRun(t, "generate", "--out", input, "--rows", "30000", "--orgs", "14", "--seed", "21", "--first-month", "2026-10")
+	secrets := subscriberNumbers(t, input, 50)
+
+	// The reference: one process, as before.
+	ref := pgtest.Database(t, server)
+	mustRun(t, "ingest", "--store", ref, input)
+	refOut := filepath.Join(dir, "ref")
+	mustRun(t, "report", "--store", ref, "--month", "2026-10", "--out", refOut, "--format", "parquet")
+	refFiles, _ := filepath.Glob(filepath.Join(refOut, "*", "*.parquet"))
+	if len(refFiles) < 6 {
+		t.Fatalf("the reference run wrote %d reports, want several", len(refFiles))
+	}
+
+	for _, tc := range []struct {
+		name    string
+		workers int
+		stall   string // where the killed worker stops: envTestStall
+	}{
+		{"two workers, one killed before its record", 2, "files"},
+		{"three workers, one killed after its record", 3, "record"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := pgtest.Database(t, server)
+			mustRun(t, "ingest", "--store", db, input)
+			out := filepath.Join(dir, "out-"+tc.stall)
+			args := []string{"report", "--store", db, "--month", "2026-10", "--out", out, "--format", "parquet", "--worker", "--lease", "2s"}
+
+			// One goroutine of cubes: it stops at its first organisation.
+			victim := workerProcess(t, args, envTestStall+"="+tc.stall, "GOMAXPROCS=1")
+			waitFor(t, "the victim to stall at "+tc.stall, func() bool {
+				if tc.stall == "files" {
+					tmps, _ := filepath.Glob(filepath.Join(out, "*", ".*.tmp"))
+					return len(tmps) > 0
+				}
+				return countRows(t, db, "SELECT count(*) FROM publications") > 0
+			})
+			var others []*workerProc
+			for range tc.workers - 1 {
+				others = append(others, workerProcess(t, args))
+			}
+			victim.cmd.Process.Signal(syscall.SIGKILL)
+			if err := victim.cmd.Wait(); err == nil {
+				t.Fatal("the victim finished before the kill; the test proves nothing")
+			}
+			var published, fromRecord int
+			for i, w := range others {
+				if err := w.cmd.Wait(); err != nil {
+					t.Fatalf("worker %d: %v\nstdout:\n%s\nstderr:\n%s", i, err, w.stdout.String(), w.stderr.String())
+				}
+				so := w.stdout.String()
+				t.Logf("worker %d:\n%s", i, so)
+				if !strings.Contains(so, "0 outstanding") {
+					t.Errorf("worker %d's last line does not say the month is done:\n%s", i, so)
+				}
+				published += strings.Count(so, "hidden (")
+				fromRecord += strings.Count(so, "written from the record\n")
+				for _, s := range secrets {
+					if strings.Contains(so, s) || strings.Contains(w.stderr.String(), s) {
+						t.Fatalf("worker %d printed a subscriber number", i)
+					}
+				}
+			}
+
+			// Each organisation's record once, version 1.
+			if n, want := countRows(t, db, "SELECT count(*) FROM publications"), len(refFiles); n != want {
+				t.Errorf("%d publication records, want %d (one per report)", n, want)
+			}
+			if n := countRows(t, db, "SELECT count(*) FROM publications WHERE version <> 1"); n != 0 {
+				t.Errorf("%d records of a version other than 1", n)
+			}
+			if n := countRows(t, db, "SELECT count(*) FROM report_claims WHERE state <> 'done'"); n != 0 {
+				t.Errorf("%d claims not done", n)
+			}
+			// The survivors account for every report: the victim's
+			// organisation was computed again (killed before its record) or
+			// written from its record (killed after).
+			wantFromRecord := 0
+			if tc.stall == "record" {
+				wantFromRecord = 1
+			}
+			if published+fromRecord != len(refFiles) || fromRecord != wantFromRecord {
+				t.Errorf("the survivors published %d and wrote %d from records, want %d and %d",
+					published, fromRecord, len(refFiles)-wantFromRecord, wantFromRecord)
+			}
+			if n := countRows(t, db, "SELECT count(*) FROM report_claims WHERE outcome = 'from-record'"); n != wantFromRecord {
+				t.Errorf("%d claims done from a record, want %d", n, wantFromRecord)
+			}
+			if tmps, _ := filepath.Glob(filepath.Join(out, "*", ".*.tmp")); len(tmps) != 0 {
+				t.Errorf("temporary files left: %v", tmps)
+			}
+
+			// The union of the outputs is the single run's, cell for cell.
+			got, _ := filepath.Glob(filepath.Join(out, "*", "*.parquet"))
+			if len(got) != len(refFiles) {
+				t.Errorf("workers wrote %d reports, one process %d", len(got), len(refFiles))
+			}
+			for _, f := range refFiles {
+				rel, _ := filepath.Rel(refOut, f)
+				if _, err := os.Stat(filepath.Join(out, rel)); err != nil {
+					t.Errorf("%s: %v", rel, err)
+					continue
+				}
+				if diff := cmp.Diff(readReport(t, f).Rows, readReport(t, filepath.Join(out, rel)).Rows); diff != "" {
+					t.Errorf("%s: cells (-one process +workers):\n%s", rel, diff)
+				}
+			}
+
+			// A worker started after the month is done finds nothing to do.
+			r := mustRun(t, args...)
+			if !strings.Contains(r.stdout, "0 organisations: 0 published") || !strings.Contains(r.stdout, "0 outstanding") {
+				t.Errorf("a late worker:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+type workerProc struct {
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+}
+
+// workerProcess starts the program as a process with args.
+func workerProcess(t *testing.T, args []string, env ...string) *workerProc {
+	t.Helper()
+	w := &workerProc{cmd: exec.Command(os.Args[0], args...)}
+	w.cmd.Env = append(append(os.Environ(), envRunMain+"=1", envKey+"="+testKey), env...)
+	w.cmd.Stdout, w.cmd.Stderr = &w.stdout, &w.stderr
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if w.cmd.ProcessState == nil {
+			w.cmd.Process.Kill()
+			w.cmd.Wait()
+		}
+	})
+	return w
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func countRows(t *testing.T, url, query string) int {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, query).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// subscriberNumbers returns up to n subscriber numbers of a CSV export.
+func subscriberNumbers(t *testing.T, path string, n int) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range recs[1:] {
+		if len(out) == n {
+			break
+		}
+		if s := strings.TrimPrefix(r[1], "+47"); s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
