@@ -56,20 +56,34 @@ type ReportClaim struct {
 	Rows int64
 }
 
+// ErrRunSettings is returned by JoinReportRun when the month's run in
+// progress was started with other settings.
+type ErrRunSettings struct {
+	Month       ur.Month
+	Run, Worker string
+}
+
+func (e ErrRunSettings) Error() string {
+	return fmt.Sprintf("the report run of %s in progress was started with %s, this worker has %s", e.Month, e.Run, e.Worker)
+}
+
 // JoinReportRun joins month m's run of report workers, or starts one when
 // the month has none, or when every organisation of the last one is done
 // and files were committed since. lateOrgs, called only when a run starts,
 // returns the organisations that have no records of m up to upTo but
-// records of earlier months that count in m, with their count.
-func (s *Store) JoinReportRun(ctx context.Context, m ur.Month, lateOrgs func(upTo int64) (map[ur.Org]int64, error)) (ReportRun, error) {
+// records of earlier months that count in m, with their count. settings
+// names what the cells are made with (k, p, formats): a worker with other
+// settings than the run in progress gets ErrRunSettings.
+func (s *Store) JoinReportRun(ctx context.Context, m ur.Month, settings string, lateOrgs func(upTo int64) (map[ur.Org]int64, error)) (ReportRun, error) {
 	run := ReportRun{Month: m}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, $2)", lockReportRuns, int32(m)); err != nil {
 			return err
 		}
 		var open int
-		err := tx.QueryRow(ctx, "SELECT up_to, (SELECT count(*) FROM report_claims WHERE month = $1 AND state = 'open') FROM report_runs WHERE month = $1",
-			int32(m)).Scan(&run.UpTo, &open)
+		var runSettings string
+		err := tx.QueryRow(ctx, "SELECT up_to, settings, (SELECT count(*) FROM report_claims WHERE month = $1 AND state = 'open') FROM report_runs WHERE month = $1",
+			int32(m)).Scan(&run.UpTo, &runSettings, &open)
 		exists := err == nil
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
@@ -82,6 +96,9 @@ func (s *Store) JoinReportRun(ctx context.Context, m ur.Month, lateOrgs func(upT
 		if err := tx.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM files").Scan(&seq); err != nil {
 			return err
 		}
+		if exists && open > 0 && runSettings != settings {
+			return ErrRunSettings{Month: m, Run: runSettings, Worker: settings}
+		}
 		if exists && (open > 0 || seq == run.UpTo) {
 			return tx.QueryRow(ctx, "SELECT count(*), coalesce(sum(rows), 0)::bigint FROM report_claims WHERE month = $1", int32(m)).Scan(&run.Orgs, &run.Rows)
 		}
@@ -89,8 +106,8 @@ func (s *Store) JoinReportRun(ctx context.Context, m ur.Month, lateOrgs func(upT
 		if err := s.ensureOrgIndex(ctx, tx, m); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO report_runs (month, up_to) VALUES ($1, $2)
-			ON CONFLICT (month) DO UPDATE SET up_to = EXCLUDED.up_to, started_at = now()`, int32(m), seq); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO report_runs (month, up_to, settings) VALUES ($1, $2, $3)
+			ON CONFLICT (month) DO UPDATE SET up_to = EXCLUDED.up_to, settings = EXCLUDED.settings, started_at = now()`, int32(m), seq, settings); err != nil {
 			return err
 		}
 		// A new run reopens every organisation: those published by an
@@ -118,6 +135,9 @@ func (s *Store) JoinReportRun(ctx context.Context, m ur.Month, lateOrgs func(upT
 		}
 		return tx.QueryRow(ctx, "SELECT count(*), coalesce(sum(rows), 0)::bigint FROM report_claims WHERE month = $1", int32(m)).Scan(&run.Orgs, &run.Rows)
 	})
+	if errors.As(err, new(ErrRunSettings)) {
+		return ReportRun{}, err
+	}
 	if err != nil {
 		return ReportRun{}, fmt.Errorf("join the report run of %s: %w", m, err)
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -20,19 +21,23 @@ func TestReportClaims(t *testing.T) {
 	recs := genRecords(1200, jan, feb, mar) // 200 of orgA and 200 of orgB in each month
 	mustIngest(t, s, "one", recs)
 
-	run, err := s.JoinReportRun(ctx, jan, noLate)
+	run, err := s.JoinReportRun(ctx, jan, "k=5", noLate)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !run.Started || run.Orgs != 2 || run.Rows != 400 || run.UpTo < 1 {
 		t.Fatalf("first join: %+v, want a started run of 2 organisations and 400 rows", run)
 	}
-	again, err := s.JoinReportRun(ctx, jan, noLate)
+	again, err := s.JoinReportRun(ctx, jan, "k=5", noLate)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if again.Started || again.UpTo != run.UpTo || again.Orgs != 2 {
 		t.Fatalf("second join: %+v, want to join %+v", again, run)
+	}
+
+	if _, err := s.JoinReportRun(ctx, jan, "k=6", noLate); !errors.As(err, new(ErrRunSettings)) {
+		t.Errorf("join with other settings: %v, want ErrRunSettings", err)
 	}
 
 	// The partition is pruned and its index on org used.
@@ -129,7 +134,7 @@ func TestReportClaims(t *testing.T) {
 
 	// The run is done, and a file came in since: the next worker starts a
 	// new run that counts it, every organisation open again.
-	next, err := s.JoinReportRun(ctx, jan, noLate)
+	next, err := s.JoinReportRun(ctx, jan, "k=5", noLate)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,7 +30,7 @@ import (
 
 // reportClaimer is what a worker needs of the store beyond ur.Store.
 type reportClaimer interface {
-	JoinReportRun(ctx context.Context, m ur.Month, lateOrgs func(upTo int64) (map[ur.Org]int64, error)) (postgres.ReportRun, error)
+	JoinReportRun(ctx context.Context, m ur.Month, settings string, lateOrgs func(upTo int64) (map[ur.Org]int64, error)) (postgres.ReportRun, error)
 	ClaimReportOrgs(ctx context.Context, m ur.Month, holder string, lease time.Duration, batchRows int64) ([]postgres.ReportClaim, error)
 	RenewReportClaims(ctx context.Context, m ur.Month, holder string, lease time.Duration) (int, error)
 	ReleaseReportClaims(ctx context.Context, m ur.Month, holder string) error
@@ -97,7 +98,15 @@ func runReportWorker(ctx context.Context, e *Env, st ur.Store, cfg aggregate.Con
 	}
 	w := &reportWorker{e: e, st: st, cs: cs, ps: ps, cfg: cfg, month: month, out: out, writers: writers,
 		lease: lease, holder: newHolder(), counts: map[string]int{}}
-	w.run, err = cs.JoinReportRun(ctx, month, w.lateOrgs)
+	settings := fmt.Sprintf("k=%d p=%v formats=%s", cfg.MinGroupSize, cfg.WithDefaults().DominanceP, formatList(writers))
+	w.run, err = cs.JoinReportRun(ctx, month, settings, func(upTo int64) (map[ur.Org]int64, error) {
+		// Organisations whose only records of the month are late ones.
+		return ps.eachLate(ctx, st, month, upTo, nil, func(*ur.Record, int64) error { return nil })
+	})
+	var other postgres.ErrRunSettings
+	if errors.As(err, &other) {
+		return usagef("%v: give every worker of a run the same --min-group and --format", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -125,10 +134,13 @@ func runReportWorker(ctx context.Context, e *Env, st ur.Store, cfg aggregate.Con
 	return w.summary(ctx)
 }
 
-// lateOrgs counts, per organisation, the records of earlier months that
-// count in the worker's month (see publications.eachLate).
-func (w *reportWorker) lateOrgs(upTo int64) (map[ur.Org]int64, error) {
-	return w.ps.eachLate(context.Background(), w.st, w.month, upTo, nil, func(*ur.Record, int64) error { return nil })
+func formatList(writers []reportWriter) string {
+	var exts []string
+	for _, w := range writers {
+		exts = append(exts, w.ext)
+	}
+	slices.Sort(exts)
+	return strings.Join(exts, ",")
 }
 
 // heartbeat renews the worker's leases until ctx ends.

@@ -6,10 +6,12 @@
 -- sequence the run counts up to, fixed by the worker that started it, so
 -- every worker of the run reads the same files and a claim taken over
 -- from a dead worker gives the same cells. A later run of the month (after
--- more files came in) moves up_to on.
+-- more files came in) moves up_to on. settings names what the cells are
+-- made with (k, p, formats): a worker with others may not join.
 CREATE TABLE report_runs (
     month      integer     PRIMARY KEY,
     up_to      bigint      NOT NULL,
+    settings   text        NOT NULL,
     started_at timestamptz NOT NULL DEFAULT now()
 );
 
