@@ -218,3 +218,31 @@ func subscriberNumbers(t *testing.T, path string, n int) []string {
 	}
 	return out
 }
+
+// TestReportWorkerRefusals: --worker is for the whole month of a
+// PostgreSQL store.
+func TestReportWorkerRefusals(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "store")
+	mustRun(t, "ingest", "--store", store, "../../fixtures/sample/operator-a-2026-10.csv")
+	out := filepath.Join(dir, "out")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"embedded store", []string{"--worker"}, "--worker needs a PostgreSQL store"},
+		{"one organisation", []string{"--worker", "--org", "927489058"}, "--worker reports the whole month"},
+		{"a lease too short", []string{"--worker", "--lease", "10ms"}, "a --lease of at least 1s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, nil, append([]string{"report", "--store", store, "--month", "2026-10", "--out", out}, tc.args...)...)
+			if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", r.code, r.stderr, ExitUsage, tc.want)
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("a refused worker wrote %d entries", len(entries))
+	}
+}
