@@ -159,78 +159,156 @@ func (w *reportWorker) heartbeat(ctx context.Context) {
 	}
 }
 
-// work takes batches until the month is done.
+// work takes batches until the month is done, in two stages: while one
+// batch's cubes are suppressed and published (on every core, but a batch
+// of one large organisation keeps one core busy), the next batch is
+// claimed and read.
 func (w *reportWorker) work(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan *workerBatch)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(next)
+		for {
+			wb, err := w.nextBatch(ctx)
+			if err != nil {
+				wb = &workerBatch{err: err}
+			}
+			if wb == nil {
+				return // the month is done
+			}
+			select {
+			case next <- wb:
+			case <-ctx.Done():
+				return
+			}
+			if wb.err != nil {
+				return
+			}
+		}
+	}()
+	var err error
+	for wb := range next {
+		if err = wb.err; err == nil {
+			err = w.publish(ctx, wb)
+		}
+		if err != nil {
+			cancel(err)
+			break
+		}
+	}
+	wg.Wait()
+	if err == nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
+	}
+	return err
+}
+
+// workerBatch is a batch of organisations read and ready to publish.
+type workerBatch struct {
+	orgs      []ur.Org
+	published map[ur.Org]int // those published already, with their latest version
+	compute   []ur.Org       // the others
+	b         *aggregate.Builder
+	late      map[ur.Org]int64
+	history   map[ur.Org][]*aggregate.Cube
+	err       error
+}
+
+// nextBatch claims the next batch and reads it. It returns nil when the
+// month is done, and waits while the others hold what is left.
+func (w *reportWorker) nextBatch(ctx context.Context) (*workerBatch, error) {
 	batchRows := max(w.run.Rows/workerBatches, 1)
 	for {
 		if err := ctx.Err(); err != nil {
-			return context.Cause(ctx)
+			return nil, context.Cause(ctx)
 		}
 		claims, err := w.cs.ClaimReportOrgs(ctx, w.month, w.holder, w.lease, batchRows)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if len(claims) == 0 {
-			_, open, err := w.cs.ReportRunState(ctx, w.month)
-			if err != nil || open == 0 {
-				return err
-			}
-			// Others hold the rest: wait for them to finish, or for a
-			// dead one's lease to run out.
-			select {
-			case <-ctx.Done():
-				return context.Cause(ctx)
-			case <-time.After(min(w.lease/4, time.Second)):
-			}
-			continue
+		if len(claims) > 0 {
+			w.batches++
+			return w.read(ctx, claims)
 		}
-		w.batches++
-		if err := w.batch(ctx, claims); err != nil {
-			return err
+		_, open, err := w.cs.ReportRunState(ctx, w.month)
+		if err != nil || open == 0 {
+			return nil, err
+		}
+		// Others hold the rest (or this worker's other stage does): wait
+		// for them to finish, or for a dead one's lease to run out.
+		select {
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		case <-time.After(min(w.lease/4, time.Second)):
 		}
 	}
 }
 
-// batch reports the organisations of claims.
-func (w *reportWorker) batch(ctx context.Context, claims []postgres.ReportClaim) error {
-	orgs := make([]ur.Org, len(claims))
-	for i, c := range claims {
-		orgs[i] = c.Org
+// read reads the batch of claims: which are published already, and the
+// rows of the others.
+func (w *reportWorker) read(ctx context.Context, claims []postgres.ReportClaim) (*workerBatch, error) {
+	wb := &workerBatch{b: aggregate.NewBuilder(w.month)}
+	for _, c := range claims {
+		wb.orgs = append(wb.orgs, c.Org)
 	}
-	slices.Sort(orgs)
-	for _, org := range orgs {
+	slices.Sort(wb.orgs)
+	for _, org := range wb.orgs {
 		// A worker that died on this organisation may have left temporary
 		// files; nobody could have seen them.
 		if _, err := export.RemoveDebris(w.out, org, w.month); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// Published already: by an earlier run, or by a worker that died
 	// after the record and before its claim was done.
-	published, err := w.cs.PublishedVersions(ctx, w.month, orgs)
-	if err != nil {
-		return err
+	var err error
+	if wb.published, err = w.cs.PublishedVersions(ctx, w.month, wb.orgs); err != nil {
+		return nil, err
 	}
-	var history map[ur.Org][]*aggregate.Cube
 	if slices.ContainsFunc(w.writers, func(x reportWriter) bool { return x.ext == "xlsx" }) {
-		if history, err = w.ps.historyFromRecords(ctx, w.month, orgs); err != nil {
-			return err
+		if wb.history, err = w.ps.historyFromRecords(ctx, w.month, wb.orgs); err != nil {
+			return nil, err
 		}
 	}
 	want := make(map[ur.Org]bool)
-	var compute []ur.Org
-	for _, org := range orgs {
-		v, ok := published[org]
-		if !ok {
+	for _, org := range wb.orgs {
+		if _, ok := wb.published[org]; !ok {
 			want[org] = true
-			compute = append(compute, org)
+			wb.compute = append(wb.compute, org)
+		}
+	}
+	if len(wb.compute) == 0 {
+		return wb, nil
+	}
+	err = w.cs.ScanMonthOrgsSeq(ctx, w.month, wb.compute, w.run.UpTo, func(r *ur.Record) error {
+		w.rows++
+		return wb.b.Add(r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if wb.late, err = w.ps.addLate(ctx, w.st, wb.b, w.month, w.run.UpTo, want); err != nil {
+		return nil, err
+	}
+	return wb, nil
+}
+
+// publish publishes the organisations of a batch that was read.
+func (w *reportWorker) publish(ctx context.Context, wb *workerBatch) error {
+	for _, org := range wb.orgs {
+		v, ok := wb.published[org]
+		if !ok {
 			continue
 		}
 		p, err := w.ps.st.Publication(ctx, org, w.month, v)
 		if err != nil {
 			return err
 		}
-		if err := writeFromRecord(w.out, &p, w.writers, history[org]); err != nil {
+		if err := writeFromRecord(w.out, &p, w.writers, wb.history[org]); err != nil {
 			return err
 		}
 		if err := w.finish(ctx, org, outcomeFromRecord); err != nil {
@@ -239,25 +317,13 @@ func (w *reportWorker) batch(ctx context.Context, claims []postgres.ReportClaim)
 		fmt.Fprintf(w.e.Stdout, "%s %s: published earlier on %s (version %d), written from the record\n",
 			org, w.month, p.PublishedAt.UTC().Format(dateLayout), p.Version)
 	}
-	if len(compute) == 0 {
+	if len(wb.compute) == 0 {
 		return nil
 	}
-	b := aggregate.NewBuilder(w.month)
-	err = w.cs.ScanMonthOrgsSeq(ctx, w.month, compute, w.run.UpTo, func(r *ur.Record) error {
-		w.rows++
-		return b.Add(r)
-	})
-	if err != nil {
-		return err
-	}
-	late, err := w.ps.addLate(ctx, w.st, b, w.month, w.run.UpTo, want)
-	if err != nil {
-		return err
-	}
-	reported, withheld := b.Eligible(w.cfg)
-	pb := &publisher{ps: w.ps, out: w.out, writers: w.writers, history: history, covered: w.run.UpTo, late: late,
+	reported, withheld := wb.b.Eligible(w.cfg)
+	pb := &publisher{ps: w.ps, out: w.out, writers: w.writers, history: wb.history, covered: w.run.UpTo, late: wb.late,
 		p: w.cfg.WithDefaults().DominanceP, now: w.e.Now(), stall: w.e.Getenv(envTestStall)}
-	err = b.EachCube(w.cfg, reported, func(_ int, c *aggregate.Cube) error {
+	err := wb.b.EachCube(w.cfg, reported, func(_ int, c *aggregate.Cube) error {
 		defer c.Release()
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("report %s %s: %w", c.Org, c.Month, context.Cause(ctx))
@@ -283,8 +349,8 @@ func (w *reportWorker) batch(ctx context.Context, claims []postgres.ReportClaim)
 		}
 		fmt.Fprintf(w.e.Stdout, "%s %s: withheld: fewer than %d subscribers this month, so no report\n", wh.Org, w.month, wh.MinGroupSize)
 	}
-	for _, org := range compute {
-		if b.Subscribers(org) == 0 {
+	for _, org := range wb.compute {
+		if wb.b.Subscribers(org) == 0 {
 			if err := w.finish(ctx, org, outcomeNoRecords); err != nil {
 				return err
 			}
