@@ -246,3 +246,52 @@ func TestReportWorkerRefusals(t *testing.T) {
 		t.Errorf("a refused worker wrote %d entries", len(entries))
 	}
 }
+
+// TestReportWorkersLateRecords: workers count late records as one process
+// does, and a run after new files writes the published organisations from
+// their records.
+func TestReportWorkersLateRecords(t *testing.T) {
+	server := postgresServer(t)
+	dir := t.TempDir()
+	samples, err := filepath.Glob("../../fixtures/sample/operator-[ab]-*")
+	if err != nil || len(samples) != 2 {
+		t.Fatalf("samples: %v %v", samples, err)
+	}
+	late := lateFile(t, dir, "late.csv", 4)
+	stores := map[string]string{"one": pgtest.Database(t, server), "workers": pgtest.Database(t, server)}
+	outs := map[string]string{"one": filepath.Join(dir, "one"), "workers": filepath.Join(dir, "workers")}
+	report := func(name, month string) result {
+		args := []string{"report", "--store", stores[name], "--month", month, "--out", outs[name], "--format", "parquet"}
+		if name == "workers" {
+			args = append(args, "--worker", "--lease", "2s")
+		}
+		return mustRun(t, args...)
+	}
+	for name, spec := range stores {
+		mustRun(t, append([]string{"ingest", "--store", spec}, samples...)...)
+		report(name, "2026-10")
+		mustRun(t, "ingest", "--store", spec, late)
+	}
+	r := report("workers", "2026-11")
+	if !strings.Contains(r.stdout, lateOrg+" 2026-11: includes 4 events from earlier months") {
+		t.Errorf("November by a worker does not count the late records:\n%s", r.stdout)
+	}
+	report("one", "2026-11")
+	// October again after the late file: a new run, every organisation
+	// written from its record.
+	r = report("workers", "2026-10")
+	if n := strings.Count(r.stdout, "written from the record\n"); n == 0 || strings.Contains(r.stdout, "hidden (") {
+		t.Errorf("October again by a worker: %d written from records, want all:\n%s", n, r.stdout)
+	}
+	want, _ := filepath.Glob(filepath.Join(outs["one"], "*", "*.parquet"))
+	got, _ := filepath.Glob(filepath.Join(outs["workers"], "*", "*.parquet"))
+	if len(want) < 4 || len(got) != len(want) {
+		t.Fatalf("one process wrote %d reports, the workers %d", len(want), len(got))
+	}
+	for _, f := range want {
+		rel, _ := filepath.Rel(outs["one"], f)
+		if diff := cmp.Diff(readReport(t, f).Rows, readReport(t, filepath.Join(outs["workers"], rel)).Rows); diff != "" {
+			t.Errorf("%s: cells (-one process +workers):\n%s", rel, diff)
+		}
+	}
+}
