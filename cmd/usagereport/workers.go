@@ -110,6 +110,9 @@ func runReportWorker(ctx context.Context, e *Env, st ur.Store, cfg aggregate.Con
 	if err != nil {
 		return err
 	}
+	if w.run.Orgs == 0 {
+		return noRecordsError(ctx, st, month)
+	}
 	how := "joined"
 	if w.run.Started {
 		how = "started"

@@ -283,6 +283,11 @@ func TestReportWorkersLateRecords(t *testing.T) {
 	if n := strings.Count(r.stdout, "written from the record\n"); n == 0 || strings.Contains(r.stdout, "hidden (") {
 		t.Errorf("October again by a worker: %d written from records, want all:\n%s", n, r.stdout)
 	}
+	// A month without records is refused as one process refuses it.
+	r = run(t, nil, "report", "--store", stores["workers"], "--month", "2027-05", "--out", outs["workers"], "--worker")
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "no records of 2027-05") {
+		t.Errorf("a worker on a month without records: exit %d\n%s", r.code, r.stderr)
+	}
 	want, _ := filepath.Glob(filepath.Join(outs["one"], "*", "*.parquet"))
 	got, _ := filepath.Glob(filepath.Join(outs["workers"], "*", "*.parquet"))
 	if len(want) < 4 || len(got) != len(want) {
