@@ -118,8 +118,10 @@ func (s *Store) JoinReportRun(ctx context.Context, m ur.Month, settings string, 
 		// Every committed file has a sequence up to seq, and none commits
 		// while this transaction holds the ledger lock shared: no need to
 		// look at the files.
-		if _, err := tx.Exec(ctx, `INSERT INTO report_claims (month, org, rows)
-			SELECT $1, org, count(*) FROM records WHERE month = $1 GROUP BY org`, int32(m)); err != nil {
+		// part is the table that holds the organisation's rows: its bucket
+		// of the month (see orgBuckets), or the month's table.
+		if _, err := tx.Exec(ctx, `INSERT INTO report_claims (month, org, rows, part)
+			SELECT $1, org, count(*), tableoid::regclass::text FROM records WHERE month = $1 GROUP BY org, tableoid`, int32(m)); err != nil {
 			return err
 		}
 		late, err := lateOrgs(seq)
@@ -163,30 +165,36 @@ func (s *Store) ensureOrgIndex(ctx context.Context, tx pgx.Tx, m ur.Month) error
 }
 
 // ClaimReportOrgs takes, for holder, open claims of month m that no live
-// lease holds, the largest organisations first, until their rows reach
-// batchRows (at least one organisation), and leases them for lease. It
-// returns none when no claim is free: all done, or all held.
+// lease holds and leases them for lease: the largest free organisation,
+// and others of its bucket (the table that holds their rows), largest
+// first, while their rows stay within batchRows. A batch is then read from
+// one bucket. It returns none when no claim is free: all done, or all
+// held.
 func (s *Store) ClaimReportOrgs(ctx context.Context, m ur.Month, holder string, lease time.Duration, batchRows int64) ([]ReportClaim, error) {
 	var out []ReportClaim
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		out = out[:0]
 		// Candidates are locked only for this short transaction; what
 		// claims them past it is the lease written below.
-		rows, err := tx.Query(ctx, `SELECT org, rows FROM report_claims
+		rows, err := tx.Query(ctx, `SELECT org, rows, part FROM report_claims
 			WHERE month = $1 AND state = 'open' AND (lease_until IS NULL OR lease_until < now())
 			ORDER BY rows DESC, org LIMIT 1000 FOR UPDATE SKIP LOCKED`, int32(m))
 		if err != nil {
 			return err
 		}
 		var sum int64
+		var bucket string
 		for rows.Next() {
 			var org int32
 			var n int64
-			if err := rows.Scan(&org, &n); err != nil {
+			var part string
+			if err := rows.Scan(&org, &n, &part); err != nil {
 				rows.Close()
 				return err
 			}
-			if len(out) > 0 && sum+n > batchRows {
+			if len(out) == 0 {
+				bucket = part
+			} else if part != bucket || sum+n > batchRows {
 				continue // a smaller one further on may still fit
 			}
 			out = append(out, ReportClaim{Org: ur.Org(org), Rows: n})
@@ -283,9 +291,11 @@ func (s *Store) PublishedVersions(ctx context.Context, m ur.Month, orgs []ur.Org
 
 // ScanMonthOrgsSeq streams the records of month m of the organisations
 // orgs, from the files with a sequence at most upTo, decoded as ScanMonth
-// does. month = $1 prunes to the month's partition and org = ANY($2) uses
-// its index on org (ensureOrgIndex): only these organisations' rows are
-// read and sent.
+// does. month = $1 prunes to the month's partition, org = ANY($2) to the
+// buckets of orgs (one, for a batch of ClaimReportOrgs), and the index on
+// org (ensureOrgIndex) serves a batch that is a small part of its bucket:
+// only these organisations' rows are sent, and, but for a month made
+// before the buckets, only their bucket is read.
 func (s *Store) ScanMonthOrgsSeq(ctx context.Context, m ur.Month, orgs []ur.Org, upTo int64, fn func(*ur.Record) error) error {
 	ids := make([]int32, len(orgs))
 	for i, o := range orgs {

@@ -59,8 +59,9 @@ func TestReportClaims(t *testing.T) {
 		rows.Scan(&line)
 		plan.WriteString(line + "\n")
 	}
-	if p := plan.String(); !strings.Contains(p, "records_2026_01_org") || strings.Contains(p, "records_2026_02") {
-		t.Errorf("the plan of a worker's read does not prune to January's partition and use its org index:\n%s", p)
+	// One bucket of January, through its index on org.
+	if p := plan.String(); strings.Count(p, " on records_2026_01_h") != 1 || !strings.Contains(p, "_org") || strings.Contains(p, "records_2026_02") {
+		t.Errorf("the plan of a worker's read does not prune to one bucket of January's partition and use its org index:\n%s", p)
 	}
 
 	// Two workers claiming at once take one organisation each, never the
@@ -157,5 +158,27 @@ func TestReportClaims(t *testing.T) {
 	vs, err := s.PublishedVersions(ctx, jan, []ur.Org{orgA, orgB})
 	if err != nil || len(vs) != 1 || vs[orgA] != 2 {
 		t.Errorf("published versions: %v, %v; want orgA at 2 only", vs, err)
+	}
+
+	// A batch comes from one bucket, however many rows it may take.
+	many := genRecords(400, apr)
+	for i := range many {
+		many[i].Org = ur.Org(100_000_000 + i%40)
+	}
+	mustIngest(t, s, "forty", many)
+	if _, err := s.JoinReportRun(ctx, apr, "k=5", noLate); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := s.ClaimReportOrgs(ctx, apr, "hb", time.Minute, 1_000_000)
+	if err != nil || len(batch) < 1 {
+		t.Fatalf("claim: %v, %v", batch, err)
+	}
+	var inBatch, all int
+	if err := conn.QueryRow(ctx, `SELECT count(DISTINCT part) FILTER (WHERE holder = 'hb'), count(DISTINCT part)
+		FROM report_claims WHERE month = $1`, int32(apr)).Scan(&inBatch, &all); err != nil {
+		t.Fatal(err)
+	}
+	if inBatch != 1 || all < 2 || len(batch) == 40 {
+		t.Errorf("a batch of %d organisations from %d buckets, of %d in all; want one bucket, not all", len(batch), inBatch, all)
 	}
 }

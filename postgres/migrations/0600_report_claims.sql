@@ -24,12 +24,17 @@ CREATE TABLE report_runs (
 -- run out another worker takes it (and writes the files from the record
 -- when the dead one got that far). rows is the organisation's record
 -- count when the run started: workers take organisations in batches of
--- about the same number of rows. outcome says what was done: published,
+-- about the same number of rows. part names the table that holds the
+-- organisation's rows: since this migration a month's partition is itself
+-- partitioned by a hash of org into 16 buckets (records_YYYY_MM_hNN, see
+-- postgres/partition.go), and a batch is taken from one bucket, so that a
+-- worker reads that bucket only. Months made before keep one table. outcome says what was done: published,
 -- from-record (published before), withheld (too few subscribers).
 CREATE TABLE report_claims (
     month       integer     NOT NULL,
     org         integer     NOT NULL CHECK (org BETWEEN 0 AND 999999999),
     rows        bigint      NOT NULL DEFAULT 0,
+    part        text        NOT NULL DEFAULT '',
     state       text        NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'done')),
     holder      text        NOT NULL DEFAULT '',
     lease_until timestamptz,
