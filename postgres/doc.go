@@ -8,7 +8,11 @@
 //	files            the ledger: one row per ingested file, sha256 unique, and
 //	                 the content digest of its records unique (migration 0300)
 //	records          minimised records, LIST-partitioned by month into
-//	                 records_YYYY_MM, partitions made on demand
+//	                 records_YYYY_MM, partitions made on demand, each
+//	                 HASH-partitioned by org into 16 buckets records_YYYY_MM_hNN
+//	                 (months made before migration 0600: one table)
+//	report_runs,     a month's report workers: the run and one claim with a
+//	report_claims    lease per organisation (migration 0600, claims.go)
 //	orgs             the organisation registry
 //	pseudonym_key    the store's own key, only if no key is given
 //	key_fingerprint  the fingerprint of the key the records use

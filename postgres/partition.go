@@ -16,8 +16,17 @@ func partitionName(m ur.Month) string {
 	return fmt.Sprintf("records_%04d_%02d", m.Year(), int(m.Month()))
 }
 
+// orgBuckets is how many partitions a month's partition is cut into, by a
+// hash of the organisation: a report worker that takes the organisations
+// of one bucket reads that bucket alone, once (see claims.go), where an
+// index on org over one table would have every batch visit nearly every
+// page of the month, since an organisation's rows are spread over all of
+// it. A month made before this has no buckets and is read through its
+// index on org.
+const orgBuckets = 16
+
 // ensurePartition makes sure month m has its partition, creating it if
-// needed. It runs in a short transaction of its own on a connection of the
+// needed, itself partitioned into orgBuckets by organisation. It runs in a short transaction of its own on a connection of the
 // ddl pool,
 // never in an ingest's transaction, and is safe to race:
 //
@@ -49,8 +58,16 @@ func (s *Store) ensurePartition(ctx context.Context, m ur.Month) error {
 			return err
 		}
 		id := pgx.Identifier{name}.Sanitize()
-		if _, err := tx.Exec(ctx, "CREATE TABLE "+id+" (LIKE records INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"); err != nil {
+		if _, err := tx.Exec(ctx, "CREATE TABLE "+id+" (LIKE records INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY HASH (org)"); err != nil {
 			return err
+		}
+		// The buckets are made while the month's table is not attached
+		// yet: PARTITION OF locks only it, which nobody uses.
+		for i := range orgBuckets {
+			b := pgx.Identifier{fmt.Sprintf("%s_h%02d", name, i)}.Sanitize()
+			if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TABLE %s PARTITION OF %s FOR VALUES WITH (MODULUS %d, REMAINDER %d)", b, id, orgBuckets, i)); err != nil {
+				return err
+			}
 		}
 		_, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE records ATTACH PARTITION %s FOR VALUES IN (%d)", id, int32(m)))
 		return err

@@ -23,7 +23,7 @@ func (s *Store) Months(ctx context.Context) ([]ur.Month, error) {
 	var out []ur.Month
 	for _, p := range parts {
 		var any bool
-		err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM ONLY "+pgx.Identifier{p.name}.Sanitize()+")").Scan(&any)
+		err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+pgx.Identifier{p.name}.Sanitize()+")").Scan(&any)
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "42P01" {
 			continue // dropped by a purge since we listed it

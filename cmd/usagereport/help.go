@@ -47,9 +47,12 @@ var helps = map[string]helpText{
 	"report": {
 		long: "Write one report per organisation for a month (docs/report.md): OUT/<org>/<org>-<YYYY-MM>.xlsx\n" +
 			"and .parquet, with every group smaller than k hidden and the cells that would give it away\n" +
-			"hidden too. An organisation with fewer than k subscribers that month gets no report.",
+			"hidden too. An organisation with fewer than k subscribers that month gets no report.\n" +
+			"With --worker, on PostgreSQL, several processes on several machines share the month\n" +
+			"(README: Several report workers on one month).",
 		example: "usagereport report --store out/store --month 2026-10 --out out/reports\n" +
-			"usagereport report --store out/store --month 2026-11 --out out/reports --org 927489058 --format xlsx",
+			"usagereport report --store out/store --month 2026-11 --out out/reports --org 927489058 --format xlsx\n" +
+			"usagereport report --store postgres://report@db.example/usage --month 2026-10 --out /mnt/reports --worker",
 	},
 	"audit": {
 		long: "Read Parquet reports back and check, as an attacker would, that no hidden cell can be\n" +

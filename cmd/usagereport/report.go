@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	ur "usagereport"
 	"usagereport/aggregate"
@@ -28,7 +29,7 @@ func (l *orgList) Set(s string) error {
 }
 
 func runReport(ctx context.Context, e *Env, args []string) error {
-	fs := newFlagSet(e, "report", "--store DIR|URL --month YYYY-MM --out DIR [--org N]... [--min-group K] [--format xlsx,parquet] [--republish --reason TEXT]")
+	fs := newFlagSet(e, "report", "--store DIR|URL --month YYYY-MM --out DIR [--org N]... [--min-group K] [--format xlsx,parquet] [--republish --reason TEXT] [--worker [--lease D]]")
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
 	monthFlag := fs.String("month", "", "the month to report, YYYY-MM (Europe/Oslo)")
 	out := fs.String("out", "", "folder to write reports into: OUT/<org>/<org>-<YYYY-MM>.<ext>")
@@ -38,6 +39,8 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	reason := fs.String("reason", "", "why the month is corrected (with --republish); kept in the publication record")
 	var orgs orgList
 	fs.Var(&orgs, "org", "report only this organisation number (repeatable)")
+	worker := fs.Bool("worker", false, "share the month with other report workers through the PostgreSQL store (see workers.go)")
+	lease := fs.Duration("lease", time.Minute, "with --worker: how long a claim outlives a worker that stops renewing it")
 	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -64,6 +67,9 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	}
 	kExplicit := false
 	fs.Visit(func(f *flag.Flag) { kExplicit = kExplicit || f.Name == "min-group" })
+	if *worker && (len(orgs) > 0 || *republish || *lease < time.Second) {
+		return usagef("--worker reports the whole month: no --org, no --republish, and a --lease of at least 1s")
+	}
 	st, err := openStore(ctx, e, *storeSpec)
 	if err != nil {
 		return err
@@ -71,6 +77,9 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	defer st.Close()
 	if cfg.OrgMinGroupSize, err = orgMinGroupSizes(ctx, st); err != nil {
 		return err
+	}
+	if *worker {
+		return runReportWorker(ctx, e, st, cfg, kExplicit, month, *out, writers, *lease)
 	}
 	// The ledger sequence first: this run counts the files up to it, and
 	// the publications it makes say so.

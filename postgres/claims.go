@@ -1,0 +1,337 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	ur "usagereport"
+)
+
+// Report workers share a month's organisations through report_runs and
+// report_claims (migration 0600). The protocol, for each worker:
+//
+//  1. JoinReportRun: join the month's run, or start one when there is
+//     none or the last one is finished and files came in since. Starting
+//     fixes the ledger sequence the run counts up to, builds the month
+//     partition's index on org if missing, and makes one open claim per
+//     organisation with records.
+//  2. ClaimReportOrgs: take open claims whose lease ran out (or never
+//     ran), FOR UPDATE SKIP LOCKED so that workers claiming at once never
+//     wait for each other nor take the same row, about a batch's rows'
+//     worth, with a lease. RenewReportClaims renews the lease while the
+//     worker works (its heartbeat).
+//  3. Publish each organisation (the publication record's primary key
+//     makes the record once, whoever gets there first), put its files in
+//     place, then FinishReportClaim. A worker killed before that leaves
+//     the claim open; when the lease has run out another worker takes it
+//     and finds the record, if there is one, and writes the files from
+//     it.
+//
+// The lease is a time on the database server's clock (now()), so the
+// workers' clocks do not matter.
+
+// lockReportRuns is the first key of the two-key advisory lock that
+// serialises starting a month's run (the second is the month). Two-key
+// locks live in their own space, apart from the one-key locks of
+// migrate.go.
+const lockReportRuns int32 = 0x75727266 // "urrf"
+
+// ReportRun is a month's run of report workers.
+type ReportRun struct {
+	Month ur.Month
+	UpTo  int64 // the ledger sequence every worker of the run counts up to
+	Orgs  int   // organisations in the run
+	Rows  int64 // their records when the run started
+	// Started is true for the worker that started the run.
+	Started bool
+}
+
+// ReportClaim is one organisation a worker holds.
+type ReportClaim struct {
+	Org  ur.Org
+	Rows int64
+}
+
+// ErrRunSettings is returned by JoinReportRun when the month's run in
+// progress was started with other settings.
+type ErrRunSettings struct {
+	Month       ur.Month
+	Run, Worker string
+}
+
+func (e ErrRunSettings) Error() string {
+	return fmt.Sprintf("the report run of %s in progress was started with %s, this worker has %s", e.Month, e.Run, e.Worker)
+}
+
+// JoinReportRun joins month m's run of report workers, or starts one when
+// the month has none, or when every organisation of the last one is done
+// and files were committed since. lateOrgs, called only when a run starts,
+// returns the organisations that have no records of m up to upTo but
+// records of earlier months that count in m, with their count. settings
+// names what the cells are made with (k, p, formats): a worker with other
+// settings than the run in progress gets ErrRunSettings.
+func (s *Store) JoinReportRun(ctx context.Context, m ur.Month, settings string, lateOrgs func(upTo int64) (map[ur.Org]int64, error)) (ReportRun, error) {
+	run := ReportRun{Month: m}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, $2)", lockReportRuns, int32(m)); err != nil {
+			return err
+		}
+		var open int
+		var runSettings string
+		err := tx.QueryRow(ctx, "SELECT up_to, settings, (SELECT count(*) FROM report_claims WHERE month = $1 AND state = 'open') FROM report_runs WHERE month = $1",
+			int32(m)).Scan(&run.UpTo, &runSettings, &open)
+		exists := err == nil
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		// Every file up to the answer is committed (see LedgerSeq).
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock_shared($1)", lockLedger); err != nil {
+			return err
+		}
+		var seq int64
+		if err := tx.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM files").Scan(&seq); err != nil {
+			return err
+		}
+		if exists && open > 0 && runSettings != settings {
+			return ErrRunSettings{Month: m, Run: runSettings, Worker: settings}
+		}
+		if exists && (open > 0 || seq == run.UpTo) {
+			return tx.QueryRow(ctx, "SELECT count(*), coalesce(sum(rows), 0)::bigint FROM report_claims WHERE month = $1", int32(m)).Scan(&run.Orgs, &run.Rows)
+		}
+		run.UpTo, run.Started = seq, true
+		if err := s.ensureOrgIndex(ctx, tx, m); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO report_runs (month, up_to, settings) VALUES ($1, $2, $3)
+			ON CONFLICT (month) DO UPDATE SET up_to = EXCLUDED.up_to, settings = EXCLUDED.settings, started_at = now()`, int32(m), seq, settings); err != nil {
+			return err
+		}
+		// A new run reopens every organisation: those published by an
+		// earlier run get their files written from the record again.
+		if _, err := tx.Exec(ctx, "DELETE FROM report_claims WHERE month = $1", int32(m)); err != nil {
+			return err
+		}
+		// Every committed file has a sequence up to seq, and none commits
+		// while this transaction holds the ledger lock shared: no need to
+		// look at the files.
+		// part is the table that holds the organisation's rows: its bucket
+		// of the month (see orgBuckets), or the month's table.
+		if _, err := tx.Exec(ctx, `INSERT INTO report_claims (month, org, rows, part)
+			SELECT $1, org, count(*), tableoid::regclass::text FROM records WHERE month = $1 GROUP BY org, tableoid`, int32(m)); err != nil {
+			return err
+		}
+		late, err := lateOrgs(seq)
+		if err != nil {
+			return err
+		}
+		for org, n := range late {
+			if _, err := tx.Exec(ctx, `INSERT INTO report_claims (month, org, rows) VALUES ($1, $2, $3)
+				ON CONFLICT (month, org) DO UPDATE SET rows = report_claims.rows + EXCLUDED.rows`, int32(m), int32(org), n); err != nil {
+				return err
+			}
+		}
+		return tx.QueryRow(ctx, "SELECT count(*), coalesce(sum(rows), 0)::bigint FROM report_claims WHERE month = $1", int32(m)).Scan(&run.Orgs, &run.Rows)
+	})
+	if errors.As(err, new(ErrRunSettings)) {
+		return ReportRun{}, err
+	}
+	if err != nil {
+		return ReportRun{}, fmt.Errorf("join the report run of %s: %w", m, err)
+	}
+	return run, nil
+}
+
+// ensureOrgIndex builds month m's partition's index on org, if missing, so
+// that a worker reads its organisations' rows only. It is built when a
+// month is first reported by workers, not kept up by every ingest: one
+// sort of the month costs less than a COPY that updates an index row by
+// row, and a store that never runs workers never pays for it. Files
+// ingested into the month later update it as they come.
+func (s *Store) ensureOrgIndex(ctx context.Context, tx pgx.Tx, m ur.Month) error {
+	name := partitionName(m)
+	ok, err := partitionExists(ctx, tx, name)
+	if err != nil || !ok {
+		return err
+	}
+	_, err = tx.Exec(ctx, "CREATE INDEX IF NOT EXISTS "+pgx.Identifier{name + "_org"}.Sanitize()+" ON "+pgx.Identifier{name}.Sanitize()+" (org)")
+	if err != nil {
+		return fmt.Errorf("index %s on org: %w", name, err)
+	}
+	return nil
+}
+
+// ClaimReportOrgs takes, for holder, open claims of month m that no live
+// lease holds and leases them for lease: the largest free organisation,
+// and others of its bucket (the table that holds their rows), largest
+// first, while their rows stay within batchRows. A batch is then read from
+// one bucket. It returns none when no claim is free: all done, or all
+// held.
+func (s *Store) ClaimReportOrgs(ctx context.Context, m ur.Month, holder string, lease time.Duration, batchRows int64) ([]ReportClaim, error) {
+	var out []ReportClaim
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		out = out[:0]
+		// Candidates are locked only for this short transaction; what
+		// claims them past it is the lease written below.
+		rows, err := tx.Query(ctx, `SELECT org, rows, part FROM report_claims
+			WHERE month = $1 AND state = 'open' AND (lease_until IS NULL OR lease_until < now())
+			ORDER BY rows DESC, org LIMIT 1000 FOR UPDATE SKIP LOCKED`, int32(m))
+		if err != nil {
+			return err
+		}
+		var sum int64
+		var bucket string
+		for rows.Next() {
+			var org int32
+			var n int64
+			var part string
+			if err := rows.Scan(&org, &n, &part); err != nil {
+				rows.Close()
+				return err
+			}
+			if len(out) == 0 {
+				bucket = part
+			} else if part != bucket || sum+n > batchRows {
+				continue // a smaller one further on may still fit
+			}
+			out = append(out, ReportClaim{Org: ur.Org(org), Rows: n})
+			sum += n
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		orgs := make([]int32, len(out))
+		for i, c := range out {
+			orgs[i] = int32(c.Org)
+		}
+		_, err = tx.Exec(ctx, `UPDATE report_claims SET holder = $3, lease_until = now() + make_interval(secs => $4), attempts = attempts + 1
+			WHERE month = $1 AND org = ANY($2)`, int32(m), orgs, holder, lease.Seconds())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim organisations of %s: %w", m, err)
+	}
+	return out, nil
+}
+
+// RenewReportClaims extends the lease of holder's open claims of month m,
+// and returns how many it holds.
+func (s *Store) RenewReportClaims(ctx context.Context, m ur.Month, holder string, lease time.Duration) (int, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE report_claims SET lease_until = now() + make_interval(secs => $3)
+		WHERE month = $1 AND holder = $2 AND state = 'open'`, int32(m), holder, lease.Seconds())
+	if err != nil {
+		return 0, fmt.Errorf("renew the claims of %s: %w", m, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// ReleaseReportClaims gives up holder's open claims of month m at once,
+// for a worker that stops before it is done, so that others need not wait
+// for the lease to run out.
+func (s *Store) ReleaseReportClaims(ctx context.Context, m ur.Month, holder string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE report_claims SET holder = '', lease_until = NULL
+		WHERE month = $1 AND holder = $2 AND state = 'open'`, int32(m), holder)
+	if err != nil {
+		return fmt.Errorf("release the claims of %s: %w", m, err)
+	}
+	return nil
+}
+
+// FinishReportClaim marks org's claim of month m done with outcome, after
+// its record (if any) is committed and its files are in place. It reports
+// false when the claim was done already: another worker that took it over
+// finished first.
+func (s *Store) FinishReportClaim(ctx context.Context, m ur.Month, org ur.Org, holder, outcome string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE report_claims SET state = 'done', holder = $3, outcome = $4, done_at = now(), lease_until = NULL
+		WHERE month = $1 AND org = $2 AND state = 'open'`, int32(m), int32(org), holder, outcome)
+	if err != nil {
+		return false, fmt.Errorf("finish the claim of %s %s: %w", org, m, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ReportRunState counts month m's claims that are done and open.
+func (s *Store) ReportRunState(ctx context.Context, m ur.Month) (done, open int, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'done'), count(*) FILTER (WHERE state = 'open')
+		FROM report_claims WHERE month = $1`, int32(m)).Scan(&done, &open)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read the report run of %s: %w", m, err)
+	}
+	return done, open, nil
+}
+
+// PublishedVersions returns the latest published version of month m of
+// each of orgs that has one.
+func (s *Store) PublishedVersions(ctx context.Context, m ur.Month, orgs []ur.Org) (map[ur.Org]int, error) {
+	ids := make([]int32, len(orgs))
+	for i, o := range orgs {
+		ids[i] = int32(o)
+	}
+	rows, err := s.pool.Query(ctx, "SELECT org, max(version) FROM publications WHERE month = $1 AND org = ANY($2) GROUP BY org", int32(m), ids)
+	if err != nil {
+		return nil, fmt.Errorf("read publications of %s: %w", m, err)
+	}
+	out := make(map[ur.Org]int)
+	var org, v int32
+	_, err = pgx.ForEachRow(rows, []any{&org, &v}, func() error {
+		out[ur.Org(org)] = int(v)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read publications of %s: %w", m, err)
+	}
+	return out, nil
+}
+
+// ScanMonthOrgsSeq streams the records of month m of the organisations
+// orgs, from the files with a sequence at most upTo, decoded as ScanMonth
+// does. month = $1 prunes to the month's partition, org = ANY($2) to the
+// buckets of orgs (one, for a batch of ClaimReportOrgs), and the index on
+// org (ensureOrgIndex) serves a batch that is a small part of its bucket:
+// only these organisations' rows are sent, and, but for a month made
+// before the buckets, only their bucket is read.
+func (s *Store) ScanMonthOrgsSeq(ctx context.Context, m ur.Month, orgs []ur.Org, upTo int64, fn func(*ur.Record) error) error {
+	ids := make([]int32, len(orgs))
+	for i, o := range orgs {
+		ids[i] = int32(o)
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// A bitmap of a batch's rows stays exact (no recheck of whole
+		// pages) with some room.
+		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT r.org, r.subscriber, r.cost_centre, r.service, r.zone, r.duration_s, r.volume_bytes, r.charge
+			FROM records r JOIN files f ON f.id = r.file_id
+			WHERE r.month = $1 AND r.org = ANY($2) AND f.seq <= $3`,
+			pgx.QueryResultFormats{pgx.BinaryFormatCode}, int32(m), ids, upTo)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var r ur.Record
+		r.Month = m
+		names := make(map[string]string)
+		var n int64
+		for rows.Next() {
+			n++
+			if err := decodeRecord(rows.RawValues(), &r, names); err != nil {
+				return fmt.Errorf("record %d: %w", n, err)
+			}
+			if err := fn(&r); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("scan month %s of %d organisations: %w", m, len(orgs), err)
+	}
+	return nil
+}
