@@ -54,6 +54,7 @@ const (
 	outcomeFromRecord = "from-record"
 	outcomeWithheld   = "withheld"
 	outcomeNoRecords  = "no-records"
+	outcomeFailed     = "failed" // the cube could not be made: see the worker's log
 )
 
 // reportWorker is one `report --worker` process.
@@ -70,8 +71,9 @@ type reportWorker struct {
 	holder  string
 	run     postgres.ReportRun
 
-	mu      sync.Mutex // guards counts and the lines on Stdout
+	mu      sync.Mutex // guards counts, failed and the lines on Stdout
 	counts  map[string]int
+	failed  []ur.Org // organisations whose cube could not be made
 	rows    int64
 	batches int
 }
@@ -326,8 +328,20 @@ func (w *reportWorker) publish(ctx context.Context, wb *workerBatch) error {
 	reported, withheld := wb.b.Eligible(w.cfg)
 	pb := &publisher{ps: w.ps, out: w.out, writers: w.writers, history: wb.history, covered: w.run.UpTo, late: wb.late,
 		p: w.cfg.WithDefaults().DominanceP, now: w.e.Now(), stall: w.e.Getenv(envTestStall)}
-	err := wb.b.EachCube(w.cfg, reported, func(_ int, c *aggregate.Cube) error {
+	err := wb.b.EachResult(w.cfg, reported, func(i int, c *aggregate.Cube, err error) error {
+		if err != nil {
+			// One organisation's trouble stays its own, as in a run of
+			// one process: it is named, the others go on, and the worker
+			// exits 1 at the end. Another worker would fail alike, so the
+			// claim is finished, as failed.
+			orgFailed(w.e, reported[i], w.month, err)
+			w.mu.Lock()
+			w.failed = append(w.failed, reported[i])
+			w.mu.Unlock()
+			return w.finish(ctx, reported[i], outcomeFailed)
+		}
 		defer c.Release()
+		cubeOutcome(w.e, c)
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("report %s %s: %w", c.Org, c.Month, context.Cause(ctx))
 		}
@@ -393,9 +407,9 @@ func (w *reportWorker) printOrg(o io.Writer, c *aggregate.Cube, pub ur.Publicati
 // store has it.
 func (w *reportWorker) summary(ctx context.Context) error {
 	c := w.counts
-	n := c[outcomePublished] + c[outcomeFromRecord] + c[outcomeWithheld] + c[outcomeNoRecords]
-	fmt.Fprintf(w.e.Stdout, "worker %s: %s: %d published, %d written from the record, %d withheld, %d without records; %s read in %s\n",
-		w.holder, plural(int64(n), "organisation", "organisations"), c[outcomePublished], c[outcomeFromRecord], c[outcomeWithheld], c[outcomeNoRecords],
+	n := c[outcomePublished] + c[outcomeFromRecord] + c[outcomeWithheld] + c[outcomeNoRecords] + c[outcomeFailed]
+	fmt.Fprintf(w.e.Stdout, "worker %s: %s: %d published, %d written from the record, %d withheld, %d failed, %d without records; %s read in %s\n",
+		w.holder, plural(int64(n), "organisation", "organisations"), c[outcomePublished], c[outcomeFromRecord], c[outcomeWithheld], c[outcomeFailed], c[outcomeNoRecords],
 		plural(w.rows, "row", "rows"), plural(int64(w.batches), "batch", "batches"))
 	if d := c["done-by-another"]; d > 0 {
 		fmt.Fprintf(w.e.Stdout, "worker %s: %s finished by another worker first\n", w.holder, plural(int64(d), "organisation", "organisations"))
@@ -406,8 +420,16 @@ func (w *reportWorker) summary(ctx context.Context) error {
 	}
 	fmt.Fprintf(w.e.Stdout, "%s: %d of %s done, %d outstanding (run up to ledger sequence %d, in the store)\n",
 		w.month, done, plural(int64(done+open), "organisation", "organisations"), open, w.run.UpTo)
+	if len(w.failed) > 0 {
+		slices.Sort(w.failed)
+		fmt.Fprintf(w.e.Stdout, "worker %s: no report for %s: %s (see the warnings above)\n",
+			w.holder, plural(int64(len(w.failed)), "organisation", "organisations"), orgNames(w.failed))
+	}
 	if open > 0 {
 		return errors.New("organisations still outstanding")
+	}
+	if len(w.failed) > 0 {
+		return fmt.Errorf("%s failed", plural(int64(len(w.failed)), "organisation", "organisations"))
 	}
 	return nil
 }
