@@ -52,10 +52,20 @@ func (wb *workbook) about() error {
 		{},
 		section("The same cells as a data file"),
 		{"File", parquetName + " beside this workbook: one row per cell, in Apache Parquet."},
-		{"Columns", "org_number, month (first day), cost_centre, service, roaming_zone, subscribers, events, duration_s (seconds), volume_bytes, charge (DECIMAL(18,4), NOK), suppressed. A dimension that this workbook calls All is empty (null); a hidden cell has suppressed = true and empty measures. Services are voice, sms, mms, data; zones domestic, eu_eea, world."},
+		{"Columns", "org_number, month (first day), grouping (the level of the cell, see Codes below), cost_centre, service, roaming_zone, subscribers, events, duration_s (seconds), volume_bytes, charge (DECIMAL(18,4), NOK), suppressed. A dimension that this workbook calls All is empty (null); a hidden cell has suppressed = true and empty measures. Services are voice, sms, mms, data; zones domestic, eu_eea, world."},
 		{"Excel (Power Query)", fmt.Sprintf(`Data > Get Data > From Other Sources > Blank Query, then in the Advanced Editor: let Source = Parquet.Document(File.Contents("C:\Reports\%s")) in Source`, parquetName)},
 		{"Python (pandas)", fmt.Sprintf(`import pandas as pd; df = pd.read_parquet("%s")  (needs pyarrow; charge arrives as decimal.Decimal)`, parquetName)},
 		{"DuckDB", fmt.Sprintf(`SELECT * FROM read_parquet('%s') WHERE NOT suppressed;`, parquetName)},
+		{"Summing", fmt.Sprintf(`The file holds every level at once, so a sum over all its rows counts each krone several times. Sum one level: SELECT cost_centre, charge FROM read_parquet('%s') WHERE grouping = 'cost_centre' AND NOT suppressed; the organisation's total is the row WHERE grouping = 'total'.`, parquetName)},
+	}
+	// The codes of the data file and their labels here, a section per column.
+	column := ""
+	for _, code := range Codes() {
+		if code.Column != column {
+			column = code.Column
+			lines = append(lines, line{}, section("Codes in the data file: "+column))
+		}
+		lines = append(lines, line{code.Code, code.Label})
 	}
 
 	w := &cellWriter{f: wb.f, st: st, sheet: sh, widths: map[int]int{}}
