@@ -24,7 +24,7 @@ func (wb *workbook) about() error {
 	}
 	section := func(s string) line { return line{label: "\x00" + s} }
 	lines := []line{
-		{"Organisation", c.Org.String()},
+		{"Organisation", orgTitle(c.Org, wb.ed.OrgName)},
 		{"Month", c.Month.String() + " (calendar month, Norwegian time)"},
 		{"Report made", wb.createdAt.Format(time.RFC3339) + " (UTC)"},
 		{"Report format", ReportFormat},
