@@ -3,7 +3,9 @@ package export
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // about writes the About sheet: what the figures mean, why cells are
@@ -80,12 +82,19 @@ func (wb *workbook) about() error {
 			continue
 		case string:
 			w.set(2, row, v, st.wrap)
+			// Excel sizes a row to its wrapped text when it opens the file;
+			// LibreOffice keeps the default height, so the text runs into
+			// the next rows and its end is cut off. An explicit height fits
+			// both.
+			if lines := wrappedLines(v, aboutTextWidth); lines > 1 && w.err == nil {
+				w.err = wb.f.SetRowHeight(sh, row, float64(lines)*lineHeightPt+2)
+			}
 		case int64:
 			w.set(2, row, v, st.num[mSubscribers])
 		}
 		w.label(1, row, l.label, st.label)
 	}
-	w.widths[2] = 97 // paragraphs wrap at this width
+	w.widths[2] = aboutTextWidth // paragraphs wrap at this width
 	if err := w.finish(); err != nil {
 		return err
 	}
@@ -93,4 +102,36 @@ func (wb *workbook) about() error {
 		return err
 	}
 	return wb.printSetup(sh)
+}
+
+// aboutTextWidth is the width of the About sheet's text column, in characters of
+// the default font; lineHeightPt is the height of one line of 11-point text.
+const (
+	aboutTextWidth = 97
+	lineHeightPt   = 15
+)
+
+// wrappedLines estimates how many lines text takes when wrapped in a column width
+// characters wide. It errs towards more lines: an office suite without the default
+// font (Calibri) draws a wider one, such as DejaVu Sans, about a sixth wider.
+func wrappedLines(text string, width int) int {
+	perLine := width * 5 / 6
+	lines := 0
+	for _, para := range strings.Split(text, "\n") {
+		n, line := 1, 0
+		for _, word := range strings.Fields(para) {
+			l := utf8.RuneCountInString(word)
+			switch {
+			case line == 0:
+				line = l
+			case line+1+l <= perLine:
+				line += 1 + l
+			default:
+				n++
+				line = l
+			}
+		}
+		lines += n
+	}
+	return lines
 }
