@@ -133,8 +133,9 @@ func run(ctx context.Context, c config, out io.Writer) error {
 			compared++
 			cube.Release()
 			if compared%10 == 0 {
-				fmt.Fprintf(os.Stderr, "compare: %d reports, %s; by cells %.0f/%.0f, by charge %.0f/%.0f\n",
-					compared, time.Since(start).Round(time.Second), byCells.ours, byCells.best, byCharge.ours, byCharge.best)
+				fmt.Fprintf(os.Stderr, "compare: %d reports, %s; by cells %.0f/%.0f = %.3f (%d optimal, %d pass), by charge %.3f (%d optimal, %d pass)\n",
+					compared, time.Since(start).Round(time.Second), byCells.ours, byCells.best, byCells.ours/math.Max(byCells.best, 1e-9),
+					byCells.optimal, byCells.valid, byCharge.ours/math.Max(byCharge.best, 1e-9), byCharge.optimal, byCharge.valid)
 			}
 		}
 	}
