@@ -3,6 +3,7 @@ package optimum
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	ur "usagereport"
 	"usagereport/aggregate"
@@ -103,12 +104,11 @@ func equations(cells []ur.Cell) [][]int {
 			case ur.ByZone:
 				parent.zone = 0
 			}
-			pk := cellKey{set: parent.set, cc: parent.cc, svc: parent.svc, zone: parent.zone}
 			// One equation per (parent, dimension): the key carries d in set's
 			// spare bits.
-			ek := pk
+			ek := parent
 			ek.set |= d << 4
-			if _, ok := index[pk]; ok {
+			if _, ok := index[parent]; ok {
 				children[ek] = append(children[ek], i)
 			}
 		}
@@ -119,27 +119,9 @@ func equations(cells []ur.Cell) [][]int {
 		pk.set &= 0x0f
 		eqs = append(eqs, append([]int{index[pk]}, parts...))
 	}
-	sortEquations(eqs)
+	// The same report gives the same LP file.
+	slices.SortFunc(eqs, slices.Compare)
 	return eqs
-}
-
-// sortEquations orders equations by their total's index, then first part, so that
-// the LP file is the same for the same report.
-func sortEquations(eqs [][]int) {
-	for i := 1; i < len(eqs); i++ {
-		for j := i; j > 0 && less(eqs[j], eqs[j-1]); j-- {
-			eqs[j], eqs[j-1] = eqs[j-1], eqs[j]
-		}
-	}
-}
-
-func less(a, b []int) bool {
-	for k := 0; k < len(a) && k < len(b); k++ {
-		if a[k] != b[k] {
-			return a[k] < b[k]
-		}
-	}
-	return len(a) < len(b)
 }
 
 // requirement is one protection requirement of a primary cell: a deviation of the
