@@ -166,6 +166,13 @@ func (p *Problem) requirements() []requirement {
 		chLo[i], chHi[i] = -1, 1
 	}
 	pct := p.Config.DominanceP / 100
+	// Without a credit in the report a reader may rely on charges being
+	// non-negative, and aggregate.Intervals does: charge is then bounded like
+	// seconds and bytes. With one, it is bounded by nothing.
+	credit := false
+	for i := range cs {
+		credit = credit || cs[i].Charge < 0
+	}
 	var out []requirement
 	for _, s := range p.Primary {
 		c := &cs[s]
@@ -174,10 +181,14 @@ func (p *Problem) requirements() []requirement {
 			out = append(out, requirement{cell: s, events: true, up: math.Min(1, t-v), span: math.Min(2, t-v+1),
 				lo: evLo, hi: evHi, name: fmt.Sprintf("e%d", s)})
 		}
-		if aggregate.Sensitive(c, aggregate.Charge, p.Config) && c.Charge != 0 {
+		if credit && aggregate.Sensitive(c, aggregate.Charge, p.Config) && c.Charge != 0 {
 			out = append(out, requirement{cell: s, up: chargeMove, lo: chLo, hi: chHi, name: fmt.Sprintf("c%d", s)})
 		}
-		for _, m := range []aggregate.Measure{aggregate.Duration, aggregate.Volume} {
+		amounts := []aggregate.Measure{aggregate.Duration, aggregate.Volume}
+		if !credit {
+			amounts = append(amounts, aggregate.Charge)
+		}
+		for _, m := range amounts {
 			v := float64(m.Value(c))
 			if v == 0 || !aggregate.Sensitive(c, m, p.Config) {
 				continue
