@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,37 @@ type Edition struct {
 	CreatedAt  time.Time // when the month was published
 	Version    int       // 1 unless corrected
 	LateEvents int64     // events from earlier months in the totals
+	// OrgName is the organisation's name from the registry (`org add --name`),
+	// shown in the workbook's title, page header and document properties; ""
+	// when the registry has none, and then the number alone is shown. It is
+	// not part of the publication record: a month written again shows the
+	// name the registry has then, with the same cells.
+	OrgName string
+}
+
+// maxOrgNameRunes bounds the name in titles and page headers (Excel allows
+// 255 characters for a whole header).
+const maxOrgNameRunes = 80
+
+// orgHeading is orgTitle where the number alone would be unclear: "Name (number)",
+// or "Organisation number".
+func orgHeading(org fmt.Stringer, name string) string {
+	if t := orgTitle(org, name); t != org.String() {
+		return t
+	}
+	return "Organisation " + org.String()
+}
+
+// orgTitle returns "Name (number)", or the number alone without a name.
+func orgTitle(org fmt.Stringer, name string) string {
+	name = strings.Join(strings.Fields(name), " ") // no line breaks in a title
+	if name == "" {
+		return org.String()
+	}
+	if r := []rune(name); len(r) > maxOrgNameRunes {
+		name = string(r[:maxOrgNameRunes-1]) + "…"
+	}
+	return name + " (" + org.String() + ")"
 }
 
 func (ed Edition) versionText() string {

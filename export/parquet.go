@@ -16,7 +16,7 @@ import (
 )
 
 // ReportFormat is the report format version written into every file.
-const ReportFormat = "report-v1"
+const ReportFormat = "report-v2"
 
 // Metadata keys of a report file.
 const (
@@ -33,8 +33,12 @@ const (
 // Row is one cell of a report as it is stored in Parquet. Pointers are null:
 // a dimension aggregated over, or a measure of a hidden cell.
 type Row struct {
-	OrgNumber   string  `parquet:"org_number"`
-	Month       int32   `parquet:"month,date"` // days since 1970-01-01 of the month's first day
+	OrgNumber string `parquet:"org_number"`
+	Month     int32  `parquet:"month,date"` // days since 1970-01-01 of the month's first day
+	// Grouping names the level of the cell (report-v2): "total", "cost_centre", ...,
+	// "cost_centre+service+roaming_zone" (ur.GroupingSet.Name). Summing one grouping
+	// never counts a charge twice.
+	Grouping    string  `parquet:"grouping"`
 	CostCentre  *string `parquet:"cost_centre,optional"`
 	Service     *string `parquet:"service,optional"`
 	RoamingZone *string `parquet:"roaming_zone,optional"`
@@ -65,6 +69,7 @@ func Rows(c *aggregate.Cube) []Row {
 		v := r.Column(col).(*array.Int64).Value(i)
 		return &v
 	}
+	sets := r.Column(aggregate.ColGroupingSet).(*array.Uint8)
 	supp := r.Column(aggregate.ColSuppression).(*array.Uint8)
 	charge := r.Column(aggregate.ColCharge).(*array.Decimal128)
 	rows := make([]Row, n)
@@ -72,6 +77,7 @@ func Rows(c *aggregate.Cube) []Row {
 		row := Row{
 			OrgNumber:   org,
 			Month:       day,
+			Grouping:    ur.GroupingSet(sets.Value(i)).Name(),
 			CostCentre:  dim(aggregate.ColCostCentre, i),
 			Service:     dim(aggregate.ColService, i),
 			RoamingZone: dim(aggregate.ColZone, i),
@@ -92,7 +98,7 @@ func Rows(c *aggregate.Cube) []Row {
 	return rows
 }
 
-// WriteParquet writes the cube as a report-v1 Parquet file: zstd, data page
+// WriteParquet writes the cube as a report-v2 Parquet file: zstd, data page
 // v1 for older readers, and the key/value metadata of the format.
 func WriteParquet(w io.Writer, c *aggregate.Cube, createdAt time.Time) error {
 	return WriteParquetEdition(w, c, Edition{CreatedAt: createdAt, Version: 1})

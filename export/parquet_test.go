@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,6 +88,7 @@ func TestParquetReadByArrow(t *testing.T) {
 	}{
 		{"org_number", arrow.BinaryTypes.String, false},
 		{"month", arrow.FixedWidthTypes.Date32, false},
+		{"grouping", arrow.BinaryTypes.String, false},
 		{"cost_centre", arrow.BinaryTypes.String, true},
 		{"service", arrow.BinaryTypes.String, true},
 		{"roaming_zone", arrow.BinaryTypes.String, true},
@@ -133,7 +135,7 @@ func TestParquetReadByArrow(t *testing.T) {
 	}
 	var want []string
 	for _, c := range cells {
-		row := "974760673|2026-10-01|"
+		row := "974760673|2026-10-01|" + groupingOf(c) + "|"
 		dim := func(has bool, v string) string {
 			if !has {
 				return "(null)|"
@@ -162,6 +164,24 @@ func TestParquetReadByArrow(t *testing.T) {
 	if hidden == 0 {
 		t.Error("no hidden cell in the test cube; the null path is untested")
 	}
+}
+
+// groupingOf spells the cell's grouping as report-v2 does, from its dimensions: the
+// kept ones joined with "+" in the order cost_centre, service, roaming_zone, or "total".
+func groupingOf(c ur.Cell) string {
+	var kept []string
+	for _, d := range []struct {
+		bit  ur.GroupingSet
+		name string
+	}{{ur.ByCostCentre, "cost_centre"}, {ur.ByService, "service"}, {ur.ByZone, "roaming_zone"}} {
+		if c.Set.Has(d.bit) {
+			kept = append(kept, d.name)
+		}
+	}
+	if len(kept) == 0 {
+		return "total"
+	}
+	return strings.Join(kept, "+")
 }
 
 func fmtInts(v ...int64) string {

@@ -159,8 +159,8 @@ func (wb *workbook) docProps() error {
 	c := wb.cube
 	when := wb.createdAt.Format(time.RFC3339)
 	return wb.f.SetDocProps(&excelize.DocProperties{
-		Title:       fmt.Sprintf("Usage report %s %s", c.Org, c.Month),
-		Subject:     fmt.Sprintf("Monthly usage report of organisation %s for %s", c.Org, c.Month),
+		Title:       fmt.Sprintf("Usage report %s %s", orgTitle(c.Org, wb.ed.OrgName), c.Month),
+		Subject:     fmt.Sprintf("Monthly usage report of %s for %s", strings.Replace(orgHeading(c.Org, wb.ed.OrgName), "Organisation ", "organisation ", 1), c.Month),
 		Creator:     "usagereport",
 		Description: fmt.Sprintf("Aggregated usage, %s; cells with fewer than %d subscriptions are hidden.", ReportFormat, c.MinGroupSize),
 		Keywords:    "usage report, " + ReportFormat,
@@ -186,10 +186,11 @@ func (wb *workbook) printSetup(sheet string) error {
 		return err
 	}
 	// Header and footer codes: &L &C &R sections, &A sheet name, &P page,
-	// &N pages. The organisation number and month are digits and dashes,
-	// so nothing needs escaping.
+	// &N pages. The organisation's name may hold "&", which the codes
+	// escape as "&&"; number and month are digits and dashes.
+	org := strings.ReplaceAll(orgHeading(wb.cube.Org, wb.ed.OrgName), "&", "&&")
 	return f.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{
-		OddHeader: fmt.Sprintf(`&L&"-,Bold"Usage report&COrganisation %s, %s&R&A`, wb.cube.Org, wb.cube.Month),
+		OddHeader: fmt.Sprintf(`&L&"-,Bold"Usage report&C%s, %s&R&A`, org, wb.cube.Month),
 		OddFooter: fmt.Sprintf(`&L%s = hidden cell (see About)&CPage &P of &N&RMade %s`, Mark, wb.createdAt.Format("2006-01-02 15:04 UTC")),
 	})
 }

@@ -3,7 +3,9 @@ package export
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // about writes the About sheet: what the figures mean, why cells are
@@ -24,7 +26,7 @@ func (wb *workbook) about() error {
 	}
 	section := func(s string) line { return line{label: "\x00" + s} }
 	lines := []line{
-		{"Organisation", c.Org.String()},
+		{"Organisation", orgTitle(c.Org, wb.ed.OrgName)},
 		{"Month", c.Month.String() + " (calendar month, Norwegian time)"},
 		{"Report made", wb.createdAt.Format(time.RFC3339) + " (UTC)"},
 		{"Report format", ReportFormat},
@@ -52,10 +54,20 @@ func (wb *workbook) about() error {
 		{},
 		section("The same cells as a data file"),
 		{"File", parquetName + " beside this workbook: one row per cell, in Apache Parquet."},
-		{"Columns", "org_number, month (first day), cost_centre, service, roaming_zone, subscribers, events, duration_s (seconds), volume_bytes, charge (DECIMAL(18,4), NOK), suppressed. A dimension that this workbook calls All is empty (null); a hidden cell has suppressed = true and empty measures. Services are voice, sms, mms, data; zones domestic, eu_eea, world."},
+		{"Columns", "org_number, month (first day), grouping (the level of the cell, see Codes below), cost_centre, service, roaming_zone, subscribers, events, duration_s (seconds), volume_bytes, charge (DECIMAL(18,4), NOK), suppressed. A dimension that this workbook calls All is empty (null); a hidden cell has suppressed = true and empty measures. Services are voice, sms, mms, data; zones domestic, eu_eea, world."},
 		{"Excel (Power Query)", fmt.Sprintf(`Data > Get Data > From Other Sources > Blank Query, then in the Advanced Editor: let Source = Parquet.Document(File.Contents("C:\Reports\%s")) in Source`, parquetName)},
 		{"Python (pandas)", fmt.Sprintf(`import pandas as pd; df = pd.read_parquet("%s")  (needs pyarrow; charge arrives as decimal.Decimal)`, parquetName)},
 		{"DuckDB", fmt.Sprintf(`SELECT * FROM read_parquet('%s') WHERE NOT suppressed;`, parquetName)},
+		{"Summing", fmt.Sprintf(`The file holds every level at once, so a sum over all its rows counts each krone several times. Sum one level: SELECT cost_centre, charge FROM read_parquet('%s') WHERE grouping = 'cost_centre' AND NOT suppressed; the organisation's total is the row WHERE grouping = 'total'.`, parquetName)},
+	}
+	// The codes of the data file and their labels here, a section per column.
+	column := ""
+	for _, code := range Codes() {
+		if code.Column != column {
+			column = code.Column
+			lines = append(lines, line{}, section("Codes in the data file: "+column))
+		}
+		lines = append(lines, line{code.Code, code.Label})
 	}
 
 	w := &cellWriter{f: wb.f, st: st, sheet: sh, widths: map[int]int{}}
@@ -70,12 +82,19 @@ func (wb *workbook) about() error {
 			continue
 		case string:
 			w.set(2, row, v, st.wrap)
+			// Excel sizes a row to its wrapped text when it opens the file;
+			// LibreOffice keeps the default height, so the text runs into
+			// the next rows and its end is cut off. An explicit height fits
+			// both.
+			if lines := wrappedLines(v, aboutTextWidth); lines > 1 && w.err == nil {
+				w.err = wb.f.SetRowHeight(sh, row, float64(lines)*lineHeightPt+2)
+			}
 		case int64:
 			w.set(2, row, v, st.num[mSubscribers])
 		}
 		w.label(1, row, l.label, st.label)
 	}
-	w.widths[2] = 97 // paragraphs wrap at this width
+	w.widths[2] = aboutTextWidth // paragraphs wrap at this width
 	if err := w.finish(); err != nil {
 		return err
 	}
@@ -83,4 +102,36 @@ func (wb *workbook) about() error {
 		return err
 	}
 	return wb.printSetup(sh)
+}
+
+// aboutTextWidth is the width of the About sheet's text column, in characters of
+// the default font; lineHeightPt is the height of one line of 11-point text.
+const (
+	aboutTextWidth = 97
+	lineHeightPt   = 15
+)
+
+// wrappedLines estimates how many lines text takes when wrapped in a column width
+// characters wide. It errs towards more lines: an office suite without the default
+// font (Calibri) draws a wider one, such as DejaVu Sans, about a sixth wider.
+func wrappedLines(text string, width int) int {
+	perLine := width * 5 / 6
+	lines := 0
+	for _, para := range strings.Split(text, "\n") {
+		n, line := 1, 0
+		for _, word := range strings.Fields(para) {
+			l := utf8.RuneCountInString(word)
+			switch {
+			case line == 0:
+				line = l
+			case line+1+l <= perLine:
+				line += 1 + l
+			default:
+				n++
+				line = l
+			}
+		}
+		lines += n
+	}
+	return lines
 }

@@ -96,9 +96,13 @@ func (w *cellWriter) finish() error {
 func (wb *workbook) summary(history []*cellTable) error {
 	c, t, st := wb.cube, wb.t, wb.st
 	w := &cellWriter{f: wb.f, st: st, sheet: SheetSummary, widths: map[int]int{}}
-	w.set(1, 1, "Monthly usage report", st.title)
+	title := "Monthly usage report"
+	if wb.ed.OrgName != "" {
+		title += ": " + orgTitle(c.Org, wb.ed.OrgName)
+	}
+	w.set(1, 1, title, st.title)
 	w.label(1, 2, "Organisation", st.label)
-	w.set(2, 2, c.Org.String(), st.text)
+	w.set(2, 2, orgTitle(c.Org, wb.ed.OrgName), st.text)
 	w.label(1, 3, "Month", st.label)
 	w.set(2, 3, c.Month.String(), st.text)
 	w.set(1, 4, fmt.Sprintf("%s marks a hidden cell. Totals include the usage in hidden cells. See the About sheet.", Mark), st.note)
@@ -206,16 +210,24 @@ func (w *cellWriter) history(row int, months []*cellTable) {
 func (wb *workbook) chart(firstRow int, svc [ur.NumServices]int) error {
 	chargeCol, _ := excelize.ColumnNumberToName(2 + len(summaryMeasures) - 1)
 	var series []excelize.ChartSeries
+	var rows []int
 	for s := ur.Service(0); s < ur.NumServices; s++ {
 		if c := wb.t.shown(svc[s]); !c.present || c.hidden {
 			continue
 		}
 		r := firstRow + int(s)
+		rows = append(rows, r)
 		series = append(series, excelize.ChartSeries{
 			Name:       fmt.Sprintf("'%s'!$A$%d", SheetSummary, r),
 			Categories: fmt.Sprintf("'%s'!$%s$%d", SheetSummary, chargeCol, firstRow-1),
 			Values:     fmt.Sprintf("'%s'!$%s$%d", SheetSummary, chargeCol, r),
 		})
+	}
+	// The category axis labels the bars with the first series' category.
+	// With one service that must be the service's name, not the column's
+	// header; with several, the legend names each bar.
+	if len(series) == 1 {
+		series[0].Categories = fmt.Sprintf("'%s'!$A$%d", SheetSummary, rows[0])
 	}
 	anchor := "H6"
 	if len(series) == 0 {

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"runtime/debug"
@@ -739,46 +736,6 @@ func TestXLSXHistoryErrors(t *testing.T) {
 				t.Errorf("got %v, want an error with %q", err, tc.wantErr)
 			}
 		})
-	}
-}
-
-// TestXLSXLibreOfficePDF converts a workbook to PDF with LibreOffice and
-// looks for the total charge in the text: the print set-up works in an
-// office suite, not only in excelize. It runs when LibreOffice (Debian's
-// libreoffice-calc-nogui) and pdftotext are installed.
-func TestXLSXLibreOfficePDF(t *testing.T) {
-	office, err := exec.LookPath("libreoffice")
-	if err != nil {
-		office, err = exec.LookPath("soffice")
-	}
-	if err != nil {
-		fmt.Println("NOTICE: TestXLSXLibreOfficePDF skipped: libreoffice is not on PATH (apt-get install libreoffice-calc-nogui)")
-		t.Skip("libreoffice is not on PATH")
-	}
-	pdftotext, err := exec.LookPath("pdftotext")
-	if err != nil {
-		fmt.Println("NOTICE: TestXLSXLibreOfficePDF skipped: pdftotext is not on PATH (apt-get install poppler-utils)")
-		t.Skip("pdftotext is not on PATH")
-	}
-	c, history := smallCubes(t)
-	dir := t.TempDir()
-	xlsx := filepath.Join(dir, "report.xlsx")
-	if err := os.WriteFile(xlsx, writeXLSX(t, c, history), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(office, "--headless", "-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
-		"--convert-to", "pdf", "--outdir", dir, xlsx)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", office, err, out)
-	}
-	out, err := exec.Command(pdftotext, "-layout", filepath.Join(dir, "report.pdf"), "-").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, _ := parquetReport(t, c)
-	want := formatted(float64(*rows[cellKey{}].Charge)/10_000, "#,##0.00")
-	if !strings.Contains(string(out), want) {
-		t.Errorf("PDF text has no total charge %s:\n%.2000s", want, out)
 	}
 }
 

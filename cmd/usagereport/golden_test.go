@@ -72,13 +72,13 @@ func dumpParquet(t *testing.T, path string) string {
 	for _, k := range keys {
 		fmt.Fprintf(&s, "%s = %s\n", k, rep.Metadata[k])
 	}
-	s.WriteString("org_number|month|cost_centre|service|roaming_zone|subscribers|events|duration_s|volume_bytes|charge|suppressed\n")
+	s.WriteString("org_number|month|grouping|cost_centre|service|roaming_zone|subscribers|events|duration_s|volume_bytes|charge|suppressed\n")
 	for _, r := range rep.Rows {
 		charge := "null"
 		if r.Charge != nil {
 			charge = ur.Amount(*r.Charge).String()
 		}
-		fmt.Fprintf(&s, "%s|%d|%s|%s|%s|%s|%s|%s|%s|%s|%v\n", r.OrgNumber, r.Month,
+		fmt.Fprintf(&s, "%s|%d|%s|%s|%s|%s|%s|%s|%s|%s|%s|%v\n", r.OrgNumber, r.Month, r.Grouping,
 			str(r.CostCentre), str(r.Service), str(r.RoamingZone),
 			num(r.Subscribers), num(r.Events), num(r.DurationS), num(r.VolumeBytes), charge, r.Suppressed)
 	}

@@ -238,6 +238,7 @@ func sameFile(a, b string) (bool, error) {
 
 func writeEdition(o io.Writer, w reportWriter, c *aggregate.Cube, history []*aggregate.Cube, ed export.Edition) error {
 	if w.ext == "xlsx" {
+		ed.OrgName = w.orgNames[c.Org]
 		return export.WriteXLSXEdition(o, c, history, ed)
 	}
 	return export.WriteParquetEdition(o, c, ed)

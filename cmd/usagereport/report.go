@@ -78,6 +78,9 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if cfg.OrgMinGroupSize, err = orgMinGroupSizes(ctx, st); err != nil {
 		return err
 	}
+	if writers, err = withOrgNames(ctx, st, writers); err != nil {
+		return err
+	}
 	if *worker {
 		return runReportWorker(ctx, e, st, cfg, kExplicit, month, *out, writers, *lease)
 	}
@@ -260,7 +263,10 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	return outcomes.summary(e, month)
 }
 
-type reportWriter struct{ ext string }
+type reportWriter struct {
+	ext      string
+	orgNames map[ur.Org]string // for the workbook's title (see orgnames.go)
+}
 
 // monthBuilderUpTo reads one month of the store, the records of the
 // organisations in want (all when empty) from the files with a ledger
@@ -325,7 +331,7 @@ func reportWriters(formats string) ([]reportWriter, error) {
 		seen[f] = true
 		switch f {
 		case "parquet", "xlsx":
-			out = append(out, reportWriter{f})
+			out = append(out, reportWriter{ext: f})
 		default:
 			return nil, fmt.Errorf("unknown format %q (known: xlsx, parquet)", f)
 		}

@@ -1,0 +1,231 @@
+// Command compare states our suppression's loss as a ratio to the optimum
+// (package optimum) on generated, realistic reports: it generates usage with
+// fixtures, aggregates and suppresses it as `usagereport report` does, and for
+// every report with at most -max-hidden hidden cells solves the minimum-loss
+// pattern twice with CBC, by cells and by charge. It also prints the share of
+// cells hidden and the cost-centre figures of all reports. Run by scripts/optimum.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"time"
+
+	ur "usagereport"
+	"usagereport/aggregate"
+	"usagereport/fixtures"
+	"usagereport/ingest"
+	"usagereport/internal/optimum"
+)
+
+func main() {
+	var c config
+	flag.IntVar(&c.rows, "rows", 1_000_000, "rows to generate")
+	flag.IntVar(&c.orgs, "orgs", 300, "organisations")
+	flag.Uint64Var(&c.seed, "seed", 7, "fixtures seed")
+	flag.IntVar(&c.maxHidden, "max-hidden", 60, "compare reports with at most this many hidden cells")
+	flag.IntVar(&c.reports, "reports", 250, "compare at most this many reports")
+	flag.DurationVar(&c.limit, "limit", 60*time.Second, "CBC's time limit per problem")
+	flag.Parse()
+	ctx := context.Background()
+	if os.Getenv("OPTIMUM_DEBUG") != "" {
+		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
+	if err := run(ctx, c, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	rows, orgs, maxHidden, reports int
+	seed                           uint64
+	limit                          time.Duration
+}
+
+// tally sums one objective over the compared reports.
+type tally struct {
+	ours, best float64 // sums of the loss
+	ratioSum   float64 // sum of per-report ratios (reports with best > 0)
+	ratioN     int
+	worst      float64
+	optimal    int // solved to optimality
+	valid      int // whose optimal pattern passes our own audit and interval checks
+}
+
+func (t *tally) add(ours, best float64, optimal, valid bool) {
+	t.ours += ours
+	t.best += best
+	if best > 0 {
+		r := ours / best
+		t.ratioSum += r
+		t.ratioN++
+		t.worst = math.Max(t.worst, r)
+	}
+	if optimal {
+		t.optimal++
+	}
+	if valid {
+		t.valid++
+	}
+}
+
+func run(ctx context.Context, c config, out io.Writer) error {
+	var csv bytes.Buffer
+	if err := fixtures.Generate(ctx, &csv, fixtures.Config{Rows: c.rows, Orgs: c.orgs, Seed: c.seed}); err != nil {
+		return err
+	}
+	builders, err := aggregateMonths(csv.Bytes())
+	if err != nil {
+		return err
+	}
+	cfg := aggregate.Config{MinGroupSize: 5}.WithDefaults()
+	var loss aggregate.Loss
+	var cc aggregate.CostCentreLoss
+	var byCells, byCharge tally
+	compared, skipped := 0, 0
+	start := time.Now()
+	for _, b := range builders {
+		cubes, _, err := b.Cubes(cfg)
+		if err != nil {
+			return err
+		}
+		for _, cube := range cubes {
+			cells, err := cube.Cells()
+			if err != nil {
+				return err
+			}
+			loss.Add(aggregate.LossOf(cells))
+			cc.Add(aggregate.CostCentreLossOf(cells))
+			l := aggregate.LossOf(cells)
+			if l.HiddenCells > c.maxHidden || compared >= c.reports {
+				skipped++
+				continue
+			}
+			p := optimum.NewProblem(cells, cfg)
+			if len(p.Primary) == 0 {
+				continue // nothing to protect: both losses are 0
+			}
+			for _, obj := range []optimum.Objective{optimum.ByCells, optimum.ByCharge} {
+				sol, err := optimum.Solve(ctx, p, obj, c.limit)
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", cube.Org, cube.Month, err)
+				}
+				opt := p.Apply(sol)
+				valid := passes(opt, cfg)
+				if why := failure(opt, cfg); why != "" {
+					slog.Debug("optimal pattern fails our checks", slog.String("org", cube.Org.String()), slog.String("why", why))
+				}
+				ol := aggregate.LossOf(opt)
+				if obj == optimum.ByCells {
+					byCells.add(float64(l.HiddenCells), float64(ol.HiddenCells), sol.Optimal, valid)
+				} else {
+					byCharge.add(float64(l.HiddenCharge), float64(ol.HiddenCharge), sol.Optimal, valid)
+				}
+			}
+			compared++
+			cube.Release()
+			if compared%10 == 0 {
+				fmt.Fprintf(os.Stderr, "compare: %d reports, %s; by cells %.0f/%.0f = %.3f (%d optimal, %d pass), by charge %.3f (%d optimal, %d pass)\n",
+					compared, time.Since(start).Round(time.Second), byCells.ours, byCells.best, byCells.ours/math.Max(byCells.best, 1e-9),
+					byCells.optimal, byCells.valid, byCharge.ours/math.Max(byCharge.best, 1e-9), byCharge.optimal, byCharge.valid)
+			}
+		}
+	}
+	fmt.Fprintf(out, "data: %d rows, %d organisations, seed %d; k %d, p %g%%\n", c.rows, c.orgs, c.seed, cfg.MinGroupSize, cfg.DominanceP)
+	fmt.Fprintf(out, "all reports: %d of %d cells hidden (%.1f%%), %.1f%% of the charge\n",
+		loss.HiddenCells, loss.Cells, 100*loss.CellShare(), 100*loss.ChargeShare())
+	fmt.Fprintf(out, "cost-centre totals: %d of %d published (%.1f%%), carrying %.1f%% of the cost centres' charge\n",
+		cc.Published, cc.Centres, 100*cc.CentreShare(), 100*cc.ChargeShare())
+	fmt.Fprintf(out, "compared: %d reports with at most %d hidden cells and a primary cell (%d larger or over the count left out), in %s\n",
+		compared, c.maxHidden, skipped, time.Since(start).Round(time.Second))
+	for _, x := range []struct {
+		name string
+		t    tally
+	}{{"cells", byCells}, {"charge", byCharge}} {
+		t := x.t
+		fmt.Fprintf(out, "by %-6s ours/optimum %.3f (sums), mean per report %.3f, worst %.3f; %d of %d solved to optimality, %d optimal patterns pass our own checks\n",
+			x.name, t.ours/math.Max(t.best, 1e-9), t.ratioSum/math.Max(float64(t.ratioN), 1), t.worst, t.optimal, compared, t.valid)
+	}
+	return nil
+}
+
+// passes reports whether a pattern passes our own checks: no hidden cell
+// determined (aggregate.Audit), and every sensitive measure of a primary cell
+// with a wide enough range (aggregate.Intervals, aggregate.Protected).
+func passes(cells []ur.Cell, cfg aggregate.Config) bool {
+	return failure(cells, cfg) == ""
+}
+
+// failure says why a pattern fails our checks, or "".
+func failure(cells []ur.Cell, cfg aggregate.Config) string {
+	if d := aggregate.Audit(cells).Disclosed; len(d) > 0 {
+		return fmt.Sprintf("%d hidden cells determined", len(d))
+	}
+	want := func(i int, m aggregate.Measure) bool { return aggregate.Sensitive(&cells[i], m, cfg) }
+	ivs, err := aggregate.Intervals(cells, want)
+	if err != nil {
+		return err.Error()
+	}
+	narrow := map[aggregate.Measure]int{}
+	for _, iv := range ivs {
+		if !aggregate.Protected(iv, iv.Measure.Value(&cells[iv.Cell]), iv.Measure.Value(&cells[0]), cfg) {
+			narrow[iv.Measure]++
+		}
+	}
+	if len(narrow) > 0 {
+		return fmt.Sprintf("ranges too narrow: %v", narrow)
+	}
+	return ""
+}
+
+// aggregateMonths reads the generated CSV into one builder per month.
+func aggregateMonths(csv []byte) ([]*aggregate.Builder, error) {
+	key := bytes.Repeat([]byte("optimum-compare-"), 2)
+	pseudo, err := ingest.NewPseudonymizer(key)
+	if err != nil {
+		return nil, err
+	}
+	oslo, err := ingest.NewOslo()
+	if err != nil {
+		return nil, err
+	}
+	r, err := ingest.NewReader(bytes.NewReader(csv), "generated.csv", pseudo, oslo)
+	if err != nil {
+		return nil, err
+	}
+	months := map[ur.Month]*aggregate.Builder{}
+	var order []*aggregate.Builder
+	var rec ur.Record
+	for {
+		err := r.Read(&rec)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var rej *ingest.Rejection
+			if errors.As(err, &rej) {
+				continue
+			}
+			return nil, err
+		}
+		b := months[rec.Month]
+		if b == nil {
+			b = aggregate.NewBuilder(rec.Month)
+			months[rec.Month] = b
+			order = append(order, b)
+		}
+		if err := b.Add(&rec); err != nil {
+			return nil, err
+		}
+	}
+	slog.Debug("aggregated", slog.Int("months", len(order)))
+	return order, nil
+}
