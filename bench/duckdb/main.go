@@ -6,7 +6,13 @@
 // primary k-subscriber rule and writes one Parquet file per organisation and
 // month. See README.md for what it leaves out.
 //
+// With -count-only it does nothing but DuckDB's bare scan of the file,
+// SELECT count(*) FROM read_csv(FILE), and prints the count and the time:
+// the floor that scripts/bench holds our ingest against.
+//
 // Usage: duckdbjob -csv FILE -out DIR [-k 5] [-threads N] [-plan tuned|plain]
+//
+//	duckdbjob -csv FILE -count-only [-threads N]
 package main
 
 import (
@@ -174,7 +180,15 @@ func main() {
 	k := flag.Int("k", 5, "minimum number of subscribers in a published cell")
 	threads := flag.Int("threads", 0, "DuckDB threads (0: DuckDB's default, all cores)")
 	plan := flag.String("plan", "tuned", "tuned (aggregate per subscriber first) or plain (one GROUP BY CUBE over the rows)")
+	countOnly := flag.Bool("count-only", false, "only SELECT count(*) FROM read_csv(csv), the bare scan; -out is not needed")
 	flag.Parse()
+	if *countOnly && *csv != "" && flag.NArg() == 0 {
+		if err := count(*csv, *threads); err != nil {
+			fmt.Fprintln(os.Stderr, "duckdbjob:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *csv == "" || *out == "" || flag.NArg() != 0 {
 		flag.Usage()
 		os.Exit(2)
@@ -246,6 +260,30 @@ func run(plan, csv, out string, k, threads int) error {
 		version(db), plan, rows, rejected, files, months-files, cells, hidden, k)
 	fmt.Printf("wall %.2f s (read+cube %.2f s, write %.2f s)\n",
 		time.Since(start).Seconds(), tCube.Seconds(), (time.Since(start) - tCube).Seconds())
+	return nil
+}
+
+// count is DuckDB's bare scan of the file: read_csv with its defaults
+// (sniffed dialect and types, header on), every row counted, nothing kept.
+func count(csv string, threads int) error {
+	start := time.Now()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if threads > 0 {
+		if _, err := db.Exec(fmt.Sprintf("SET threads = %d", threads)); err != nil {
+			return fmt.Errorf("set threads: %w", err)
+		}
+	}
+	var rows int64
+	if err := db.QueryRow("SELECT count(*) FROM read_csv(" + quote(csv) + ")").Scan(&rows); err != nil {
+		return fmt.Errorf("count: %w", err)
+	}
+	fmt.Printf("duckdb %s, count(*): %d rows\n", version(db), rows)
+	fmt.Printf("wall %.2f s\n", time.Since(start).Seconds())
 	return nil
 }
 
