@@ -213,6 +213,7 @@ func (b *Builder) orgCube(org ur.Org, cfg Config) (*Cube, error) {
 	}
 	c := NewCube(org, b.month, cfg.MinGroupSize, cells)
 	c.NarrowRanges, c.Loss, c.Disclosed = res.Narrow, LossOf(cells), len(res.Audit.Disclosed)
+	c.CostCentreLoss = CostCentreLossOf(cells)
 	c.Fallback, c.GivenBack = res.Fallback != NoFallback, res.GivenBack
 	return c, nil
 }
