@@ -250,8 +250,8 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintf(e.Stdout, "%s: information loss: %d of %d cells hidden (%.1f%%), %.1f%% of the charge; %s too narrow; %s given back (%s NOK of charge): a reader could work them out exactly\n",
 			month, total.HiddenCells, total.Cells, 100*total.CellShare(), 100*total.ChargeShare(), plural(int64(narrow), "range", "ranges"),
 			plural(int64(outcomes.given.Cells), "cell", "cells"), outcomes.given.Charge)
-		fmt.Fprintf(e.Stdout, "%s: %.1f%% of cells hidden; published cost-centre totals carry %.1f%% of the cost centres' charge (%d of %d cost-centre totals published)\n",
-			month, 100*total.CellShare(), 100*centres.ChargeShare(), centres.Published, centres.Centres)
+		fmt.Fprintf(e.Stdout, "%s: %.1f%% of cells hidden; published cost-centre totals carry %.1f%% of the cost centres' charge (%d of %d cost-centre totals published; the primary rules leave at most %.1f%%)\n",
+			month, 100*total.CellShare(), 100*centres.ChargeShare(), centres.Published, centres.Centres, 100*centres.SecondaryShare())
 	}
 	return outcomes.summary(e, month)
 }
