@@ -91,6 +91,9 @@ func Suppress(cells []ur.Cell, cfg Config) (Suppressed, error) {
 		}
 		restoreSuppression(cells, was)
 	}
+	if res.Narrow >= 0 {
+		republish(cells, cfg)
+	}
 	res.GivenBack = giveBack(cells)
 	return res, nil
 }
