@@ -15,11 +15,11 @@ import (
 // determined and no (cell, measure) pair's range is narrower than the rule
 // allows that was not already (see Protected), both judged on the whole
 // report. That takes the programs of the whole report, so only reports
-// with up to maxWidenUnknowns hidden finest cells are tried, and at most
-// maxRepublishTrials cells each: for larger ones it does nothing. It
+// with up to maxRepublishUnknowns hidden finest cells are tried, and at
+// most maxRepublishTrials cells each: for larger ones it does nothing. It
 // returns how many cells it published.
 func republish(cells []ur.Cell, cfg Config) int {
-	if hiddenFinest(cells) > maxWidenUnknowns {
+	if hiddenFinest(cells) > maxRepublishUnknowns {
 		return 0
 	}
 	narrow, ok := narrowPairs(cells, cfg)
@@ -59,6 +59,10 @@ func republish(cells []ur.Cell, cfg Config) int {
 
 // maxRepublishTrials bounds the cells republish tries in one report.
 const maxRepublishTrials = 16
+
+// maxRepublishUnknowns bounds the hidden finest cells of the reports
+// republish tries: the unknowns of its programs of the whole report.
+const maxRepublishUnknowns = MaxIntervalUnknowns
 
 // narrowPairs counts the (cell, measure) pairs that need a wide range (see
 // Sensitive) and whose range in the whole report is too narrow (see
