@@ -312,7 +312,8 @@ func (l *layout) find(cells []ur.Cell, b *ccBlock, m uint16) int {
 
 // partner picks the cost centre that can take cost centre c's hidden
 // pattern most cheaply: the cells of c that need protection must exist
-// there, and the price is what the cells still published there are worth.
+// there, and the price is what the cells still published there are worth
+// (hideCost, then subscribers).
 func (l *layout) partner(cells []ur.Cell, c int, need []int32) int {
 	best := -1
 	var bestSubs int64
@@ -336,14 +337,14 @@ func (l *layout) partner(cells []ur.Cell, c int, need []int32) int {
 			}
 			if j := l.find(cells, &l.ccs[e], l.mask[i]); j >= 0 && !cells[j].Suppression.Hidden() {
 				subs += cells[j].Subscribers
-				charge += absAmount(cells[j].Charge)
+				charge = min(charge, math.MaxInt64-hideCost(&cells[j])) + hideCost(&cells[j])
 				some = true
 			}
 		}
 		if !ok || !some {
 			continue
 		}
-		if best < 0 || subs < bestSubs || (subs == bestSubs && charge < bestCharge) {
+		if best < 0 || charge < bestCharge || (charge == bestCharge && subs < bestSubs) {
 			best, bestSubs, bestCharge = e, subs, charge
 		}
 	}
