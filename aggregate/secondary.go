@@ -32,7 +32,13 @@ import (
 // so a round never undoes the protection of an earlier one. The result is
 // checked by Audit in Cubes; Secondary itself never publishes a hidden cell.
 func Secondary(cells []ur.Cell) {
+	secondaryBy(cells, byCharge)
+}
+
+// secondaryBy is Secondary with the cost order o.
+func secondaryBy(cells []ur.Cell, o costOrder) {
 	l := newLayout(cells)
+	l.costs = o
 	dirty := make([]bool, len(l.ccs))
 	anyDirty := false
 	for c := range l.ccs {
@@ -123,7 +129,7 @@ func Secondary(cells []ur.Cell) {
 				if j < 0 || cells[j].Suppression.Hidden() || l.fixed(cells, j) {
 					continue
 				}
-				if best < 0 || costCmp(&cells[j], &cells[best]) < 0 {
+				if best < 0 || l.costCmp(&cells[j], &cells[best]) < 0 {
 					best = j
 				}
 			}
@@ -165,6 +171,28 @@ func costCmp(a, b *ur.Cell) int {
 		return c
 	}
 	return cmp.Compare(a.Events, b.Events)
+}
+
+// costOrder is what makes a cell cheap to hide.
+type costOrder uint8
+
+const (
+	byCharge      costOrder = iota // costCmp: the charge hidden, a cost-centre total's weighted
+	bySubscribers                  // subscribers first, then the charge (unweighted), then events
+)
+
+// costCmp is costCmp in l's cost order.
+func (l *layout) costCmp(a, b *ur.Cell) int {
+	if l.costs == bySubscribers {
+		if c := cmp.Compare(a.Subscribers, b.Subscribers); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(absAmount(a.Charge), absAmount(b.Charge)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Events, b.Events)
+	}
+	return costCmp(a, b)
 }
 
 // costCentreWeight is how much more a cost-centre total's charge weighs
@@ -229,7 +257,7 @@ func (l *layout) greedy(cells []ur.Cell, idx []int32, base *space) (unfixable []
 		return unfixable, false
 	}
 	slices.SortStableFunc(cands, func(a, b int32) int {
-		if c := costCmp(&cells[b], &cells[a]); c != 0 {
+		if c := l.costCmp(&cells[b], &cells[a]); c != 0 {
 			return c // most valuable first
 		}
 		return cmp.Compare(a, b)
@@ -344,7 +372,11 @@ func (l *layout) partner(cells []ur.Cell, c int, need []int32) int {
 		if !ok || !some {
 			continue
 		}
-		if best < 0 || charge < bestCharge || (charge == bestCharge && subs < bestSubs) {
+		better := charge < bestCharge || (charge == bestCharge && subs < bestSubs)
+		if l.costs == bySubscribers {
+			better = subs < bestSubs || (subs == bestSubs && charge < bestCharge)
+		}
+		if best < 0 || better {
 			best, bestSubs, bestCharge = e, subs, charge
 		}
 	}
@@ -439,7 +471,7 @@ func (l *layout) unstick(cells []ur.Cell, h int) bool {
 		}
 	}
 	byCost := func(a, b int32) int {
-		if c := costCmp(&cells[a], &cells[b]); c != 0 {
+		if c := l.costCmp(&cells[a], &cells[b]); c != 0 {
 			return c
 		}
 		return cmp.Compare(a, b)

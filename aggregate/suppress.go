@@ -58,7 +58,8 @@ func Suppress(cells []ur.Cell, cfg Config) (Suppressed, error) {
 		return Suppressed{}, nil // the benchmark's baseline, never a product build
 	}
 	Dominance(cells, cfg)
-	Secondary(cells)
+	primary := saveSuppression(cells)
+	secondaryBy(cells, cfg.costs)
 	res := Suppressed{}
 	var err error
 	// Widening is best effort on top of the exact guarantee: a report
@@ -67,6 +68,26 @@ func Suppress(cells []ur.Cell, cfg Config) (Suppressed, error) {
 		return Suppressed{}, err
 	}
 	res.Audit = Audit(cells)
+	if res.Narrow > 0 && len(res.Audit.Disclosed) == 0 && cfg.costs == byCharge {
+		// Widen's effort fell short with the cells cheapest by charge:
+		// the pattern of the cells with fewest subscribers (the order
+		// before cost-centre totals were weighted) is taken when it
+		// protects more.
+		was := saveSuppression(cells)
+		restoreSuppression(cells, primary)
+		second := cfg
+		second.costs = bySubscribers
+		secondaryBy(cells, second.costs)
+		narrow, err := widen(cells, second)
+		if err != nil {
+			return Suppressed{}, err
+		}
+		if audit := Audit(cells); narrow >= 0 && narrow < res.Narrow && len(audit.Disclosed) == 0 {
+			res.Narrow, res.Audit = narrow, audit
+		} else {
+			restoreSuppression(cells, was)
+		}
+	}
 	if len(res.Audit.Disclosed) > 0 {
 		FallbackPattern(cells)
 		res.Fallback = FallbackAudit
