@@ -16,7 +16,8 @@ import (
 // allows that was not already (see Protected), both judged on the whole
 // report. That takes the programs of the whole report, so only reports
 // with up to maxRepublishUnknowns hidden finest cells are tried, and at
-// most maxRepublishTrials cells each: for larger ones it does nothing. It
+// most maxRepublishTrials cells each: for larger ones it does nothing.
+// Above maxWidenUnknowns only the cost-centre totals are tried. It
 // returns how many cells it published.
 func republish(cells []ur.Cell, cfg Config) int {
 	if hiddenFinest(cells) > maxRepublishUnknowns {
@@ -26,9 +27,12 @@ func republish(cells []ur.Cell, cfg Config) int {
 	if !ok {
 		return 0
 	}
+	// Other cells than the cost-centre totals are tried only in reports
+	// whose programs are small: they cost more tries than they give back.
+	small := hiddenFinest(cells) <= maxWidenUnknowns
 	var cands []int
 	for i := range cells {
-		if cells[i].Suppression == ur.HiddenSecondary {
+		if cells[i].Suppression == ur.HiddenSecondary && (small || cells[i].Set == ur.ByCostCentre) {
 			cands = append(cands, i)
 		}
 	}
