@@ -68,11 +68,13 @@ func Suppress(cells []ur.Cell, cfg Config) (Suppressed, error) {
 		return Suppressed{}, err
 	}
 	res.Audit = Audit(cells)
-	if res.Narrow > 0 && len(res.Audit.Disclosed) == 0 && cfg.costs == byCharge {
+	if res.Narrow > 0 && len(res.Audit.Disclosed) == 0 && cfg.costs == byCharge && len(cells) <= widenFarCells {
 		// Widen's effort fell short with the cells cheapest by charge:
 		// the pattern of the cells with fewest subscribers (the order
 		// before cost-centre totals were weighted) is taken when it
-		// protects more.
+		// protects more. Only in reports up to widenFarCells cells: in
+		// one of thousands of tiny cost centres it would double the work
+		// for nothing.
 		was := saveSuppression(cells)
 		restoreSuppression(cells, primary)
 		second := cfg
