@@ -70,6 +70,10 @@ type Cube struct {
 	// fails the audit is not made). Zero for a cube read back from a file.
 	Loss      Loss
 	Disclosed int
+	// CostCentreLoss is the share of the cost centres' charge their
+	// published totals carry (see CostCentreLoss). Zero for a cube read
+	// back from a file.
+	CostCentreLoss CostCentreLoss
 	// Fallback is set when the report got the fallback pattern instead of
 	// the search's (see Suppress and FallbackReason).
 	Fallback bool

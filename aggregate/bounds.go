@@ -160,6 +160,7 @@ const (
 // measure) pairs are still too narrow by its ranges.
 func widenByBounds(cells []ur.Cell, cfg Config) int {
 	l := newLayout(cells)
+	l.costs = cfg.costs
 	rels := relations(cells)
 	n := len(cells)
 	bufLo, bufHi, spareLo, spareHi := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
@@ -228,7 +229,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 		}
 		// Only a newly hidden cell can be given away (see Widen).
 		if l.anyDetermined(cells, hid) {
-			Secondary(cells)
+			secondaryBy(cells, cfg.costs)
 		}
 	}
 	return narrow
@@ -269,7 +270,7 @@ func (l *layout) relatedOpen(cells []ur.Cell, h int) []int {
 		}
 	}
 	slices.SortStableFunc(out, func(a, b int) int {
-		if c := costCmp(&cells[a], &cells[b]); c != 0 {
+		if c := l.costCmp(&cells[a], &cells[b]); c != 0 {
 			return c
 		}
 		return cmp.Compare(a, b)

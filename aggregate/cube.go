@@ -25,6 +25,9 @@ type Config struct {
 	// OrgMinGroupSize raises k for single organisations (the registry's
 	// override); a value at or below MinGroupSize changes nothing.
 	OrgMinGroupSize map[ur.Org]int
+	// costs is the order Secondary and Widen hide cells in: by charge
+	// (the zero value), or by subscribers for Suppress's second try.
+	costs costOrder
 }
 
 // forOrg returns the configuration that applies to org: k is the larger of
@@ -213,6 +216,7 @@ func (b *Builder) orgCube(org ur.Org, cfg Config) (*Cube, error) {
 	}
 	c := NewCube(org, b.month, cfg.MinGroupSize, cells)
 	c.NarrowRanges, c.Loss, c.Disclosed = res.Narrow, LossOf(cells), len(res.Audit.Disclosed)
+	c.CostCentreLoss = CostCentreLossOf(cells)
 	c.Fallback, c.GivenBack = res.Fallback != NoFallback, res.GivenBack
 	return c, nil
 }

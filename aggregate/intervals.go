@@ -805,6 +805,7 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 	// size, and leave the linear programs less to do.
 	narrow = widenByBounds(cells, cfg)
 	l := newLayout(cells)
+	l.costs = cfg.costs
 	local := unknowns > maxWidenUnknowns
 	intervals := func(cells []ur.Cell, want func(int, Measure) bool, round int) ([]Interval, error) {
 		if local {
@@ -888,7 +889,7 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 		// newly hidden ones may be given away, and only then is there
 		// work for Secondary.
 		if l.anyDetermined(cells, hid) {
-			Secondary(cells)
+			secondaryBy(cells, cfg.costs)
 		}
 	}
 	return 0, nil, nil
@@ -909,7 +910,7 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiWant, loWant float64, trials *int, intervalOf func([]ur.Cell, int, Measure) (Interval, error), after *Interval) int {
 	best := -1
 	pick := func(i int) {
-		if best < 0 || costCmp(&cells[i], &cells[best]) < 0 {
+		if best < 0 || l.costCmp(&cells[i], &cells[best]) < 0 {
 			best = i
 		}
 	}
@@ -961,7 +962,7 @@ func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiW
 	// bind an optimum are not always the obvious ones (total - domestic
 	// bounds eu_eea + world).
 	cheaper := func(a, b int) int {
-		if c := costCmp(&cells[a], &cells[b]); c != 0 {
+		if c := l.costCmp(&cells[a], &cells[b]); c != 0 {
 			return c
 		}
 		return cmp.Compare(a, b)
@@ -1141,7 +1142,7 @@ func (l *layout) shapeIndexOf(cells []ur.Cell) *shapeIndex {
 	}
 	for _, r := range x.at {
 		slices.SortFunc(x.list[r[0]:r[1]], func(a, b int32) int {
-			if c := costCmp(&cells[a], &cells[b]); c != 0 {
+			if c := l.costCmp(&cells[a], &cells[b]); c != 0 {
 				return c
 			}
 			return cmp.Compare(a, b)

@@ -16,8 +16,9 @@ import (
 // combinations it sums. A finest cell with no events is absent from the
 // report and is a known zero.
 type layout struct {
-	mask    []uint16 // per cell
-	block   []int32  // per cell: cost centre block, or -1 for the global block
+	costs   costOrder // what Secondary and Widen take as cheapest (see costCmp)
+	mask    []uint16  // per cell
+	block   []int32   // per cell: cost centre block, or -1 for the global block
 	ccs     []ccBlock
 	global  ccBlock
 	total   int          // index of the organisation total, -1 if absent

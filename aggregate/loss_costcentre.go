@@ -10,6 +10,10 @@ type CostCentreLoss struct {
 	Published       int       // whose total is published
 	Charge          ur.Amount // sum of |charge| over the cost-centre totals
 	PublishedCharge ur.Amount // the same over the published ones
+	// PrimaryCharge is the same over the totals a primary rule hides (too
+	// few subscribers, or the p%-rule): no choice of secondary cells can
+	// publish it, so 1 - PrimaryCharge/Charge bounds ChargeShare.
+	PrimaryCharge ur.Amount
 }
 
 // CostCentreLossOf computes the cost-centre loss of one report's cells.
@@ -23,9 +27,13 @@ func CostCentreLossOf(cells []ur.Cell) CostCentreLoss {
 		ch := absAmount(c.Charge)
 		l.Centres++
 		l.Charge += ch
-		if !c.Suppression.Hidden() {
+		switch c.Suppression {
+		case ur.Published:
 			l.Published++
 			l.PublishedCharge += ch
+		case ur.HiddenSecondary:
+		default:
+			l.PrimaryCharge += ch
 		}
 	}
 	return l
@@ -37,6 +45,7 @@ func (l *CostCentreLoss) Add(o CostCentreLoss) {
 	l.Published += o.Published
 	l.Charge += o.Charge
 	l.PublishedCharge += o.PublishedCharge
+	l.PrimaryCharge += o.PrimaryCharge
 }
 
 // ChargeShare is the share of the cost centres' charge that their published
@@ -46,6 +55,16 @@ func (l CostCentreLoss) ChargeShare() float64 {
 		return 1
 	}
 	return float64(l.PublishedCharge) / float64(l.Charge)
+}
+
+// SecondaryShare is the share of the cost centres' charge whose totals
+// could be published as far as the primary rules go: the most ChargeShare
+// can be, from 0 to 1 (1 when there is no charge).
+func (l CostCentreLoss) SecondaryShare() float64 {
+	if l.Charge == 0 {
+		return 1
+	}
+	return 1 - float64(l.PrimaryCharge)/float64(l.Charge)
 }
 
 // CentreShare is the share of cost centres whose total is published.

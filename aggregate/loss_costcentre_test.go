@@ -15,12 +15,15 @@ func TestCostCentreLossOf(t *testing.T) {
 		{Set: ur.ByCostCentre | ur.ByService, CostCentre: "A", Charge: 600},
 	}
 	got := CostCentreLossOf(cells)
-	want := CostCentreLoss{Centres: 3, Published: 1, Charge: 1000, PublishedCharge: 600}
+	want := CostCentreLoss{Centres: 3, Published: 1, Charge: 1000, PublishedCharge: 600, PrimaryCharge: 100}
 	if got != want {
 		t.Errorf("CostCentreLossOf = %+v, want %+v", got, want)
 	}
 	if s := got.ChargeShare(); s != 0.6 {
 		t.Errorf("ChargeShare = %v, want 0.6", s)
+	}
+	if s := got.SecondaryShare(); s != 0.9 {
+		t.Errorf("SecondaryShare = %v, want 0.9", s)
 	}
 	var sum CostCentreLoss
 	sum.Add(got)

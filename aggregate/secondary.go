@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"cmp"
+	"math"
 	"slices"
 
 	ur "usagereport"
@@ -31,7 +32,13 @@ import (
 // so a round never undoes the protection of an earlier one. The result is
 // checked by Audit in Cubes; Secondary itself never publishes a hidden cell.
 func Secondary(cells []ur.Cell) {
+	secondaryBy(cells, byCharge)
+}
+
+// secondaryBy is Secondary with the cost order o.
+func secondaryBy(cells []ur.Cell, o costOrder) {
 	l := newLayout(cells)
+	l.costs = o
 	dirty := make([]bool, len(l.ccs))
 	anyDirty := false
 	for c := range l.ccs {
@@ -122,7 +129,7 @@ func Secondary(cells []ur.Cell) {
 				if j < 0 || cells[j].Suppression.Hidden() || l.fixed(cells, j) {
 					continue
 				}
-				if best < 0 || costCmp(&cells[j], &cells[best]) < 0 {
+				if best < 0 || l.costCmp(&cells[j], &cells[best]) < 0 {
 					best = j
 				}
 			}
@@ -152,16 +159,58 @@ func Secondary(cells []ur.Cell) {
 	}
 }
 
-// costCmp orders cells by what hiding them costs: subscribers, then the
-// size of the charge, then events.
+// costCmp orders cells by what hiding them costs a reader: the charge they
+// hide (its size, credits too), a cost-centre total's weighted by
+// costCentreWeight since finance allocates costs by cost centre; then
+// subscribers, then events.
 func costCmp(a, b *ur.Cell) int {
+	if c := cmp.Compare(hideCost(a), hideCost(b)); c != 0 {
+		return c
+	}
 	if c := cmp.Compare(a.Subscribers, b.Subscribers); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(absAmount(a.Charge), absAmount(b.Charge)); c != 0 {
-		return c
-	}
 	return cmp.Compare(a.Events, b.Events)
+}
+
+// costOrder is what makes a cell cheap to hide.
+type costOrder uint8
+
+const (
+	byCharge      costOrder = iota // costCmp: the charge hidden, a cost-centre total's weighted
+	bySubscribers                  // subscribers first, then the charge (unweighted), then events
+)
+
+// costCmp is costCmp in l's cost order.
+func (l *layout) costCmp(a, b *ur.Cell) int {
+	if l.costs == bySubscribers {
+		if c := cmp.Compare(a.Subscribers, b.Subscribers); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(absAmount(a.Charge), absAmount(b.Charge)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Events, b.Events)
+	}
+	return costCmp(a, b)
+}
+
+// costCentreWeight is how much more a cost-centre total's charge weighs
+// than a finer or global cell's in costCmp.
+const costCentreWeight = 100
+
+// hideCost is the charge hiding c takes from a reader, in units of 1/10000
+// NOK, a cost-centre total's weighted by costCentreWeight (saturating: no
+// report comes near).
+func hideCost(c *ur.Cell) ur.Amount {
+	a := absAmount(c.Charge)
+	if c.Set != ur.ByCostCentre {
+		return a
+	}
+	if a > math.MaxInt64/costCentreWeight {
+		return math.MaxInt64
+	}
+	return a * costCentreWeight
 }
 
 func absAmount(a ur.Amount) ur.Amount {
@@ -208,7 +257,7 @@ func (l *layout) greedy(cells []ur.Cell, idx []int32, base *space) (unfixable []
 		return unfixable, false
 	}
 	slices.SortStableFunc(cands, func(a, b int32) int {
-		if c := costCmp(&cells[b], &cells[a]); c != 0 {
+		if c := l.costCmp(&cells[b], &cells[a]); c != 0 {
 			return c // most valuable first
 		}
 		return cmp.Compare(a, b)
@@ -291,7 +340,8 @@ func (l *layout) find(cells []ur.Cell, b *ccBlock, m uint16) int {
 
 // partner picks the cost centre that can take cost centre c's hidden
 // pattern most cheaply: the cells of c that need protection must exist
-// there, and the price is what the cells still published there are worth.
+// there, and the price is what the cells still published there are worth
+// (hideCost, then subscribers).
 func (l *layout) partner(cells []ur.Cell, c int, need []int32) int {
 	best := -1
 	var bestSubs int64
@@ -315,14 +365,18 @@ func (l *layout) partner(cells []ur.Cell, c int, need []int32) int {
 			}
 			if j := l.find(cells, &l.ccs[e], l.mask[i]); j >= 0 && !cells[j].Suppression.Hidden() {
 				subs += cells[j].Subscribers
-				charge += absAmount(cells[j].Charge)
+				charge = min(charge, math.MaxInt64-hideCost(&cells[j])) + hideCost(&cells[j])
 				some = true
 			}
 		}
 		if !ok || !some {
 			continue
 		}
-		if best < 0 || subs < bestSubs || (subs == bestSubs && charge < bestCharge) {
+		better := charge < bestCharge || (charge == bestCharge && subs < bestSubs)
+		if l.costs == bySubscribers {
+			better = subs < bestSubs || (subs == bestSubs && charge < bestCharge)
+		}
+		if best < 0 || better {
 			best, bestSubs, bestCharge = e, subs, charge
 		}
 	}
@@ -417,7 +471,7 @@ func (l *layout) unstick(cells []ur.Cell, h int) bool {
 		}
 	}
 	byCost := func(a, b int32) int {
-		if c := costCmp(&cells[a], &cells[b]); c != 0 {
+		if c := l.costCmp(&cells[a], &cells[b]); c != 0 {
 			return c
 		}
 		return cmp.Compare(a, b)

@@ -183,6 +183,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	// organisation order at the end.
 	type result struct {
 		loss      aggregate.Loss
+		centres   aggregate.CostCentreLoss
 		disclosed int
 		narrow    int
 		pub       ur.Publication
@@ -210,7 +211,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		results[i] = result{loss: c.Loss, disclosed: c.Disclosed, narrow: c.NarrowRanges, pub: pub, outcome: cubeOutcome(e, c)}
+		results[i] = result{loss: c.Loss, centres: c.CostCentreLoss, disclosed: c.Disclosed, narrow: c.NarrowRanges, pub: pub, outcome: cubeOutcome(e, c)}
 		return nil
 	})
 	p.done()
@@ -218,6 +219,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	var total aggregate.Loss
+	var centres aggregate.CostCentreLoss
 	var outcomes runOutcomes
 	narrow := 0
 	for i, org := range reported {
@@ -228,6 +230,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 			continue
 		}
 		total.Add(r.loss)
+		centres.Add(r.centres)
 		ranges := plural(int64(r.narrow), "range", "ranges") + " too narrow"
 		if r.narrow < 0 {
 			ranges = "ranges not checked (a linear program failed)"
@@ -259,6 +262,8 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintf(e.Stdout, "%s: information loss: %d of %d cells hidden (%.1f%%), %.1f%% of the charge; %s too narrow; %s given back (%s NOK of charge): a reader could work them out exactly\n",
 			month, total.HiddenCells, total.Cells, 100*total.CellShare(), 100*total.ChargeShare(), plural(int64(narrow), "range", "ranges"),
 			plural(int64(outcomes.given.Cells), "cell", "cells"), outcomes.given.Charge)
+		fmt.Fprintf(e.Stdout, "%s: %.1f%% of cells hidden; published cost-centre totals carry %.1f%% of the cost centres' charge (%d of %d cost-centre totals published; the primary rules leave at most %.1f%%)\n",
+			month, 100*total.CellShare(), 100*centres.ChargeShare(), centres.Published, centres.Centres, 100*centres.SecondaryShare())
 	}
 	return outcomes.summary(e, month)
 }
