@@ -171,19 +171,45 @@ func (s *Store) ensureOrgIndex(ctx context.Context, tx pgx.Tx, m ur.Month) error
 // one bucket. It returns none when no claim is free: all done, or all
 // held.
 func (s *Store) ClaimReportOrgs(ctx context.Context, m ur.Month, holder string, lease time.Duration, batchRows int64) ([]ReportClaim, error) {
-	var out []ReportClaim
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		out = out[:0]
-		// Candidates are locked only for this short transaction; what
-		// claims them past it is the lease written below.
+	// A batch is chosen from the free claims without locking them, and
+	// only the chosen ones are then locked (SKIP LOCKED) and leased: a
+	// lock on every candidate would hide from a worker claiming at the
+	// same moment the organisations this one does not take. When another
+	// worker took the chosen ones first, choose again.
+	for attempt := 0; ; attempt++ {
+		out, free, err := s.claimReportOrgs(ctx, m, holder, lease, batchRows)
+		if err != nil {
+			return nil, fmt.Errorf("claim organisations of %s: %w", m, err)
+		}
+		if len(out) > 0 || !free || attempt == maxClaimAttempts {
+			return out, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("claim organisations of %s: %w", m, context.Cause(ctx))
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+}
+
+// maxClaimAttempts bounds the choices ClaimReportOrgs makes again when
+// other workers took what it chose.
+const maxClaimAttempts = 20
+
+// claimReportOrgs is one attempt of ClaimReportOrgs; free says whether
+// there were free claims to choose from.
+func (s *Store) claimReportOrgs(ctx context.Context, m ur.Month, holder string, lease time.Duration, batchRows int64) (out []ReportClaim, free bool, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		out, free = out[:0], false
 		rows, err := tx.Query(ctx, `SELECT org, rows, part FROM report_claims
 			WHERE month = $1 AND state = 'open' AND (lease_until IS NULL OR lease_until < now())
-			ORDER BY rows DESC, org LIMIT 1000 FOR UPDATE SKIP LOCKED`, int32(m))
+			ORDER BY rows DESC, org LIMIT 1000`, int32(m))
 		if err != nil {
 			return err
 		}
 		var sum int64
 		var bucket string
+		var chosen []ReportClaim
 		for rows.Next() {
 			var org int32
 			var n int64
@@ -192,32 +218,63 @@ func (s *Store) ClaimReportOrgs(ctx context.Context, m ur.Month, holder string, 
 				rows.Close()
 				return err
 			}
-			if len(out) == 0 {
+			free = true
+			if len(chosen) == 0 {
 				bucket = part
 			} else if part != bucket || sum+n > batchRows {
 				continue // a smaller one further on may still fit
 			}
-			out = append(out, ReportClaim{Org: ur.Org(org), Rows: n})
+			chosen = append(chosen, ReportClaim{Org: ur.Org(org), Rows: n})
 			sum += n
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if len(out) == 0 {
+		if len(chosen) == 0 {
 			return nil
 		}
-		orgs := make([]int32, len(out))
-		for i, c := range out {
+		orgs := make([]int32, len(chosen))
+		for i, c := range chosen {
 			orgs[i] = int32(c.Org)
+		}
+		// Lock the chosen claims that are still free; another worker's
+		// are skipped.
+		rows, err = tx.Query(ctx, `SELECT org FROM report_claims
+			WHERE month = $1 AND org = ANY($2) AND state = 'open' AND (lease_until IS NULL OR lease_until < now())
+			FOR UPDATE SKIP LOCKED`, int32(m), orgs)
+		if err != nil {
+			return err
+		}
+		locked := map[int32]bool{}
+		for rows.Next() {
+			var org int32
+			if err := rows.Scan(&org); err != nil {
+				rows.Close()
+				return err
+			}
+			locked[org] = true
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		orgs = orgs[:0]
+		for _, c := range chosen {
+			if locked[int32(c.Org)] {
+				out = append(out, c)
+				orgs = append(orgs, int32(c.Org))
+			}
+		}
+		if len(orgs) == 0 {
+			return nil
 		}
 		_, err = tx.Exec(ctx, `UPDATE report_claims SET holder = $3, lease_until = now() + make_interval(secs => $4), attempts = attempts + 1
 			WHERE month = $1 AND org = ANY($2)`, int32(m), orgs, holder, lease.Seconds())
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("claim organisations of %s: %w", m, err)
+		return nil, false, err
 	}
-	return out, nil
+	return out, free, nil
 }
 
 // RenewReportClaims extends the lease of holder's open claims of month m,
