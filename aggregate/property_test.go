@@ -95,20 +95,9 @@ func TestSuppressProperty(t *testing.T) {
 	var fallbacks, rangeFallbacks, narrow, atTotal, given, hidden, total int
 	for seed := range n {
 		r := rand.New(rand.NewPCG(15, uint64(seed)))
-		recs := smallOrgRecords(r, ur.Org(900_000_000+seed))
-		b := NewBuilder(testMonth)
-		for i := range recs {
-			if err := b.Add(&recs[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		org := b.Orgs()[0]
-		if b.Subscribers(org) < cfg.MinGroupSize {
+		cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+		if !ok {
 			continue
-		}
-		cells, err := b.orgs[org].cells()
-		if err != nil {
-			t.Fatal(err)
 		}
 		res, err := Suppress(cells, cfg)
 		if err != nil {
@@ -154,4 +143,26 @@ func TestSuppressProperty(t *testing.T) {
 	if narrow > 0 {
 		t.Errorf("%d ranges too narrow", narrow)
 	}
+}
+
+// smallOrgCells builds the cube of one random small organisation
+// (smallOrgRecords) before suppression; ok is false when it has fewer than
+// cfg's minimum group size of subscribers, so no report.
+func smallOrgCells(t *testing.T, r *rand.Rand, org ur.Org, cfg Config) (cells []ur.Cell, ok bool) {
+	t.Helper()
+	recs := smallOrgRecords(r, org)
+	b := NewBuilder(testMonth)
+	for i := range recs {
+		if err := b.Add(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.Subscribers(org) < cfg.MinGroupSize {
+		return nil, false
+	}
+	cells, err := b.orgs[org].cells()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cells, true
 }

@@ -17,20 +17,9 @@ func TestRepublish(t *testing.T) {
 	tried := 0
 	for seed := range 2000 {
 		r := rand.New(rand.NewPCG(18, uint64(seed)))
-		recs := smallOrgRecords(r, ur.Org(900_000_000+seed))
-		b := NewBuilder(testMonth)
-		for i := range recs {
-			if err := b.Add(&recs[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		org := b.Orgs()[0]
-		if b.Subscribers(org) < cfg.MinGroupSize {
+		cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+		if !ok {
 			continue
-		}
-		cells, err := b.orgs[org].cells()
-		if err != nil {
-			t.Fatal(err)
 		}
 		res, err := Suppress(cells, cfg)
 		if err != nil {
