@@ -239,8 +239,6 @@ func TestAddBatchParallelError(t *testing.T) {
 			out[orgs[i]] = ""
 			if err != nil {
 				out[orgs[i]] = err.Error()
-			} else {
-				c.Release()
 			}
 			return nil
 		})

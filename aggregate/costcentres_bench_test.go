@@ -69,7 +69,6 @@ func BenchmarkTinyCostCentres(b *testing.B) {
 				}
 				l := cubes[0].Loss
 				hidden = l.HiddenCells
-				cubes[0].Release()
 			}
 			b.ReportMetric(float64(hidden), "hidden")
 		})

@@ -92,11 +92,6 @@ func (b *Builder) Cubes(cfg Config) ([]*Cube, []Withheld, error) {
 		return nil
 	})
 	if err != nil {
-		for _, c := range cubes {
-			if c != nil {
-				c.Release()
-			}
-		}
 		return nil, nil, err
 	}
 	return cubes, withheld, nil
@@ -214,10 +209,17 @@ func (b *Builder) orgCube(org ur.Org, cfg Config) (*Cube, error) {
 	if err := res.Audit.check(org, b.month, cells); err != nil {
 		return nil, err
 	}
-	c := NewCube(org, b.month, cfg.MinGroupSize, cells)
-	c.NarrowRanges, c.Loss, c.Disclosed = res.Narrow, LossOf(cells), len(res.Audit.Disclosed)
-	c.CostCentreLoss = CostCentreLossOf(cells)
-	c.Fallback, c.GivenBack = res.Fallback != NoFallback, res.GivenBack
+	c := &Cube{
+		NarrowRanges: res.Narrow, Loss: LossOf(cells), Disclosed: len(res.Audit.Disclosed),
+		CostCentreLoss: CostCentreLossOf(cells),
+		Fallback:       res.Fallback != NoFallback, GivenBack: res.GivenBack,
+	}
+	// The figures above are the last to read a measure the total hides on
+	// its own: from here on it is zero.
+	for i := range cells {
+		cells[i].ClearHiddenMeasures()
+	}
+	c.Report = ur.Report{Org: org, Month: b.month, MinGroupSize: cfg.MinGroupSize, DominanceP: cfg.WithDefaults().DominanceP, Cells: cells}
 	return c, nil
 }
 

@@ -1,7 +1,8 @@
-// Package aggregate turns the minimised records of one month into report
-// cubes: per organisation, the 8 grouping sets of cost centre, service and
-// roaming zone (SQL's GROUP BY CUBE), each cell with distinct subscribers,
-// events and exact sums, held as an Apache Arrow record.
+// Package aggregate turns the minimised records of one month into reports
+// (ur.Report): per organisation, the 8 grouping sets of cost centre,
+// service and roaming zone (SQL's GROUP BY CUBE), each cell with distinct
+// subscribers, events and exact sums. Suppression marks those cells in
+// place, and the report goes on to export as it is.
 //
 // It applies the suppression rules of report-v2 in Suppress: Primary
 // (fewer than k subscribers), Dominance (the p%-rule on charge, minutes and

@@ -9,14 +9,14 @@ import (
 	"strconv"
 
 	ur "usagereport"
-	"usagereport/aggregate"
 )
 
-// CubeFromReport turns a published report back into a cube, for the
-// workbook's history table. A hidden cell comes back hidden with no
-// measures: what was published, and nothing else, is what a later report
-// shows of that month.
-func CubeFromReport(rep *Report) (*aggregate.Cube, error) {
+// ReportFromFile turns a Parquet report read back into the report it was
+// written from, as published: a hidden cell comes back hidden with no
+// measures, and DominanceP is 0 (the file does not record it). What was
+// published, and nothing else, is what a later workbook's history shows
+// of that month.
+func ReportFromFile(rep *Report) (*ur.Report, error) {
 	if len(rep.Rows) == 0 {
 		return nil, errors.New("report has no cells")
 	}
@@ -67,12 +67,18 @@ func CubeFromReport(rep *Report) (*aggregate.Cube, error) {
 	}
 	t := ur.MonthOf(1970, 1).FirstDay().AddDate(0, 0, int(day))
 	m := ur.MonthOf(t.Year(), t.Month())
-	return aggregate.NewCube(org, m, k, cells), nil
+	version := 1
+	if v, ok := rep.Metadata[MetaPublicationVersion]; ok {
+		if version, err = strconv.Atoi(v); err != nil {
+			return nil, fmt.Errorf("report of %s: metadata %s: %w", org, MetaPublicationVersion, err)
+		}
+	}
+	return &ur.Report{Org: org, Month: m, MinGroupSize: k, Version: version, Cells: cells}, nil
 }
 
-// ReadPublished reads the Parquet report of org and month under dir, as a
-// cube; it reports false when there is none.
-func ReadPublished(dir string, org ur.Org, m ur.Month) (*aggregate.Cube, bool, error) {
+// ReadPublished reads the Parquet report of org and month under dir; it
+// reports false when there is none.
+func ReadPublished(dir string, org ur.Org, m ur.Month) (*ur.Report, bool, error) {
 	b, err := os.ReadFile(Path(dir, org, m, "parquet"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
@@ -84,7 +90,7 @@ func ReadPublished(dir string, org ur.Org, m ur.Month) (*aggregate.Cube, bool, e
 	if err != nil {
 		return nil, false, fmt.Errorf("read report %s %s: %w", org, m, err)
 	}
-	c, err := CubeFromReport(rep)
+	c, err := ReportFromFile(rep)
 	if err != nil {
 		return nil, false, fmt.Errorf("read report %s %s: %w", org, m, err)
 	}
@@ -92,14 +98,6 @@ func ReadPublished(dir string, org ur.Org, m ur.Month) (*aggregate.Cube, bool, e
 		return nil, false, fmt.Errorf("read report %s %s: the file holds %s %s", org, m, c.Org, c.Month)
 	}
 	return c, true, nil
-}
-
-// CubeFromPublication turns a publication record into a cube: the cells
-// exactly as published, hidden ones without measures. Every file of a
-// published month, and the workbook history of later months, is written
-// from this cube and never from the store.
-func CubeFromPublication(p *ur.Publication) *aggregate.Cube {
-	return aggregate.NewCube(p.Org, p.Month, p.MinGroupSize, p.Cells)
 }
 
 // EditionOf returns the edition a publication's files are.

@@ -7,12 +7,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	ur "usagereport"
-	"usagereport/aggregate"
 )
 
 // ReportFormat is the report format version written into every file.
@@ -50,63 +48,55 @@ type Row struct {
 	Suppressed  bool    `parquet:"suppressed"`
 }
 
-// Rows turns a cube's cell table into report rows, in the cube's order.
-// Hidden cells get null measures.
-func Rows(c *aggregate.Cube) []Row {
-	r := c.Record
-	n := int(r.NumRows())
-	org := c.Org.String()
-	day := c.Month.EpochDay()
-	dim := func(col int, i int) *string {
-		a := r.Column(col).(*array.String)
-		if a.IsNull(i) {
-			return nil
-		}
-		s := a.Value(i)
-		return &s
-	}
-	i64 := func(col int, i int) *int64 {
-		v := r.Column(col).(*array.Int64).Value(i)
-		return &v
-	}
-	sets := r.Column(aggregate.ColGroupingSet).(*array.Uint8)
-	supp := r.Column(aggregate.ColSuppression).(*array.Uint8)
-	charge := r.Column(aggregate.ColCharge).(*array.Decimal128)
-	rows := make([]Row, n)
-	for i := range n {
+// Rows turns a report's cells into Parquet rows, in the report's order.
+// Hidden cells get null measures, and so does an amount the total hides
+// on its own.
+func Rows(rep *ur.Report) []Row {
+	org := rep.Org.String()
+	day := rep.Month.EpochDay()
+	rows := make([]Row, len(rep.Cells))
+	for i := range rep.Cells {
+		c := &rep.Cells[i]
 		row := Row{
-			OrgNumber:   org,
-			Month:       day,
-			Grouping:    ur.GroupingSet(sets.Value(i)).Name(),
-			CostCentre:  dim(aggregate.ColCostCentre, i),
-			Service:     dim(aggregate.ColService, i),
-			RoamingZone: dim(aggregate.ColZone, i),
-			Suppressed:  ur.Suppression(supp.Value(i)).Hidden(),
+			OrgNumber:  org,
+			Month:      day,
+			Grouping:   c.Set.Name(),
+			Suppressed: c.Suppression.Hidden(),
+		}
+		if c.Set.Has(ur.ByCostCentre) {
+			row.CostCentre = ptr(c.CostCentreName())
+		}
+		if c.Set.Has(ur.ByService) {
+			row.Service = ptr(c.Service.String())
+		}
+		if c.Set.Has(ur.ByZone) {
+			row.RoamingZone = ptr(c.Zone.String())
 		}
 		if !row.Suppressed {
-			row.Subscribers = i64(aggregate.ColSubscribers, i)
-			row.Events = i64(aggregate.ColEvents, i)
-			// Null where the total hides the amount on its own.
-			row.DurationS = nullableI64(r.Column(aggregate.ColDuration).(*array.Int64), i)
-			row.VolumeBytes = nullableI64(r.Column(aggregate.ColVolume).(*array.Int64), i)
-			ch := charge.Value(i).LowBits()
-			v := int64(ch)
-			row.Charge = &v
+			row.Subscribers, row.Events, row.Charge = ptr(c.Subscribers), ptr(c.Events), ptr(int64(c.Charge))
+			if !c.HiddenMeasures.Has(ur.HideDuration) {
+				row.DurationS = ptr(c.DurationS)
+			}
+			if !c.HiddenMeasures.Has(ur.HideVolume) {
+				row.VolumeBytes = ptr(c.VolumeBytes)
+			}
 		}
 		rows[i] = row
 	}
 	return rows
 }
 
-// WriteParquet writes the cube as a report-v2 Parquet file: zstd, data page
+func ptr[T any](v T) *T { return &v }
+
+// WriteParquet writes the report as a report-v2 Parquet file: zstd, data page
 // v1 for older readers, and the key/value metadata of the format.
-func WriteParquet(w io.Writer, c *aggregate.Cube, createdAt time.Time) error {
+func WriteParquet(w io.Writer, c *ur.Report, createdAt time.Time) error {
 	return WriteParquetEdition(w, c, Edition{CreatedAt: createdAt, Version: 1})
 }
 
 // WriteParquetEdition is WriteParquet for one publication of the month:
 // its time, version and late events go into the metadata.
-func WriteParquetEdition(w io.Writer, c *aggregate.Cube, ed Edition) error {
+func WriteParquetEdition(w io.Writer, c *ur.Report, ed Edition) error {
 	createdAt := ed.CreatedAt
 	rows := Rows(c)
 	hidden := 0
@@ -163,14 +153,6 @@ func ReadParquet(r io.ReaderAt, size int64) (*Report, error) {
 		return nil, fmt.Errorf("read parquet report rows: got %d of %d", n, f.NumRows())
 	}
 	return rep, nil
-}
-
-func nullableI64(a *array.Int64, i int) *int64 {
-	if a.IsNull(i) {
-		return nil
-	}
-	v := a.Value(i)
-	return &v
 }
 
 // ErrNullMeasure reports a published row with a null measure where the

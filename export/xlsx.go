@@ -16,7 +16,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"usagereport/aggregate"
+	ur "usagereport"
 )
 
 // Mark is what the workbook shows in place of a hidden cell's measures. It
@@ -36,27 +36,27 @@ const (
 	SheetAbout       = "About"
 )
 
-// WriteXLSX writes the cube as the workbook an employer opens and prints:
+// WriteXLSX writes the report as the workbook an employer opens and prints:
 // Summary, Cost centres, Roaming and About. history holds the same
 // organisation's earlier months, oldest first (at most MaxXLSXHistory, each
 // suppressed by its own run); the Summary shows them side by side.
 //
 // The workbook shows only published cells. A hidden cell shows Mark, and no
-// value in the workbook is computed from a hidden one: totals are the cube's
+// value in the workbook is computed from a hidden one: totals are the report's
 // own total cells, written as values, never as formulas.
 //
 // The matrix sheets go through excelize's stream writer and the zip is
-// written straight to w. Beyond the cube, memory is a few bytes per cost
+// written straight to w. Beyond the report, memory is a few bytes per cost
 // centre plus the stream writer's buffer, which holds at most 16 MiB of
 // sheet XML before it spills to a temporary file (about 32 MB live at the
 // most, reached near 15,000 cost centres; see BenchmarkWriteXLSX).
-func WriteXLSX(w io.Writer, c *aggregate.Cube, history []*aggregate.Cube, createdAt time.Time) (err error) {
+func WriteXLSX(w io.Writer, c *ur.Report, history []*ur.Report, createdAt time.Time) (err error) {
 	return WriteXLSXEdition(w, c, history, Edition{CreatedAt: createdAt, Version: 1})
 }
 
 // WriteXLSXEdition is WriteXLSX for one publication of the month: the About
 // sheet says its version and the events from earlier months it includes.
-func WriteXLSXEdition(w io.Writer, c *aggregate.Cube, history []*aggregate.Cube, ed Edition) (err error) {
+func WriteXLSXEdition(w io.Writer, c *ur.Report, history []*ur.Report, ed Edition) (err error) {
 	createdAt := ed.CreatedAt
 	defer func() {
 		if err != nil {
@@ -78,7 +78,7 @@ func WriteXLSXEdition(w io.Writer, c *aggregate.Cube, history []*aggregate.Cube,
 	if err != nil {
 		return err
 	}
-	wb := &workbook{f: f, st: st, cube: c, t: t, createdAt: createdAt.UTC(), ed: ed}
+	wb := &workbook{f: f, st: st, rep: c, t: t, createdAt: createdAt.UTC(), ed: ed}
 
 	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
 		return err
@@ -118,7 +118,7 @@ func WriteXLSXEdition(w io.Writer, c *aggregate.Cube, history []*aggregate.Cube,
 type workbook struct {
 	f         *excelize.File
 	st        *styles
-	cube      *aggregate.Cube
+	rep       *ur.Report
 	t         *cellTable
 	createdAt time.Time
 	ed        Edition
@@ -126,7 +126,7 @@ type workbook struct {
 
 // historyTables checks the earlier months and returns their cell tables,
 // oldest first.
-func historyTables(c *aggregate.Cube, history []*aggregate.Cube) ([]*cellTable, error) {
+func historyTables(c *ur.Report, history []*ur.Report) ([]*cellTable, error) {
 	if len(history) > MaxXLSXHistory {
 		return nil, fmt.Errorf("history of %d months: at most %d", len(history), MaxXLSXHistory)
 	}
@@ -156,7 +156,7 @@ func historyTables(c *aggregate.Cube, history []*aggregate.Cube) ([]*cellTable, 
 
 // docProps fills the document properties a file browser and Excel show.
 func (wb *workbook) docProps() error {
-	c := wb.cube
+	c := wb.rep
 	when := wb.createdAt.Format(time.RFC3339)
 	return wb.f.SetDocProps(&excelize.DocProperties{
 		Title:       fmt.Sprintf("Usage report %s %s", orgTitle(c.Org, wb.ed.OrgName), c.Month),
@@ -188,9 +188,9 @@ func (wb *workbook) printSetup(sheet string) error {
 	// Header and footer codes: &L &C &R sections, &A sheet name, &P page,
 	// &N pages. The organisation's name may hold "&", which the codes
 	// escape as "&&"; number and month are digits and dashes.
-	org := strings.ReplaceAll(orgHeading(wb.cube.Org, wb.ed.OrgName), "&", "&&")
+	org := strings.ReplaceAll(orgHeading(wb.rep.Org, wb.ed.OrgName), "&", "&&")
 	return f.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{
-		OddHeader: fmt.Sprintf(`&L&"-,Bold"Usage report&C%s, %s&R&A`, org, wb.cube.Month),
+		OddHeader: fmt.Sprintf(`&L&"-,Bold"Usage report&C%s, %s&R&A`, org, wb.rep.Month),
 		OddFooter: fmt.Sprintf(`&L%s = hidden cell (see About)&CPage &P of &N&RMade %s`, Mark, wb.createdAt.Format("2006-01-02 15:04 UTC")),
 	})
 }

@@ -12,7 +12,7 @@ import (
 // hidden, when and how the report was made, and how to read the Parquet
 // file that holds the same cells.
 func (wb *workbook) about() error {
-	c, st := wb.cube, wb.st
+	c, st := wb.rep, wb.st
 	sh := SheetAbout
 	if _, err := wb.f.NewSheet(sh); err != nil {
 		return err

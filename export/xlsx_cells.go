@@ -3,105 +3,90 @@ package export
 import (
 	"fmt"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
-
 	ur "usagereport"
-	"usagereport/aggregate"
 )
 
-// cellTable reads a cube's cells straight from its Arrow record: a
-// workbook of thousands of cost centres then needs no decoded copy of the
-// cube, only an index per cost centre.
+// cellTable indexes a report's cells for the workbook: where each
+// grouping set's cells are. A workbook of thousands of cost centres then
+// needs no copy of the cells, only an index per cost centre.
 //
 // shown is the one way out of it, and it returns no measure of a hidden
 // cell: whatever the workbook writes was published.
 type cellTable struct {
-	month                  ur.Month
-	set                    *array.Uint8
-	cc, svc, zone          *array.String
-	subs, events, dur, vol *array.Int64
-	charge                 *array.Decimal128
-	supp                   *array.Uint8
-	spans                  [ur.NumGroupingSets]span // rows of each grouping set, indexed by its value
+	month ur.Month
+	cells []ur.Cell
+	spans [ur.NumGroupingSets]span // cells of each grouping set, indexed by its value
 }
 
-// span is a range of rows [start, end).
+// span is a range of cells [start, end).
 type span struct{ start, end int }
 
 func (s span) len() int { return s.end - s.start }
 
-func newCellTable(c *aggregate.Cube) (*cellTable, error) {
-	r := c.Record
-	if r == nil || !r.Schema().Equal(aggregate.Schema) {
-		return nil, fmt.Errorf("cube %s %s: unexpected schema", c.Org, c.Month)
-	}
-	t := &cellTable{
-		month:  c.Month,
-		set:    r.Column(aggregate.ColGroupingSet).(*array.Uint8),
-		cc:     r.Column(aggregate.ColCostCentre).(*array.String),
-		svc:    r.Column(aggregate.ColService).(*array.String),
-		zone:   r.Column(aggregate.ColZone).(*array.String),
-		subs:   r.Column(aggregate.ColSubscribers).(*array.Int64),
-		events: r.Column(aggregate.ColEvents).(*array.Int64),
-		dur:    r.Column(aggregate.ColDuration).(*array.Int64),
-		vol:    r.Column(aggregate.ColVolume).(*array.Int64),
-		charge: r.Column(aggregate.ColCharge).(*array.Decimal128),
-		supp:   r.Column(aggregate.ColSuppression).(*array.Uint8),
-	}
+func newCellTable(rep *ur.Report) (*cellTable, error) {
+	t := &cellTable{month: rep.Month, cells: rep.Cells}
 	// The cells come in report order: grouping sets in ur.GroupingSets
-	// order, each set's rows together.
-	n := int(r.NumRows())
+	// order, each set's cells together.
+	n := len(t.cells)
 	i := 0
 	for _, set := range ur.GroupingSets {
 		start := i
-		for i < n && ur.GroupingSet(t.set.Value(i)) == set {
+		for i < n && t.cells[i].Set == set {
 			i++
 		}
 		t.spans[set] = span{start, i}
 	}
 	if i != n {
-		return nil, fmt.Errorf("cube %s %s: cell %d out of report order", c.Org, c.Month, i)
+		return nil, fmt.Errorf("report %s %s: cell %d out of report order", rep.Org, rep.Month, i)
 	}
 	if t.spans[0].len() != 1 {
-		return nil, fmt.Errorf("cube %s %s: %d organisation total cells, want 1", c.Org, c.Month, t.spans[0].len())
+		return nil, fmt.Errorf("report %s %s: %d organisation total cells, want 1", rep.Org, rep.Month, t.spans[0].len())
 	}
 	return t, nil
 }
 
 // shown is what the workbook may show of a cell.
 type shown struct {
-	present                                     bool           // the cube has the cell: at least one event
+	present                                     bool           // the report has the cell: at least one event
 	hidden                                      bool           // suppressed: the measures below are zero, not the cell's
 	hiddenMeasures                              ur.MeasureMask // published, but these amounts hidden on their own (the total)
 	subscribers, events, durationS, volumeBytes int64
 	charge                                      ur.Amount
 }
 
-// shown returns cell i as published; i < 0 is a cell the cube does not
-// have (no usage).
+// shown returns cell i as published; i < 0 is a cell the report does
+// not have (no usage).
 func (t *cellTable) shown(i int) shown {
 	if i < 0 {
 		return shown{}
 	}
-	if ur.Suppression(t.supp.Value(i)).Hidden() {
+	c := &t.cells[i]
+	if c.Suppression.Hidden() {
 		return shown{present: true, hidden: true}
 	}
 	s := shown{
-		present:     true,
-		subscribers: t.subs.Value(i),
-		events:      t.events.Value(i),
-		durationS:   t.dur.Value(i),
-		volumeBytes: t.vol.Value(i),
-		charge:      ur.Amount(int64(t.charge.Value(i).LowBits())),
+		present:        true,
+		hiddenMeasures: c.HiddenMeasures,
+		subscribers:    c.Subscribers,
+		events:         c.Events,
+		durationS:      c.DurationS,
+		volumeBytes:    c.VolumeBytes,
+		charge:         c.Charge,
 	}
-	if t.dur.IsNull(i) {
-		s.durationS, s.hiddenMeasures = 0, s.hiddenMeasures|ur.HideDuration
+	if s.hiddenMeasures.Has(ur.HideDuration) {
+		s.durationS = 0
 	}
-	if t.vol.IsNull(i) {
-		s.volumeBytes, s.hiddenMeasures = 0, s.hiddenMeasures|ur.HideVolume
+	if s.hiddenMeasures.Has(ur.HideVolume) {
+		s.volumeBytes = 0
 	}
 	return s
 }
+
+// hidden reports whether cell i is suppressed.
+func (t *cellTable) hidden(i int) bool { return t.cells[i].Suppression.Hidden() }
+
+// costCentre returns the cost centre of cell i as the report names it.
+func (t *cellTable) costCentre(i int) string { return t.cells[i].CostCentreName() }
 
 // hides reports whether the cell shows measure m as hidden: all of a
 // hidden cell's, or an amount the total hides on its own.
@@ -118,37 +103,28 @@ func (s shown) hides(m measure) bool {
 // total returns the row of the organisation's total cell.
 func (t *cellTable) total() int { return t.spans[0].start }
 
-// byService returns the rows of set's cells per service (-1: none). set
-// keeps the service; keep, if not nil, picks the cells of one value of
-// the set's other dimension.
-func (t *cellTable) byService(set ur.GroupingSet, keep func(i int) bool) ([ur.NumServices]int, error) {
-	rows := [ur.NumServices]int{-1, -1, -1, -1}
+// byService returns the cells of set per service (-1: none). set keeps
+// the service; keep, if not nil, picks the cells of one value of the
+// set's other dimension.
+func (t *cellTable) byService(set ur.GroupingSet, keep func(c *ur.Cell) bool) [ur.NumServices]int {
+	cells := [ur.NumServices]int{-1, -1, -1, -1}
 	s := t.spans[set]
 	for i := s.start; i < s.end; i++ {
-		if keep != nil && !keep(i) {
-			continue
+		if keep == nil || keep(&t.cells[i]) {
+			cells[t.cells[i].Service] = i
 		}
-		svc, ok := serviceOf(t.svc.Value(i))
-		if !ok {
-			return rows, fmt.Errorf("cell %d: unknown service", i)
-		}
-		rows[svc] = i
 	}
-	return rows, nil
+	return cells
 }
 
-// byZone returns the rows of the ByZone cells per zone (-1: none).
-func (t *cellTable) byZone() ([ur.NumZones]int, error) {
-	rows := [ur.NumZones]int{-1, -1, -1}
+// byZone returns the ByZone cells per zone (-1: none).
+func (t *cellTable) byZone() [ur.NumZones]int {
+	cells := [ur.NumZones]int{-1, -1, -1}
 	s := t.spans[ur.ByZone]
 	for i := s.start; i < s.end; i++ {
-		z, ok := ur.ParseZoneName(t.zone.Value(i))
-		if !ok {
-			return rows, fmt.Errorf("cell %d: unknown zone", i)
-		}
-		rows[z] = i
+		cells[t.cells[i].Zone] = i
 	}
-	return rows, nil
+	return cells
 }
 
 // A measure is one number the workbook shows per cell.

@@ -46,7 +46,7 @@ func TestChartNamesItsServices(t *testing.T) {
 				t.Fatalf("Cubes: %v, %d", err, len(cubes))
 			}
 			var buf bytes.Buffer
-			if err := WriteXLSX(&buf, cubes[0], nil, time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)); err != nil {
+			if err := WriteXLSX(&buf, &cubes[0].Report, nil, time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)); err != nil {
 				t.Fatal(err)
 			}
 			chart := zipPart(t, buf.Bytes(), "xl/charts/chart1.xml")

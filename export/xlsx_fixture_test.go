@@ -94,7 +94,7 @@ func records(org ur.Org, m ur.Month, specs []ccSpec, seed int) []ur.Record {
 // suppression pattern is the test's own, so that these tests do not move
 // with the suppression rules: every cell is reset to published, cells
 // below k are hidden as primary, then rehide (if any) hides more by hand.
-func newTestCube(tb testing.TB, m ur.Month, specs []ccSpec, seed int, rehide func([]ur.Cell)) *aggregate.Cube {
+func newTestCube(tb testing.TB, m ur.Month, specs []ccSpec, seed int, rehide func([]ur.Cell)) *ur.Report {
 	tb.Helper()
 	b := aggregate.NewBuilder(m)
 	for _, r := range records(testOrg, m, specs, seed) {
@@ -109,12 +109,8 @@ func newTestCube(tb testing.TB, m ur.Month, specs []ccSpec, seed int, rehide fun
 	if len(cubes) != 1 {
 		tb.Fatalf("got %d cubes, want 1", len(cubes))
 	}
-	c := cubes[0]
-	tb.Cleanup(c.Release)
-	cells, err := c.Cells()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	c := &cubes[0].Report
+	cells := c.Cells
 	for i := range cells {
 		cells[i].Suppression = ur.Published
 		if cells[i].Set != 0 && cells[i].Subscribers < 5 {
@@ -124,7 +120,6 @@ func newTestCube(tb testing.TB, m ur.Month, specs []ccSpec, seed int, rehide fun
 	if rehide != nil {
 		rehide(cells)
 	}
-	c.SetCells(cells)
 	return c
 }
 
@@ -146,17 +141,26 @@ func secondary(cells []ur.Cell) {
 	}
 }
 
+// reports returns the reports of cubes.
+func reports(cubes []*aggregate.Cube) []*ur.Report {
+	reps := make([]*ur.Report, len(cubes))
+	for i, c := range cubes {
+		reps[i] = &c.Report
+	}
+	return reps
+}
+
 // smallCubes returns the small organisation's month and two earlier months.
-func smallCubes(tb testing.TB) (*aggregate.Cube, []*aggregate.Cube) {
+func smallCubes(tb testing.TB) (*ur.Report, []*ur.Report) {
 	tb.Helper()
 	c := newTestCube(tb, testMonth, smallSpecs, 0, secondary)
 	h1 := newTestCube(tb, testMonth-2, smallSpecs[:4], 1, nil)
 	h2 := newTestCube(tb, testMonth-1, append([]ccSpec{{"Sales", 4}}, smallSpecs[1:]...), 2, nil)
-	return c, []*aggregate.Cube{h1, h2}
+	return c, []*ur.Report{h1, h2}
 }
 
 // writeXLSX writes a workbook into memory.
-func writeXLSX(tb testing.TB, c *aggregate.Cube, history []*aggregate.Cube) []byte {
+func writeXLSX(tb testing.TB, c *ur.Report, history []*ur.Report) []byte {
 	tb.Helper()
 	var buf bytes.Buffer
 	if err := WriteXLSX(&buf, c, history, testCreated); err != nil {
@@ -171,7 +175,7 @@ func writeXLSX(tb testing.TB, c *aggregate.Cube, history []*aggregate.Cube) []by
 // Every cost centre uses every service at home only; one in seven has
 // fewer than k subscriptions and is hidden with all its cells, and
 // charges repeat so that the order has ties to break.
-func syntheticCube(tb testing.TB, n int) *aggregate.Cube {
+func syntheticCube(tb testing.TB, n int) *ur.Report {
 	tb.Helper()
 	type cc struct {
 		name string
@@ -254,7 +258,5 @@ func syntheticCube(tb testing.TB, n int) *aggregate.Cube {
 	cells = append(cells, ccZone...)
 	cells = append(cells, svcZone...)
 	cells = append(cells, fine...)
-	c := aggregate.NewCube(testOrg, testMonth, 5, cells)
-	tb.Cleanup(c.Release)
-	return c
+	return &ur.Report{Org: testOrg, Month: testMonth, MinGroupSize: 5, Cells: cells}
 }

@@ -42,7 +42,7 @@ var (
 // matrixRow is one row of a matrix sheet.
 type matrixRow struct {
 	label string
-	cells [blockCols]int // cube rows per service, then the row's total; -1: no cell
+	cells [blockCols]int // cells per service, then the row's total; -1: no cell
 }
 
 func newMatrixRow(label string) matrixRow {
@@ -57,24 +57,11 @@ type matrixSpec struct {
 	total                   matrixRow
 }
 
-// serviceOf returns the service a cell's service column names.
-func serviceOf(name string) (ur.Service, bool) {
-	for s := ur.Service(0); s < ur.NumServices; s++ {
-		if s.String() == name {
-			return s, true
-		}
-	}
-	return 0, false
-}
-
 // totalRow is the "All" row: the cube's service totals and the
 // organisation's total.
 func (wb *workbook) totalRow() (matrixRow, error) {
 	r := newMatrixRow(All)
-	svc, err := wb.t.byService(ur.ByService, nil)
-	if err != nil {
-		return r, err
-	}
+	svc := wb.t.byService(ur.ByService, nil)
 	copy(r.cells[:], svc[:])
 	r.cells[ur.NumServices] = wb.t.total()
 	return r, nil
@@ -93,13 +80,10 @@ func (wb *workbook) costCentreMatrix() (*matrixSpec, error) {
 	p := parts.start
 	for j := range n {
 		partStart[j] = int32(p - parts.start)
-		name := t.cc.Value(ccs.start + j)
+		name := t.costCentre(ccs.start + j)
 		last := -1
-		for p < parts.end && t.cc.Value(p) == name {
-			s, ok := serviceOf(t.svc.Value(p))
-			if !ok {
-				return nil, fmt.Errorf("cell %d: unknown service", p)
-			}
+		for p < parts.end && t.costCentre(p) == name {
+			s := t.cells[p].Service
 			if int(s) <= last {
 				break // the next cost centre has the same name
 			}
@@ -116,7 +100,7 @@ func (wb *workbook) costCentreMatrix() (*matrixSpec, error) {
 	for j := range order {
 		order[j] = int32(j)
 	}
-	hidden := func(j int32) bool { return ur.Suppression(t.supp.Value(ccs.start + int(j))).Hidden() }
+	hidden := func(j int32) bool { return t.hidden(ccs.start + int(j)) }
 	slices.SortFunc(order, func(a, b int32) int {
 		ha, hb := hidden(a), hidden(b)
 		switch {
@@ -130,7 +114,7 @@ func (wb *workbook) costCentreMatrix() (*matrixSpec, error) {
 				return c
 			}
 		}
-		if c := strings.Compare(t.cc.Value(ccs.start+int(a)), t.cc.Value(ccs.start+int(b))); c != 0 {
+		if c := strings.Compare(t.costCentre(ccs.start+int(a)), t.costCentre(ccs.start+int(b))); c != 0 {
 			return c
 		}
 		return cmp.Compare(a, b)
@@ -142,18 +126,17 @@ func (wb *workbook) costCentreMatrix() (*matrixSpec, error) {
 	}
 	return &matrixSpec{
 		sheet:     SheetCostCentres,
-		title:     fmt.Sprintf("Usage by cost centre and service, organisation %s, %s", wb.cube.Org, wb.cube.Month),
+		title:     fmt.Sprintf("Usage by cost centre and service, organisation %s, %s", wb.rep.Org, wb.rep.Month),
 		rowHeader: "Cost centre",
 		n:         n,
 		total:     total,
 		rows: func(yield func(matrixRow) bool) {
 			for _, j := range order {
 				i := ccs.start + int(j)
-				r := newMatrixRow(t.cc.Value(i))
+				r := newMatrixRow(t.costCentre(i))
 				r.cells[ur.NumServices] = i
 				for q := parts.start + int(partStart[j]); q < parts.start+int(partStart[j+1]); q++ {
-					s, _ := serviceOf(t.svc.Value(q)) // checked above
-					r.cells[s] = q
+					r.cells[t.cells[q].Service] = q
 				}
 				if !yield(r) {
 					return
@@ -166,17 +149,10 @@ func (wb *workbook) costCentreMatrix() (*matrixSpec, error) {
 // roamingMatrix lays out the roaming sheet: one row per zone, in zone order.
 func (wb *workbook) roamingMatrix() (*matrixSpec, error) {
 	t := wb.t
-	zones, err := t.byZone()
-	if err != nil {
-		return nil, err
-	}
+	zones := t.byZone()
 	var rows [ur.NumZones]matrixRow
 	for z := ur.Zone(0); z < ur.NumZones; z++ {
-		name := z.String()
-		svc, err := t.byService(ur.ByService|ur.ByZone, func(i int) bool { return t.zone.Value(i) == name })
-		if err != nil {
-			return nil, err
-		}
+		svc := t.byService(ur.ByService|ur.ByZone, func(c *ur.Cell) bool { return c.Zone == z })
 		rows[z] = newMatrixRow(zoneLabels[z])
 		copy(rows[z].cells[:], svc[:])
 		rows[z].cells[ur.NumServices] = zones[z]
@@ -187,7 +163,7 @@ func (wb *workbook) roamingMatrix() (*matrixSpec, error) {
 	}
 	return &matrixSpec{
 		sheet:     SheetRoaming,
-		title:     fmt.Sprintf("Usage by roaming zone and service, organisation %s, %s", wb.cube.Org, wb.cube.Month),
+		title:     fmt.Sprintf("Usage by roaming zone and service, organisation %s, %s", wb.rep.Org, wb.rep.Month),
 		rowHeader: "Roaming zone",
 		n:         len(rows),
 		total:     total,

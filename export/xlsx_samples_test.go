@@ -16,7 +16,7 @@ import (
 
 // sampleCubes ingests the shipped sample exports and returns every report
 // cube of both months, November's with October's as history.
-func sampleCubes(t *testing.T) (oct, nov []*aggregate.Cube) {
+func sampleCubes(t *testing.T) (oct, nov []*ur.Report) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := embedded.Open(ctx, t.TempDir(), nil)
@@ -46,7 +46,7 @@ func sampleCubes(t *testing.T) (oct, nov []*aggregate.Cube) {
 			t.Fatal(err)
 		}
 	}
-	month := func(m ur.Month) []*aggregate.Cube {
+	month := func(m ur.Month) []*ur.Report {
 		b := aggregate.NewBuilder(m)
 		if err := st.ScanMonthBatches(ctx, m, b.AddBatch); err != nil {
 			t.Fatal(err)
@@ -55,7 +55,7 @@ func sampleCubes(t *testing.T) (oct, nov []*aggregate.Cube) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return cubes
+		return reports(cubes)
 	}
 	return month(ur.MonthOf(2026, 10)), month(ur.MonthOf(2026, 11))
 }
@@ -68,12 +68,12 @@ func TestXLSXSamplesMatchParquet(t *testing.T) {
 	if len(oct) == 0 || len(nov) == 0 {
 		t.Fatal("no sample reports")
 	}
-	history := map[ur.Org][]*aggregate.Cube{}
+	history := map[ur.Org][]*ur.Report{}
 	for _, c := range oct {
-		history[c.Org] = []*aggregate.Cube{c}
+		history[c.Org] = []*ur.Report{c}
 	}
 	for _, c := range slices.Concat(oct, nov) {
-		var h []*aggregate.Cube
+		var h []*ur.Report
 		if c.Month == ur.MonthOf(2026, 11) {
 			h = history[c.Org]
 		}

@@ -94,7 +94,7 @@ func (w *cellWriter) finish() error {
 // by service and by roaming zone, a chart of charge by service, and the
 // months of history side by side.
 func (wb *workbook) summary(history []*cellTable) error {
-	c, t, st := wb.cube, wb.t, wb.st
+	c, t, st := wb.rep, wb.t, wb.st
 	w := &cellWriter{f: wb.f, st: st, sheet: SheetSummary, widths: map[int]int{}}
 	title := "Monthly usage report"
 	if wb.ed.OrgName != "" {
@@ -116,16 +116,10 @@ func (wb *workbook) summary(history []*cellTable) error {
 	}
 	row += len(summaryMeasures) + 2
 
-	svc, err := t.byService(ur.ByService, nil)
-	if err != nil {
-		return err
-	}
+	svc := t.byService(ur.ByService, nil)
 	serviceRow := row + 2 // first service row of the table
 	row = w.table(row, "By service", "Service", serviceLabels[:], svc[:], t)
-	zones, err := t.byZone()
-	if err != nil {
-		return err
-	}
+	zones := t.byZone()
 	row = w.table(row+1, "By roaming zone", "Roaming zone", zoneLabels[:], zones[:], t)
 
 	if len(history) > 0 {
@@ -177,25 +171,21 @@ func (w *cellWriter) history(row int, months []*cellTable) {
 	type line struct {
 		label string
 		m     measure
-		cell  func(t *cellTable) (int, error)
+		cell  func(t *cellTable) int
 	}
 	var lines []line
 	for _, m := range summaryMeasures {
-		lines = append(lines, line{m.name(), m, func(t *cellTable) (int, error) { return t.total(), nil }})
+		lines = append(lines, line{m.name(), m, func(t *cellTable) int { return t.total() }})
 	}
 	for s := ur.Service(0); s < ur.NumServices; s++ {
-		lines = append(lines, line{"Charge, " + serviceLabels[s] + " (NOK)", mCharge, func(t *cellTable) (int, error) {
-			svc, err := t.byService(ur.ByService, nil)
-			return svc[s], err
+		lines = append(lines, line{"Charge, " + serviceLabels[s] + " (NOK)", mCharge, func(t *cellTable) int {
+			return t.byService(ur.ByService, nil)[s]
 		}})
 	}
 	for k, t := range months {
 		w.label(2+k, row, t.month.String(), st.header)
 		for j, l := range lines {
-			i, err := l.cell(t)
-			if err != nil && w.err == nil {
-				w.err = err
-			}
+			i := l.cell(t)
 			if k == 0 {
 				w.label(1, row+1+j, l.label, st.label)
 			}

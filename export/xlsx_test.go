@@ -45,7 +45,7 @@ func keyOf(r Row) cellKey {
 
 // parquetReport writes the cube as Parquet, reads it back and returns its
 // rows by cell and its metadata.
-func parquetReport(tb testing.TB, c *aggregate.Cube) (map[cellKey]Row, map[string]string) {
+func parquetReport(tb testing.TB, c *ur.Report) (map[cellKey]Row, map[string]string) {
 	tb.Helper()
 	var buf bytes.Buffer
 	if err := WriteParquet(&buf, c, testCreated); err != nil {
@@ -165,7 +165,7 @@ func (pc *parquetChecker) check(sheet, ref string, m measure, month string, rows
 // checkAgainstParquet reads the workbook back and compares every figure
 // on it with the Parquet file of the same cube (and of each history
 // month), then checks that every cell the sheets lay out was shown.
-func checkAgainstParquet(t *testing.T, c *aggregate.Cube, history []*aggregate.Cube) {
+func checkAgainstParquet(t *testing.T, c *ur.Report, history []*ur.Report) {
 	t.Helper()
 	data := writeXLSX(t, c, history)
 	f := openXLSX(t, data)
@@ -373,8 +373,7 @@ func TestXLSXMatchesParquet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range cubes {
-			t.Cleanup(c.Release)
+		for _, c := range reports(cubes) {
 			checkAgainstParquet(t, c, nil)
 		}
 	})
@@ -475,8 +474,7 @@ func rotateReasons(cells []ur.Cell) {
 func TestXLSXHiddenLookAlike(t *testing.T) {
 	a := newTestCube(t, testMonth, smallSpecs, 0, secondary)
 	b := newTestCube(t, testMonth, smallSpecs, 0, func(cells []ur.Cell) { secondary(cells); rotateReasons(cells) })
-	ca, _ := a.Cells()
-	cb, _ := b.Cells()
+	ca, cb := a.Cells, b.Cells
 	reasons := map[[2]ur.Suppression]int{}
 	for i := range ca {
 		if ca[i].Suppression.Hidden() != cb[i].Suppression.Hidden() {
@@ -527,7 +525,7 @@ func TestXLSXHiddenLookAlike(t *testing.T) {
 // hiddenTokens returns the ways a hidden cell's measures could be written
 // into the workbook, leaving out short tokens and those that a published
 // cell also has.
-func hiddenTokens(t *testing.T, cubes ...*aggregate.Cube) []string {
+func hiddenTokens(t *testing.T, cubes ...*ur.Report) []string {
 	forms := func(c ur.Cell) []string {
 		nok := float64(c.Charge) / 10_000
 		gb := float64(c.VolumeBytes) / 1e9
@@ -540,11 +538,7 @@ func hiddenTokens(t *testing.T, cubes ...*aggregate.Cube) []string {
 	}
 	hidden, published := map[string]bool{}, map[string]bool{}
 	for _, cube := range cubes {
-		cells, err := cube.Cells()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range cells {
+		for _, c := range cube.Cells {
 			for _, tok := range forms(c) {
 				if c.Suppression.Hidden() {
 					hidden[tok] = true
@@ -663,8 +657,8 @@ func TestXLSXColumnWidths(t *testing.T) {
 	c, history := smallCubes(t)
 	for _, tc := range []struct {
 		name string
-		c    *aggregate.Cube
-		hist []*aggregate.Cube
+		c    *ur.Report
+		hist []*ur.Report
 	}{{"small", c, history}, {"1000 cost centres", syntheticCube(t, 1000), nil}} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := openXLSX(t, writeXLSX(t, tc.c, tc.hist))
@@ -709,23 +703,23 @@ func utf8Len(s string) int { return len([]rune(s)) }
 // TestXLSXHistoryErrors checks the contract of history.
 func TestXLSXHistoryErrors(t *testing.T) {
 	c := newTestCube(t, testMonth, smallSpecs[:2], 0, nil)
-	earlier := func(months int) *aggregate.Cube {
+	earlier := func(months int) *ur.Report {
 		return newTestCube(t, testMonth-ur.Month(months), smallSpecs[:2], months, nil)
 	}
 	other := newTestCube(t, testMonth-1, smallSpecs[:2], 0, nil)
 	other.Org = 923456783
-	six := []*aggregate.Cube{earlier(6), earlier(5), earlier(4), earlier(3), earlier(2), earlier(1)}
+	six := []*ur.Report{earlier(6), earlier(5), earlier(4), earlier(3), earlier(2), earlier(1)}
 	for _, tc := range []struct {
 		name    string
-		history []*aggregate.Cube
+		history []*ur.Report
 		wantErr string
 	}{
 		{"five months", six[1:], ""},
 		{"six months", six, "at most 5"},
-		{"other organisation", []*aggregate.Cube{other}, "of organisation 923456783"},
-		{"same month", []*aggregate.Cube{c}, "not before"},
-		{"newest first", []*aggregate.Cube{earlier(1), earlier(2)}, "not before"},
-		{"nil month", []*aggregate.Cube{nil}, "nil"},
+		{"other organisation", []*ur.Report{other}, "of organisation 923456783"},
+		{"same month", []*ur.Report{c}, "not before"},
+		{"newest first", []*ur.Report{earlier(1), earlier(2)}, "not before"},
+		{"nil month", []*ur.Report{nil}, "nil"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := WriteXLSX(&bytes.Buffer{}, c, tc.history, testCreated)

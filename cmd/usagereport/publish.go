@@ -164,9 +164,8 @@ func (ps *publications) closedThrough(org ur.Org, em, m ur.Month) bool {
 // writeFromRecord writes the files of a published month from its record.
 // A file already there with the same bytes is left alone, so that its
 // time, and the download server's ETag made from it, stay too.
-func writeFromRecord(out string, p *ur.Publication, writers []reportWriter, history []*aggregate.Cube) error {
-	c := export.CubeFromPublication(p)
-	defer c.Release()
+func writeFromRecord(out string, p *ur.Publication, writers []reportWriter, history []*ur.Report) error {
+	c := p.Report()
 	ed := export.EditionOf(p)
 	for _, w := range writers {
 		path := export.Path(out, p.Org, p.Month, w.ext)
@@ -236,7 +235,7 @@ func sameFile(a, b string) (bool, error) {
 	}
 }
 
-func writeEdition(o io.Writer, w reportWriter, c *aggregate.Cube, history []*aggregate.Cube, ed export.Edition) error {
+func writeEdition(o io.Writer, w reportWriter, c *ur.Report, history []*ur.Report, ed export.Edition) error {
 	if w.ext == "xlsx" {
 		ed.OrgName = w.orgNames[c.Org]
 		return export.WriteXLSXEdition(o, c, history, ed)
@@ -249,7 +248,7 @@ type publisher struct {
 	ps      *publications
 	out     string
 	writers []reportWriter
-	history map[ur.Org][]*aggregate.Cube
+	history map[ur.Org][]*ur.Report
 	covered int64
 	late    map[ur.Org]int64
 	p       float64
@@ -272,17 +271,13 @@ func (pb *publisher) stallAt(point string) {
 // publish makes c's month final for its organisation: temporary files,
 // the record, then the files in place. It returns the record the files
 // were written from, which is another run's when that one was first.
-// It releases c's cell table once read; c's other fields stay.
+// It lets go of c's cells once read; c's other fields stay.
 func (pb *publisher) publish(ctx context.Context, c *aggregate.Cube) (ur.Publication, error) {
-	cells, err := c.Cells()
-	if err != nil {
-		return ur.Publication{}, err
-	}
-	// The files are written from the publication's own cube: the
-	// suppression's is done with (a report of 100,000 cost centres
+	// The files are written from the publication's own cells: the
+	// suppression's are done with (a report of 100,000 cost centres
 	// holds tens of megabytes in each).
-	c.Release()
-	cells = ur.PublishedCells(cells)
+	cells := ur.PublishedCells(c.Cells)
+	c.Cells = nil
 	p := ur.Publication{
 		Org: c.Org, Month: c.Month, Version: 1, MinGroupSize: c.MinGroupSize, DominanceP: pb.p,
 		Format: export.ReportFormat, PublishedAt: pb.now.UTC().Truncate(time.Second),
@@ -294,8 +289,7 @@ func (pb *publisher) publish(ctx context.Context, c *aggregate.Cube) (ur.Publica
 // publishRecord makes p final with its files (see publish).
 func (pb *publisher) publishRecord(ctx context.Context, p ur.Publication) (ur.Publication, error) {
 	c := &p // for the names below
-	pc := export.CubeFromPublication(&p)
-	defer pc.Release()
+	pc := p.Report()
 	ed := export.EditionOf(&p)
 	var tmps []*export.TempFile
 	discard := func() {
@@ -345,8 +339,8 @@ func (pb *publisher) publishRecord(ctx context.Context, p ur.Publication) (ur.Pu
 // workbook's history table: the latest version of each month's record,
 // exactly as published. A month without a record is left out; nothing is
 // computed from the store.
-func (ps *publications) historyFromRecords(ctx context.Context, m ur.Month, orgs []ur.Org) (map[ur.Org][]*aggregate.Cube, error) {
-	history := make(map[ur.Org][]*aggregate.Cube)
+func (ps *publications) historyFromRecords(ctx context.Context, m ur.Month, orgs []ur.Org) (map[ur.Org][]*ur.Report, error) {
+	history := make(map[ur.Org][]*ur.Report)
 	for _, org := range orgs {
 		for hm := m - export.MaxXLSXHistory; hm < m; hm++ {
 			if _, ok := ps.published(org, hm); !ok {
@@ -363,7 +357,7 @@ func (ps *publications) historyFromRecords(ctx context.Context, m ur.Month, orgs
 					slog.String(logKeyOrg, org.String()), slog.String(logKeyMonth, hm.String()), slog.String(logKeyError, err.Error()))
 				continue
 			}
-			history[org] = append(history[org], export.CubeFromPublication(&p))
+			history[org] = append(history[org], p.Report())
 		}
 	}
 	return history, nil

@@ -119,7 +119,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 				unpublished = append(unpublished, o)
 			}
 		}
-		var history map[ur.Org][]*aggregate.Cube
+		var history map[ur.Org][]*ur.Report
 		if slices.ContainsFunc(writers, func(w reportWriter) bool { return w.ext == "xlsx" }) {
 			if history, err = ps.historyFromRecords(ctx, month, closed); err != nil {
 				return err
@@ -159,7 +159,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 			e.Logger.Info("removed temporary report files of an interrupted run", slog.String("org", org.String()), slog.Int("files", n))
 		}
 	}
-	var history map[ur.Org][]*aggregate.Cube
+	var history map[ur.Org][]*ur.Report
 	if slices.ContainsFunc(writers, func(w reportWriter) bool { return w.ext == "xlsx" }) {
 		if history, err = ps.historyFromRecords(ctx, month, slices.Concat(reported, closed)); err != nil {
 			return err
@@ -199,7 +199,6 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 			p.add(1)
 			return nil
 		}
-		defer c.Release()
 		// Stopped (SIGTERM, SIGINT): no new file is started; those written
 		// are whole, renamed into place.
 		if err := ctx.Err(); err != nil {

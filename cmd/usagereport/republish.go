@@ -202,10 +202,8 @@ func keyOf(c *ur.Cell) cellKey { return cellKey{c.Set, c.CostCentre, c.Service, 
 func suppressedCells(b *aggregate.Builder, cfg aggregate.Config, org ur.Org) ([]ur.Cell, error) {
 	var cells []ur.Cell
 	err := b.EachCube(cfg, []ur.Org{org}, func(_ int, c *aggregate.Cube) error {
-		defer c.Release()
-		var err error
-		cells, err = c.Cells()
-		return err
+		cells = c.Cells
+		return nil
 	})
 	return cells, err
 }

@@ -219,7 +219,7 @@ type workerBatch struct {
 	compute   []ur.Org       // the others
 	b         *aggregate.Builder
 	late      map[ur.Org]int64
-	history   map[ur.Org][]*aggregate.Cube
+	history   map[ur.Org][]*ur.Report
 	err       error
 }
 
@@ -340,7 +340,6 @@ func (w *reportWorker) publish(ctx context.Context, wb *workerBatch) error {
 			w.mu.Unlock()
 			return w.finish(ctx, reported[i], outcomeFailed)
 		}
-		defer c.Release()
 		cubeOutcome(w.e, c)
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("report %s %s: %w", c.Org, c.Month, context.Cause(ctx))

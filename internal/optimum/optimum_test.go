@@ -37,11 +37,7 @@ func smallReport(t *testing.T) []ur.Cell {
 	if err != nil || len(cubes) != 1 {
 		t.Fatalf("Cubes: %v, %d", err, len(cubes))
 	}
-	cells, err := cubes[0].Cells()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cells
+	return cubes[0].Cells
 }
 
 // TestSolveSmall solves a report whose optimum is known: hiding B's SMS cell

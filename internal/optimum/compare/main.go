@@ -98,10 +98,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 			return err
 		}
 		for _, cube := range cubes {
-			cells, err := cube.Cells()
-			if err != nil {
-				return err
-			}
+			cells := cube.Cells
 			loss.Add(aggregate.LossOf(cells))
 			cc.Add(aggregate.CostCentreLossOf(cells))
 			l := aggregate.LossOf(cells)
@@ -131,7 +128,6 @@ func run(ctx context.Context, c config, out io.Writer) error {
 				}
 			}
 			compared++
-			cube.Release()
 			if compared%10 == 0 {
 				fmt.Fprintf(os.Stderr, "compare: %d reports, %s; by cells %.0f/%.0f = %.3f (%d optimal, %d pass), by charge %.3f (%d optimal, %d pass)\n",
 					compared, time.Since(start).Round(time.Second), byCells.ours, byCells.best, byCells.ours/math.Max(byCells.best, 1e-9),
