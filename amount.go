@@ -72,11 +72,20 @@ func ParseAmount(b []byte) (Amount, error) {
 
 // Add returns a+b, or an error when the sum leaves DECIMAL(18,4).
 func (a Amount) Add(b Amount) (Amount, error) {
-	s := a + b
-	if (b > 0 && s < a) || (b < 0 && s > a) || s > maxDecimal18 || s < -maxDecimal18 {
+	s, ok := AddInt64(int64(a), int64(b))
+	if !ok || Amount(s) > maxDecimal18 || Amount(s) < -maxDecimal18 {
 		return 0, ErrAmountOverflow
 	}
-	return s, nil
+	return Amount(s), nil
+}
+
+// AddInt64 returns a+b, and false when the sum overflows int64.
+func AddInt64(a, b int64) (int64, bool) {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		return 0, false
+	}
+	return s, true
 }
 
 // String writes the amount with four decimals, e.g. "-3.0500".

@@ -114,13 +114,13 @@ type sums struct {
 
 func (s *sums) add(o sums) error {
 	var ok bool
-	if s.events, ok = addInt(s.events, o.events); !ok {
+	if s.events, ok = ur.AddInt64(s.events, o.events); !ok {
 		return fmt.Errorf("events: %w", ErrOverflow)
 	}
-	if s.duration, ok = addInt(s.duration, o.duration); !ok {
+	if s.duration, ok = ur.AddInt64(s.duration, o.duration); !ok {
 		return fmt.Errorf("duration_s: %w", ErrOverflow)
 	}
-	if s.volume, ok = addInt(s.volume, o.volume); !ok {
+	if s.volume, ok = ur.AddInt64(s.volume, o.volume); !ok {
 		return fmt.Errorf("volume_bytes: %w", ErrOverflow)
 	}
 	c, err := ur.Amount(s.charge).Add(ur.Amount(o.charge))
@@ -129,14 +129,6 @@ func (s *sums) add(o sums) error {
 	}
 	s.charge = int64(c)
 	return nil
-}
-
-func addInt(a, b int64) (int64, bool) {
-	s := a + b
-	if (b > 0 && s < a) || (b < 0 && s > a) {
-		return 0, false
-	}
-	return s, true
 }
 
 // NewBuilder returns a Builder for month m.

@@ -139,6 +139,8 @@ func withProcs(n int, fn func()) {
 	fn()
 }
 
+var testMonth = ur.MonthOf(2026, 10)
+
 // sameBuilders says how want (built record by record) and got differ: the
 // organisations, each one's finest sums in the order they were made, and
 // its cells.
@@ -231,19 +233,11 @@ func TestAddBatchParallelError(t *testing.T) {
 	// errsOf returns each organisation's error, "" for a cube made.
 	errsOf := func(bld *Builder) map[ur.Org]string {
 		out := map[ur.Org]string{}
-		var mu sync.Mutex
-		orgs := bld.Orgs()
-		err := bld.EachResult(Config{MinGroupSize: 3}, orgs, func(i int, c *Cube, err error) error {
-			mu.Lock()
-			defer mu.Unlock()
-			out[orgs[i]] = ""
-			if err != nil {
-				out[orgs[i]] = err.Error()
+		for _, org := range bld.Orgs() {
+			out[org] = ""
+			if _, err := bld.Report(org); err != nil {
+				out[org] = err.Error()
 			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
 		}
 		return out
 	}
@@ -306,4 +300,25 @@ func BenchmarkAddBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
+}
+
+// BenchmarkCells is the aggregation of one organisation of 20,000
+// subscribers, which suppression runs after, for scale.
+func BenchmarkCells(b *testing.B) {
+	g := batchGen{orgs: 1, subs: 20_000, rows: 300_000, batchRows: 10_000, sources: 1}
+	batches := g.batches(1)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		bld := NewBuilder(testMonth)
+		for i := range batches {
+			if err := bld.AddBatch(&batches[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		if _, err := bld.Report(bld.Orgs()[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

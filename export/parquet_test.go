@@ -16,6 +16,7 @@ import (
 
 	ur "usagereport"
 	"usagereport/aggregate"
+	"usagereport/suppress"
 )
 
 // testCube builds a cube through the real aggregation: 6 subscribers in
@@ -37,7 +38,7 @@ func testCube(t *testing.T) *ur.Report {
 	}
 	add(10, "IT", ur.Voice, 12345)
 	add(11, "IT", ur.Voice, -2500)
-	cubes, _, err := b.Cubes(aggregate.Config{MinGroupSize: 5})
+	cubes, _, err := suppress.Cubes(b, suppress.Config{MinGroupSize: 5})
 	if err != nil || len(cubes) != 1 {
 		t.Fatalf("Cubes: %v, %d", err, len(cubes))
 	}

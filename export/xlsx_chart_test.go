@@ -14,6 +14,7 @@ import (
 
 	ur "usagereport"
 	"usagereport/aggregate"
+	"usagereport/suppress"
 )
 
 // TestChartNamesItsServices checks that every bar of the Summary's chart is named by
@@ -41,7 +42,7 @@ func TestChartNamesItsServices(t *testing.T) {
 					}
 				}
 			}
-			cubes, _, err := b.Cubes(aggregate.Config{MinGroupSize: 5})
+			cubes, _, err := suppress.Cubes(b, suppress.Config{MinGroupSize: 5})
 			if err != nil || len(cubes) != 1 {
 				t.Fatalf("Cubes: %v, %d", err, len(cubes))
 			}

@@ -9,6 +9,7 @@ import (
 
 	ur "usagereport"
 	"usagereport/aggregate"
+	"usagereport/suppress"
 )
 
 // updateGolden reports whether -update asks to rewrite golden files. The
@@ -102,7 +103,7 @@ func newTestCube(tb testing.TB, m ur.Month, specs []ccSpec, seed int, rehide fun
 			tb.Fatal(err)
 		}
 	}
-	cubes, _, err := b.Cubes(aggregate.Config{MinGroupSize: 5})
+	cubes, _, err := suppress.Cubes(b, suppress.Config{MinGroupSize: 5})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func secondary(cells []ur.Cell) {
 }
 
 // reports returns the reports of cubes.
-func reports(cubes []*aggregate.Cube) []*ur.Report {
+func reports(cubes []*suppress.Cube) []*ur.Report {
 	reps := make([]*ur.Report, len(cubes))
 	for i, c := range cubes {
 		reps[i] = &c.Report

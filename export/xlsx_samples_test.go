@@ -12,6 +12,7 @@ import (
 	"usagereport/aggregate"
 	"usagereport/embedded"
 	"usagereport/ingest"
+	"usagereport/suppress"
 )
 
 // sampleCubes ingests the shipped sample exports and returns every report
@@ -51,7 +52,7 @@ func sampleCubes(t *testing.T) (oct, nov []*ur.Report) {
 		if err := st.ScanMonthBatches(ctx, m, b.AddBatch); err != nil {
 			t.Fatal(err)
 		}
-		cubes, _, err := b.Cubes(aggregate.Config{MinGroupSize: aggregate.DefaultMinGroupSize})
+		cubes, _, err := suppress.Cubes(b, suppress.Config{MinGroupSize: suppress.DefaultMinGroupSize})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,6 +19,7 @@ import (
 
 	ur "usagereport"
 	"usagereport/aggregate"
+	"usagereport/suppress"
 )
 
 // TestXLSXGolden pins the layout of a small organisation's workbook.
@@ -369,7 +370,7 @@ func TestXLSXMatchesParquet(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		cubes, _, err := b.Cubes(aggregate.Config{MinGroupSize: 5})
+		cubes, _, err := suppress.Cubes(b, suppress.Config{MinGroupSize: 5})
 		if err != nil {
 			t.Fatal(err)
 		}

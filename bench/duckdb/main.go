@@ -146,7 +146,7 @@ GROUP BY org, month, CUBE (cost_centre, service, roaming_zone)`, nil
 // reportSQL applies the primary rule to the cube: a cell with fewer than k
 // subscribers keeps its key and loses its measures, and an organisation
 // with fewer than k subscribers in the month gets no report at all
-// (aggregate.Builder.Cubes withholds it).
+// (suppress.Cubes withholds it).
 func reportSQL(k int) string {
 	small := fmt.Sprintf("subscribers < %d", k)
 	m := func(col string) string {

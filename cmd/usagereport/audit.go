@@ -8,8 +8,8 @@ import (
 	"os"
 
 	ur "usagereport"
-	"usagereport/aggregate"
 	"usagereport/export"
+	"usagereport/suppress"
 )
 
 // runAudit reads report files back and checks, as an attacker would, that
@@ -61,10 +61,10 @@ func auditFile(e *Env, path string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", path, err)
 	}
-	res := aggregate.Audit(cells)
+	res := suppress.Audit(cells)
 	fmt.Fprintf(e.Stdout, "%s: %s, %d hidden, %d disclosed", path, plural(int64(len(cells)), "cell", "cells"), res.Hidden, len(res.Disclosed))
 	for _, i := range res.Disclosed {
-		fmt.Fprintf(e.Stdout, "\n  disclosed: %s", aggregate.CellName(&cells[i]))
+		fmt.Fprintf(e.Stdout, "\n  disclosed: %s", suppress.CellName(&cells[i]))
 	}
 	fmt.Fprintf(e.Stdout, "; %s\n", narrowest(cells, res.Hidden))
 	return len(res.Disclosed), nil
@@ -77,9 +77,9 @@ func narrowest(cells []ur.Cell, hidden int) string {
 	if hidden == 0 {
 		return "narrowest interval: none hidden"
 	}
-	iv, ok, err := aggregate.NarrowestInterval(cells, aggregate.Events)
+	iv, ok, err := suppress.NarrowestInterval(cells, suppress.Events)
 	switch {
-	case errors.Is(err, aggregate.ErrTooLarge):
+	case errors.Is(err, suppress.ErrTooLarge):
 		return "narrowest interval: not computed (too many hidden cells)"
 	case err != nil:
 		return "narrowest interval: not computed (" + err.Error() + ")"
@@ -87,7 +87,7 @@ func narrowest(cells []ur.Cell, hidden int) string {
 		return "narrowest interval: none hidden"
 	}
 	return fmt.Sprintf("narrowest interval: events of %s in [%s, %s]",
-		aggregate.CellName(&cells[iv.Cell]), bound(iv.Lo), bound(iv.Hi))
+		suppress.CellName(&cells[iv.Cell]), bound(iv.Lo), bound(iv.Hi))
 }
 
 func bound(v float64) string {

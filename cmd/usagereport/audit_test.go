@@ -11,11 +11,12 @@ import (
 	ur "usagereport"
 	"usagereport/aggregate"
 	"usagereport/export"
+	"usagereport/suppress"
 )
 
 // auditCube returns one organisation's cube, suppressed by Cubes: 40
 // subscribers over six cost centres, some of them small.
-func auditCube(t *testing.T) *aggregate.Cube {
+func auditCube(t *testing.T) *suppress.Cube {
 	t.Helper()
 	month := ur.MonthOf(2026, 10)
 	b := aggregate.NewBuilder(month)
@@ -33,7 +34,7 @@ func auditCube(t *testing.T) *aggregate.Cube {
 			t.Fatal(err)
 		}
 	}
-	cubes, _, err := b.Cubes(aggregate.Config{MinGroupSize: 5})
+	cubes, _, err := suppress.Cubes(b, suppress.Config{MinGroupSize: 5})
 	if err != nil || len(cubes) != 1 {
 		t.Fatalf("Cubes: %d cubes, %v", len(cubes), err)
 	}
@@ -63,7 +64,7 @@ func TestAudit(t *testing.T) {
 	for i := range cells {
 		cells[i].Suppression = ur.Published
 	}
-	aggregate.Primary(cells, aggregate.Config{MinGroupSize: 5})
+	suppress.Primary(cells, suppress.Config{MinGroupSize: 5})
 	weak := writeReport(t, &ur.Report{Org: c.Org, Month: c.Month, MinGroupSize: 5, Cells: cells}, "weak.parquet")
 
 	tests := []struct {

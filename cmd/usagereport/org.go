@@ -10,7 +10,7 @@ import (
 	"time"
 
 	ur "usagereport"
-	"usagereport/aggregate"
+	"usagereport/suppress"
 )
 
 // recipientList is a repeatable --recipient flag.
@@ -54,7 +54,7 @@ func runOrgPut(ctx context.Context, e *Env, sub string, args []string) error {
 	end := fs.String("agreement-end", "", "last day of the agreement, YYYY-MM-DD; its records are purged 6 months later (set: empty clears it)")
 	var recipients recipientList
 	fs.Var(&recipients, "recipient", "an email address for the monthly report (repeatable; set: replaces the list)")
-	minK := fs.Int("min-group", 0, fmt.Sprintf("this organisation's minimum group size when larger than the run's; 0 for none, else at least %d", aggregate.MinGroupSizeFloor))
+	minK := fs.Int("min-group", 0, fmt.Sprintf("this organisation's minimum group size when larger than the run's; 0 for none, else at least %d", suppress.MinGroupSizeFloor))
 	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -76,8 +76,8 @@ func runOrgPut(ctx context.Context, e *Env, sub string, args []string) error {
 			return usagef("--agreement-end: want YYYY-MM-DD")
 		}
 	}
-	if *minK != 0 && *minK < aggregate.MinGroupSizeFloor {
-		return usagef("--min-group: %d is below the floor of %d (0 for none)", *minK, aggregate.MinGroupSizeFloor)
+	if *minK != 0 && *minK < suppress.MinGroupSizeFloor {
+		return usagef("--min-group: %d is below the floor of %d (0 for none)", *minK, suppress.MinGroupSizeFloor)
 	}
 
 	st, err := openStore(ctx, e, *storeSpec)

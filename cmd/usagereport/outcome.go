@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	ur "usagereport"
-	"usagereport/aggregate"
+	"usagereport/suppress"
 )
 
 // Log attribute keys of the report run.
@@ -20,7 +20,7 @@ const (
 // made by the fallback pattern, or not made at all.
 type orgOutcome struct {
 	fallback bool
-	given    aggregate.GivenBack
+	given    suppress.GivenBack
 	err      error // the report could not be made
 }
 
@@ -34,7 +34,7 @@ func orgFailed(e *Env, org ur.Org, m ur.Month, err error) orgOutcome {
 
 // cubeOutcome logs a cube made by the fallback pattern and returns its
 // outcome.
-func cubeOutcome(e *Env, c *aggregate.Cube) orgOutcome {
+func cubeOutcome(e *Env, c *suppress.Cube) orgOutcome {
 	if c.Fallback {
 		e.Logger.Warn("the pattern search failed the audit: the report hides every cell but the organisation's total (the fallback pattern)",
 			slog.String(logKeyOrg, c.Org.String()), slog.String(logKeyMonth, c.Month.String()))
@@ -46,7 +46,7 @@ func cubeOutcome(e *Env, c *aggregate.Cube) orgOutcome {
 // organisation order.
 type runOutcomes struct {
 	failed, fallback []ur.Org
-	given            aggregate.GivenBack
+	given            suppress.GivenBack
 }
 
 func (r *runOutcomes) add(org ur.Org, o orgOutcome) {

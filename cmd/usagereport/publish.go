@@ -15,6 +15,7 @@ import (
 	ur "usagereport"
 	"usagereport/aggregate"
 	"usagereport/export"
+	"usagereport/suppress"
 )
 
 // A closed month never changes. The first report of an organisation's
@@ -272,7 +273,7 @@ func (pb *publisher) stallAt(point string) {
 // the record, then the files in place. It returns the record the files
 // were written from, which is another run's when that one was first.
 // It lets go of c's cells once read; c's other fields stay.
-func (pb *publisher) publish(ctx context.Context, c *aggregate.Cube) (ur.Publication, error) {
+func (pb *publisher) publish(ctx context.Context, c *suppress.Cube) (ur.Publication, error) {
 	// The files are written from the publication's own cells: the
 	// suppression's are done with (a report of 100,000 cost centres
 	// holds tens of megabytes in each).

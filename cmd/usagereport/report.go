@@ -12,6 +12,7 @@ import (
 	ur "usagereport"
 	"usagereport/aggregate"
 	"usagereport/export"
+	"usagereport/suppress"
 )
 
 // orgList is a repeatable --org flag.
@@ -33,7 +34,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
 	monthFlag := fs.String("month", "", "the month to report, YYYY-MM (Europe/Oslo)")
 	out := fs.String("out", "", "folder to write reports into: OUT/<org>/<org>-<YYYY-MM>.<ext>")
-	k := fs.Int("min-group", aggregate.DefaultMinGroupSize, "minimum group size k (at least 3)")
+	k := fs.Int("min-group", suppress.DefaultMinGroupSize, "minimum group size k (at least 3)")
 	formats := fs.String("format", "xlsx,parquet", "comma-separated report formats: xlsx, parquet")
 	republish := fs.Bool("republish", false, "make the next version of the published month, with the records that arrived since (needs --reason)")
 	reason := fs.String("reason", "", "why the month is corrected (with --republish); kept in the publication record")
@@ -57,7 +58,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if *republish != (*reason != "") {
 		return usagef("--republish and --reason go together")
 	}
-	cfg := aggregate.Config{MinGroupSize: *k}
+	cfg := suppress.Config{MinGroupSize: *k}
 	if err := cfg.Validate(); err != nil {
 		return usagef("--min-group: %v", err)
 	}
@@ -148,10 +149,10 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if len(b.Orgs()) == 0 && len(want) == 0 && len(closed) == 0 {
 		return noRecordsError(ctx, st, month)
 	}
-	reported, withheld := b.Eligible(cfg)
+	reported, withheld := suppress.Eligible(b, cfg)
 	isClosed := func(o ur.Org) bool { return slices.Contains(closed, o) }
 	reported = slices.DeleteFunc(reported, isClosed)
-	withheld = slices.DeleteFunc(withheld, func(w aggregate.Withheld) bool { return isClosed(w.Org) })
+	withheld = slices.DeleteFunc(withheld, func(w suppress.Withheld) bool { return isClosed(w.Org) })
 	for _, org := range slices.Concat(reported, closed) {
 		if n, err := export.RemoveDebris(*out, org, month); err != nil {
 			return err
@@ -182,8 +183,8 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	// on the worker that computed it; the summary lines come out in
 	// organisation order at the end.
 	type result struct {
-		loss      aggregate.Loss
-		centres   aggregate.CostCentreLoss
+		loss      suppress.Loss
+		centres   suppress.CostCentreLoss
 		disclosed int
 		narrow    int
 		pub       ur.Publication
@@ -191,7 +192,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	}
 	results := make([]result, len(reported))
 	p := startSteps(e, month.String(), "organisations", "suppressed", "written", int64(len(reported)))
-	err = b.EachResult(cfg, reported, func(i int, c *aggregate.Cube, err error) error {
+	err = suppress.EachResult(b, cfg, reported, func(i int, c *suppress.Cube, err error) error {
 		if err != nil {
 			// One organisation's trouble stays its own: the others are
 			// written, and the run fails at the end.
@@ -217,8 +218,8 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var total aggregate.Loss
-	var centres aggregate.CostCentreLoss
+	var total suppress.Loss
+	var centres suppress.CostCentreLoss
 	var outcomes runOutcomes
 	narrow := 0
 	for i, org := range reported {
@@ -303,7 +304,7 @@ func monthBuilderUpTo(ctx context.Context, e *Env, st ur.Backend, m ur.Month, up
 // checkClosed refuses a report of closed months with other settings than
 // they were published with: a different k given by --min-group, or p.
 // Without --min-group the record's k stands.
-func checkClosed(ps *publications, cfg aggregate.Config, kExplicit bool, m ur.Month, closed []ur.Org) error {
+func checkClosed(ps *publications, cfg suppress.Config, kExplicit bool, m ur.Month, closed []ur.Org) error {
 	p := cfg.WithDefaults().DominanceP
 	var msgs []string
 	for _, org := range closed {

@@ -9,6 +9,7 @@ import (
 
 	ur "usagereport"
 	"usagereport/aggregate"
+	"usagereport/suppress"
 )
 
 // A deliberate correction: `report --month M --republish --reason TEXT`
@@ -64,7 +65,7 @@ import (
 
 // republishOrg makes the next version of org's month m; it returns the
 // record it wrote the files from.
-func republishOrg(ctx context.Context, e *Env, st ur.Store, ps *publications, pb *publisher, cfg aggregate.Config, org ur.Org, m ur.Month, upTo int64, reason string) (ur.Publication, error) {
+func republishOrg(ctx context.Context, e *Env, st ur.Store, ps *publications, pb *publisher, cfg suppress.Config, org ur.Org, m ur.Month, upTo int64, reason string) (ur.Publication, error) {
 	prev, err := ps.read(ctx, org, m)
 	if err != nil {
 		return ur.Publication{}, err
@@ -140,7 +141,7 @@ func republishOrg(ctx context.Context, e *Env, st ur.Store, ps *publications, pb
 				dv = [5]int64{d.Subscribers, d.Events, d.DurationS, d.VolumeBytes, int64(d.Charge)}
 			}
 			if c.Events != old.Events+dv[1] || c.DurationS != old.DurationS+dv[2] || c.VolumeBytes != old.VolumeBytes+dv[3] || c.Charge != old.Charge+ur.Amount(dv[4]) {
-				return ur.Publication{}, fmt.Errorf("republish %s %s: the store no longer holds what version %d counted (cell %s); not corrected", org, m, prev.Version, aggregate.CellName(c))
+				return ur.Publication{}, fmt.Errorf("republish %s %s: the store no longer holds what version %d counted (cell %s); not corrected", org, m, prev.Version, suppress.CellName(c))
 			}
 		}
 		allowed[i] = shown && (d == nil || !d.Suppression.Hidden())
@@ -153,12 +154,12 @@ func republishOrg(ctx context.Context, e *Env, st ur.Store, ps *publications, pb
 	// Hiding more cells than the earlier version may let a hidden one be
 	// worked out from the rest: secondary suppression hides further cells
 	// (never shows one), then the audit checks.
-	aggregate.Secondary(newCells)
+	suppress.Secondary(newCells)
 	// Should secondary suppression fall short, every shown cell in a sum
 	// with a hidden cell the audit finds determined is hidden too, until
 	// none is.
 	for range len(newCells) {
-		res := aggregate.Audit(newCells)
+		res := suppress.Audit(newCells)
 		if len(res.Disclosed) == 0 {
 			break
 		}
@@ -172,10 +173,10 @@ func republishOrg(ctx context.Context, e *Env, st ur.Store, ps *publications, pb
 	}
 	for i := range newCells {
 		if !newCells[i].Suppression.Hidden() && !allowed[i] {
-			return ur.Publication{}, fmt.Errorf("republish %s %s: secondary suppression showed a cell step 2 hides (%s)", org, m, aggregate.CellName(&newCells[i]))
+			return ur.Publication{}, fmt.Errorf("republish %s %s: secondary suppression showed a cell step 2 hides (%s)", org, m, suppress.CellName(&newCells[i]))
 		}
 	}
-	if err := aggregate.CheckCells(org, m, newCells); err != nil {
+	if err := suppress.CheckCells(org, m, newCells); err != nil {
 		return ur.Publication{}, fmt.Errorf("republish %s %s: %w", org, m, err)
 	}
 	cells := ur.PublishedCells(newCells)
@@ -199,9 +200,9 @@ func keyOf(c *ur.Cell) cellKey { return cellKey{c.Set, c.CostCentre, c.Service, 
 
 // suppressedCells computes org's cube of b as any report does and returns
 // its cells with their true values and pattern.
-func suppressedCells(b *aggregate.Builder, cfg aggregate.Config, org ur.Org) ([]ur.Cell, error) {
+func suppressedCells(b *aggregate.Builder, cfg suppress.Config, org ur.Org) ([]ur.Cell, error) {
 	var cells []ur.Cell
-	err := b.EachCube(cfg, []ur.Org{org}, func(_ int, c *aggregate.Cube) error {
+	err := suppress.EachCube(b, cfg, []ur.Org{org}, func(_ int, c *suppress.Cube) error {
 		cells = c.Cells
 		return nil
 	})
@@ -238,7 +239,7 @@ func (ps *publications) latestMonth(org ur.Org) ur.Month {
 
 // runRepublish makes the next version of month m of each organisation in
 // closed, for reason, and writes its files.
-func runRepublish(ctx context.Context, e *Env, st ur.Store, ps *publications, pb *publisher, cfg aggregate.Config, m ur.Month, closed, unpublished []ur.Org, upTo int64, reason string) error {
+func runRepublish(ctx context.Context, e *Env, st ur.Store, ps *publications, pb *publisher, cfg suppress.Config, m ur.Month, closed, unpublished []ur.Org, upTo int64, reason string) error {
 	var msgs []string
 	for _, org := range unpublished {
 		msgs = append(msgs, fmt.Sprintf("%s %s is not published; run report without --republish", org, m))

@@ -18,6 +18,7 @@ import (
 	"usagereport/aggregate"
 	"usagereport/export"
 	"usagereport/postgres"
+	"usagereport/suppress"
 )
 
 // `report --worker` shares a month with other report workers through the
@@ -63,7 +64,7 @@ type reportWorker struct {
 	st      ur.Backend
 	cs      reportClaimer
 	ps      *publications
-	cfg     aggregate.Config
+	cfg     suppress.Config
 	month   ur.Month
 	out     string
 	writers []reportWriter
@@ -86,7 +87,7 @@ func newHolder() string {
 }
 
 // runReportWorker is `report --worker`.
-func runReportWorker(ctx context.Context, e *Env, st ur.Backend, cfg aggregate.Config, kExplicit bool, month ur.Month, out string, writers []reportWriter, lease time.Duration) error {
+func runReportWorker(ctx context.Context, e *Env, st ur.Backend, cfg suppress.Config, kExplicit bool, month ur.Month, out string, writers []reportWriter, lease time.Duration) error {
 	cs, ok := st.(reportClaimer)
 	if !ok {
 		return usagef("--worker needs a PostgreSQL store (--store postgres://…)")
@@ -325,10 +326,10 @@ func (w *reportWorker) publish(ctx context.Context, wb *workerBatch) error {
 	if len(wb.compute) == 0 {
 		return nil
 	}
-	reported, withheld := wb.b.Eligible(w.cfg)
+	reported, withheld := suppress.Eligible(wb.b, w.cfg)
 	pb := &publisher{ps: w.ps, out: w.out, writers: w.writers, history: wb.history, covered: w.run.UpTo, late: wb.late,
 		p: w.cfg.WithDefaults().DominanceP, now: w.e.Now(), stall: w.e.Getenv(envTestStall)}
-	err := wb.b.EachResult(w.cfg, reported, func(i int, c *aggregate.Cube, err error) error {
+	err := suppress.EachResult(wb.b, w.cfg, reported, func(i int, c *suppress.Cube, err error) error {
 		if err != nil {
 			// One organisation's trouble stays its own, as in a run of
 			// one process: it is named, the others go on, and the worker
@@ -390,7 +391,7 @@ func (w *reportWorker) finish(ctx context.Context, org ur.Org, outcome string) e
 	return nil
 }
 
-func (w *reportWorker) printOrg(o io.Writer, c *aggregate.Cube, pub ur.Publication) {
+func (w *reportWorker) printOrg(o io.Writer, c *suppress.Cube, pub ur.Publication) {
 	ranges := plural(int64(c.NarrowRanges), "range", "ranges") + " too narrow"
 	if c.NarrowRanges < 0 {
 		ranges = "ranges not checked (a linear program failed)"

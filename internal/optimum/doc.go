@@ -10,8 +10,8 @@
 // knows of each hidden cell (events at least 1; seconds, bytes and, in a report
 // without a credit, charge at least 0; none above the organisation's total; seconds
 // only on voice, bytes only on data), and moves the primary cell far enough: events
-// up by 1 and across a range of 2, amounts by p% either way (aggregate.Sensitive and
-// aggregate.Protected, the requirements our heuristic meets). It minimises the
+// up by 1 and across a range of 2, amounts by p% either way (suppress.Sensitive and
+// suppress.Protected, the requirements our heuristic meets). It minimises the
 // hidden cells or the hidden |charge|. It leaves out the rule that a secondary cell
 // must not itself be determined, and the organisation's total hides no measure on
 // its own: the model is a relaxation, so its optimum is a lower bound on the true

@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	ur "usagereport"
-	"usagereport/aggregate"
+	"usagereport/suppress"
 )
 
 // Objective is what the optimum minimises.
@@ -32,13 +32,13 @@ type Problem struct {
 	Cells     []ur.Cell
 	Primary   []int   // indexes of the primary cells
 	Equations [][]int // each: a total's index, then its parts'
-	Config    aggregate.Config
+	Config    suppress.Config
 }
 
 // NewProblem copies a suppressed report's cells, keeps its primary cells (hidden
-// by the k-rule or the p%-rule, as aggregate.Primary and aggregate.Dominance
+// by the k-rule or the p%-rule, as suppress.Primary and suppress.Dominance
 // marked them), publishes the rest, and finds the equations between them.
-func NewProblem(cells []ur.Cell, cfg aggregate.Config) *Problem {
+func NewProblem(cells []ur.Cell, cfg suppress.Config) *Problem {
 	cfg = cfg.WithDefaults()
 	cs := make([]ur.Cell, len(cells))
 	copy(cs, cells)
@@ -152,7 +152,7 @@ const chargeMove = 0.1
 
 func nok(a ur.Amount) float64 { return float64(a) / 10_000 }
 
-// requirements lists what every primary cell asks, by aggregate.Sensitive.
+// requirements lists what every primary cell asks, by suppress.Sensitive.
 func (p *Problem) requirements() []requirement {
 	cs := p.Cells
 	total := &cs[0]
@@ -167,7 +167,7 @@ func (p *Problem) requirements() []requirement {
 	}
 	pct := p.Config.DominanceP / 100
 	// Without a credit in the report a reader may rely on charges being
-	// non-negative, and aggregate.Intervals does: charge is then bounded like
+	// non-negative, and suppress.Intervals does: charge is then bounded like
 	// seconds and bytes. With one, it is bounded by nothing.
 	credit := false
 	for i := range cs {
@@ -176,21 +176,21 @@ func (p *Problem) requirements() []requirement {
 	var out []requirement
 	for _, s := range p.Primary {
 		c := &cs[s]
-		if aggregate.Sensitive(c, aggregate.Events, p.Config) {
+		if suppress.Sensitive(c, suppress.Events, p.Config) {
 			v, t := float64(c.Events), float64(total.Events)
 			out = append(out, requirement{cell: s, events: true, up: math.Min(1, t-v), span: math.Min(2, t-v+1),
 				lo: evLo, hi: evHi, name: fmt.Sprintf("e%d", s)})
 		}
-		if credit && aggregate.Sensitive(c, aggregate.Charge, p.Config) && c.Charge != 0 {
+		if credit && suppress.Sensitive(c, suppress.Charge, p.Config) && c.Charge != 0 {
 			out = append(out, requirement{cell: s, up: chargeMove, lo: chLo, hi: chHi, name: fmt.Sprintf("c%d", s)})
 		}
-		amounts := []aggregate.Measure{aggregate.Duration, aggregate.Volume}
+		amounts := []suppress.Measure{suppress.Duration, suppress.Volume}
 		if !credit {
-			amounts = append(amounts, aggregate.Charge)
+			amounts = append(amounts, suppress.Charge)
 		}
 		for _, m := range amounts {
 			v := float64(m.Value(c))
-			if v == 0 || !aggregate.Sensitive(c, m, p.Config) {
+			if v == 0 || !suppress.Sensitive(c, m, p.Config) {
 				continue
 			}
 			// In units of p% of the cell's value: up by 1 (or to the total),
@@ -214,14 +214,14 @@ func (p *Problem) requirements() []requirement {
 
 // mayHave reports whether a cell can hold any of measure m: call seconds only
 // where voice is in it, data bytes only where data is.
-func mayHave(c *ur.Cell, m aggregate.Measure) bool {
+func mayHave(c *ur.Cell, m suppress.Measure) bool {
 	if !c.Set.Has(ur.ByService) {
 		return true
 	}
 	switch m {
-	case aggregate.Duration:
+	case suppress.Duration:
 		return c.Service == ur.Voice
-	case aggregate.Volume:
+	case suppress.Volume:
 		return c.Service == ur.Data
 	}
 	return true

@@ -10,6 +10,7 @@ import (
 
 	ur "usagereport"
 	"usagereport/aggregate"
+	"usagereport/suppress"
 )
 
 // smallReport is two cost centres by two services (SMS and MMS, no charge, so that
@@ -33,7 +34,7 @@ func smallReport(t *testing.T) []ur.Cell {
 			}
 		}
 	}
-	cubes, _, err := b.Cubes(aggregate.Config{MinGroupSize: 5})
+	cubes, _, err := suppress.Cubes(b, suppress.Config{MinGroupSize: 5})
 	if err != nil || len(cubes) != 1 {
 		t.Fatalf("Cubes: %v, %d", err, len(cubes))
 	}
@@ -46,11 +47,11 @@ func smallReport(t *testing.T) []ur.Cell {
 // own audit and be no worse than our heuristic's pattern.
 func TestSolveSmall(t *testing.T) {
 	cells := smallReport(t)
-	p := NewProblem(cells, aggregate.Config{MinGroupSize: 5})
+	p := NewProblem(cells, suppress.Config{MinGroupSize: 5})
 	if len(p.Primary) != 2 {
 		t.Fatalf("%d primary cells, want 2 (B's SMS and its domestic copy)", len(p.Primary))
 	}
-	ours := aggregate.LossOf(cells)
+	ours := suppress.LossOf(cells)
 	for _, obj := range []Objective{ByCells, ByCharge} {
 		t.Run(obj.String(), func(t *testing.T) {
 			sol, err := Solve(context.Background(), p, obj, 30*time.Second)
@@ -62,17 +63,17 @@ func TestSolveSmall(t *testing.T) {
 				t.Fatal(err)
 			}
 			opt := p.Apply(sol)
-			l := aggregate.LossOf(opt)
+			l := suppress.LossOf(opt)
 			var hidden []string
 			for i := range opt {
 				if opt[i].Suppression.Hidden() {
-					hidden = append(hidden, aggregate.CellName(&opt[i]))
+					hidden = append(hidden, suppress.CellName(&opt[i]))
 				}
 			}
 			if !sol.Optimal || l.HiddenCells != 8 {
 				t.Errorf("optimal %v, %d cells hidden, want 8: %s", sol.Optimal, l.HiddenCells, strings.Join(hidden, "; "))
 			}
-			if d := aggregate.Audit(opt).Disclosed; len(d) > 0 {
+			if d := suppress.Audit(opt).Disclosed; len(d) > 0 {
 				t.Errorf("the optimum discloses %d cells", len(d))
 			}
 			if l.HiddenCells > ours.HiddenCells || l.HiddenCharge > ours.HiddenCharge {
@@ -87,7 +88,7 @@ func TestSolveSmall(t *testing.T) {
 // finest is the total of its parts along each dimension it sums over.
 func TestEquations(t *testing.T) {
 	cells := smallReport(t)
-	p := NewProblem(cells, aggregate.Config{MinGroupSize: 5})
+	p := NewProblem(cells, suppress.Config{MinGroupSize: 5})
 	if len(p.Equations) == 0 {
 		t.Fatal("no equations")
 	}
@@ -97,7 +98,7 @@ func TestEquations(t *testing.T) {
 			sum += cells[part].Events
 		}
 		if got := cells[eq[0]].Events; got != sum {
-			t.Errorf("%s has %d events, its parts %d", aggregate.CellName(&cells[eq[0]]), got, sum)
+			t.Errorf("%s has %d events, its parts %d", suppress.CellName(&cells[eq[0]]), got, sum)
 		}
 	}
 	// The organisation's total sums over each of the 3 dimensions.

@@ -23,6 +23,7 @@ import (
 	"usagereport/fixtures"
 	"usagereport/ingest"
 	"usagereport/internal/optimum"
+	"usagereport/suppress"
 )
 
 func main() {
@@ -86,22 +87,22 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := aggregate.Config{MinGroupSize: 5}.WithDefaults()
-	var loss aggregate.Loss
-	var cc aggregate.CostCentreLoss
+	cfg := suppress.Config{MinGroupSize: 5}.WithDefaults()
+	var loss suppress.Loss
+	var cc suppress.CostCentreLoss
 	var byCells, byCharge tally
 	compared, skipped := 0, 0
 	start := time.Now()
 	for _, b := range builders {
-		cubes, _, err := b.Cubes(cfg)
+		cubes, _, err := suppress.Cubes(b, cfg)
 		if err != nil {
 			return err
 		}
 		for _, cube := range cubes {
 			cells := cube.Cells
-			loss.Add(aggregate.LossOf(cells))
-			cc.Add(aggregate.CostCentreLossOf(cells))
-			l := aggregate.LossOf(cells)
+			loss.Add(suppress.LossOf(cells))
+			cc.Add(suppress.CostCentreLossOf(cells))
+			l := suppress.LossOf(cells)
 			if l.HiddenCells > c.maxHidden || compared >= c.reports {
 				skipped++
 				continue
@@ -120,7 +121,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 				if why := failure(opt, cfg); why != "" {
 					slog.Debug("optimal pattern fails our checks", slog.String("org", cube.Org.String()), slog.String("why", why))
 				}
-				ol := aggregate.LossOf(opt)
+				ol := suppress.LossOf(opt)
 				if obj == optimum.ByCells {
 					byCells.add(float64(l.HiddenCells), float64(ol.HiddenCells), sol.Optimal, valid)
 				} else {
@@ -154,25 +155,25 @@ func run(ctx context.Context, c config, out io.Writer) error {
 }
 
 // passes reports whether a pattern passes our own checks: no hidden cell
-// determined (aggregate.Audit), and every sensitive measure of a primary cell
-// with a wide enough range (aggregate.Intervals, aggregate.Protected).
-func passes(cells []ur.Cell, cfg aggregate.Config) bool {
+// determined (suppress.Audit), and every sensitive measure of a primary cell
+// with a wide enough range (suppress.Intervals, suppress.Protected).
+func passes(cells []ur.Cell, cfg suppress.Config) bool {
 	return failure(cells, cfg) == ""
 }
 
 // failure says why a pattern fails our checks, or "".
-func failure(cells []ur.Cell, cfg aggregate.Config) string {
-	if d := aggregate.Audit(cells).Disclosed; len(d) > 0 {
+func failure(cells []ur.Cell, cfg suppress.Config) string {
+	if d := suppress.Audit(cells).Disclosed; len(d) > 0 {
 		return fmt.Sprintf("%d hidden cells determined", len(d))
 	}
-	want := func(i int, m aggregate.Measure) bool { return aggregate.Sensitive(&cells[i], m, cfg) }
-	ivs, err := aggregate.Intervals(cells, want)
+	want := func(i int, m suppress.Measure) bool { return suppress.Sensitive(&cells[i], m, cfg) }
+	ivs, err := suppress.Intervals(cells, want)
 	if err != nil {
 		return err.Error()
 	}
-	narrow := map[aggregate.Measure]int{}
+	narrow := map[suppress.Measure]int{}
 	for _, iv := range ivs {
-		if !aggregate.Protected(iv, iv.Measure.Value(&cells[iv.Cell]), iv.Measure.Value(&cells[0]), cfg) {
+		if !suppress.Protected(iv, iv.Measure.Value(&cells[iv.Cell]), iv.Measure.Value(&cells[0]), cfg) {
 			narrow[iv.Measure]++
 		}
 	}

@@ -1,0 +1,279 @@
+package suppress
+
+import (
+	"cmp"
+	"math"
+	"slices"
+
+	ur "usagereport"
+)
+
+// Bounds propagation: the cheap attacker. Every "total = sum of parts"
+// relation of the cube tightens the range of each of its cells from the
+// ranges of the others, until nothing changes. The ranges it finds contain
+// every value the published cells allow (each step only drops values no
+// solution has), so a range it finds too narrow is too narrow; a range it
+// finds wide may still be narrower under the linear programs of Intervals.
+// It costs a few passes over the cells, so it runs on reports of any size,
+// where the linear programs do not.
+
+// maxPropagationPasses bounds the passes of one propagation.
+const maxPropagationPasses = 4
+
+// unbounded stands for +Inf in integer ranges; sums saturate at it.
+const unbounded = math.MaxInt64 / 4
+
+type relation struct {
+	parent   int32
+	children []int32
+}
+
+// relations lists, for every cell and every dimension it sums over, the
+// cell and its parts along that dimension.
+func relations(cells []ur.Cell) []relation {
+	type key struct {
+		set  ur.GroupingSet
+		cc   string
+		svc  ur.Service
+		zone ur.Zone
+	}
+	keyOf := func(c *ur.Cell, set ur.GroupingSet) key {
+		k := key{set: set}
+		if set.Has(ur.ByCostCentre) {
+			k.cc = c.CostCentre
+		}
+		if set.Has(ur.ByService) {
+			k.svc = c.Service
+		}
+		if set.Has(ur.ByZone) {
+			k.zone = c.Zone
+		}
+		return k
+	}
+	index := make(map[key]int32, len(cells))
+	for i := range cells {
+		index[keyOf(&cells[i], cells[i].Set)] = int32(i)
+	}
+	var rels []relation
+	type relKey struct {
+		parent int32
+		dim    ur.GroupingSet
+	}
+	byParent := make(map[relKey]int)
+	for i := range cells {
+		c := &cells[i]
+		for _, d := range []ur.GroupingSet{ur.ByCostCentre, ur.ByService, ur.ByZone} {
+			if !c.Set.Has(d) {
+				continue
+			}
+			// c is a part of the cell without dimension d.
+			p, ok := index[keyOf(c, c.Set&^d)]
+			if !ok {
+				continue
+			}
+			rk := relKey{p, d}
+			r, ok := byParent[rk]
+			if !ok {
+				r = len(rels)
+				byParent[rk] = r
+				rels = append(rels, relation{parent: p})
+			}
+			rels[r].children = append(rels[r].children, int32(i))
+		}
+	}
+	return rels
+}
+
+// propagate returns the ranges of measure m, starting from the published
+// values and, for hidden cells, [floor, +Inf).
+func propagate(cells []ur.Cell, rels []relation, m Measure, floor int64) (lo, hi []int64) {
+	return propagateInto(cells, rels, m, floor, make([]int64, len(cells)), make([]int64, len(cells)))
+}
+
+// propagateInto is propagate into lo and hi, of len(cells) each.
+func propagateInto(cells []ur.Cell, rels []relation, m Measure, floor int64, lo, hi []int64) ([]int64, []int64) {
+	for i := range cells {
+		if cells[i].Suppression.Hidden() || (cells[i].Set == 0 && hides(&cells[i], m)) {
+			lo[i], hi[i] = floor, unbounded
+		} else {
+			v := m.Value(&cells[i])
+			lo[i], hi[i] = v, v
+		}
+	}
+	sat := func(a, b int64) int64 { return min(a+b, unbounded) }
+	// Any pass leaves outer ranges, so stopping early only loosens them.
+	// Ranges that still move after a few passes crawl (two relations
+	// trading a unit at a time); on the benchmark months the passes after
+	// the fourth changed no decision of Widen's, and took a third of the
+	// time.
+	for pass := 0; pass < maxPropagationPasses; pass++ {
+		changed := false
+		for _, r := range rels {
+			var sumLo, sumHi int64
+			for _, c := range r.children {
+				sumLo = sat(sumLo, lo[c])
+				sumHi = sat(sumHi, hi[c])
+			}
+			p := r.parent
+			if sumLo > lo[p] {
+				lo[p], changed = sumLo, true
+			}
+			if sumHi < hi[p] {
+				hi[p], changed = sumHi, true
+			}
+			for _, c := range r.children {
+				// c = p - others: at least lo[p] - hi(others), at most
+				// hi[p] - lo(others).
+				if hi[p] < unbounded {
+					if l := hi[p] - (sumLo - lo[c]); l < hi[c] {
+						hi[c], changed = l, true
+					}
+				}
+				if sumHi < unbounded {
+					if l := lo[p] - (sumHi - hi[c]); l > lo[c] {
+						lo[c], changed = l, true
+					}
+				}
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	return lo, hi
+}
+
+// maxBoundTrials bounds the moves widenByBounds tries for one report
+// (maxBoundTrialsPerCell for one range), and maxBoundRounds its rounds
+// (each ends with a Secondary run).
+const (
+	maxBoundTrials        = 40
+	maxBoundTrialsPerCell = 5
+	maxBoundRounds        = 5
+)
+
+// widenByBounds is Widen's cheap first pass: the same rule, with the
+// ranges bounds propagation finds (outer ranges: one it finds too narrow
+// is too narrow, so no linear program is spent on finding that out). It catches
+// the ranges one relation pins (x + y = 3 with both at least 1), not those
+// only a combination of relations pins. It returns how many (cell,
+// measure) pairs are still too narrow by its ranges.
+func widenByBounds(cells []ur.Cell, cfg Config) int {
+	l := newLayout(cells)
+	l.costs = cfg.costs
+	rels := relations(cells)
+	n := len(cells)
+	bufLo, bufHi, spareLo, spareHi := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	measures := []Measure{Events, Duration, Volume}
+	credit := false
+	for i := range cells {
+		credit = credit || cells[i].Charge < 0
+	}
+	if !credit {
+		measures = append(measures, Charge)
+	}
+	trials := maxBoundTrials
+	narrow := 0
+	for round := 0; round <= maxBoundRounds; round++ {
+		narrow = 0
+		var hid []int
+		for _, m := range measures {
+			floor := int64(0)
+			if m == Events {
+				floor = 1
+			}
+
+			p := cfg.WithDefaults().DominanceP / 100
+			lo, hi := propagateInto(cells, rels, m, floor, bufLo, bufHi)
+			for h := range cells {
+				if !Sensitive(&cells[h], m, cfg) {
+					continue
+				}
+				v := m.Value(&cells[h])
+				total := l.upperCap(cells, h, m)
+				iv := boundInterval(h, m, lo[h], hi[h])
+				if Protected(iv, v, total, cfg) {
+					continue
+				}
+				narrow++
+				if round == maxBoundRounds || trials <= 0 {
+					continue
+				}
+				fv := float64(v)
+				hiWant, loWant := min(fv+1, float64(total)), fv-1
+				if m != Events {
+					hiWant, loWant = min(fv*(1+p), float64(total)), fv*(1-p)
+				}
+				for k, u := range l.relatedOpen(cells, h) {
+					if trials <= 0 || k == maxBoundTrialsPerCell {
+						break
+					}
+					trials--
+					cells[u].Suppression = ur.HiddenSecondary
+					lo2, hi2 := propagateInto(cells, rels, m, floor, spareLo, spareHi)
+					after := boundInterval(h, m, lo2[h], hi2[h])
+					if (iv.Hi < hiWant && after.Hi > iv.Hi) || (iv.Lo > loWant && after.Lo < iv.Lo) {
+						lo, hi = lo2, hi2
+						// The trial's ranges are the current ones now; the
+						// old buffers become the spare ones.
+						bufLo, bufHi, spareLo, spareHi = spareLo, spareHi, bufLo, bufHi
+						hid = append(hid, u)
+						break
+					}
+					cells[u].Suppression = ur.Published
+				}
+			}
+		}
+		if len(hid) == 0 {
+			return narrow
+		}
+		// Only a newly hidden cell can be given away (see Widen).
+		if l.anyDetermined(cells, hid) {
+			secondaryBy(cells, cfg.costs)
+		}
+	}
+	return narrow
+}
+
+func boundInterval(i int, m Measure, lo, hi int64) Interval {
+	iv := Interval{Cell: i, Measure: m, Lo: float64(lo), Hi: float64(hi)}
+	if hi >= unbounded {
+		iv.Hi = math.Inf(1)
+	}
+	return iv
+}
+
+// relatedOpen lists the published cells sharing an equation with h (same
+// block, a global cell, or h's shape in another cost centre) that may be
+// hidden, cheapest first.
+func (l *layout) relatedOpen(cells []ur.Cell, h int) []int {
+	var out []int
+	add := func(i int) {
+		// The three sources below are disjoint: no duplicates.
+		if i != h && !cells[i].Suppression.Hidden() && !l.fixed(cells, i) {
+			out = append(out, i)
+		}
+	}
+	if b := l.block[h]; b >= 0 {
+		for _, i := range l.ccs[b].cells {
+			add(int(i))
+		}
+	}
+	for _, i := range l.global.cells {
+		add(int(i))
+	}
+	for e := range l.ccs {
+		if int32(e) != l.block[h] {
+			if j := l.find(cells, &l.ccs[e], l.mask[h]); j >= 0 {
+				add(j)
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b int) int {
+		if c := l.costCmp(&cells[a], &cells[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	return out
+}

@@ -1,0 +1,34 @@
+package suppress
+
+import (
+	"testing"
+
+	ur "usagereport"
+)
+
+func TestCostCentreLossOf(t *testing.T) {
+	cells := []ur.Cell{
+		{Set: 0, Charge: 1000},
+		{Set: ur.ByCostCentre, CostCentre: "A", Charge: 600},
+		{Set: ur.ByCostCentre, CostCentre: "B", Charge: -100, Suppression: ur.HiddenSmall},
+		{Set: ur.ByCostCentre, CostCentre: "C", Charge: 300, Suppression: ur.HiddenSecondary},
+		{Set: ur.ByCostCentre | ur.ByService, CostCentre: "A", Charge: 600},
+	}
+	got := CostCentreLossOf(cells)
+	want := CostCentreLoss{Centres: 3, Published: 1, Charge: 1000, PublishedCharge: 600, PrimaryCharge: 100}
+	if got != want {
+		t.Errorf("CostCentreLossOf = %+v, want %+v", got, want)
+	}
+	if s := got.ChargeShare(); s != 0.6 {
+		t.Errorf("ChargeShare = %v, want 0.6", s)
+	}
+	if s := got.SecondaryShare(); s != 0.9 {
+		t.Errorf("SecondaryShare = %v, want 0.9", s)
+	}
+	var sum CostCentreLoss
+	sum.Add(got)
+	sum.Add(got)
+	if sum.Centres != 6 || sum.PublishedCharge != 1200 || sum.CentreShare() != 1.0/3 {
+		t.Errorf("sum of two = %+v, share %v", sum, sum.CentreShare())
+	}
+}

@@ -1,0 +1,314 @@
+package suppress
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	ur "usagereport"
+)
+
+// Solving the interval programs.
+
+// intervals computes the problem's intervals of the wanted cells, every
+// measure. With cfg non-nil it is the version for Widen: it stops working
+// on an interval as soon as feasible tables show it wide enough
+// (Protected), so an interval that is wide enough may come back narrower
+// than it is.
+func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m Measure) bool, cfg *Config) ([]Interval, error) {
+	var out []Interval
+	for m := range NumMeasures {
+		var enough func(i int, lo, hi float64) bool
+		if cfg != nil {
+			enough = func(i int, lo, hi float64) bool {
+				return Protected(Interval{Cell: i, Measure: m, Lo: lo, Hi: hi}, m.Value(&cells[i]), p.l.upperCap(cells, i, m), *cfg)
+			}
+		}
+		ivs, err := p.solve(cells, m, want, solveOpts{enough: enough, fromTrue: enough != nil})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m, err)
+		}
+		out = append(out, ivs...)
+	}
+	return out, nil
+}
+
+// solve computes the intervals of one measure.
+//
+// With enough non-nil, an interval may come back narrower than the true
+// one (never wider): a cell stops being worked on once enough(cell, lo, hi)
+// holds for the range seen in feasible tables. The true values must then
+// be in cells.
+func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measure) bool, opt solveOpts) ([]Interval, error) {
+	enough := opt.enough
+	// Columns: the unknowns that some equation holds and that the reader
+	// does not know to be zero. Free ones only raise the upper bound of the
+	// cells holding them to +Inf.
+	col := make([]int, p.nvars)
+	zero := make([]bool, p.nvars)
+	n := 0
+	for j := range p.nvars {
+		col[j] = -1
+		zero[j] = knownZero(&cells[p.varCell[j]], m)
+		if !p.free[j] && !zero[j] {
+			col[j] = n
+			n++
+		}
+	}
+	scale := 1.0
+	if m == Charge && p.l.credit(cells) {
+		// A credit: charges are not all non-negative, so a reader
+		// leaning on it is wrong, and without it an undetermined charge
+		// is unbounded.
+		return p.unbounded(cells, m, want), nil
+	}
+	// A finest cell in the report has at least one event: a reader knows
+	// that much of every hidden one. For events the unknowns are shifted
+	// by that 1 (x = 1 + y, y >= 0).
+	floor := 0.0
+	if m == Events {
+		floor = 1
+	}
+	// The wanted cells, each as its known part and its unknown columns.
+	type target struct {
+		cell      int
+		known     float64
+		cols      []int
+		unbounded bool
+		lo, hi    float64 // seen so far: the interval contains them
+	}
+	var ts []target
+	if p.hidden == nil {
+		p.hidden = []int32{}
+		p.eachRow(func(i int) {
+			if cells[i].Suppression.Hidden() || (i == p.l.total && cells[i].HiddenMeasures != 0) {
+				p.hidden = append(p.hidden, int32(i))
+			}
+		})
+		p.hiddenVars = make([][]int32, len(p.hidden))
+		p.hiddenFixed = make([][]int32, len(p.hidden))
+	}
+	for h, i32 := range p.hidden {
+		i := int(i32)
+		if (want != nil && !want(i, m)) || (i == p.l.total && !hides(&cells[i], m)) {
+			continue
+		}
+		if p.hiddenVars[h] == nil {
+			p.hiddenVars[h], p.hiddenFixed[h] = p.split(i, []int32{}, nil)
+		}
+		t := target{cell: i, known: float64(p.restOf(i, m))}
+		for _, j := range p.hiddenVars[h] {
+			if zero[j] {
+				continue
+			}
+			t.known += floor
+			if col[j] < 0 {
+				t.unbounded = true
+			} else {
+				t.cols = append(t.cols, col[j])
+			}
+		}
+		for _, k := range p.hiddenFixed[h] {
+			t.known += float64(m.Value(&cells[k]))
+		}
+		t.lo, t.hi = math.Inf(1), math.Inf(-1)
+		if opt.fromTrue {
+			// The true table is a solution: the interval holds the value.
+			v := float64(m.Value(&cells[i]))
+			t.lo, t.hi = v, v
+		}
+		ts = append(ts, t)
+	}
+	if len(ts) == 0 {
+		return nil, nil // no program to solve
+	}
+	if opt.fewestFirst {
+		slices.SortStableFunc(ts, func(x, y target) int { return cmp.Compare(len(x.cols), len(y.cols)) })
+	}
+	rhs := make([]float64, len(p.rows))
+	a := make([][]float64, len(p.rows))
+	slab := p.l.scratchMatrix(len(p.rows) * n)
+	for r, i := range p.rows {
+		a[r] = slab[r*n : (r+1)*n : (r+1)*n]
+		if i == p.l.total && hides(&cells[i], m) {
+			continue // no equation: the total does not show m (dropped below)
+		}
+		v := float64(m.Value(&cells[i]) - p.restOf(i, m))
+		for _, j := range p.rowVars[r] {
+			if !zero[j] {
+				v -= floor
+				a[r][col[j]] = 1
+			}
+		}
+		for _, k := range p.rowFixed[r] {
+			v -= float64(m.Value(&cells[k]))
+		}
+		rhs[r] = v
+		scale = max(scale, math.Abs(v))
+	}
+	for r := range rhs {
+		rhs[r] /= scale
+	}
+	// Without the known zeros an equation may have no unknowns left (the
+	// true table satisfies it) or repeat another (phase I drops it).
+	k := 0
+	for r := range a {
+		if slices.ContainsFunc(a[r], func(x float64) bool { return x != 0 }) {
+			a[k], rhs[k] = a[r], rhs[r]
+			k++
+		}
+	}
+	a, rhs = a[:k], rhs[:k]
+	if p.l.total >= 0 && hides(&cells[p.l.total], m) {
+		// Without the total's equation a column may be in no equation
+		// left: nothing bounds it above, and a program over it would be
+		// unbounded. It only makes its cells' upper ends +Inf.
+		inRow := make([]bool, n)
+		for r := range a {
+			for c, x := range a[r] {
+				inRow[c] = inRow[c] || x != 0
+			}
+		}
+		for k := range ts {
+			t := &ts[k]
+			kept := t.cols[:0]
+			for _, c := range t.cols {
+				if inRow[c] {
+					kept = append(kept, c)
+				} else {
+					t.unbounded = true
+				}
+			}
+			t.cols = kept
+		}
+	}
+	// Every optimum is a table the published cells allow, so it widens
+	// what has been seen of every cell; with enough, a cell whose seen
+	// range is already wide enough needs no programs of its own.
+	seen := func(x []float64) {
+		for k := range ts {
+			t := &ts[k]
+			v := t.known
+			for _, c := range t.cols {
+				v += x[c] * scale
+			}
+			t.lo, t.hi = math.Min(t.lo, v), math.Max(t.hi, v)
+		}
+	}
+	var tab *tableau
+	obj := make([]float64, n)
+	out := make([]Interval, 0, len(ts))
+	for k := range ts {
+		t := &ts[k]
+		iv := Interval{Cell: t.cell, Measure: m, Lo: t.known, Hi: t.known}
+		if len(t.cols) > 0 {
+			if enough != nil && enough(t.cell, t.lo, t.hi) {
+				out = append(out, Interval{Cell: t.cell, Measure: m, Lo: t.lo, Hi: t.hi})
+				continue
+			}
+			// The largest value first (the end that is usually short),
+			// then, unless the tables seen so far already show enough,
+			// the smallest.
+			clear(obj)
+			for _, c := range t.cols {
+				obj[c] = -1
+			}
+			hi, x, err := p.optimum(obj, a, rhs, n, &tab)
+			if errors.Is(err, errInfeasible) {
+				// Some finest cell is negative: a reader cannot lean on
+				// non-negativity for this measure, and without it an
+				// undetermined cell is unbounded.
+				return p.unbounded(cells, m, want), nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("cell %s: %w: %w", CellName(&cells[t.cell]), ErrUnsolved, err)
+			}
+			seen(x)
+			if enough != nil && enough(t.cell, t.lo, t.hi) {
+				out = append(out, Interval{Cell: t.cell, Measure: m, Lo: t.lo, Hi: t.hi})
+				continue
+			}
+			for j := range obj {
+				obj[j] = -obj[j]
+			}
+			lo, x, err := p.optimum(obj, a, rhs, n, &tab)
+			if err != nil {
+				return nil, fmt.Errorf("cell %s: %w: %w", CellName(&cells[t.cell]), ErrUnsolved, err)
+			}
+			seen(x)
+			iv.Lo += lo * scale
+			iv.Hi += -hi * scale
+		}
+		if t.unbounded {
+			iv.Hi = math.Inf(1)
+		}
+		if opt.exact != nil {
+			opt.exact(iv)
+		}
+		out = append(out, iv)
+	}
+	return out, nil
+}
+
+// solveOpts are solve's shortcuts.
+type solveOpts struct {
+	// enough: stop working on a cell once the range seen in feasible
+	// tables satisfies it; its interval is then that range, which may
+	// be narrower than the true one.
+	enough func(i int, lo, hi float64) bool
+	// fromTrue: cells hold the hidden values, and the true table is one
+	// of the tables seen (Widen's case; a report file has no such values).
+	fromTrue bool
+	// fewestFirst: the cells summing fewest unknowns first.
+	fewestFirst bool
+	// exact is told every interval computed exactly.
+	exact func(Interval)
+}
+
+// knownZero reports whether a reader knows measure m of hidden finest
+// cell c to be zero: the structural zeros of report-v2, call seconds
+// outside voice and data volume outside data. Only a cell whose value is
+// zero counts (an operator may send seconds with an SMS, or bytes with an
+// MMS; then a reader who relied on the rule would be wrong there, and the
+// ranges need not guard against a wrong belief).
+func knownZero(c *ur.Cell, m Measure) bool {
+	switch m {
+	case Duration:
+		return c.Service != ur.Voice && c.DurationS == 0
+	case Volume:
+		return c.Service != ur.Data && c.VolumeBytes == 0
+	}
+	return false
+}
+
+// unbounded returns the intervals of measure m when nothing bounds the
+// unknowns: every wanted hidden cell is (-Inf, +Inf).
+func (p *intervalProblem) unbounded(cells []ur.Cell, m Measure, want func(int, Measure) bool) []Interval {
+	var out []Interval
+	p.eachRow(func(i int) {
+		if cells[i].Suppression.Hidden() && (want == nil || want(i, m)) {
+			out = append(out, Interval{Cell: i, Measure: m, Lo: math.Inf(-1), Hi: math.Inf(1)})
+		}
+	})
+	return out
+}
+
+// optimum minimises obj·x over the polytope {x >= 0 : a x = rhs}. The
+// polytope is the same for every objective of a measure: its tableau is
+// set up once (*tab), and each objective starts from the previous one's
+// optimum.
+func (p *intervalProblem) optimum(obj []float64, a [][]float64, rhs []float64, n int, tab **tableau) (float64, []float64, error) {
+	if len(p.rows) == 0 || n == 0 {
+		return 0, make([]float64, n), nil
+	}
+	if *tab == nil {
+		t, err := newTableau(a, rhs, n)
+		if err != nil {
+			return 0, nil, err
+		}
+		*tab = t
+	}
+	return (*tab).minimise(obj)
+}

@@ -1,0 +1,86 @@
+package suppress
+
+import (
+	"cmp"
+	"slices"
+
+	ur "usagereport"
+)
+
+// republish publishes again the secondary cells that the finished pattern
+// no longer needs, the costliest first (costCmp: a cost-centre total's
+// charge weighs most): Secondary and Widen hide cells one at a time, and a
+// cell hidden early may be covered by those hidden after it. A cell is
+// published again only when the exact audit still finds no hidden cell
+// determined and no (cell, measure) pair's range is narrower than the rule
+// allows that was not already (see Protected), both judged on the whole
+// report. That takes the programs of the whole report, so only reports
+// with up to maxRepublishUnknowns hidden finest cells are tried, and at
+// most maxRepublishTrials cells each: for larger ones it does nothing.
+// Above maxWidenUnknowns only the cost-centre totals are tried. It
+// returns how many cells it published.
+func republish(cells []ur.Cell, cfg Config) int {
+	if hiddenFinest(cells) > maxRepublishUnknowns {
+		return 0
+	}
+	narrow, ok := narrowPairs(cells, cfg)
+	if !ok {
+		return 0
+	}
+	// Other cells than the cost-centre totals are tried only in reports
+	// whose programs are small: they cost more tries than they give back.
+	small := hiddenFinest(cells) <= maxWidenUnknowns
+	var cands []int
+	for i := range cells {
+		if cells[i].Suppression == ur.HiddenSecondary && (small || cells[i].Set == ur.ByCostCentre) {
+			cands = append(cands, i)
+		}
+	}
+	slices.SortFunc(cands, func(a, b int) int {
+		if c := costCmp(&cells[b], &cells[a]); c != 0 {
+			return c // costliest first
+		}
+		return cmp.Compare(a, b)
+	})
+	published := 0
+	for k, i := range cands {
+		if k == maxRepublishTrials || hideCost(&cells[i]) == 0 {
+			break // a cell of no charge is left hidden: the trials go to charge
+		}
+		cells[i].Suppression = ur.Published
+		if len(Audit(cells).Disclosed) == 0 {
+			// Publishing only narrows ranges: the same count means no
+			// range got too narrow.
+			if n, ok := narrowPairs(cells, cfg); ok && n <= narrow {
+				published++
+				continue
+			}
+		}
+		cells[i].Suppression = ur.HiddenSecondary
+	}
+	return published
+}
+
+// maxRepublishTrials bounds the cells republish tries in one report.
+const maxRepublishTrials = 16
+
+// maxRepublishUnknowns bounds the hidden finest cells of the reports
+// republish tries: the unknowns of its programs of the whole report.
+const maxRepublishUnknowns = MaxIntervalUnknowns
+
+// narrowPairs counts the (cell, measure) pairs that need a wide range (see
+// Sensitive) and whose range in the whole report is too narrow (see
+// Protected); ok is false when the programs could not be solved.
+func narrowPairs(cells []ur.Cell, cfg Config) (n int, ok bool) {
+	ivs, err := Intervals(cells, func(i int, m Measure) bool { return Sensitive(&cells[i], m, cfg) })
+	if err != nil {
+		return 0, false
+	}
+	l := newLayout(cells)
+	for _, iv := range ivs {
+		if !Protected(iv, iv.Measure.Value(&cells[iv.Cell]), l.upperCap(cells, iv.Cell, iv.Measure), cfg) {
+			n++
+		}
+	}
+	return n, true
+}

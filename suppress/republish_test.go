@@ -1,0 +1,62 @@
+package suppress
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	ur "usagereport"
+)
+
+// TestRepublish hides, in suppressed random organisations, the published
+// cost-centre total of most charge as if a heuristic had: the pattern
+// without it was safe and wide, so republish must publish a cell again,
+// and whatever it publishes must leave the audit passing and no range
+// narrower than the rule allows that was not already.
+func TestRepublish(t *testing.T) {
+	cfg := Config{MinGroupSize: 5}
+	tried := 0
+	for seed := range 2000 {
+		r := rand.New(rand.NewPCG(18, uint64(seed)))
+		cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+		if !ok {
+			continue
+		}
+		res, err := Suppress(cells, cfg)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if res.Fallback != NoFallback || hiddenFinest(cells) > maxRepublishUnknowns {
+			continue
+		}
+		l := newLayout(cells)
+		best := -1
+		for i := range cells {
+			if cells[i].Set == ur.ByCostCentre && cells[i].Suppression == ur.Published && !l.fixed(cells, i) && cells[i].Charge != 0 &&
+				(best < 0 || absAmount(cells[i].Charge) > absAmount(cells[best].Charge)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		before, ok := narrowPairs(cells, cfg)
+		if !ok {
+			t.Fatalf("seed %d: ranges not solved", seed)
+		}
+		cells[best].Suppression = ur.HiddenSecondary
+		tried++
+		if n := republish(cells, cfg); n == 0 {
+			t.Errorf("seed %d: %s hidden needlessly, and republish published nothing", seed, CellName(&cells[best]))
+		}
+		if d := Audit(cells).Disclosed; len(d) > 0 {
+			t.Fatalf("seed %d: after republish %s is determined", seed, CellName(&cells[d[0]]))
+		}
+		if after, ok := narrowPairs(cells, cfg); !ok || after > before {
+			t.Errorf("seed %d: after republish %d ranges too narrow, before %d (solved: %v)", seed, after, before, ok)
+		}
+	}
+	t.Logf("%d organisations tried", tried)
+	if tried < 40 {
+		t.Errorf("only %d organisations tried: the test needs more", tried)
+	}
+}

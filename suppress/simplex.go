@@ -1,0 +1,219 @@
+package suppress
+
+import (
+	"errors"
+	"math"
+)
+
+// The linear programs of the interval check are small (tens of unknowns,
+// 0/1 coefficients) and many: one polytope per problem and measure, two
+// objectives per hidden cell. A dense tableau suits them: phase I once per
+// polytope, then each objective starts from the previous optimum's basis,
+// usually a few pivots away. (gonum's lp.Simplex refactorises and
+// estimates a condition number at every step and has no phase I to keep;
+// the interval tests check this one against it.)
+
+var (
+	errInfeasible = errors.New("linear program infeasible")
+	errUnbounded  = errors.New("linear program unbounded")
+	errStalled    = errors.New("linear program: too many pivots")
+)
+
+// simplexTol is the tolerance of the tableau's comparisons with zero. The
+// right-hand sides are scaled to at most 1 and the coefficients are 0 or 1.
+const simplexTol = 1e-9
+
+// tableau is {x >= 0 : A x = b} in canonical form for a feasible basis:
+// row i reads x[basis[i]] + sum over non-basic j of t[i][j] x[j] = t[i][n].
+type tableau struct {
+	m, n  int
+	t     []float64 // m rows of n+1 entries
+	basis []int
+	cost  []float64 // reduced costs of the current objective, n+1 entries (the last: minus its value)
+	nz    []int     // scratch: the pivot row's non-zero columns
+}
+
+func (t *tableau) row(i int) []float64 { return t.t[i*(t.n+1) : (i+1)*(t.n+1)] }
+
+// newTableau finds a feasible basis of {x >= 0 : A x = b} (phase I, with
+// one artificial variable per row), or returns errInfeasible. a has m rows
+// of n entries; rows that repeat others are dropped.
+func newTableau(a [][]float64, b []float64, n int) (*tableau, error) {
+	m := len(a)
+	// Row i starts with its artificial variable basic, recorded as n+i.
+	// Its column, the unit vector, is never stored: an artificial
+	// variable that leaves the basis is never let back in, and one still
+	// basic keeps its unit column whatever the other rows do.
+	t := &tableau{m: m, n: n, t: make([]float64, m*(n+1)), basis: make([]int, m), cost: make([]float64, n+1)}
+	for i := range m {
+		r := t.row(i)
+		sign := 1.0
+		if b[i] < 0 {
+			sign = -1
+		}
+		for j := range n {
+			r[j] = sign * a[i][j]
+		}
+		r[n] = sign * b[i]
+		t.basis[i] = n + i
+	}
+	// Minimise the sum of the artificial variables: the reduced cost of a
+	// structural column is minus the sum of its entries.
+	for i := range m {
+		r := t.row(i)
+		for j := range n + 1 {
+			t.cost[j] -= r[j]
+		}
+	}
+	if err := t.run(); err != nil {
+		return nil, err
+	}
+	if -t.cost[n] > simplexTol*float64(max(m, 1)) {
+		return nil, errInfeasible
+	}
+	// Drive the artificial variables still basic (at zero) out of the
+	// basis. A row with no structural entry left repeats other rows: it
+	// is dropped.
+	keep := 0
+	for i := range m {
+		r := t.row(i)
+		if t.basis[i] >= n {
+			best := -1
+			for j := range n {
+				if math.Abs(r[j]) > simplexTol && (best < 0 || math.Abs(r[j]) > math.Abs(r[best])) {
+					best = j
+				}
+			}
+			if best < 0 {
+				continue
+			}
+			t.pivot(i, best)
+		}
+		if keep != i {
+			copy(t.row(keep), r)
+			t.basis[keep] = t.basis[i]
+		}
+		keep++
+	}
+	t.m, t.basis, t.t = keep, t.basis[:keep], t.t[:keep*(n+1)]
+	return t, nil
+}
+
+// minimise minimises c·x over the tableau's polytope, starting from its
+// current basis and leaving the tableau at the optimum. It returns the
+// minimum and the optimal vertex.
+func (t *tableau) minimise(c []float64) (float64, []float64, error) {
+	n := t.n
+	copy(t.cost, c)
+	t.cost[n] = 0
+	for i := range t.m {
+		cb := c[t.basis[i]]
+		if cb == 0 {
+			continue
+		}
+		r := t.row(i)
+		for j := range n + 1 {
+			t.cost[j] -= cb * r[j]
+		}
+	}
+	if err := t.run(); err != nil {
+		return 0, nil, err
+	}
+	x := make([]float64, n)
+	for i, j := range t.basis {
+		x[j] = t.row(i)[n]
+	}
+	return -t.cost[n], x, nil
+}
+
+// run pivots until no reduced cost is negative: Dantzig's rule (the most
+// negative), switching to Bland's (the first) after a run of degenerate
+// pivots, so that it cannot cycle.
+func (t *tableau) run() error {
+	n := t.n
+	degenerate := 0
+	for iter := 0; ; iter++ {
+		if iter > 50*(t.m+n)+1000 {
+			return errStalled
+		}
+		bland := degenerate > 2*(t.m+n)
+		s := -1
+		for j := range n {
+			if t.cost[j] < -simplexTol {
+				if bland {
+					s = j
+					break
+				}
+				if s < 0 || t.cost[j] < t.cost[s] {
+					s = j
+				}
+			}
+		}
+		if s < 0 {
+			return nil
+		}
+		r := -1
+		var ratio float64
+		for i := range t.m {
+			row := t.row(i)
+			if row[s] <= simplexTol {
+				continue
+			}
+			q := row[n] / row[s]
+			if r < 0 || q < ratio-simplexTol || (q <= ratio+simplexTol && t.basis[i] < t.basis[r]) {
+				r, ratio = i, q
+			}
+		}
+		if r < 0 {
+			return errUnbounded
+		}
+		if ratio <= simplexTol {
+			degenerate++
+		} else {
+			degenerate = 0
+		}
+		t.pivot(r, s)
+	}
+}
+
+// pivot makes column s basic in row r.
+func (t *tableau) pivot(r, s int) {
+	pr := t.row(r)
+	inv := 1 / pr[s]
+	// The pivot row is mostly zeros (the coefficients are 0/1 to begin
+	// with): the other rows change only in its non-zero columns.
+	nz := t.nz[:0]
+	for j := range pr {
+		if pr[j] != 0 {
+			pr[j] *= inv
+			nz = append(nz, j)
+		}
+	}
+	t.nz = nz
+	pr[s] = 1
+	elim := func(row []float64) {
+		f := row[s]
+		if f == 0 {
+			return
+		}
+		for _, j := range nz {
+			v := row[j] - f*pr[j]
+			if math.Abs(v) < 1e-13 {
+				v = 0
+			}
+			row[j] = v
+		}
+		row[s] = 0
+	}
+	for i := range t.m {
+		if i != r {
+			row := t.row(i)
+			elim(row)
+			if rhs := &row[t.n]; *rhs < 0 && *rhs > -simplexTol {
+				*rhs = 0 // rounding: a basic variable is never negative
+			}
+		}
+	}
+	elim(t.cost)
+	t.basis[r] = s
+}

@@ -1,0 +1,69 @@
+package suppress
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	ur "usagereport"
+)
+
+// bigOrgCells returns the unsuppressed cells of one large organisation:
+// subs subscribers over about ccs cost centres with skewed sizes, so that
+// many cost centres are small and many cells tiny.
+func bigOrgCells(tb testing.TB, ccs, subs int) []ur.Cell {
+	tb.Helper()
+	r := rand.New(rand.NewPCG(uint64(ccs), uint64(subs)))
+	g := genConfig{orgs: 1, minSubs: subs, maxSubs: subs, maxCCs: ccs, maxEvents: 30, dominantOdds: 60, exactCCs: true}
+	return cubeCells(tb, randomRecords(r, g))
+}
+
+// BenchmarkSuppression measures, per organisation size, primary
+// suppression alone (the baseline) and everything Cubes adds on top of it:
+// the p%-rule, secondary suppression, widening (for the reports small
+// enough for it) and the audit. BenchmarkCells is the aggregation all of
+// it runs after.
+func BenchmarkSuppression(b *testing.B) {
+	for _, size := range []struct{ ccs, subs int }{{10, 200}, {100, 3000}, {600, 20000}} {
+		base := bigOrgCells(b, size.ccs, size.subs)
+		cfg := Config{MinGroupSize: 5}
+		name := fmt.Sprintf("cells=%d", len(base))
+		cells := make([]ur.Cell, len(base))
+		b.Run(name+"/primary", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(cells, base)
+				Primary(cells, cfg)
+			}
+		})
+		b.Run(name+"/full", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(cells, base)
+				Primary(cells, cfg)
+				Dominance(cells, cfg)
+				Secondary(cells)
+				if _, err := Widen(cells, cfg); err != nil && !errors.Is(err, ErrTooLarge) {
+					b.Fatal(err)
+				}
+				if res := Audit(cells); len(res.Disclosed) > 0 {
+					b.Fatal("disclosed")
+				}
+			}
+			l := LossOf(cells)
+			b.ReportMetric(float64(l.HiddenPrimary), "primary")
+			b.ReportMetric(float64(l.HiddenSecondary), "secondary")
+		})
+		b.Run(name+"/audit", func(b *testing.B) {
+			copy(cells, base)
+			Primary(cells, cfg)
+			Dominance(cells, cfg)
+			Secondary(cells)
+			b.ReportAllocs()
+			for b.Loop() {
+				Audit(cells)
+			}
+		})
+	}
+}
