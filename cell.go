@@ -58,18 +58,11 @@ const (
 // Has reports whether m holds x.
 func (m MeasureMask) Has(x MeasureMask) bool { return m&x != 0 }
 
-// Amount measures that the dominance rule looks at, indexing Cell.Top1/Top2.
-const (
-	MeasureCharge = iota
-	MeasureDuration
-	MeasureVolume
-	NumDominanceMeasures
-)
-
 // Cell is one cell of a report: a grouping set, its key, five measures and
 // whether it is published. Top1 and Top2 are the largest and second largest
-// single-subscriber contributions to the cell per amount measure; they exist
-// for the dominance rule and are never written to a report.
+// single-subscriber contributions to the cell per amount (Duration, Volume,
+// Charge; see Top); they exist for the dominance rule and are never written
+// to a report.
 type Cell struct {
 	Set         GroupingSet
 	CostCentre  string // when Set has ByCostCentre; "" is reported as Unassigned
@@ -84,7 +77,7 @@ type Cell struct {
 	// HiddenMeasures, on the published organisation total only, are the
 	// amounts it does not show (null in Parquet, the hidden mark in Excel).
 	HiddenMeasures MeasureMask
-	Top1, Top2     [NumDominanceMeasures]int64
+	Top1, Top2     [NumMeasures - Duration]int64
 }
 
 // CostCentreName returns the cost centre as a report shows it.

@@ -169,9 +169,9 @@ func (o *orgAcc) cells() ([]ur.Cell, error) {
 					return nil, err
 				}
 				c.Subscribers++
-				top(c, ur.MeasureCharge, pt.sums.charge)
-				top(c, ur.MeasureDuration, pt.sums.duration)
-				top(c, ur.MeasureVolume, pt.sums.volume)
+				c.AddTop(ur.Charge, pt.sums.charge)
+				c.AddTop(ur.Duration, pt.sums.duration)
+				c.AddTop(ur.Volume, pt.sums.volume)
 			}
 		}
 		for i := range acc {
@@ -180,19 +180,4 @@ func (o *orgAcc) cells() ([]ur.Cell, error) {
 		}
 	}
 	return cells, nil
-}
-
-// top records v, one subscriber's amount of measure m in c, among the
-// two largest (c.Subscribers counts the subscriber already).
-func top(c *ur.Cell, m int, v int64) {
-	switch {
-	case c.Subscribers == 1:
-		c.Top1[m] = v
-	case c.Subscribers == 2 && v <= c.Top1[m]:
-		c.Top2[m] = v
-	case v > c.Top1[m]:
-		c.Top2[m], c.Top1[m] = c.Top1[m], v
-	case v > c.Top2[m]:
-		c.Top2[m] = v
-	}
 }

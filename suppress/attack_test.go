@@ -70,7 +70,7 @@ func TestAttackGLPK(t *testing.T) {
 		if _, err := Suppress(cells, cfg); err != nil {
 			t.Fatal(err)
 		}
-		c, bad := a.attack(cells, truth, func(h int, m Measure, v int64, lo, hi float64) {
+		c, bad := a.attack(cells, truth, func(h int, m ur.Measure, v int64, lo, hi float64) {
 			if narrow < 10 {
 				t.Errorf("seed %d: %s %s = %d: a reader narrows it to [%g, %g]", seed, CellName(&truth[h]), m, v, lo, hi)
 			}
@@ -88,17 +88,17 @@ func TestAttackGLPK(t *testing.T) {
 // attack solves the range of every measure that must be protected in
 // cells (suppressed; truth holds the values) and returns how many it
 // solved and how many are too narrow, telling report of each.
-func (a *glpkAttacker) attack(cells, truth []ur.Cell, report func(h int, m Measure, v int64, lo, hi float64)) (checked, narrow int) {
+func (a *glpkAttacker) attack(cells, truth []ur.Cell, report func(h int, m ur.Measure, v int64, lo, hi float64)) (checked, narrow int) {
 	shown := ur.PublishedCells(cells) // what the file shows, no more
 	l := newLayout(truth)
 	for i := range cells {
-		for _, m := range []Measure{Events, Duration, Volume} {
+		for _, m := range []ur.Measure{ur.Events, ur.Duration, ur.Volume} {
 			small := cells[i].Suppression == ur.HiddenSmall
 			if !(small || (i == 0 && hides(&cells[0], m))) {
 				continue
 			}
 			v := m.Value(&truth[i])
-			if v == 0 && m != Events {
+			if v == 0 && m != ur.Events {
 				continue // nothing to protect
 			}
 			lo, hi, bounded := a.rangeOf(shown, truth, i, m)
@@ -106,7 +106,7 @@ func (a *glpkAttacker) attack(cells, truth []ur.Cell, report func(h int, m Measu
 			cap := float64(m.Value(&truth[0]))
 			if i == 0 {
 				cap = 1e300
-			} else if m == Events {
+			} else if m == ur.Events {
 				cap -= float64(len(l.fine) - l.finestIn(i))
 			}
 			wantHi := min(float64(v)+1, cap)
@@ -131,7 +131,7 @@ type glpkAttacker struct {
 
 // rangeOf returns the smallest and largest value of measure m of cell h
 // a reader can find; bounded is false when the largest is unbounded.
-func (a *glpkAttacker) rangeOf(shown, truth []ur.Cell, h int, m Measure) (lo, hi float64, bounded bool) {
+func (a *glpkAttacker) rangeOf(shown, truth []ur.Cell, h int, m ur.Measure) (lo, hi float64, bounded bool) {
 	model := a.model(shown, truth, m)
 	lo, okLo := a.solve("Minimize", shown, h, model)
 	hi, okHi := a.solve("Maximize", shown, h, model)
@@ -171,7 +171,7 @@ func lpSum(idx []int) string {
 // model writes the constraints of measure m from what the file shows.
 // truth is used only to leave out a structural zero the data breaks (a
 // reader who relied on it would find the file inconsistent).
-func (a *glpkAttacker) model(shown, truth []ur.Cell, m Measure) string {
+func (a *glpkAttacker) model(shown, truth []ur.Cell, m ur.Measure) string {
 	var b strings.Builder
 	b.WriteString("Subject To\n")
 	bounds := "Bounds\n"
@@ -179,17 +179,17 @@ func (a *glpkAttacker) model(shown, truth []ur.Cell, m Measure) string {
 		c := &shown[i]
 		if c.Set == ur.ByCostCentre|ur.ByService|ur.ByZone {
 			switch {
-			case m == Events:
+			case m == ur.Events:
 				bounds += fmt.Sprintf(" x%d >= 1\n", i)
-			case m == Duration && c.Service != ur.Voice && truth[i].DurationS == 0,
-				m == Volume && c.Service != ur.Data && truth[i].VolumeBytes == 0:
+			case m == ur.Duration && c.Service != ur.Voice && truth[i].DurationS == 0,
+				m == ur.Volume && c.Service != ur.Data && truth[i].VolumeBytes == 0:
 				bounds += fmt.Sprintf(" x%d = 0\n", i)
 			default:
 				bounds += fmt.Sprintf(" x%d >= 0\n", i)
 			}
 		}
-		if c.Suppression.Hidden() || (m == Duration && c.HiddenMeasures.Has(ur.HideDuration)) ||
-			(m == Volume && c.HiddenMeasures.Has(ur.HideVolume)) {
+		if c.Suppression.Hidden() || (m == ur.Duration && c.HiddenMeasures.Has(ur.HideDuration)) ||
+			(m == ur.Volume && c.HiddenMeasures.Has(ur.HideVolume)) {
 			continue
 		}
 		fmt.Fprintf(&b, " c%d: %s = %d\n", i, lpSum(finestOf(shown, i)), m.Value(c))

@@ -86,12 +86,12 @@ func relations(cells []ur.Cell) []relation {
 
 // propagate returns the ranges of measure m, starting from the published
 // values and, for hidden cells, [floor, +Inf).
-func propagate(cells []ur.Cell, rels []relation, m Measure, floor int64) (lo, hi []int64) {
+func propagate(cells []ur.Cell, rels []relation, m ur.Measure, floor int64) (lo, hi []int64) {
 	return propagateInto(cells, rels, m, floor, make([]int64, len(cells)), make([]int64, len(cells)))
 }
 
 // propagateInto is propagate into lo and hi, of len(cells) each.
-func propagateInto(cells []ur.Cell, rels []relation, m Measure, floor int64, lo, hi []int64) ([]int64, []int64) {
+func propagateInto(cells []ur.Cell, rels []relation, m ur.Measure, floor int64, lo, hi []int64) ([]int64, []int64) {
 	for i := range cells {
 		if cells[i].Suppression.Hidden() || (cells[i].Set == 0 && hides(&cells[i], m)) {
 			lo[i], hi[i] = floor, unbounded
@@ -164,13 +164,13 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 	rels := relations(cells)
 	n := len(cells)
 	bufLo, bufHi, spareLo, spareHi := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-	measures := []Measure{Events, Duration, Volume}
+	measures := []ur.Measure{ur.Events, ur.Duration, ur.Volume}
 	credit := false
 	for i := range cells {
 		credit = credit || cells[i].Charge < 0
 	}
 	if !credit {
-		measures = append(measures, Charge)
+		measures = append(measures, ur.Charge)
 	}
 	trials := maxBoundTrials
 	narrow := 0
@@ -179,7 +179,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 		var hid []int
 		for _, m := range measures {
 			floor := int64(0)
-			if m == Events {
+			if m == ur.Events {
 				floor = 1
 			}
 
@@ -201,7 +201,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 				}
 				fv := float64(v)
 				hiWant, loWant := min(fv+1, float64(total)), fv-1
-				if m != Events {
+				if m != ur.Events {
 					hiWant, loWant = min(fv*(1+p), float64(total)), fv*(1-p)
 				}
 				for k, u := range l.relatedOpen(cells, h) {
@@ -235,7 +235,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 	return narrow
 }
 
-func boundInterval(i int, m Measure, lo, hi int64) Interval {
+func boundInterval(i int, m ur.Measure, lo, hi int64) Interval {
 	iv := Interval{Cell: i, Measure: m, Lo: float64(lo), Hi: float64(hi)}
 	if hi >= unbounded {
 		iv.Hi = math.Inf(1)

@@ -26,9 +26,9 @@ func TestBoundsContainIntervals(t *testing.T) {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
 		rels := relations(cells)
-		for m := range NumMeasures {
+		for m := range ur.NumMeasures {
 			floor := int64(0)
-			if m == Events {
+			if m == ur.Events {
 				floor = 1
 			}
 			lo, hi := propagate(cells, rels, m, floor)

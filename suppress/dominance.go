@@ -33,10 +33,10 @@ func Dominance(cells []ur.Cell, cfg Config) {
 	totalEvents := total.Events
 	if total.Set == 0 {
 		total.HiddenMeasures = 0
-		if dominated(total.DurationS, total.Top1[ur.MeasureDuration], total.Top2[ur.MeasureDuration], ppm) {
+		if dominatedBy(total, ur.Duration, ppm) {
 			total.HiddenMeasures |= ur.HideDuration
 		}
-		if dominated(total.VolumeBytes, total.Top1[ur.MeasureVolume], total.Top2[ur.MeasureVolume], ppm) {
+		if dominatedBy(total, ur.Volume, ppm) {
 			total.HiddenMeasures |= ur.HideVolume
 		}
 		// A group smaller than k that holds all of the total's seconds
@@ -69,8 +69,8 @@ func Dominance(cells []ur.Cell, cfg Config) {
 			}
 			continue
 		}
-		for m := range ur.NumDominanceMeasures {
-			if dominated(measureTotal(c, m), c.Top1[m], c.Top2[m], ppm) {
+		for _, m := range amounts {
+			if dominatedBy(c, m, ppm) {
 				c.Suppression = ur.HiddenDominance
 				break
 			}
@@ -83,15 +83,13 @@ func dominancePPM(p float64) uint64 {
 	return uint64(math.Round(p * 1e4))
 }
 
-func measureTotal(c *ur.Cell, m int) int64 {
-	switch m {
-	case ur.MeasureCharge:
-		return int64(c.Charge)
-	case ur.MeasureDuration:
-		return c.DurationS
-	default:
-		return c.VolumeBytes
-	}
+// amounts are the measures the p%-rule looks at.
+var amounts = [...]ur.Measure{ur.Charge, ur.Duration, ur.Volume}
+
+// dominatedBy reports whether amount m of c is dominated (see dominated).
+func dominatedBy(c *ur.Cell, m ur.Measure, ppm uint64) bool {
+	top1, top2 := c.Top(m)
+	return dominated(m.Value(c), top1, top2, ppm)
 }
 
 // dominated reports whether |total - top1 - top2| < ppm/1e6 * top1: the
@@ -122,11 +120,11 @@ func dominated(total, top1, top2 int64, ppm uint64) bool {
 
 // hides reports whether published cell c hides measure m on its own (see
 // ur.Cell.HiddenMeasures).
-func hides(c *ur.Cell, m Measure) bool {
+func hides(c *ur.Cell, m ur.Measure) bool {
 	switch m {
-	case Duration:
+	case ur.Duration:
 		return c.HiddenMeasures.Has(ur.HideDuration)
-	case Volume:
+	case ur.Volume:
 		return c.HiddenMeasures.Has(ur.HideVolume)
 	}
 	return false
@@ -135,7 +133,7 @@ func hides(c *ur.Cell, m Measure) bool {
 // protectCap is the most Protected asks of the upper end of a range of
 // measure m: the published total bounds every cell, but not where it
 // hides m.
-func protectCap(cells []ur.Cell, m Measure) int64 {
+func protectCap(cells []ur.Cell, m ur.Measure) int64 {
 	if hides(&cells[0], m) {
 		return math.MaxInt64
 	}
@@ -147,9 +145,9 @@ func protectCap(cells []ur.Cell, m Measure) int64 {
 // and for events, less one for each finest cell outside h, as every
 // finest cell in the report has at least one event and a reader sees which
 // are there. No pattern can do better without hiding the total's events.
-func (l *layout) upperCap(cells []ur.Cell, h int, m Measure) int64 {
+func (l *layout) upperCap(cells []ur.Cell, h int, m ur.Measure) int64 {
 	c := protectCap(cells, m)
-	if m != Events || c == math.MaxInt64 {
+	if m != ur.Events || c == math.MaxInt64 {
 		return c
 	}
 	return c - int64(len(l.fine)-l.finestIn(h))

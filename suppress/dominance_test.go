@@ -40,7 +40,7 @@ func TestDominance(t *testing.T) {
 	total := ur.Cell{Events: 100, Subscribers: 20}
 	cell := func(set ur.GroupingSet, events int64, charge ur.Amount, top1, top2 int64) ur.Cell {
 		c := ur.Cell{Set: set, Events: events, Subscribers: 6, Charge: charge}
-		c.Top1[ur.MeasureCharge], c.Top2[ur.MeasureCharge] = top1, top2
+		c.Top1[ur.Charge-ur.Duration], c.Top2[ur.Charge-ur.Duration] = top1, top2
 		return c
 	}
 	cells := []ur.Cell{

@@ -12,7 +12,7 @@ import (
 // cell is negative. Hi is +Inf when nothing bounds it.
 type Interval struct {
 	Cell    int // index into the cells
-	Measure Measure
+	Measure ur.Measure
 	Lo, Hi  float64
 }
 
@@ -39,7 +39,7 @@ var ErrTooLarge = errors.New("too many hidden finest cells for the interval chec
 // it false the measure is unbounded) and each with at least one event;
 // every published cell is an equation. Floating point is fine here: the exact question, whether a
 // cell is determined, is Audit's.
-func Intervals(cells []ur.Cell, want func(i int, m Measure) bool) ([]Interval, error) {
+func Intervals(cells []ur.Cell, want func(i int, m ur.Measure) bool) ([]Interval, error) {
 	p, err := newIntervalProblem(cells, nil, nil)
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ const MaxNarrowestUnknowns = 3000
 // It solves programs only for the cells that could still be the
 // narrowest: a cell whose range seen so far is already wider than the
 // narrowest found needs none.
-func NarrowestInterval(cells []ur.Cell, m Measure) (iv Interval, ok bool, err error) {
+func NarrowestInterval(cells []ur.Cell, m ur.Measure) (iv Interval, ok bool, err error) {
 	p, err := newIntervalProblemUpTo(cells, nil, nil, MaxNarrowestUnknowns)
 	if err != nil {
 		return Interval{}, false, err
@@ -94,7 +94,7 @@ func NarrowestInterval(cells []ur.Cell, m Measure) (iv Interval, ok bool, err er
 func Protected(iv Interval, v, total int64, cfg Config) bool {
 	const eps = 1e-6
 	fv, ft := float64(v), float64(total)
-	if iv.Measure == Events {
+	if iv.Measure == ur.Events {
 		return iv.Hi >= min(fv+1, ft)-eps && iv.Hi-iv.Lo >= min(2, ft-fv+1)-eps
 	}
 	if v == 0 {
@@ -110,25 +110,14 @@ func Protected(iv Interval, v, total int64, cfg Config) bool {
 // dominated amounts of a cell hidden by the p%-rule. (A cell hidden for
 // one person's data volume does not need its call minutes protected; those
 // may be known exactly when its other cells have none.)
-func Sensitive(c *ur.Cell, m Measure, cfg Config) bool {
+func Sensitive(c *ur.Cell, m ur.Measure, cfg Config) bool {
 	switch c.Suppression {
 	case ur.Published:
 		return c.Set == 0 && hides(c, m)
 	case ur.HiddenSmall:
 		return true
 	case ur.HiddenDominance:
-		var d int
-		switch m {
-		case Charge:
-			d = ur.MeasureCharge
-		case Duration:
-			d = ur.MeasureDuration
-		case Volume:
-			d = ur.MeasureVolume
-		default:
-			return false
-		}
-		return dominated(measureTotal(c, d), c.Top1[d], c.Top2[d], dominancePPM(cfg.WithDefaults().DominanceP))
+		return m.Amount() && dominatedBy(c, m, dominancePPM(cfg.WithDefaults().DominanceP))
 	}
 	return false
 }

@@ -40,9 +40,9 @@ func TestIntervalsByHand(t *testing.T) {
 		c := &cells[iv.Cell]
 		var wantLo, wantHi float64
 		switch iv.Measure {
-		case Events:
+		case ur.Events:
 			wantLo, wantHi = 1, 2
-		case Duration:
+		case ur.Duration:
 			wantLo, wantHi = 0, 30 // 30 s in all; a cell may hold none of it
 		default:
 			continue // no volume or charge at all
@@ -50,7 +50,7 @@ func TestIntervalsByHand(t *testing.T) {
 		if math.Abs(iv.Lo-wantLo) > 1e-9 || math.Abs(iv.Hi-wantHi) > 1e-9 {
 			t.Errorf("%s %s: [%v, %v], want [%v, %v]", CellName(c), iv.Measure, iv.Lo, iv.Hi, wantLo, wantHi)
 		}
-		if iv.Measure == Events && Protected(iv, iv.Measure.Value(c), 3, Config{}) {
+		if iv.Measure == ur.Events && Protected(iv, iv.Measure.Value(c), 3, Config{}) {
 			t.Errorf("%s: Protected(%v) = true, want false", CellName(c), iv)
 		}
 	}
@@ -72,7 +72,7 @@ func TestIntervalsProperties(t *testing.T) {
 			if v < iv.Lo-1e-6*math.Max(1, v) || v > iv.Hi+1e-6*math.Max(1, v) {
 				t.Errorf("seed %d %s %s: value %v outside [%v, %v]", seed, CellName(c), iv.Measure, v, iv.Lo, iv.Hi)
 			}
-			if iv.Measure == Events && iv.Hi-iv.Lo < 1-1e-9 {
+			if iv.Measure == ur.Events && iv.Hi-iv.Lo < 1-1e-9 {
 				t.Errorf("seed %d %s: events pinned to [%v, %v]", seed, CellName(c), iv.Lo, iv.Hi)
 			}
 			total := iv.Measure.Value(&cells[0])
@@ -96,20 +96,20 @@ func TestProtected(t *testing.T) {
 	cfg := Config{MinGroupSize: 5} // p = 15
 	tests := []struct {
 		name      string
-		m         Measure
+		m         ur.Measure
 		lo, hi    float64
 		v, total  int64
 		protected bool
 	}{
-		{"events wide", Events, 0, 5, 3, 100, true},
-		{"events at upper end", Events, 0, 3, 3, 100, false},
-		{"events width 1", Events, 2, 3, 2, 100, false},
-		{"events pinned by total", Events, 0, 3, 2, 3, true},
-		{"amount wide", Volume, 0, 2000, 1000, 10000, true},
-		{"amount hi short", Volume, 0, 1100, 1000, 10000, false},
-		{"amount lo short", Volume, 900, 2000, 1000, 10000, false},
-		{"amount capped by total", Volume, 0, 1000, 1000, 1000, true},
-		{"empty amount", Charge, 0, 0, 0, 1000, true},
+		{"events wide", ur.Events, 0, 5, 3, 100, true},
+		{"events at upper end", ur.Events, 0, 3, 3, 100, false},
+		{"events width 1", ur.Events, 2, 3, 2, 100, false},
+		{"events pinned by total", ur.Events, 0, 3, 2, 3, true},
+		{"amount wide", ur.Volume, 0, 2000, 1000, 10000, true},
+		{"amount hi short", ur.Volume, 0, 1100, 1000, 10000, false},
+		{"amount lo short", ur.Volume, 900, 2000, 1000, 10000, false},
+		{"amount capped by total", ur.Volume, 0, 1000, 1000, 1000, true},
+		{"empty amount", ur.Charge, 0, 0, 0, 1000, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,11 +140,11 @@ func TestNarrowestIntervalMatchesIntervals(t *testing.T) {
 					cells[i].Events, cells[i].DurationS, cells[i].VolumeBytes, cells[i].Charge = 0, 0, 0, 0
 				}
 			}
-			ivs, err := Intervals(cells, func(_ int, m Measure) bool { return m == Events })
+			ivs, err := Intervals(cells, func(_ int, m ur.Measure) bool { return m == ur.Events })
 			if err != nil {
 				t.Fatalf("seed %d cube %d pattern %d: %v", seed, ci, pi, err)
 			}
-			got, ok, err := NarrowestInterval(cells, Events)
+			got, ok, err := NarrowestInterval(cells, ur.Events)
 			if err != nil {
 				t.Fatalf("seed %d cube %d pattern %d: %v", seed, ci, pi, err)
 			}

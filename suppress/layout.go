@@ -81,10 +81,10 @@ func (l *layout) credit(cells []ur.Cell) bool {
 // use, so it is computed once.
 func (l *layout) columnSums(cells []ur.Cell) [][dim]int64 {
 	if l.cols == nil {
-		l.cols = make([][dim]int64, NumMeasures)
+		l.cols = make([][dim]int64, ur.NumMeasures)
 		for _, i := range l.fine {
 			j := lowBit(l.mask[i])
-			for m := range NumMeasures {
+			for m := range ur.NumMeasures {
 				l.cols[m][j] += m.Value(&cells[i])
 			}
 		}

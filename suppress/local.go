@@ -25,7 +25,7 @@ const (
 // every other hidden finest cell fixed at its value. Each interval it
 // returns lies inside the reader's true one (a range it shows wide enough
 // is), and is the true one for a report small enough for one problem.
-func LocalIntervals(cells []ur.Cell, want func(i int, m Measure) bool) ([]Interval, error) {
+func LocalIntervals(cells []ur.Cell, want func(i int, m ur.Measure) bool) ([]Interval, error) {
 	return newLayout(cells).localIntervals(cells, want, nil, false)
 }
 
@@ -34,7 +34,7 @@ func LocalIntervals(cells []ur.Cell, want func(i int, m Measure) bool) ([]Interv
 // cells in programs of up to localUnknowns unknowns, and those left too
 // narrow again in larger ones around their own cost centre; with
 // wideOnly, in the larger ones only (for cells already found narrow).
-func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) bool, cfg *Config, wideOnly bool) ([]Interval, error) {
+func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m ur.Measure) bool, cfg *Config, wideOnly bool) ([]Interval, error) {
 	hf := l.hiddenFine(cells)
 	// Per block (a cost centre, or -1: the global cells), kept in dense
 	// slices at b+1 rather than maps: a report may have 100,000 blocks,
@@ -58,7 +58,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 	npairs := 0
 	for _, b := range keys {
 		for _, i := range groups(b) {
-			for m := range NumMeasures {
+			for m := range ur.NumMeasures {
 				if want == nil || want(i, m) {
 					npairs++
 				}
@@ -80,7 +80,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 			done.set(b, true)
 			inAgain.set(b, true)
 			for _, i := range groups(b) {
-				for m := range NumMeasures {
+				for m := range ur.NumMeasures {
 					if want == nil || want(i, m) {
 						again.add(i, m)
 					}
@@ -106,7 +106,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 		if err != nil {
 			return nil, err
 		}
-		ivs, err := p.intervals(cells, func(i int, m Measure) bool {
+		ivs, err := p.intervals(cells, func(i int, m ur.Measure) bool {
 			return targets.has(l.block[i]) && (want == nil || want(i, m))
 		}, cfg)
 		targets.set(b, false)
@@ -165,7 +165,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 		if err != nil {
 			return nil, err
 		}
-		ivs, err := p.intervals(cells, func(i int, m Measure) bool { return take.has(l.block[i]) && again.has(i, m) }, cfg)
+		ivs, err := p.intervals(cells, func(i int, m ur.Measure) bool { return take.has(l.block[i]) && again.has(i, m) }, cfg)
 		take.set(b, false)
 		for _, e := range blocks {
 			take.set(e, false)
@@ -192,7 +192,7 @@ func (l *layout) localIntervals(cells []ur.Cell, want func(i int, m Measure) boo
 		if err != nil {
 			return nil, err
 		}
-		ivs, err := p.intervals(cells, func(i int, m Measure) bool { return l.block[i] == b && retried.has(i, m) }, cfg)
+		ivs, err := p.intervals(cells, func(i int, m ur.Measure) bool { return l.block[i] == b && retried.has(i, m) }, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -211,29 +211,29 @@ func (s blockSet) has(b int32) bool    { return s[b+1] }
 func (s blockSet) set(b int32, v bool) { s[b+1] = v }
 
 // localIntervalOf computes one local interval.
-func (l *layout) localIntervalOf(cells []ur.Cell, h int, m Measure) (Interval, error) {
+func (l *layout) localIntervalOf(cells []ur.Cell, h int, m ur.Measure) (Interval, error) {
 	return l.intervalOf(cells, h, m, l.localBlocks(l.hiddenFine(cells), l.block[h], []int{h}, localUnknowns))
 }
 
 // intervalOf computes one interval in the problem over blocks (nil: the
 // whole report).
-func (l *layout) intervalOf(cells []ur.Cell, h int, m Measure, blocks []int32) (Interval, error) {
+func (l *layout) intervalOf(cells []ur.Cell, h int, m ur.Measure, blocks []int32) (Interval, error) {
 	p, err := newIntervalProblem(cells, l, blocks)
 	if err != nil {
 		return Interval{}, err
 	}
-	ivs, err := p.solve(cells, m, func(i int, _ Measure) bool { return i == h }, solveOpts{})
+	ivs, err := p.solve(cells, m, func(i int, _ ur.Measure) bool { return i == h }, solveOpts{})
 	if err != nil || len(ivs) != 1 {
 		return Interval{}, fmt.Errorf("interval of %s: %w", CellName(&cells[h]), err)
 	}
 	return ivs[0], nil
 }
 
-func wantsAny(want func(i int, m Measure) bool, i int) bool {
+func wantsAny(want func(i int, m ur.Measure) bool, i int) bool {
 	if want == nil {
 		return true
 	}
-	for m := range NumMeasures {
+	for m := range ur.NumMeasures {
 		if want(i, m) {
 			return true
 		}

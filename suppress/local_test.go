@@ -54,7 +54,7 @@ func TestLocalIntervalsInsideExact(t *testing.T) {
 		}
 		type key struct {
 			cell int
-			m    Measure
+			m    ur.Measure
 		}
 		want := map[key]Interval{}
 		for _, iv := range exact {
@@ -111,7 +111,7 @@ func TestWidenLargeReports(t *testing.T) {
 		if res := Audit(cells); len(res.Disclosed) > 0 {
 			t.Fatalf("seed %d: %d cells disclosed after Widen", seed, res.Disclosed)
 		}
-		ivs, err := Intervals(cells, func(i int, m Measure) bool { return Sensitive(&cells[i], m, cfg) })
+		ivs, err := Intervals(cells, func(i int, m ur.Measure) bool { return Sensitive(&cells[i], m, cfg) })
 		if err != nil {
 			t.Fatalf("seed %d: %d unknowns: %v", seed, hiddenFinest(cells), err)
 		}

@@ -79,7 +79,7 @@ func newIntervalProblemUpTo(cells []ur.Cell, l *layout, blocks []int32, limit in
 			}
 			j := lowBit(l.mask[i])
 			if p.local {
-				for m := range NumMeasures {
+				for m := range ur.NumMeasures {
 					p.rest[m][j] -= m.Value(&cells[i])
 				}
 			}
@@ -231,7 +231,7 @@ func (p *intervalProblem) slotOf(i int) (int32, bool) {
 
 // restOf returns the part of measure m of cell i that lies in the fixed
 // cost centres (local problems, global cells).
-func (p *intervalProblem) restOf(i int, m Measure) int64 {
+func (p *intervalProblem) restOf(i int, m ur.Measure) int64 {
 	if !p.local || p.l.block[i] >= 0 {
 		return 0
 	}

@@ -17,9 +17,9 @@ import (
 // on an interval as soon as feasible tables show it wide enough
 // (Protected), so an interval that is wide enough may come back narrower
 // than it is.
-func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m Measure) bool, cfg *Config) ([]Interval, error) {
+func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m ur.Measure) bool, cfg *Config) ([]Interval, error) {
 	var out []Interval
-	for m := range NumMeasures {
+	for m := range ur.NumMeasures {
 		var enough func(i int, lo, hi float64) bool
 		if cfg != nil {
 			enough = func(i int, lo, hi float64) bool {
@@ -41,7 +41,7 @@ func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m Measure)
 // one (never wider): a cell stops being worked on once enough(cell, lo, hi)
 // holds for the range seen in feasible tables. The true values must then
 // be in cells.
-func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measure) bool, opt solveOpts) ([]Interval, error) {
+func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur.Measure) bool, opt solveOpts) ([]Interval, error) {
 	enough := opt.enough
 	// Columns: the unknowns that some equation holds and that the reader
 	// does not know to be zero. Free ones only raise the upper bound of the
@@ -58,7 +58,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 		}
 	}
 	scale := 1.0
-	if m == Charge && p.l.credit(cells) {
+	if m == ur.Charge && p.l.credit(cells) {
 		// A credit: charges are not all non-negative, so a reader
 		// leaning on it is wrong, and without it an undetermined charge
 		// is unbounded.
@@ -68,7 +68,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m Measure, want func(int, Measu
 	// that much of every hidden one. For events the unknowns are shifted
 	// by that 1 (x = 1 + y, y >= 0).
 	floor := 0.0
-	if m == Events {
+	if m == ur.Events {
 		floor = 1
 	}
 	// The wanted cells, each as its known part and its unknown columns.
@@ -273,11 +273,11 @@ type solveOpts struct {
 // zero counts (an operator may send seconds with an SMS, or bytes with an
 // MMS; then a reader who relied on the rule would be wrong there, and the
 // ranges need not guard against a wrong belief).
-func knownZero(c *ur.Cell, m Measure) bool {
+func knownZero(c *ur.Cell, m ur.Measure) bool {
 	switch m {
-	case Duration:
+	case ur.Duration:
 		return c.Service != ur.Voice && c.DurationS == 0
-	case Volume:
+	case ur.Volume:
 		return c.Service != ur.Data && c.VolumeBytes == 0
 	}
 	return false
@@ -285,7 +285,7 @@ func knownZero(c *ur.Cell, m Measure) bool {
 
 // unbounded returns the intervals of measure m when nothing bounds the
 // unknowns: every wanted hidden cell is (-Inf, +Inf).
-func (p *intervalProblem) unbounded(cells []ur.Cell, m Measure, want func(int, Measure) bool) []Interval {
+func (p *intervalProblem) unbounded(cells []ur.Cell, m ur.Measure, want func(int, ur.Measure) bool) []Interval {
 	var out []Interval
 	p.eachRow(func(i int) {
 		if cells[i].Suppression.Hidden() && (want == nil || want(i, m)) {

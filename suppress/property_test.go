@@ -122,7 +122,7 @@ func TestSuppressProperty(t *testing.T) {
 			}
 		}
 		total += len(cells)
-		ivs, err := Intervals(cells, func(i int, m Measure) bool { return Sensitive(&cells[i], m, cfg) })
+		ivs, err := Intervals(cells, func(i int, m ur.Measure) bool { return Sensitive(&cells[i], m, cfg) })
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}

@@ -72,7 +72,7 @@ const maxRepublishUnknowns = MaxIntervalUnknowns
 // Sensitive) and whose range in the whole report is too narrow (see
 // Protected); ok is false when the programs could not be solved.
 func narrowPairs(cells []ur.Cell, cfg Config) (n int, ok bool) {
-	ivs, err := Intervals(cells, func(i int, m Measure) bool { return Sensitive(&cells[i], m, cfg) })
+	ivs, err := Intervals(cells, func(i int, m ur.Measure) bool { return Sensitive(&cells[i], m, cfg) })
 	if err != nil {
 		return 0, false
 	}

@@ -218,13 +218,13 @@ const maxGiveBackRounds = 3
 // afterwards; if it would not, nothing is given back.
 func giveBack(cells []ur.Cell) GivenBack {
 	var g GivenBack
-	measures := []Measure{Events, Duration, Volume}
+	measures := []ur.Measure{ur.Events, ur.Duration, ur.Volume}
 	credit := false
 	for i := range cells {
 		credit = credit || cells[i].Charge < 0
 	}
 	if !credit {
-		measures = append(measures, Charge)
+		measures = append(measures, ur.Charge)
 	}
 	var given []int
 	rels := relations(cells)
@@ -242,7 +242,7 @@ func giveBack(cells []ur.Cell) GivenBack {
 		}
 		for _, m := range measures {
 			floor := int64(0)
-			if m == Events {
+			if m == ur.Events {
 				floor = 1
 			}
 			propagateInto(cells, rels, m, floor, lo, hi)

@@ -192,8 +192,8 @@ func checkReport(t *testing.T, name string, cells []ur.Cell, cfg Config) {
 		if c.Events == cells[0].Events {
 			continue
 		}
-		for m := range ur.NumDominanceMeasures {
-			if dominated(measureTotal(c, m), c.Top1[m], c.Top2[m], ppm) && !c.Suppression.Hidden() {
+		for _, m := range amounts {
+			if dominatedBy(c, m, ppm) && !c.Suppression.Hidden() {
 				t.Errorf("%s: dominated cell %s published", name, CellName(c))
 			}
 		}

@@ -14,11 +14,11 @@ import (
 // pairSet is a set of (cell, measure) pairs: per cell, a bit per measure.
 type pairSet []uint8
 
-func (s pairSet) add(i int, m Measure) { s[i] |= 1 << m }
+func (s pairSet) add(i int, m ur.Measure) { s[i] |= 1 << m }
 
-func (s pairSet) remove(i int, m Measure) { s[i] &^= 1 << m }
+func (s pairSet) remove(i int, m ur.Measure) { s[i] &^= 1 << m }
 
-func (s pairSet) has(i int, m Measure) bool { return s[i]&(1<<m) != 0 }
+func (s pairSet) has(i int, m ur.Measure) bool { return s[i]&(1<<m) != 0 }
 
 func (s pairSet) any() bool { return slices.ContainsFunc(s, func(b uint8) bool { return b != 0 }) }
 
@@ -75,7 +75,7 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 	l := newLayout(cells)
 	l.costs = cfg.costs
 	local := unknowns > maxWidenUnknowns
-	intervals := func(cells []ur.Cell, want func(int, Measure) bool, round int) ([]Interval, error) {
+	intervals := func(cells []ur.Cell, want func(int, ur.Measure) bool, round int) ([]Interval, error) {
 		if local {
 			// After the first round every pending pair was found
 			// narrow by the smaller programs: go straight to the larger.
@@ -87,7 +87,7 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 		}
 		return p.intervals(cells, want, &cfg)
 	}
-	intervalOf := func(cells []ur.Cell, h int, m Measure) (Interval, error) {
+	intervalOf := func(cells []ur.Cell, h int, m ur.Measure) (Interval, error) {
 		if local {
 			return l.localIntervalOf(cells, h, m)
 		}
@@ -103,7 +103,7 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 	// intervals that were not.
 	pending := make(pairSet, len(cells))
 	for i := range cells {
-		for m := range NumMeasures {
+		for m := range ur.NumMeasures {
 			if Sensitive(&cells[i], m, cfg) {
 				pending.add(i, m)
 			}
@@ -130,7 +130,7 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 			}
 			fv, ft := float64(v), float64(l.upperCap(cells, h, iv.Measure))
 			hiWant, loWant := min(fv+1, ft), fv-1
-			if iv.Measure != Events {
+			if iv.Measure != ur.Events {
 				hiWant, loWant = min(fv*(1+p), ft), fv*(1-p)
 			}
 			if touched[[2]int32{l.block[h], int32(iv.Measure)}] {
@@ -175,7 +175,7 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 // When a trial showed the move's effect, *after is h's interval with the
 // move made (before Secondary, which can only widen it further);
 // otherwise *after is left alone.
-func (l *layout) widener(cells []ur.Cell, h int, m Measure, before Interval, hiWant, loWant float64, trials *int, intervalOf func([]ur.Cell, int, Measure) (Interval, error), after *Interval) int {
+func (l *layout) widener(cells []ur.Cell, h int, m ur.Measure, before Interval, hiWant, loWant float64, trials *int, intervalOf func([]ur.Cell, int, ur.Measure) (Interval, error), after *Interval) int {
 	best := -1
 	pick := func(i int) {
 		if best < 0 || l.costCmp(&cells[i], &cells[best]) < 0 {

@@ -39,7 +39,7 @@ func TestWidenerAsScan(t *testing.T) {
 				break
 			}
 			h := hs[r.IntN(len(hs))]
-			m := Measure(r.IntN(int(NumMeasures)))
+			m := ur.Measure(r.IntN(int(ur.NumMeasures)))
 			v := float64(m.Value(&got[h]))
 			before := Interval{Cell: h, Measure: m, Lo: v - float64(r.IntN(3)), Hi: v + float64(r.IntN(3))}
 			hiWant, loWant := v+2, v-2
@@ -48,8 +48,8 @@ func TestWidenerAsScan(t *testing.T) {
 			}
 			key := r.IntN(len(got))
 			var triedGot, triedWant []int
-			stub := func(tried *[]int, ref []ur.Suppression) func([]ur.Cell, int, Measure) (Interval, error) {
-				return func(cells []ur.Cell, _ int, _ Measure) (Interval, error) {
+			stub := func(tried *[]int, ref []ur.Suppression) func([]ur.Cell, int, ur.Measure) (Interval, error) {
+				return func(cells []ur.Cell, _ int, _ ur.Measure) (Interval, error) {
 					for i := range cells {
 						if cells[i].Suppression != ref[i] {
 							*tried = append(*tried, i)
@@ -93,7 +93,7 @@ func suppressions(cells []ur.Cell) []ur.Suppression {
 // centre for h's shape and sorts all the candidates, for each call (with
 // the total's measure as a target and, in reports up to widenFarCells
 // cells, every other published cell after the related ones).
-func widenerScan(l *layout, cells []ur.Cell, h int, m Measure, before Interval, hiWant, loWant float64, trials *int, intervalOf func([]ur.Cell, int, Measure) (Interval, error), after *Interval) int {
+func widenerScan(l *layout, cells []ur.Cell, h int, m ur.Measure, before Interval, hiWant, loWant float64, trials *int, intervalOf func([]ur.Cell, int, ur.Measure) (Interval, error), after *Interval) int {
 	best := -1
 	pick := func(i int) {
 		if best < 0 || costCmp(&cells[i], &cells[best]) < 0 {

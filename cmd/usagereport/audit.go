@@ -77,7 +77,7 @@ func narrowest(cells []ur.Cell, hidden int) string {
 	if hidden == 0 {
 		return "narrowest interval: none hidden"
 	}
-	iv, ok, err := suppress.NarrowestInterval(cells, suppress.Events)
+	iv, ok, err := suppress.NarrowestInterval(cells, ur.Events)
 	switch {
 	case errors.Is(err, suppress.ErrTooLarge):
 		return "narrowest interval: not computed (too many hidden cells)"

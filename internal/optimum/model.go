@@ -176,17 +176,17 @@ func (p *Problem) requirements() []requirement {
 	var out []requirement
 	for _, s := range p.Primary {
 		c := &cs[s]
-		if suppress.Sensitive(c, suppress.Events, p.Config) {
+		if suppress.Sensitive(c, ur.Events, p.Config) {
 			v, t := float64(c.Events), float64(total.Events)
 			out = append(out, requirement{cell: s, events: true, up: math.Min(1, t-v), span: math.Min(2, t-v+1),
 				lo: evLo, hi: evHi, name: fmt.Sprintf("e%d", s)})
 		}
-		if credit && suppress.Sensitive(c, suppress.Charge, p.Config) && c.Charge != 0 {
+		if credit && suppress.Sensitive(c, ur.Charge, p.Config) && c.Charge != 0 {
 			out = append(out, requirement{cell: s, up: chargeMove, lo: chLo, hi: chHi, name: fmt.Sprintf("c%d", s)})
 		}
-		amounts := []suppress.Measure{suppress.Duration, suppress.Volume}
+		amounts := []ur.Measure{ur.Duration, ur.Volume}
 		if !credit {
-			amounts = append(amounts, suppress.Charge)
+			amounts = append(amounts, ur.Charge)
 		}
 		for _, m := range amounts {
 			v := float64(m.Value(c))
@@ -214,14 +214,14 @@ func (p *Problem) requirements() []requirement {
 
 // mayHave reports whether a cell can hold any of measure m: call seconds only
 // where voice is in it, data bytes only where data is.
-func mayHave(c *ur.Cell, m suppress.Measure) bool {
+func mayHave(c *ur.Cell, m ur.Measure) bool {
 	if !c.Set.Has(ur.ByService) {
 		return true
 	}
 	switch m {
-	case suppress.Duration:
+	case ur.Duration:
 		return c.Service == ur.Voice
-	case suppress.Volume:
+	case ur.Volume:
 		return c.Service == ur.Data
 	}
 	return true

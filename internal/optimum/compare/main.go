@@ -166,12 +166,12 @@ func failure(cells []ur.Cell, cfg suppress.Config) string {
 	if d := suppress.Audit(cells).Disclosed; len(d) > 0 {
 		return fmt.Sprintf("%d hidden cells determined", len(d))
 	}
-	want := func(i int, m suppress.Measure) bool { return suppress.Sensitive(&cells[i], m, cfg) }
+	want := func(i int, m ur.Measure) bool { return suppress.Sensitive(&cells[i], m, cfg) }
 	ivs, err := suppress.Intervals(cells, want)
 	if err != nil {
 		return err.Error()
 	}
-	narrow := map[suppress.Measure]int{}
+	narrow := map[ur.Measure]int{}
 	for _, iv := range ivs {
 		if !suppress.Protected(iv, iv.Measure.Value(&cells[iv.Cell]), iv.Measure.Value(&cells[0]), cfg) {
 			narrow[iv.Measure]++
