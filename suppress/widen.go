@@ -93,9 +93,9 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 		}
 		return l.intervalOf(cells, h, m, nil)
 	}
-	trials := maxWidenTrialsSmall
+	w := &widener{l: l, cells: cells, trials: maxWidenTrialsSmall, intervalOf: intervalOf}
 	if local {
-		trials = maxWidenTrials
+		w.trials = maxWidenTrials
 	}
 	p := cfg.WithDefaults().DominanceP / 100
 	// Hiding more only removes equations, so an interval never narrows:
@@ -136,12 +136,11 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 			if touched[[2]int32{l.block[h], int32(iv.Measure)}] {
 				continue // one move per cost centre and measure a round: it may be enough for the others
 			}
-			after := Interval{Lo: math.NaN()}
-			if u := l.widener(cells, h, iv.Measure, iv, hiWant, loWant, &trials, intervalOf, &after); u >= 0 {
+			if u, after, shown := w.move(widening{h: h, m: iv.Measure, before: iv, hiWant: hiWant, loWant: loWant}); u >= 0 {
 				cells[u].Suppression = ur.HiddenSecondary
 				hid = append(hid, u)
 				touched[[2]int32{l.block[h], int32(iv.Measure)}] = true
-				if !math.IsNaN(after.Lo) && Protected(after, v, l.upperCap(cells, h, iv.Measure), cfg) {
+				if shown && Protected(after, v, l.upperCap(cells, h, iv.Measure), cfg) {
 					// The trial showed it: the range is wide enough now,
 					// and hiding more keeps it so.
 					pending.remove(h, iv.Measure)
@@ -163,8 +162,27 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 	return 0, nil, nil
 }
 
-// widener picks the published cell to hide to widen h's interval of
-// measure m, or -1. First a cell whose value caps the interval: a published
+// widening is what Widen asks of a move for one (cell, measure) pair found
+// too narrow: h's interval of m before the move, and the range wanted.
+type widening struct {
+	h              int
+	m              ur.Measure
+	before         Interval
+	hiWant, loWant float64
+}
+
+// widener finds Widen's moves in one report: trials is how many moves
+// it may still try (each a linear program), and intervalOf gives h's
+// interval of m with the cells as they are.
+type widener struct {
+	l          *layout
+	cells      []ur.Cell
+	trials     int
+	intervalOf func(cells []ur.Cell, h int, m ur.Measure) (Interval, error)
+}
+
+// move picks the published cell to hide to widen x.h's interval of
+// measure x.m, or -1. First a cell whose value caps the interval: a published
 // cell containing h with less than the wanted upper end, or one inside h
 // with more than the wanted lower end (the cheapest). Otherwise the
 // cheapest published cell sharing an equation with h (same block and
@@ -172,10 +190,12 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 // centre) that holds at least need of the measure, so that it can trade
 // with h, found by trying.
 //
-// When a trial showed the move's effect, *after is h's interval with the
-// move made (before Secondary, which can only widen it further);
-// otherwise *after is left alone.
-func (l *layout) widener(cells []ur.Cell, h int, m ur.Measure, before Interval, hiWant, loWant float64, trials *int, intervalOf func([]ur.Cell, int, ur.Measure) (Interval, error), after *Interval) int {
+// When a trial showed the move's effect, shown is true and after is h's
+// interval with the move made (before Secondary, which can only widen it
+// further).
+func (w *widener) move(x widening) (u int, after Interval, shown bool) {
+	l, cells, intervalOf, trials := w.l, w.cells, w.intervalOf, &w.trials
+	h, m, before, hiWant, loWant := x.h, x.m, x.before, x.hiWant, x.loWant
 	best := -1
 	pick := func(i int) {
 		if best < 0 || l.costCmp(&cells[i], &cells[best]) < 0 {
@@ -223,7 +243,7 @@ func (l *layout) widener(cells []ur.Cell, h int, m ur.Measure, before Interval, 
 		}
 	})
 	if best >= 0 {
-		return best
+		return best, after, shown
 	}
 	// Otherwise try the related cells, cheapest first, and take the first
 	// whose hiding moves the bound that falls short: the equations that
@@ -296,7 +316,7 @@ func (l *layout) widener(cells []ur.Cell, h int, m ur.Measure, before Interval, 
 		}
 		if (before.Hi < hiWant && iv.Hi > before.Hi+widenEps(before.Hi)) ||
 			(before.Lo > loWant && iv.Lo < before.Lo-widenEps(before.Lo)) {
-			*after = iv
+			after, shown = iv, true
 			return true
 		}
 		return false
@@ -307,7 +327,7 @@ func (l *layout) widener(cells []ur.Cell, h int, m ur.Measure, before Interval, 
 			break
 		}
 		if try(cands[k]) {
-			return cands[k]
+			return cands[k], after, shown
 		}
 	}
 	if *trials > 0 && k == len(cands) && len(cells) <= widenFarCells {
@@ -335,7 +355,7 @@ func (l *layout) widener(cells []ur.Cell, h int, m ur.Measure, before Interval, 
 				break
 			}
 			if try(u) {
-				return u
+				return u, after, shown
 			}
 		}
 	}
@@ -351,13 +371,13 @@ func (l *layout) widener(cells []ur.Cell, h int, m ur.Measure, before Interval, 
 		}
 		u := cands[k]
 		if float64(m.Value(&cells[u])) >= need {
-			return u
+			return u, after, shown
 		}
 		if best < 0 || m.Value(&cells[u]) > m.Value(&cells[best]) {
 			best = u
 		}
 	}
-	return best
+	return best, after, shown
 }
 
 // widenFarCells is the largest report (in cells) whose widener, when the

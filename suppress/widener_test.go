@@ -65,7 +65,11 @@ func TestWidenerAsScan(t *testing.T) {
 			refGot := suppressions(got)
 			refWant := suppressions(want)
 			afterGot, afterWant := Interval{Lo: math.NaN()}, Interval{Lo: math.NaN()}
-			ug := lg.widener(got, h, m, before, hiWant, loWant, &trialsGot, stub(&triedGot, refGot), &afterGot)
+			w := &widener{l: lg, cells: got, trials: trialsGot, intervalOf: stub(&triedGot, refGot)}
+			ug, after, shown := w.move(widening{h: h, m: m, before: before, hiWant: hiWant, loWant: loWant})
+			if trialsGot = w.trials; shown {
+				afterGot = after
+			}
 			uw := widenerScan(lw, want, h, m, before, hiWant, loWant, &trialsWant, stub(&triedWant, refWant), &afterWant)
 			if ug != uw || trialsGot != trialsWant || !slices.Equal(triedGot, triedWant) || fmt.Sprint(afterGot) != fmt.Sprint(afterWant) {
 				t.Fatalf("seed %d call %d, cell %d %s: got cell %d (trials left %d, tried %v, after %v), want %d (%d, %v, %v)",
