@@ -7,14 +7,11 @@ import (
 	"html"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -224,26 +221,4 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
-}
-
-// compareGolden compares got with testdata/name, or rewrites it with -update.
-func compareGolden(tb testing.TB, name, got string) {
-	tb.Helper()
-	path := filepath.Join("testdata", name)
-	if updateGolden() {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("%v (run go test ./export/ -run %s -update to create it)", err, tb.Name())
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		tb.Errorf("%s differs (-want +got); if the change is intended, rerun with -update:\n%s", path, diff)
-	}
 }

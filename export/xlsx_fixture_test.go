@@ -2,7 +2,6 @@ package export
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"testing"
 	"time"
@@ -11,18 +10,6 @@ import (
 	"usagereport/aggregate"
 	"usagereport/suppress"
 )
-
-// updateGolden reports whether -update asks to rewrite golden files. The
-// flag is registered here only if no other test file of the package has.
-var updateGolden = func() func() bool {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files under testdata/")
-	}
-	return func() bool {
-		f := flag.Lookup("update")
-		return f != nil && f.Value.String() == "true"
-	}
-}()
 
 var (
 	testOrg     = ur.Org(987654325)

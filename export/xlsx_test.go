@@ -19,13 +19,14 @@ import (
 
 	ur "usagereport"
 	"usagereport/aggregate"
+	"usagereport/internal/golden"
 	"usagereport/suppress"
 )
 
 // TestXLSXGolden pins the layout of a small organisation's workbook.
 func TestXLSXGolden(t *testing.T) {
 	c, history := smallCubes(t)
-	compareGolden(t, "small.xlsx.txt", dumpXLSX(t, writeXLSX(t, c, history)))
+	golden.Compare(t, "testdata/small.xlsx.txt", dumpXLSX(t, writeXLSX(t, c, history)))
 }
 
 // cellKey names a report cell: cost centre, service, zone; "" is All.

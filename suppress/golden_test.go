@@ -1,38 +1,13 @@
 package suppress
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	ur "usagereport"
+	"usagereport/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// compareGolden compares got with testdata/name, or rewrites it with -update.
-func compareGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
-}
 
 // TestSmallTableGolden runs a table small enough to solve on paper.
 //
@@ -93,7 +68,7 @@ func TestSmallTableGolden(t *testing.T) {
 	res := Audit(cells)
 	fmt.Fprintf(&b, "hidden=%d disclosed=%d\n", res.Hidden, len(res.Disclosed))
 	fmt.Fprintf(&b, "loss=%+v\n", LossOf(cells))
-	compareGolden(t, "small_table.golden", b.String())
+	golden.Compare(t, "testdata/small_table.golden", b.String())
 }
 
 func suppressionName(s ur.Suppression) string {
