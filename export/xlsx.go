@@ -195,7 +195,7 @@ func (wb *workbook) printSetup(sheet string) error {
 	})
 }
 
-// freeze keeps the first rows and columns in view.
+// freezePanes keeps the first rows and columns in view.
 func freezePanes(cols, rows int) *excelize.Panes {
 	cell, _ := excelize.CoordinatesToCellName(cols+1, rows+1)
 	pane := "bottomLeft"
@@ -214,7 +214,7 @@ func freezePanes(cols, rows int) *excelize.Panes {
 // zipWriter writes the workbook's parts to a zip on the caller's writer.
 // It puts the content types part in a fixed order: excelize adds the image
 // types of a chart from a map, in random order, and a report's parts
-// should be the same bytes for the same cube and time.
+// should be the same bytes for the same report and time.
 //
 // excelize also writes its streamed sheets first, from a map, in random
 // order. Those parts are compressed into memory and written in name order

@@ -57,7 +57,7 @@ type matrixSpec struct {
 	total                   matrixRow
 }
 
-// totalRow is the "All" row: the cube's service totals and the
+// totalRow is the "All" row: the report's service totals and the
 // organisation's total.
 func (wb *workbook) totalRow() (matrixRow, error) {
 	r := newMatrixRow(All)

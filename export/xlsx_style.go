@@ -66,7 +66,7 @@ func newStyles(f *excelize.File) (*styles, error) {
 }
 
 // cellValue returns what the workbook writes for measure m of a cell, and
-// its style: nothing for a cell the cube does not have (no usage), Mark
+// its style: nothing for a cell the report does not have (no usage), Mark
 // for a hidden one, else the number.
 func (st *styles) cellValue(m measure, s shown, total bool) (any, int) {
 	switch {
