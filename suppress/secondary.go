@@ -203,21 +203,9 @@ func (l *layout) greedy(cells []ur.Cell, idx []int32, base *space) (unfixable []
 	known := *base
 	for _, u := range cands {
 		r := known.reduce(maskVec(l.mask[u]))
-		p := -1
-		for j := range dim {
-			if r[j] != 0 {
-				p = j
-				break
-			}
-		}
+		p := normalise(&r)
 		if p < 0 {
 			continue // already determined: publishing it tells nothing new
-		}
-		if r[p] != 1 {
-			inv := invMod(r[p])
-			for j := p; j < dim; j++ {
-				r[j] = mulMod(r[j], inv)
-			}
 		}
 		if givesAway(hidden, &r, p) {
 			cells[u].Suppression = ur.HiddenSecondary
@@ -227,16 +215,7 @@ func (l *layout) greedy(cells []ur.Cell, idx []int32, base *space) (unfixable []
 		}
 		known.addReduced(r)
 		for h := range hidden {
-			hr := &hidden[h]
-			f := hr[p]
-			if f == 0 {
-				continue
-			}
-			for j := range dim {
-				if r[j] != 0 {
-					hr[j] = subMod(hr[j], mulMod(f, r[j]))
-				}
-			}
+			eliminate(&hidden[h], &r, p)
 		}
 	}
 	return unfixable, changed

@@ -100,18 +100,45 @@ func fullSpace() space {
 // is in the span.
 func (s *space) reduce(v vec) vec {
 	for i := range s.n {
-		f := v[s.piv[i]]
-		if f == 0 {
-			continue
-		}
-		r := &s.rows[i]
-		for j := range dim {
-			if r[j] != 0 {
-				v[j] = subMod(v[j], mulMod(f, r[j]))
-			}
-		}
+		eliminate(&v, &s.rows[i], int(s.piv[i]))
 	}
 	return v
+}
+
+// eliminate subtracts from v the multiple of r, normalised at its pivot
+// p (r[p] = 1), that makes v[p] zero.
+func eliminate(v, r *vec, p int) {
+	f := v[p]
+	if f == 0 {
+		return
+	}
+	for j := range dim {
+		if r[j] != 0 {
+			v[j] = subMod(v[j], mulMod(f, r[j]))
+		}
+	}
+}
+
+// normalise scales r so that its first non-zero entry is 1, and returns
+// that entry's index, its pivot; -1 when r is zero.
+func normalise(r *vec) int {
+	p := -1
+	for j := range dim {
+		if r[j] != 0 {
+			p = j
+			break
+		}
+	}
+	if p < 0 || r[p] == 1 {
+		return p
+	}
+	inv := invMod(r[p])
+	for j := p; j < dim; j++ {
+		if r[j] != 0 {
+			r[j] = mulMod(r[j], inv)
+		}
+	}
+	return p
 }
 
 func isZero(v *vec) bool {
@@ -137,35 +164,12 @@ func (s *space) add(v vec) bool {
 
 // addReduced adds a vector already reduced by s.
 func (s *space) addReduced(r vec) bool {
-	p := -1
-	for j := range dim {
-		if r[j] != 0 {
-			p = j
-			break
-		}
-	}
+	p := normalise(&r)
 	if p < 0 {
 		return false
 	}
-	if r[p] != 1 {
-		inv := invMod(r[p])
-		for j := p; j < dim; j++ {
-			if r[j] != 0 {
-				r[j] = mulMod(r[j], inv)
-			}
-		}
-	}
 	for i := range s.n {
-		row := &s.rows[i]
-		f := row[p]
-		if f == 0 {
-			continue
-		}
-		for j := range dim {
-			if r[j] != 0 {
-				row[j] = subMod(row[j], mulMod(f, r[j]))
-			}
-		}
+		eliminate(&s.rows[i], &r, p)
 	}
 	s.rows[s.n] = r
 	s.piv[s.n] = int8(p)
