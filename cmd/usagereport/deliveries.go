@@ -17,7 +17,7 @@ import (
 // --resolve does.
 func runDeliveries(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "deliveries", "--store DIR|URL --month YYYY-MM [--resolve sent|pending --org N --recipient ADDR]")
-	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	storeSpec := storeFlag(fs)
 	monthFlag := fs.String("month", "", "the month, YYYY-MM")
 	resolve := fs.String("resolve", "", "resolve an unknown or failed delivery: sent (it arrived) or pending (send it again)")
 	orgFlag := fs.String("org", "", "the organisation of the delivery to resolve")
@@ -46,37 +46,34 @@ func runDeliveries(ctx context.Context, e *Env, args []string) error {
 	} else if *orgFlag != "" || *recipient != "" {
 		return usagef("--org and --recipient go with --resolve")
 	}
-	st, err := openStore(ctx, e, *storeSpec)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if *resolve != "" {
-		if err := st.ResolveDelivery(ctx, key, to); err != nil {
+	return withStore(ctx, e, *storeSpec, func(st ur.Backend) error {
+		if *resolve != "" {
+			if err := st.ResolveDelivery(ctx, key, to); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.Stdout, "%s %s: delivery resolved as %s\n", key.Org, month, to)
+			return nil
+		}
+		status, err := mail.MonthStatus(ctx, st, month, e.Now())
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.Stdout, "%s %s: delivery resolved as %s\n", key.Org, month, to)
+		if len(status.Deliveries) == 0 {
+			fmt.Fprintf(e.Stdout, "%s: no deliveries\n", month)
+			return nil
+		}
+		tw := tabwriter.NewWriter(e.Stdout, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "ORG\tRECIPIENT\tSTATE\tATTEMPTS\tRESENDS\tNEXT ATTEMPT\tUPDATED\tMESSAGE-ID\tCODE\tLAST ERROR")
+		for _, d := range status.Deliveries {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", d.Org, d.Recipient, d.State, d.Attempts, d.Resends,
+				nextAttempt(d, status.Now), d.UpdatedAt.UTC().Format(time.RFC3339), ledgerCell(d.MessageID), replyCode(d.LastCode), ledgerCell(d.LastError))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		printStatus(e.Stdout, status, true)
 		return nil
-	}
-	status, err := mail.MonthStatus(ctx, st, month, e.Now())
-	if err != nil {
-		return err
-	}
-	if len(status.Deliveries) == 0 {
-		fmt.Fprintf(e.Stdout, "%s: no deliveries\n", month)
-		return nil
-	}
-	tw := tabwriter.NewWriter(e.Stdout, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "ORG\tRECIPIENT\tSTATE\tATTEMPTS\tRESENDS\tNEXT ATTEMPT\tUPDATED\tMESSAGE-ID\tCODE\tLAST ERROR")
-	for _, d := range status.Deliveries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", d.Org, d.Recipient, d.State, d.Attempts, d.Resends,
-			nextAttempt(d, status.Now), d.UpdatedAt.UTC().Format(time.RFC3339), ledgerCell(d.MessageID), replyCode(d.LastCode), ledgerCell(d.LastError))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	printStatus(e.Stdout, status, true)
-	return nil
+	})
 }
 
 // printStatus prints where the month's deliveries stand: the counts, then

@@ -21,7 +21,7 @@ const maxRejectionsShown = 20
 
 func runIngest(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "ingest", "--store DIR|URL [--key-file F] [--profile P] [--max-gzip-ratio R] [--allow-special] FILE...")
-	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	storeSpec := storeFlag(fs)
 	keyFile := fs.String("key-file", "", "file holding the pseudonym key (hex); else $"+envKey+", else the store's own")
 	profileFile := fs.String("profile", "", "mapping profile (TOML) of the files' format; default CSV v1")
 	maxGzipRatio := fs.Float64("max-gzip-ratio", ingest.DefaultMaxGzipRatio, "refuse a gzip file that expands more than this many times (0: no cap)")

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	ur "usagereport"
@@ -48,7 +47,7 @@ func runOrg(ctx context.Context, e *Env, args []string) error {
 
 func runOrgPut(ctx context.Context, e *Env, sub string, args []string) error {
 	fs := newFlagSet(e, "org "+sub, "--store DIR|URL --org N [--name NAME] [--agreement-end YYYY-MM-DD] [--recipient EMAIL]... [--min-group K]")
-	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	storeSpec := storeFlag(fs)
 	orgFlag := fs.String("org", "", "the organisation number (9 digits)")
 	name := fs.String("name", "", "the organisation's name")
 	end := fs.String("agreement-end", "", "last day of the agreement, YYYY-MM-DD; its records are purged 6 months later (set: empty clears it)")
@@ -80,90 +79,83 @@ func runOrgPut(ctx context.Context, e *Env, sub string, args []string) error {
 		return usagef("--min-group: %d is below the floor of %d (0 for none)", *minK, suppress.MinGroupSizeFloor)
 	}
 
-	st, err := openStore(ctx, e, *storeSpec)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	o, err := st.Org(ctx, org)
-	switch {
-	case sub == "add" && err == nil:
-		return fmt.Errorf("organisation %s is registered already: use 'org set' to change it", org)
-	case sub == "add" && errors.Is(err, ur.ErrNotFound):
-		o = ur.OrgInfo{Org: org}
-	case sub == "set" && errors.Is(err, ur.ErrNotFound):
-		return fmt.Errorf("organisation %s is not registered: use 'org add'", org)
-	case err != nil:
-		return err
-	}
-	if set["name"] {
-		if strings.TrimSpace(*name) == "" {
-			return usagef("--name may not be empty")
+	return withStore(ctx, e, *storeSpec, func(st ur.Backend) error {
+		o, err := st.Org(ctx, org)
+		switch {
+		case sub == "add" && err == nil:
+			return fmt.Errorf("organisation %s is registered already: use 'org set' to change it", org)
+		case sub == "add" && errors.Is(err, ur.ErrNotFound):
+			o = ur.OrgInfo{Org: org}
+		case sub == "set" && errors.Is(err, ur.ErrNotFound):
+			return fmt.Errorf("organisation %s is not registered: use 'org add'", org)
+		case err != nil:
+			return err
 		}
-		o.Name = strings.TrimSpace(*name)
-	}
-	if set["agreement-end"] {
-		o.AgreementEnd = endDate
-	}
-	if set["recipient"] {
-		o.Recipients = recipients
-	}
-	if set["min-group"] {
-		o.MinGroupSize = *minK
-	}
-	if err := st.PutOrg(ctx, o); err != nil {
-		return err
-	}
-	verb := "added"
-	if sub == "set" {
-		verb = "updated"
-	}
-	fmt.Fprintf(e.Stdout, "%s organisation %s\n", verb, org)
-	return nil
+		if set["name"] {
+			if strings.TrimSpace(*name) == "" {
+				return usagef("--name may not be empty")
+			}
+			o.Name = strings.TrimSpace(*name)
+		}
+		if set["agreement-end"] {
+			o.AgreementEnd = endDate
+		}
+		if set["recipient"] {
+			o.Recipients = recipients
+		}
+		if set["min-group"] {
+			o.MinGroupSize = *minK
+		}
+		if err := st.PutOrg(ctx, o); err != nil {
+			return err
+		}
+		verb := "added"
+		if sub == "set" {
+			verb = "updated"
+		}
+		fmt.Fprintf(e.Stdout, "%s organisation %s\n", verb, org)
+		return nil
+	})
 }
 
 func runOrgList(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "org list", "--store DIR|URL [--recipients]")
-	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	storeSpec := storeFlag(fs)
 	showRecipients := fs.Bool("recipients", false, "show the recipients' addresses (personal data), not only their number")
 	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, e, *storeSpec)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	orgs, err := st.Orgs(ctx)
-	if err != nil {
-		return err
-	}
-	if len(orgs) == 0 {
-		fmt.Fprintln(e.Stdout, "no organisations registered")
-		return nil
-	}
-	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ORG\tNAME\tAGREEMENT END\tMIN GROUP\tRECIPIENTS")
-	for _, o := range orgs {
-		end, k := "-", "-"
-		if !o.AgreementEnd.IsZero() {
-			end = o.AgreementEnd.Format(dateLayout)
+	return withStore(ctx, e, *storeSpec, func(st ur.Backend) error {
+		orgs, err := st.Orgs(ctx)
+		if err != nil {
+			return err
 		}
-		if o.MinGroupSize > 0 {
-			k = fmt.Sprint(o.MinGroupSize)
+		if len(orgs) == 0 {
+			fmt.Fprintln(e.Stdout, "no organisations registered")
+			return nil
 		}
-		rcpt := fmt.Sprint(len(o.Recipients))
-		if *showRecipients && len(o.Recipients) > 0 {
-			rcpt = strings.Join(o.Recipients, ", ")
+		tw := newTable(e.Stdout, "ORG\tNAME\tAGREEMENT END\tMIN GROUP\tRECIPIENTS")
+		for _, o := range orgs {
+			end, k := "-", "-"
+			if !o.AgreementEnd.IsZero() {
+				end = o.AgreementEnd.Format(dateLayout)
+			}
+			if o.MinGroupSize > 0 {
+				k = fmt.Sprint(o.MinGroupSize)
+			}
+			rcpt := fmt.Sprint(len(o.Recipients))
+			if *showRecipients && len(o.Recipients) > 0 {
+				rcpt = strings.Join(o.Recipients, ", ")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.Org, o.Name, end, k, rcpt)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.Org, o.Name, end, k, rcpt)
-	}
-	return tw.Flush()
+		return tw.Flush()
+	})
 }
 
 func runOrgRemove(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "org remove", "--store DIR|URL --org N")
-	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	storeSpec := storeFlag(fs)
 	orgFlag := fs.String("org", "", "the organisation number (9 digits)")
 	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
@@ -175,14 +167,11 @@ func runOrgRemove(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return usagef("--org: %v", err)
 	}
-	st, err := openStore(ctx, e, *storeSpec)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.RemoveOrg(ctx, org); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.Stdout, "removed organisation %s from the registry and revoked its access tokens; a running serve refuses it at once (its records stay until purged by retention)\n", org)
-	return nil
+	return withStore(ctx, e, *storeSpec, func(st ur.Backend) error {
+		if err := st.RemoveOrg(ctx, org); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Stdout, "removed organisation %s from the registry and revoked its access tokens; a running serve refuses it at once (its records stay until purged by retention)\n", org)
+		return nil
+	})
 }

@@ -25,7 +25,7 @@ const (
 
 func runPurge(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "purge", "--store DIR|URL [--retention-months 13] [--now YYYY-MM-DD] [--dry-run]")
-	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	storeSpec := storeFlag(fs)
 	retention := fs.Int("retention-months", defaultRetentionMonths, "keep this many months before the current one (Europe/Oslo); older months are deleted")
 	nowFlag := fs.String("now", "", "today's date, YYYY-MM-DD (for tests; default: the clock)")
 	dryRun := fs.Bool("dry-run", false, "count what would be deleted, delete nothing")

@@ -31,7 +31,7 @@ func (l *orgList) Set(s string) error {
 
 func runReport(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "report", "--store DIR|URL --month YYYY-MM --out DIR [--org N]... [--min-group K] [--format xlsx,parquet] [--republish --reason TEXT] [--worker [--lease D]]")
-	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	storeSpec := storeFlag(fs)
 	monthFlag := fs.String("month", "", "the month to report, YYYY-MM (Europe/Oslo)")
 	out := fs.String("out", "", "folder to write reports into: OUT/<org>/<org>-<YYYY-MM>.<ext>")
 	k := fs.Int("min-group", suppress.DefaultMinGroupSize, "minimum group size k (at least 3)")

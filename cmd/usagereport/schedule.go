@@ -14,7 +14,7 @@ import (
 // ledger makes safe to repeat: a catch-up or retry sends nothing twice.
 func runSchedule(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "schedule", "--store DIR|URL --reports DIR --smtp-host H --from ADDR [--day D] [--at HH:MM] [flags]")
-	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	storeSpec := storeFlag(fs)
 	reports := fs.String("reports", "", "folder of the reports (made there first when missing)")
 	day := fs.Int("day", 5, "day of the month to send on, 1 to 28 (the 5th: the month's exports are in by then)")
 	at := fs.String("at", "08:00", "time of day to send at, HH:MM Europe/Oslo")

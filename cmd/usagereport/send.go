@@ -72,7 +72,7 @@ func mailFlags(e *Env, fs *flag.FlagSet) func() (mail.Config, error) {
 
 func runSend(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "send", "--store DIR|URL --reports DIR --month YYYY-MM --smtp-host H --from ADDR [flags]")
-	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	storeSpec := storeFlag(fs)
 	reports := fs.String("reports", "", "folder of the reports (made there first when missing)")
 	monthFlag := fs.String("month", "", "the month whose reports to send, YYYY-MM")
 	mailCfg := mailFlags(e, fs)

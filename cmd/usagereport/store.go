@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -29,6 +30,22 @@ const (
 // nothing from it. Only ingest and init create one (createStore).
 func openStore(ctx context.Context, e *Env, spec string) (ur.Backend, error) {
 	return openStoreMode(ctx, e, spec, false)
+}
+
+// withStore runs fn with the existing store named by spec (see
+// openStore), and closes it after.
+func withStore(ctx context.Context, e *Env, spec string, fn func(st ur.Backend) error) error {
+	st, err := openStore(ctx, e, spec)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
+
+// storeFlag registers --store: the store a command works on.
+func storeFlag(flags *flag.FlagSet) *string {
+	return flags.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
 }
 
 // createStore opens the store named by spec, creating it when missing.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	ur "usagereport"
@@ -32,7 +31,7 @@ func runToken(ctx context.Context, e *Env, args []string) error {
 // alone so that a script can capture it; the store keeps only its hash.
 func runTokenCreate(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "token create", "--store DIR|URL --org N [--name LABEL]")
-	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	storeSpec := storeFlag(fs)
 	orgFlag := fs.String("org", "", "the organisation number (9 digits) whose reports the token opens")
 	name := fs.String("name", "", "a label to tell tokens apart, e.g. finance")
 	if err := parseFlagsNoArgs(fs, args); err != nil {
@@ -45,30 +44,27 @@ func runTokenCreate(ctx context.Context, e *Env, args []string) error {
 	if len(*name) > 200 || strings.ContainsFunc(*name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		return usagef("--name: at most 200 characters, no control characters")
 	}
-	st, err := openStore(ctx, e, *storeSpec)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	// A token for an organisation the store does not serve is a typo.
-	if _, err := st.Org(ctx, org); errors.Is(err, ur.ErrNotFound) {
-		return fmt.Errorf("organisation %s is not in the registry: add it first with 'usagereport org add'", org)
-	} else if err != nil {
-		return err
-	}
-	token := ur.NewToken()
-	id, err := st.CreateToken(ctx, org, *name, ur.TokenHash(token))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(e.Stdout, token)
-	fmt.Fprintf(e.Stderr, "Token %d for organisation %s created. It is shown only now; the store keeps only its hash.\n", id, org)
-	return nil
+	return withStore(ctx, e, *storeSpec, func(st ur.Backend) error {
+		// A token for an organisation the store does not serve is a typo.
+		if _, err := st.Org(ctx, org); errors.Is(err, ur.ErrNotFound) {
+			return fmt.Errorf("organisation %s is not in the registry: add it first with 'usagereport org add'", org)
+		} else if err != nil {
+			return err
+		}
+		token := ur.NewToken()
+		id, err := st.CreateToken(ctx, org, *name, ur.TokenHash(token))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.Stdout, token)
+		fmt.Fprintf(e.Stderr, "Token %d for organisation %s created. It is shown only now; the store keeps only its hash.\n", id, org)
+		return nil
+	})
 }
 
 func runTokenList(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "token list", "--store DIR|URL [--org N]")
-	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	storeSpec := storeFlag(fs)
 	orgFlag := fs.String("org", "", "list only this organisation's tokens")
 	if err := parseFlagsNoArgs(fs, args); err != nil {
 		return err
@@ -80,25 +76,21 @@ func runTokenList(ctx context.Context, e *Env, args []string) error {
 			return usagef("--org: %v", err)
 		}
 	}
-	st, err := openStore(ctx, e, *storeSpec)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	ts, err := st.ListTokens(ctx, org)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tORG\tNAME\tCREATED\tREVOKED")
-	for _, t := range ts {
-		revoked := "-"
-		if !t.RevokedAt.IsZero() {
-			revoked = t.RevokedAt.UTC().Format(time.RFC3339)
+	return withStore(ctx, e, *storeSpec, func(st ur.Backend) error {
+		ts, err := st.ListTokens(ctx, org)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Org, orDash(t.Name), t.CreatedAt.UTC().Format(time.RFC3339), revoked)
-	}
-	return tw.Flush()
+		tw := newTable(e.Stdout, "ID\tORG\tNAME\tCREATED\tREVOKED")
+		for _, t := range ts {
+			revoked := "-"
+			if !t.RevokedAt.IsZero() {
+				revoked = t.RevokedAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Org, orDash(t.Name), t.CreatedAt.UTC().Format(time.RFC3339), revoked)
+		}
+		return tw.Flush()
+	})
 }
 
 func orDash(s string) string {
@@ -110,7 +102,7 @@ func orDash(s string) string {
 
 func runTokenRevoke(ctx context.Context, e *Env, args []string) error {
 	fs := newFlagSet(e, "token revoke", "--store DIR|URL ID")
-	storeSpec := fs.String("store", "", "the store: a folder (embedded) or a postgres:// URL")
+	storeSpec := storeFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -121,14 +113,11 @@ func runTokenRevoke(ctx context.Context, e *Env, args []string) error {
 	if err != nil || id <= 0 {
 		return usagef("token ID %q is not a positive number", fs.Arg(0))
 	}
-	st, err := openStore(ctx, e, *storeSpec)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.RevokeToken(ctx, id); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.Stderr, "Token %d revoked; its sessions end with it.\n", id)
-	return nil
+	return withStore(ctx, e, *storeSpec, func(st ur.Backend) error {
+		if err := st.RevokeToken(ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Stderr, "Token %d revoked; its sessions end with it.\n", id)
+		return nil
+	})
 }
