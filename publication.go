@@ -193,12 +193,7 @@ func PublishedCells(cells []Cell) []Cell {
 		} else {
 			p.Subscribers, p.Events, p.DurationS, p.VolumeBytes, p.Charge = c.Subscribers, c.Events, c.DurationS, c.VolumeBytes, c.Charge
 			p.HiddenMeasures = c.HiddenMeasures
-			if p.HiddenMeasures.Has(HideDuration) {
-				p.DurationS = 0
-			}
-			if p.HiddenMeasures.Has(HideVolume) {
-				p.VolumeBytes = 0
-			}
+			p.ClearHiddenMeasures()
 		}
 		out[i] = p
 	}
