@@ -3,8 +3,8 @@
 // specifies it (report-v2: one row per cell, hidden cells with null
 // measures) and the Excel workbook (Summary, Cost centres, Roaming,
 // About), both written atomically. It reads a published Parquet file back
-// into a ur.Report, for a later month's workbook history, audits and
-// tests. It imports only the root package and file libraries.
+// (ReadParquet, ReadPublished) for audits and tests. It imports only the
+// root package and file libraries.
 //
 // It writes only what a report publishes: a hidden cell's measures never
 // reach a file, the internal suppression reason and dominance inputs are
