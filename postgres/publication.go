@@ -67,16 +67,8 @@ func (s *Store) Publications(ctx context.Context) ([]ur.Publication, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list publications: %w", err)
 	}
-	defer rows.Close()
-	var out []ur.Publication
-	for rows.Next() {
-		p, err := scanPublication(rows, nil)
-		if err != nil {
-			return nil, fmt.Errorf("list publications: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ur.Publication, error) { return scanPublication(r, nil) })
+	if err != nil {
 		return nil, fmt.Errorf("list publications: %w", err)
 	}
 	return out, nil

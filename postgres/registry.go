@@ -84,16 +84,8 @@ func (s *Store) Orgs(ctx context.Context) ([]ur.OrgInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list organisations: %w", err)
 	}
-	defer rows.Close()
-	var out []ur.OrgInfo
-	for rows.Next() {
-		o, err := scanOrg(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list organisations: %w", err)
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ur.OrgInfo, error) { return scanOrg(r) })
+	if err != nil {
 		return nil, fmt.Errorf("list organisations: %w", err)
 	}
 	return out, nil
