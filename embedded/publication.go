@@ -152,10 +152,7 @@ func (s *Store) pubPath(org ur.Org, m ur.Month, version int, ext string) string 
 // Publications lists every publication record, without cells.
 func (s *Store) Publications(ctx context.Context) ([]ur.Publication, error) {
 	root := filepath.Join(s.dir, "publications")
-	orgs, err := os.ReadDir(root)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	orgs, _, err := readDirIfAny(root) // none yet: no records
 	if err != nil {
 		return nil, fmt.Errorf("list publications: %w", err)
 	}
@@ -268,11 +265,8 @@ func (s *Store) DeletePublications(ctx context.Context, org ur.Org) (int, error)
 	dir := filepath.Join(s.dir, "publications", org.String())
 	n := 0
 	err := s.withLock(func() error {
-		files, err := os.ReadDir(dir)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
+		files, ok, err := readDirIfAny(dir)
+		if !ok || err != nil {
 			return err
 		}
 		for _, f := range files {
@@ -297,11 +291,8 @@ func (s *Store) DeletePublicationsBefore(ctx context.Context, m ur.Month) (int, 
 	root := filepath.Join(s.dir, "publications")
 	n := 0
 	err := s.withLock(func() error {
-		orgs, err := os.ReadDir(root)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
+		orgs, ok, err := readDirIfAny(root)
+		if !ok || err != nil {
 			return err
 		}
 		for _, o := range orgs {
@@ -336,4 +327,14 @@ func (s *Store) DeletePublicationsBefore(ctx context.Context, m ur.Month) (int, 
 		return 0, fmt.Errorf("delete publications before %s: %w", m, err)
 	}
 	return n, nil
+}
+
+// readDirIfAny lists dir, in name order; ok is false, with no error, when
+// dir does not exist.
+func readDirIfAny(dir string) (entries []os.DirEntry, ok bool, err error) {
+	entries, err = os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	return entries, err == nil, err
 }

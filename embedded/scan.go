@@ -44,10 +44,7 @@ func (s *Store) Months(ctx context.Context) ([]ur.Month, error) {
 // segments lists the committed segment files of month m, in name order.
 func (s *Store) segments(m ur.Month, ledger map[string]ledgerEntry) ([]string, error) {
 	dir := filepath.Join(s.dir, "months", m.String())
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	entries, _, err := readDirIfAny(dir) // none: no records of m
 	if err != nil {
 		return nil, fmt.Errorf("list month %s: %w", m, err)
 	}
