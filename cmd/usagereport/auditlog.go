@@ -31,11 +31,11 @@ func runAuditLog(ctx context.Context, e *Env, args []string) error {
 		}
 		tw := newTable(e.Stdout, "TIME\tORG\tREPORT\tOUTCOME\tREMOTE")
 		for _, ev := range evs {
-			org := "-"
+			org := ""
 			if ev.Org != 0 {
 				org = ev.Org.String()
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format(time.RFC3339), org, orDash(ev.Report), ev.Outcome, orDash(ev.Remote))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format(time.RFC3339), orDash(org), orDash(ev.Report), ev.Outcome, orDash(ev.Remote))
 		}
 		return tw.Flush()
 	})

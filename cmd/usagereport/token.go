@@ -83,14 +83,18 @@ func runTokenList(ctx context.Context, e *Env, args []string) error {
 		}
 		tw := newTable(e.Stdout, "ID\tORG\tNAME\tCREATED\tREVOKED")
 		for _, t := range ts {
-			revoked := "-"
-			if !t.RevokedAt.IsZero() {
-				revoked = t.RevokedAt.UTC().Format(time.RFC3339)
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Org, orDash(t.Name), t.CreatedAt.UTC().Format(time.RFC3339), revoked)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Org, orDash(t.Name), t.CreatedAt.UTC().Format(time.RFC3339), timeOrDash(t.RevokedAt))
 		}
 		return tw.Flush()
 	})
+}
+
+// timeOrDash writes t in RFC 3339, UTC, or "-" for the zero time.
+func timeOrDash(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func orDash(s string) string {
