@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 
 	ur "usagereport"
-	"usagereport/aggregate"
 )
 
 // Config holds the suppression settings of a run.
@@ -68,6 +67,19 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Source is where a run takes a month's organisations and their reports
+// from, the cells not yet suppressed: aggregate.Builder.
+type Source interface {
+	// Orgs lists the month's organisations in organisation order.
+	Orgs() []ur.Org
+	// Subscribers is org's count of distinct subscribers in the month.
+	Subscribers(org ur.Org) int
+	// Size estimates the work of org's report, to start large ones first.
+	Size(org ur.Org) int
+	// Report computes org's report; it is called once per organisation.
+	Report(org ur.Org) (*ur.Report, error)
+}
+
 // Withheld names an organisation that gets no report for the month because
 // its month total has fewer than k subscribers.
 type Withheld struct {
@@ -81,7 +93,7 @@ type Withheld struct {
 // fallback pattern's, if need be); if one could not be made, Cubes returns
 // its error, and no cubes (EachResult goes on without it). Like EachCube,
 // it computes each organisation's cube once.
-func Cubes(b *aggregate.Builder, cfg Config) ([]*Cube, []Withheld, error) {
+func Cubes(b Source, cfg Config) ([]*Cube, []Withheld, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -100,7 +112,7 @@ func Cubes(b *aggregate.Builder, cfg Config) ([]*Cube, []Withheld, error) {
 // Eligible splits the month's organisations into those that get a report
 // and those withheld for having fewer than their k subscribers, both in
 // organisation order.
-func Eligible(b *aggregate.Builder, cfg Config) (orgs []ur.Org, withheld []Withheld) {
+func Eligible(b Source, cfg Config) (orgs []ur.Org, withheld []Withheld) {
 	for _, org := range b.Orgs() {
 		if k := cfg.forOrg(org).MinGroupSize; b.Subscribers(org) < k {
 			withheld = append(withheld, Withheld{Org: org, MinGroupSize: k})
@@ -120,7 +132,7 @@ func Eligible(b *aggregate.Builder, cfg Config) (orgs []ur.Org, withheld []Withh
 // different organisations. fn owns the cube. After a failure (of a cube or of fn)
 // EachCube starts no more organisations, and returns the error of the
 // first one in orgs' order that failed.
-func EachCube(b *aggregate.Builder, cfg Config, orgs []ur.Org, fn func(i int, c *Cube) error) error {
+func EachCube(b Source, cfg Config, orgs []ur.Org, fn func(i int, c *Cube) error) error {
 	return EachResult(b, cfg, orgs, func(i int, c *Cube, err error) error {
 		if err != nil {
 			return err
@@ -133,7 +145,7 @@ func EachCube(b *aggregate.Builder, cfg Config, orgs []ur.Org, fn func(i int, c 
 // cube cannot be made: fn gets either the cube or the error that kept it
 // from being made (cube nil), and only an error fn returns stops the
 // other organisations. One organisation's trouble stays its own.
-func EachResult(b *aggregate.Builder, cfg Config, orgs []ur.Org, fn func(i int, c *Cube, err error) error) error {
+func EachResult(b Source, cfg Config, orgs []ur.Org, fn func(i int, c *Cube, err error) error) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -178,7 +190,7 @@ func EachResult(b *aggregate.Builder, cfg Config, orgs []ur.Org, fn func(i int, 
 }
 
 // orgCube computes one organisation's suppressed, audited cube.
-func orgCube(b *aggregate.Builder, org ur.Org, cfg Config) (*Cube, error) {
+func orgCube(b Source, org ur.Org, cfg Config) (*Cube, error) {
 	rep, err := b.Report(org)
 	if err != nil {
 		return nil, err
