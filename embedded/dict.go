@@ -158,3 +158,59 @@ func (d *ccDict) add(s string) uint64 {
 }
 
 func (d *ccDict) len() uint64 { return d.names.n }
+
+// orgIndex numbers a segment's organisations in the order first added:
+// an open-addressing table of (org, 1 + index), a few hundred of them at
+// most, where a map cost a hash call a row.
+type orgIndex struct {
+	slots []orgSlot // a power of two of them, at most half used
+	n     uint64
+}
+
+type orgSlot struct {
+	org ur.Org
+	i   uint32 // 1 + the index; 0 for an empty slot
+}
+
+func orgHome(o ur.Org, mask uint64) uint64 {
+	return uint64(o) * 0x9e3779b97f4a7c15 >> 32 & mask
+}
+
+func (x *orgIndex) get(o ur.Org) (uint64, bool) {
+	mask := uint64(len(x.slots) - 1)
+	for i := orgHome(o, mask); len(x.slots) > 0; i = (i + 1) & mask {
+		s := x.slots[i]
+		if s.i == 0 {
+			break
+		}
+		if s.org == o {
+			return uint64(s.i - 1), true
+		}
+	}
+	return 0, false
+}
+
+// add numbers o, which get did not find.
+func (x *orgIndex) add(o ur.Org) uint64 {
+	if 2*(x.n+1) > uint64(len(x.slots)) {
+		old := x.slots
+		x.slots = make([]orgSlot, max(64, 2*len(old)))
+		for _, s := range old {
+			if s.i != 0 {
+				x.put(s)
+			}
+		}
+	}
+	x.put(orgSlot{org: o, i: uint32(x.n + 1)})
+	x.n++
+	return x.n - 1
+}
+
+func (x *orgIndex) put(s orgSlot) {
+	mask := uint64(len(x.slots) - 1)
+	i := orgHome(s.org, mask)
+	for x.slots[i].i != 0 {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = s
+}

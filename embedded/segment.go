@@ -34,8 +34,12 @@ const (
 var errDamaged = errors.New("damaged segment")
 
 type segWriter struct {
-	w    *bufio.Writer
-	orgs map[ur.Org]uint64
+	// out gets buf whenever it holds segFlush bytes: a record is
+	// appended to buf in place, and a write per record (even to a
+	// bufio.Writer) cost more than encoding it.
+	out  io.Writer
+	buf  []byte
+	orgs orgIndex
 	subs subDict
 	// bySub and byCC find the segment's index of a subscriber or cost
 	// centre by the caller's run id of it (see fileWriter.AddWithIDs):
@@ -48,8 +52,10 @@ type segWriter struct {
 	// A slot holds its string, so the memory cannot be reused for another.
 	ccCache [256]ccSlot
 	count   uint64
-	buf     []byte
 }
+
+// segFlush is how many bytes segWriter gathers before it writes them.
+const segFlush = 256 << 10
 
 type ccSlot struct {
 	name string
@@ -59,23 +65,22 @@ type ccSlot struct {
 
 func newSegWriter(w io.Writer) (*segWriter, error) {
 	s := &segWriter{
-		w:    bufio.NewWriterSize(w, 256<<10),
-		orgs: make(map[ur.Org]uint64),
-		ccs:  newCCDict(),
+		out: w,
+		buf: make([]byte, 0, segFlush+4<<10),
+		ccs: newCCDict(),
 	}
-	_, err := s.w.WriteString(segMagic)
-	return s, err
+	s.buf = append(s.buf, segMagic...)
+	return s, nil
 }
 
 // add writes r; sub and cc are the caller's run ids of its subscriber and
 // cost centre, 0 if none.
 func (s *segWriter) add(r *ur.Record, sub, cc uint32) error {
-	b := append(s.buf[:0], tagRecord)
-	if i, ok := s.orgs[r.Org]; ok {
+	b := append(s.buf, tagRecord)
+	if i, ok := s.orgs.get(r.Org); ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
-		i = uint64(len(s.orgs))
-		s.orgs[r.Org] = i
+		i = s.orgs.add(r.Org)
 		b = binary.AppendUvarint(b, i)
 		b = binary.AppendUvarint(b, uint64(r.Org))
 	}
@@ -103,7 +108,16 @@ func (s *segWriter) add(r *ur.Record, sub, cc uint32) error {
 	b = binary.AppendVarint(b, int64(r.Charge))
 	s.buf = b
 	s.count++
-	_, err := s.w.Write(b)
+	if len(b) >= segFlush {
+		return s.flush()
+	}
+	return nil
+}
+
+// flush writes what buf holds.
+func (s *segWriter) flush() error {
+	_, err := s.out.Write(s.buf)
+	s.buf = s.buf[:0]
 	return err
 }
 
@@ -160,12 +174,8 @@ func setRunID(x *byRunID, id uint32, i uint64) {
 }
 
 func (s *segWriter) finish() error {
-	b := append(s.buf[:0], tagEnd)
-	b = binary.AppendUvarint(b, s.count)
-	if _, err := s.w.Write(b); err != nil {
-		return err
-	}
-	return s.w.Flush()
+	s.buf = binary.AppendUvarint(append(s.buf, tagEnd), s.count)
+	return s.flush()
 }
 
 // segReader decodes a segment entry by entry.
