@@ -40,12 +40,18 @@ type segWriter struct {
 	out  io.Writer
 	buf  []byte
 	orgs orgIndex
-	subs subDict
-	// bySub and byCC find the segment's index of a subscriber or cost
-	// centre by the caller's run id of it (see fileWriter.AddWithIDs):
-	// indexing a slice instead of hashing the pseudonym or name every row.
+	// A subscriber or cost centre is found by the caller's run id of it
+	// (see fileWriter.AddWithIDs) in bySub and byCC, by indexing a slice:
+	// no hash of the pseudonym or name a row, and no copy of either, 4
+	// bytes an entry. Only those that come without an id are kept whole,
+	// in subs and ccs, to be found by value. An id stands for one value
+	// and a value has at most one id (see ur.FileWriter), so the two never
+	// hold the same value.
 	bySub, byCC byRunID
+	subs        subDict
 	ccs         ccDict
+	// nsubs and nccs count the entries of the segment's dictionaries.
+	nsubs, nccs uint64
 	// ccCache finds a cost centre without an id by where its string lives:
 	// the ingest interns cost centre names, so a row's name is one of a few
 	// strings, and comparing a pointer is cheaper than hashing the name.
@@ -87,17 +93,31 @@ func (s *segWriter) add(r *ur.Record, sub, cc uint32) error {
 	if i, ok := s.sub(r.Subscriber, sub); ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
-		i = s.subs.add(r.Subscriber)
-		setRunID(&s.bySub, sub, i)
+		if i = s.nsubs; i >= math.MaxUint32 {
+			return errDictFull
+		}
+		s.nsubs++
+		if sub != 0 {
+			s.bySub.set(sub, uint32(i+1))
+		} else {
+			s.subs.add(r.Subscriber, i)
+		}
 		b = binary.AppendUvarint(b, i)
 		b = append(b, r.Subscriber[:]...)
 	}
 	if i, ok := s.costCentre(r.CostCentre, cc); ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
-		i = s.ccs.add(r.CostCentre)
-		setRunID(&s.byCC, cc, i)
-		s.ccCache[ccSlotOf(r.CostCentre)] = ccSlot{name: r.CostCentre, i: i, set: true}
+		if i = s.nccs; i >= math.MaxUint32 {
+			return errDictFull
+		}
+		s.nccs++
+		if cc != 0 {
+			s.byCC.set(cc, uint32(i+1))
+		} else {
+			s.ccs.add(r.CostCentre, i)
+			s.ccCache[ccSlotOf(r.CostCentre)] = ccSlot{name: r.CostCentre, i: i, set: true}
+		}
 		b = binary.AppendUvarint(b, i)
 		b = binary.AppendUvarint(b, uint64(len(r.CostCentre)))
 		b = append(b, r.CostCentre...)
@@ -121,56 +141,41 @@ func (s *segWriter) flush() error {
 	return err
 }
 
+// errDictFull refuses a segment with 2^32-1 distinct subscribers or cost
+// centres, which its run ids could not index.
+var errDictFull = errors.New("more than 2^32-2 distinct subscribers or cost centres in a month")
+
 // sub looks up the segment's index of p, whose id in the caller's run is
-// id (0: none). An id is trusted to stand for p alone: checking the
-// pseudonym costs another cache miss a row. One pseudonym may have several
-// ids, and records without one: a new id is looked up by pseudonym.
+// id (0: none). An id is trusted to stand for p alone, and p to have no
+// other id: checking the pseudonym costs another cache miss a row.
 func (s *segWriter) sub(p ur.Pseudonym, id uint32) (uint64, bool) {
 	if id != 0 {
-		if j := s.bySub.get(id); j != 0 {
-			return uint64(j - 1), true
-		}
+		j := s.bySub.get(id)
+		return uint64(j) - 1, j != 0
 	}
-	i, ok := s.subs.get(p)
-	if ok {
-		setRunID(&s.bySub, id, i)
-	}
-	return i, ok
+	return s.subs.get(p)
 }
 
 // costCentre is sub for a cost centre's name; without an id, it tries
 // ccCache before the dictionary.
 func (s *segWriter) costCentre(name string, id uint32) (uint64, bool) {
 	if id != 0 {
-		if j := s.byCC.get(id); j != 0 {
-			return uint64(j - 1), true
-		}
-	} else {
-		slot := &s.ccCache[ccSlotOf(name)]
-		if slot.set && unsafe.StringData(slot.name) == unsafe.StringData(name) && len(slot.name) == len(name) {
-			return slot.i, true
-		}
+		j := s.byCC.get(id)
+		return uint64(j) - 1, j != 0
+	}
+	slot := &s.ccCache[ccSlotOf(name)]
+	if slot.set && unsafe.StringData(slot.name) == unsafe.StringData(name) && len(slot.name) == len(name) {
+		return slot.i, true
 	}
 	i, ok := s.ccs.get(name)
 	if ok {
-		setRunID(&s.byCC, id, i)
-		if id == 0 {
-			s.ccCache[ccSlotOf(name)] = ccSlot{name: name, i: i, set: true}
-		}
+		s.ccCache[ccSlotOf(name)] = ccSlot{name: name, i: i, set: true}
 	}
 	return i, ok
 }
 
 func ccSlotOf(name string) uintptr {
 	return uintptr(unsafe.Pointer(unsafe.StringData(name))) >> 4 % 256
-}
-
-// setRunID notes that the run's id stands at index i.
-func setRunID(x *byRunID, id uint32, i uint64) {
-	if id == 0 || i >= math.MaxUint32 {
-		return
-	}
-	x.set(id, uint32(i+1))
 }
 
 func (s *segWriter) finish() error {
