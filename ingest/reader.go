@@ -179,16 +179,22 @@ func (r *Reader) Read(rec *ur.Record) error {
 	if r.sc.bad {
 		return r.reject(r.badColumn(r.sc.badField), ErrQuote)
 	}
-	if err := r.sc.split(r.want); err != nil {
-		return r.reject("", err)
-	}
-	if len(r.sc.fields) != r.nfields {
-		return r.reject("", ErrFieldCount)
-	}
-	for c, i := range r.col {
-		r.fields[c] = nil
-		if i >= 0 {
-			r.fields[c] = r.sc.fields[i]
+	if !r.sc.quoted && r.nfields <= cutMax {
+		if err := r.sc.cutFields(&r.fields, &r.col, r.nfields); err != nil {
+			return r.reject("", err)
+		}
+	} else {
+		if err := r.sc.split(r.want); err != nil {
+			return r.reject("", err)
+		}
+		if len(r.sc.fields) != r.nfields {
+			return r.reject("", ErrFieldCount)
+		}
+		for c, i := range r.col {
+			r.fields[c] = nil
+			if i >= 0 {
+				r.fields[c] = r.sc.fields[i]
+			}
 		}
 	}
 	if c, err := r.v.Record(&r.fields, rec); err != nil {
