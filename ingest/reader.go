@@ -159,6 +159,8 @@ func (r *Reader) fileErr(err error) error {
 // Line returns the line the last row read started on.
 func (r *Reader) Line() int { return r.sc.rowLine }
 
+func (r *Reader) runIDs() (sub, cc uint32) { return r.v.runIDs() }
+
 // SHA256 returns the hash of the decompressed content read so far; after
 // io.EOF, of the whole file.
 func (r *Reader) SHA256() (sum [32]byte) {

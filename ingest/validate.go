@@ -24,6 +24,8 @@ type Validator struct {
 	times  *timeMemo
 	orgs   *orgMemo
 	ccm    *ccMemo
+	// lastSub and lastCC are the run ids of the last record (runIDs).
+	lastSub, lastCC uint32
 }
 
 // NewValidator returns a Validator. It is not safe for concurrent use.
@@ -41,12 +43,17 @@ func (v *Validator) clone() *Validator {
 // col* constant) and the reason; checks run in column order so that a row
 // with several faults is reported by its first.
 func (v *Validator) Record(f *Fields, rec *ur.Record) (col int, err error) {
-	num, _, col, err := v.check(f, rec)
+	num, cc, col, err := v.check(f, rec)
 	if err == nil {
-		rec.Subscriber, _ = v.pseudo.lookup(num)
+		rec.Subscriber, v.lastSub = v.pseudo.lookup(num)
+		v.lastCC = cc
 	}
 	return col, err
 }
+
+// runIDs returns the run's ids of the subscriber and cost centre of the
+// record Record made last (see Pseudonymizer and ccNames).
+func (v *Validator) runIDs() (sub, cc uint32) { return v.lastSub, v.lastCC }
 
 // check is Record but for the pseudonym: it returns the subscriber's
 // number, as an integer, for the caller to look up (see
