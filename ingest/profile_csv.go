@@ -166,11 +166,15 @@ func (r *csvReader) Read(rec *ur.Record) error {
 	if len(fields) != r.nfields {
 		return &Rejection{File: r.name, Line: r.line, Err: ErrFieldCount}
 	}
+	// The values stay in the scanner's buffer: the converter only reads
+	// them, before the next row. A copy a value was garbage a row, and
+	// with a million distinct subscribers the garbage let the heap grow
+	// to twice what the pseudonym cache and dictionaries hold.
 	for c := range r.idx {
 		for k, i := range r.idx[c] {
 			r.raw[c][k] = nil
 			if i >= 0 {
-				r.raw[c][k] = append(r.raw[c][k][:0:0], fields[i]...)
+				r.raw[c][k] = fields[i]
 			}
 		}
 	}
