@@ -99,3 +99,25 @@ func BenchmarkCut(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkSplitQuoted is split on a chunk's rows of the benchmark file
+// that hold a quote (about half of them), which cutFields leaves to it.
+func BenchmarkSplitQuoted(b *testing.B) {
+	data := benchData()
+	r, err := NewReader(bytes.NewReader(data), "bench.csv", nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))[1:]
+	lines = slices.DeleteFunc(lines[:chunkSize/200], func(l []byte) bool { return bytes.IndexByte(l, '"') < 0 })
+	var sc scanner
+	sc.sep, sc.quoted = ',', true
+	cpuMetric(b, func() {
+		for _, l := range lines {
+			sc.row = l
+			if err := sc.split(r.want); err != nil || len(sc.fields) != r.nfields {
+				b.Fatal("bad row")
+			}
+		}
+	})
+}
