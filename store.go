@@ -87,9 +87,10 @@ type FileWriter interface {
 	// AddBatch adds recs[i] in turn, as Add does. subs[i] and ccs[i] are
 	// the ingest run's numbers for recs[i]'s subscriber and cost centre (0
 	// for none): one id stands for one pseudonym, or one cost centre name,
-	// in every record of the run added with it, so that a writer may find
-	// them by it instead of hashing them again. Ids are never stored; a
-	// writer may ignore them.
+	// in every record of the run added with it, and a pseudonym or name
+	// comes with that one id, or always with none, so that a writer may
+	// find them by it alone instead of keeping and hashing them. Ids are
+	// never stored; a writer may ignore them.
 	AddBatch(recs []Record, subs, ccs []uint32) error
 	// Commit makes all records visible at once, together with the ledger
 	// entry. If the ledger has meta.SHA256, or a non-zero meta.Content,

@@ -11,11 +11,12 @@ import (
 // The segment writer's dictionaries hold one entry per distinct subscriber
 // and cost centre of a month: with a million subscribers of a row each,
 // their size is much of the ingest's memory. So they are compact, and grow
-// without copying what they hold: a subscriber costs a month's segment 16
-// bytes for its pseudonym, 5 to 11 for the index that finds it by
-// pseudonym and 4 for the one that finds it by the run's id; a cost centre
-// the same, with a 16-byte string header (the name's bytes are the run's,
-// interned by the ingest) in place of the pseudonym.
+// without copying what they hold. A subscriber or cost centre that comes
+// with the run's id of it (the ingest's fast path) costs a month's segment
+// 4 bytes, in the page of byRunID that its id falls in. One without (a
+// mapping profile's rows) costs 16 bytes for its pseudonym (or a string
+// header: the name's bytes are the run's, interned by the ingest), 8 for
+// its index and 5 to 11 for the table that finds it by value.
 
 // pageBits sets the entries of a page: 4,096, so that a page of pseudonyms
 // is 64 KiB and a dictionary grows by a page, not by doubling.
@@ -113,10 +114,12 @@ func (x *slotIndex) put(h uint64, v uint32) {
 	x.slots[i] = v
 }
 
-// subDict numbers a segment's pseudonyms in the order first added.
+// subDict finds a segment's index of a pseudonym that came without a run
+// id.
 type subDict struct {
 	list pages[ur.Pseudonym]
-	idx  slotIndex
+	seg  pages[uint64] // seg[k]: the segment's index of list[k]
+	idx  slotIndex     // of positions in list
 }
 
 // subHash mixes a pseudonym's first 8 bytes, which a keyed hash makes
@@ -127,34 +130,97 @@ func subHash(p *ur.Pseudonym) uint64 {
 }
 
 func (d *subDict) get(p ur.Pseudonym) (uint64, bool) {
-	return d.idx.probe(subHash(&p), func(i uint64) bool { return d.list.at(i) == p })
+	k, ok := d.idx.probe(subHash(&p), func(k uint64) bool { return d.list.at(k) == p })
+	if !ok {
+		return 0, false
+	}
+	return d.seg.at(k), true
 }
 
-// add numbers p, which get did not find.
-func (d *subDict) add(p ur.Pseudonym) uint64 {
-	i := d.list.add(p)
-	d.idx.insert(subHash(&p), i, func(j uint64) uint64 { q := d.list.at(j); return subHash(&q) })
-	return i
+// add notes that p, which get did not find, is the segment's index i.
+func (d *subDict) add(p ur.Pseudonym, i uint64) {
+	k := d.list.add(p)
+	d.seg.add(i)
+	d.idx.insert(subHash(&p), k, func(j uint64) uint64 { q := d.list.at(j); return subHash(&q) })
 }
 
-// ccDict numbers a segment's cost centre names in the order first added.
+// ccDict is subDict for cost centre names.
 type ccDict struct {
 	seed  maphash.Seed
 	names pages[string]
+	seg   pages[uint64]
 	idx   slotIndex
 }
 
 func newCCDict() ccDict { return ccDict{seed: maphash.MakeSeed()} }
 
 func (d *ccDict) get(s string) (uint64, bool) {
-	return d.idx.probe(maphash.String(d.seed, s), func(i uint64) bool { return d.names.at(i) == s })
+	k, ok := d.idx.probe(maphash.String(d.seed, s), func(k uint64) bool { return d.names.at(k) == s })
+	if !ok {
+		return 0, false
+	}
+	return d.seg.at(k), true
 }
 
-// add numbers s, which get did not find.
-func (d *ccDict) add(s string) uint64 {
-	i := d.names.add(s)
-	d.idx.insert(maphash.String(d.seed, s), i, func(j uint64) uint64 { return maphash.String(d.seed, d.names.at(j)) })
-	return i
+// add notes that s, which get did not find, is the segment's index i.
+func (d *ccDict) add(s string, i uint64) {
+	k := d.names.add(s)
+	d.seg.add(i)
+	d.idx.insert(maphash.String(d.seed, s), k, func(j uint64) uint64 { return maphash.String(d.seed, d.names.at(j)) })
 }
 
-func (d *ccDict) len() uint64 { return d.names.n }
+// orgIndex numbers a segment's organisations in the order first added:
+// an open-addressing table of (org, 1 + index), a few hundred of them at
+// most, where a map cost a hash call a row.
+type orgIndex struct {
+	slots []orgSlot // a power of two of them, at most half used
+	n     uint64
+}
+
+type orgSlot struct {
+	org ur.Org
+	i   uint32 // 1 + the index; 0 for an empty slot
+}
+
+func orgHome(o ur.Org, mask uint64) uint64 {
+	return uint64(o) * 0x9e3779b97f4a7c15 >> 32 & mask
+}
+
+func (x *orgIndex) get(o ur.Org) (uint64, bool) {
+	mask := uint64(len(x.slots) - 1)
+	for i := orgHome(o, mask); len(x.slots) > 0; i = (i + 1) & mask {
+		s := x.slots[i]
+		if s.i == 0 {
+			break
+		}
+		if s.org == o {
+			return uint64(s.i - 1), true
+		}
+	}
+	return 0, false
+}
+
+// add numbers o, which get did not find.
+func (x *orgIndex) add(o ur.Org) uint64 {
+	if 2*(x.n+1) > uint64(len(x.slots)) {
+		old := x.slots
+		x.slots = make([]orgSlot, max(64, 2*len(old)))
+		for _, s := range old {
+			if s.i != 0 {
+				x.put(s)
+			}
+		}
+	}
+	x.put(orgSlot{org: o, i: uint32(x.n + 1)})
+	x.n++
+	return x.n - 1
+}
+
+func (x *orgIndex) put(s orgSlot) {
+	mask := uint64(len(x.slots) - 1)
+	i := orgHome(s.org, mask)
+	for x.slots[i].i != 0 {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = s
+}

@@ -34,22 +34,34 @@ const (
 var errDamaged = errors.New("damaged segment")
 
 type segWriter struct {
-	w    *bufio.Writer
-	orgs map[ur.Org]uint64
-	subs subDict
-	// bySub and byCC find the segment's index of a subscriber or cost
-	// centre by the caller's run id of it (see fileWriter.AddWithIDs):
-	// indexing a slice instead of hashing the pseudonym or name every row.
+	// out gets buf whenever it holds segFlush bytes: a record is
+	// appended to buf in place, and a write per record (even to a
+	// bufio.Writer) cost more than encoding it.
+	out  io.Writer
+	buf  []byte
+	orgs orgIndex
+	// A subscriber or cost centre is found by the caller's run id of it
+	// (see fileWriter.AddWithIDs) in bySub and byCC, by indexing a slice:
+	// no hash of the pseudonym or name a row, and no copy of either, 4
+	// bytes an entry. Only those that come without an id are kept whole,
+	// in subs and ccs, to be found by value. An id stands for one value
+	// and a value has at most one id (see ur.FileWriter), so the two never
+	// hold the same value.
 	bySub, byCC byRunID
+	subs        subDict
 	ccs         ccDict
+	// nsubs and nccs count the entries of the segment's dictionaries.
+	nsubs, nccs uint64
 	// ccCache finds a cost centre without an id by where its string lives:
 	// the ingest interns cost centre names, so a row's name is one of a few
 	// strings, and comparing a pointer is cheaper than hashing the name.
 	// A slot holds its string, so the memory cannot be reused for another.
 	ccCache [256]ccSlot
 	count   uint64
-	buf     []byte
 }
+
+// segFlush is how many bytes segWriter gathers before it writes them.
+const segFlush = 256 << 10
 
 type ccSlot struct {
 	name string
@@ -59,40 +71,53 @@ type ccSlot struct {
 
 func newSegWriter(w io.Writer) (*segWriter, error) {
 	s := &segWriter{
-		w:    bufio.NewWriterSize(w, 256<<10),
-		orgs: make(map[ur.Org]uint64),
-		ccs:  newCCDict(),
+		out: w,
+		buf: make([]byte, 0, segFlush+4<<10),
+		ccs: newCCDict(),
 	}
-	_, err := s.w.WriteString(segMagic)
-	return s, err
+	s.buf = append(s.buf, segMagic...)
+	return s, nil
 }
 
 // add writes r; sub and cc are the caller's run ids of its subscriber and
 // cost centre, 0 if none.
 func (s *segWriter) add(r *ur.Record, sub, cc uint32) error {
-	b := append(s.buf[:0], tagRecord)
-	if i, ok := s.orgs[r.Org]; ok {
+	b := append(s.buf, tagRecord)
+	if i, ok := s.orgs.get(r.Org); ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
-		i = uint64(len(s.orgs))
-		s.orgs[r.Org] = i
+		i = s.orgs.add(r.Org)
 		b = binary.AppendUvarint(b, i)
 		b = binary.AppendUvarint(b, uint64(r.Org))
 	}
 	if i, ok := s.sub(r.Subscriber, sub); ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
-		i = s.subs.add(r.Subscriber)
-		setRunID(&s.bySub, sub, i)
+		if i = s.nsubs; i >= math.MaxUint32 {
+			return errDictFull
+		}
+		s.nsubs++
+		if sub != 0 {
+			s.bySub.set(sub, uint32(i+1))
+		} else {
+			s.subs.add(r.Subscriber, i)
+		}
 		b = binary.AppendUvarint(b, i)
 		b = append(b, r.Subscriber[:]...)
 	}
 	if i, ok := s.costCentre(r.CostCentre, cc); ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
-		i = s.ccs.add(r.CostCentre)
-		setRunID(&s.byCC, cc, i)
-		s.ccCache[ccSlotOf(r.CostCentre)] = ccSlot{name: r.CostCentre, i: i, set: true}
+		if i = s.nccs; i >= math.MaxUint32 {
+			return errDictFull
+		}
+		s.nccs++
+		if cc != 0 {
+			s.byCC.set(cc, uint32(i+1))
+		} else {
+			s.ccs.add(r.CostCentre, i)
+			s.ccCache[ccSlotOf(r.CostCentre)] = ccSlot{name: r.CostCentre, i: i, set: true}
+		}
 		b = binary.AppendUvarint(b, i)
 		b = binary.AppendUvarint(b, uint64(len(r.CostCentre)))
 		b = append(b, r.CostCentre...)
@@ -103,46 +128,48 @@ func (s *segWriter) add(r *ur.Record, sub, cc uint32) error {
 	b = binary.AppendVarint(b, int64(r.Charge))
 	s.buf = b
 	s.count++
-	_, err := s.w.Write(b)
+	if len(b) >= segFlush {
+		return s.flush()
+	}
+	return nil
+}
+
+// flush writes what buf holds.
+func (s *segWriter) flush() error {
+	_, err := s.out.Write(s.buf)
+	s.buf = s.buf[:0]
 	return err
 }
 
+// errDictFull refuses a segment with 2^32-1 distinct subscribers or cost
+// centres, which its run ids could not index.
+var errDictFull = errors.New("more than 2^32-2 distinct subscribers or cost centres in a month")
+
 // sub looks up the segment's index of p, whose id in the caller's run is
-// id (0: none). An id is trusted to stand for p alone: checking the
-// pseudonym costs another cache miss a row. One pseudonym may have several
-// ids, and records without one: a new id is looked up by pseudonym.
+// id (0: none). An id is trusted to stand for p alone, and p to have no
+// other id: checking the pseudonym costs another cache miss a row.
 func (s *segWriter) sub(p ur.Pseudonym, id uint32) (uint64, bool) {
 	if id != 0 {
-		if j := s.bySub.get(id); j != 0 {
-			return uint64(j - 1), true
-		}
+		j := s.bySub.get(id)
+		return uint64(j) - 1, j != 0
 	}
-	i, ok := s.subs.get(p)
-	if ok {
-		setRunID(&s.bySub, id, i)
-	}
-	return i, ok
+	return s.subs.get(p)
 }
 
 // costCentre is sub for a cost centre's name; without an id, it tries
 // ccCache before the dictionary.
 func (s *segWriter) costCentre(name string, id uint32) (uint64, bool) {
 	if id != 0 {
-		if j := s.byCC.get(id); j != 0 {
-			return uint64(j - 1), true
-		}
-	} else {
-		slot := &s.ccCache[ccSlotOf(name)]
-		if slot.set && unsafe.StringData(slot.name) == unsafe.StringData(name) && len(slot.name) == len(name) {
-			return slot.i, true
-		}
+		j := s.byCC.get(id)
+		return uint64(j) - 1, j != 0
+	}
+	slot := &s.ccCache[ccSlotOf(name)]
+	if slot.set && unsafe.StringData(slot.name) == unsafe.StringData(name) && len(slot.name) == len(name) {
+		return slot.i, true
 	}
 	i, ok := s.ccs.get(name)
 	if ok {
-		setRunID(&s.byCC, id, i)
-		if id == 0 {
-			s.ccCache[ccSlotOf(name)] = ccSlot{name: name, i: i, set: true}
-		}
+		s.ccCache[ccSlotOf(name)] = ccSlot{name: name, i: i, set: true}
 	}
 	return i, ok
 }
@@ -151,21 +178,9 @@ func ccSlotOf(name string) uintptr {
 	return uintptr(unsafe.Pointer(unsafe.StringData(name))) >> 4 % 256
 }
 
-// setRunID notes that the run's id stands at index i.
-func setRunID(x *byRunID, id uint32, i uint64) {
-	if id == 0 || i >= math.MaxUint32 {
-		return
-	}
-	x.set(id, uint32(i+1))
-}
-
 func (s *segWriter) finish() error {
-	b := append(s.buf[:0], tagEnd)
-	b = binary.AppendUvarint(b, s.count)
-	if _, err := s.w.Write(b); err != nil {
-		return err
-	}
-	return s.w.Flush()
+	s.buf = binary.AppendUvarint(append(s.buf, tagEnd), s.count)
+	return s.flush()
 }
 
 // segReader decodes a segment entry by entry.

@@ -64,10 +64,11 @@ func (w *fileWriter) Add(r *ur.Record) error { return w.AddWithIDs(r, 0, 0) }
 
 // AddWithIDs is Add for a record whose subscriber and cost centre the
 // caller's run has numbered: sub stands for r.Subscriber, and for no other
-// pseudonym, in every record added to w with it, and cc for r.CostCentre
-// likewise (0 means no id; a pseudonym or name may have several ids). The
-// segment writer then finds them by indexing a slice instead of hashing
-// them. The ids are never written: the segment is the same as Add makes.
+// pseudonym, in every record added to w with it, and r.Subscriber comes
+// with sub alone, or always with 0 (no id); cc for r.CostCentre likewise.
+// The segment writer then finds them by indexing a slice, and keeps
+// neither pseudonym nor name for them. The ids are never written: the
+// segment is the same as Add makes.
 func (w *fileWriter) AddWithIDs(r *ur.Record, sub, cc uint32) error {
 	if r.Month != w.month || w.cur == nil {
 		seg := w.segs[r.Month]

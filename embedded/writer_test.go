@@ -13,10 +13,11 @@ import (
 )
 
 // TestAddWithIDsMakesTheSameSegments checks that subscriber and cost
-// centre ids change nothing in what is stored: a pseudonym or a name with
-// several ids, records without one in between, two months, and more of
-// each than a page of the writer's dictionaries holds, by AddWithIDs and
-// AddBatch, against plain Add.
+// centre ids change nothing in what is stored: pseudonyms and names with
+// an id and others without one (as ur.FileWriter allows: a value has one
+// id or none), mixed in one segment, two months, and more of each than a
+// page of the writer's dictionaries holds, by AddWithIDs and AddBatch,
+// against plain Add.
 func TestAddWithIDsMakesTheSameSegments(t *testing.T) {
 	type added struct {
 		r      ur.Record
@@ -29,22 +30,14 @@ func TestAddWithIDsMakesTheSameSegments(t *testing.T) {
 			m = nov
 		}
 		sub := byte(i % 7)
-		id := uint32(sub) + 1 // subscriber 0 has ids 1 and 9, the others one each
-		switch {
-		case sub == 0 && i%2 == 1:
-			id = 9
-		case sub == 5:
+		id := 3*uint32(sub) + 2 // ids not in the order of first use
+		if sub == 5 || sub == 6 {
 			id = 0 // none
-		case sub == 6 && i%4 == 0:
-			id = 0 // sometimes none
 		}
 		r := rec(org+ur.Org(i%2), m, sub, ur.Amount(i))
-		cc := uint32(i%5) + 1 // name 0 has ids 1 and 7; name 4 none
+		cc := 7 - uint32(i%5) // name 4 none
 		r.CostCentre = fmt.Sprintf("cc %d", i%5)
-		switch {
-		case i%5 == 0 && i%2 == 1:
-			cc = 7
-		case i%5 == 4:
+		if i%5 == 4 {
 			cc = 0
 		}
 		in = append(in, added{r, id, cc})

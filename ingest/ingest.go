@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
 
 	ur "usagereport"
 )
@@ -58,9 +59,16 @@ func FileWith(ctx context.Context, st ur.Store, r RowReader, name string) (res *
 	}
 	defer f.abortOnError(&err)
 	var d Digest
+	add := f.add
+	if ir, ok := r.(idReader); ok {
+		add = func(rec *ur.Record) error {
+			sub, cc := ir.runIDs()
+			return f.addWithIDs(rec, sub, cc)
+		}
+	}
 	err = readRows(ctx, r, func(rec *ur.Record) error {
 		d.Add(rec)
-		return f.add(rec)
+		return add(rec)
 	}, func(rej *Rejection) {
 		f.res.Read++
 		f.reject(rej)
@@ -77,6 +85,7 @@ type fileIngest struct {
 	r    RowReader
 	name string
 	res  *Result
+	ids  [2]uint32 // addWithIDs's, not to allocate a slice a row
 }
 
 func beginFile(ctx context.Context, st ur.Store, r RowReader, name string) (*fileIngest, error) {
@@ -96,6 +105,17 @@ func (f *fileIngest) abortOnError(err *error) {
 
 func (f *fileIngest) add(rec *ur.Record) error {
 	if err := f.w.Add(rec); err != nil {
+		return fmt.Errorf("ingest %s line %d: store: %w", f.name, f.r.Line(), err)
+	}
+	f.res.Rows++
+	return nil
+}
+
+// addWithIDs is add for a record whose subscriber and cost centre have
+// the run's ids sub and cc.
+func (f *fileIngest) addWithIDs(rec *ur.Record, sub, cc uint32) error {
+	f.ids = [2]uint32{sub, cc}
+	if err := f.w.AddBatch(unsafe.Slice(rec, 1), f.ids[:1], f.ids[1:]); err != nil {
 		return fmt.Errorf("ingest %s line %d: store: %w", f.name, f.r.Line(), err)
 	}
 	f.res.Rows++

@@ -59,6 +59,8 @@ func (r *jsonlReader) Dropped() []string { return r.dropped }
 // Line returns the line the last row read was on.
 func (r *jsonlReader) Line() int { return r.rowLine }
 
+func (r *jsonlReader) runIDs() (sub, cc uint32) { return r.cv.v.runIDs() }
+
 // SHA256 returns the hash of the bytes read so far (after gzip).
 func (r *jsonlReader) SHA256() (sum [32]byte) {
 	r.hash.Sum(sum[:0])

@@ -272,34 +272,17 @@ func (r *Reader) parseChunk(c *chunk, v *Validator) {
 		if err != nil {
 			break // else io.EOF: the chunk ends with a row
 		}
-		if !sc.bad {
-			if err = sc.split(r.want); err != nil && sc.unsure {
-				if !sc.recut() {
-					c.partial, c.tail = true, sc.r
-					break
-				}
-				if !sc.bad {
-					err = sc.split(r.want)
-				}
+		if !sc.bad && !sc.quoted && r.nfields <= cutMax {
+			// The usual row: no quote, fields cut in place.
+			if err := sc.cutFields(&f, &r.col, r.nfields); err != nil {
+				c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: err})
+				continue
 			}
-		}
-		if sc.bad {
-			c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Column: r.badColumn(sc.badField), Err: ErrQuote})
-			continue
-		}
-		if err != nil {
-			c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: err})
-			continue
-		}
-		if len(sc.fields) != r.nfields {
-			c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: ErrFieldCount})
-			continue
-		}
-		for col, i := range r.col {
-			f[col] = nil
-			if i >= 0 {
-				f[col] = sc.fields[i]
+		} else if !r.splitFields(&sc, &f, c) {
+			if c.partial {
+				break
 			}
+			continue
 		}
 		c.recs = append(c.recs, ur.Record{})
 		num, cc, col, err := v.check(&f, &c.recs[len(c.recs)-1])
@@ -323,4 +306,41 @@ func (r *Reader) parseChunk(c *chunk, v *Validator) {
 	c.rows, c.lines = sc.rows, sc.line
 	clear(c.nums) // numbers are not kept beyond their use
 	c.nums = c.nums[:0]
+}
+
+// splitFields is parseChunk's way for a row with quotes (or of more than
+// cutMax fields): split, cut again when a lazy cut was wrong, and fill f.
+// It returns false for a row rejected (noted in c) or, with c.partial set,
+// one that runs past the chunk.
+func (r *Reader) splitFields(sc *scanner, f *Fields, c *chunk) bool {
+	var err error
+	if !sc.bad {
+		if err = sc.split(r.want); err != nil && sc.unsure {
+			if !sc.recut() {
+				c.partial, c.tail = true, sc.r
+				return false
+			}
+			if !sc.bad {
+				err = sc.split(r.want)
+			}
+		}
+	}
+	switch {
+	case sc.bad:
+		c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Column: r.badColumn(sc.badField), Err: ErrQuote})
+		return false
+	case err != nil:
+		c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: err})
+		return false
+	case len(sc.fields) != r.nfields:
+		c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: ErrFieldCount})
+		return false
+	}
+	for col, i := range r.col {
+		f[col] = nil
+		if i >= 0 {
+			f[col] = sc.fields[i]
+		}
+	}
+	return true
 }

@@ -219,6 +219,8 @@ func (r *parquetReader) Dropped() []string { return r.dropped }
 // Line returns the number of the last row read, counted from 1.
 func (r *parquetReader) Line() int { return r.row }
 
+func (r *parquetReader) runIDs() (sub, cc uint32) { return r.cv.v.runIDs() }
+
 // SHA256 returns the hash of the whole file, read when it was opened.
 func (r *parquetReader) SHA256() [32]byte { return r.sum }
 

@@ -128,6 +128,8 @@ func (r *csvReader) Dropped() []string { return r.dropped }
 // Line returns the line the last row read started on.
 func (r *csvReader) Line() int { return r.line }
 
+func (r *csvReader) runIDs() (sub, cc uint32) { return r.cv.v.runIDs() }
+
 // SHA256 returns the hash of the bytes read so far (after gzip, before
 // character decoding).
 func (r *csvReader) SHA256() (sum [32]byte) {
@@ -164,11 +166,15 @@ func (r *csvReader) Read(rec *ur.Record) error {
 	if len(fields) != r.nfields {
 		return &Rejection{File: r.name, Line: r.line, Err: ErrFieldCount}
 	}
+	// The values stay in the scanner's buffer: the converter only reads
+	// them, before the next row. A copy a value was garbage a row, and
+	// with a million distinct subscribers the garbage let the heap grow
+	// to twice what the pseudonym cache and dictionaries hold.
 	for c := range r.idx {
 		for k, i := range r.idx[c] {
 			r.raw[c][k] = nil
 			if i >= 0 {
-				r.raw[c][k] = append(r.raw[c][k][:0:0], fields[i]...)
+				r.raw[c][k] = fields[i]
 			}
 		}
 	}

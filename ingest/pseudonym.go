@@ -78,13 +78,23 @@ func KeyFingerprint(key []byte) string {
 
 // validE164 reports whether b is '+' and 8 to 15 digits, the first not 0.
 func validE164(b []byte) bool {
+	_, ok := e164Key(b)
+	return ok
+}
+
+// e164Key is numberKey for a number that validE164 accepts, and false for
+// any other: both in one pass.
+func e164Key(b []byte) (uint64, bool) {
 	if len(b) < 9 || len(b) > 16 || b[0] != '+' || b[1] == '0' {
-		return false
+		return 0, false
 	}
+	var k uint64
 	for _, c := range b[1:] {
-		if c < '0' || c > '9' {
-			return false
+		d := uint64(c - '0') // a byte below '0' wraps past 9
+		if d > 9 {
+			return 0, false
 		}
+		k = k*10 + d
 	}
-	return true
+	return k, true
 }

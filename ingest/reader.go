@@ -159,6 +159,8 @@ func (r *Reader) fileErr(err error) error {
 // Line returns the line the last row read started on.
 func (r *Reader) Line() int { return r.sc.rowLine }
 
+func (r *Reader) runIDs() (sub, cc uint32) { return r.v.runIDs() }
+
 // SHA256 returns the hash of the decompressed content read so far; after
 // io.EOF, of the whole file.
 func (r *Reader) SHA256() (sum [32]byte) {
@@ -179,16 +181,22 @@ func (r *Reader) Read(rec *ur.Record) error {
 	if r.sc.bad {
 		return r.reject(r.badColumn(r.sc.badField), ErrQuote)
 	}
-	if err := r.sc.split(r.want); err != nil {
-		return r.reject("", err)
-	}
-	if len(r.sc.fields) != r.nfields {
-		return r.reject("", ErrFieldCount)
-	}
-	for c, i := range r.col {
-		r.fields[c] = nil
-		if i >= 0 {
-			r.fields[c] = r.sc.fields[i]
+	if !r.sc.quoted && r.nfields <= cutMax {
+		if err := r.sc.cutFields(&r.fields, &r.col, r.nfields); err != nil {
+			return r.reject("", err)
+		}
+	} else {
+		if err := r.sc.split(r.want); err != nil {
+			return r.reject("", err)
+		}
+		if len(r.sc.fields) != r.nfields {
+			return r.reject("", ErrFieldCount)
+		}
+		for c, i := range r.col {
+			r.fields[c] = nil
+			if i >= 0 {
+				r.fields[c] = r.sc.fields[i]
+			}
 		}
 	}
 	if c, err := r.v.Record(&r.fields, rec); err != nil {

@@ -45,6 +45,7 @@ type scanner struct {
 	rows     int64  // rows returned so far, blank lines not included
 	fields   [][]byte
 	scratch  []byte
+	ends     [cutMax]uint32 // see cutFields
 }
 
 func newScanner(src io.Reader, sep byte) *scanner {
@@ -253,4 +254,86 @@ func splitSep(fields [][]byte, b []byte, sep byte) ([][]byte, []byte) {
 		}
 	}
 	return fields, b[from:]
+}
+
+// cutMax is how many field ends cutSep keeps: a header of more fields
+// takes split's way.
+const cutMax = 64
+
+// cutSep is splitSep for a row without quotes, the usual one, that keeps
+// only where each field ends: ends[k] is the end of field k, for the
+// first cutMax fields. It returns the number of fields, counting past
+// cutMax (ends then holds no meaning). A field costs one store of a
+// 4-byte offset here, where split appends a 24-byte slice header to a
+// growing slice.
+func cutSep(b []byte, sep byte, ends *[cutMax]uint32) int {
+	seps := uint64(sep) * 0x0101010101010101
+	word := func(i int) uint64 { return sepBits(binary.LittleEndian.Uint64(b[i:]), seps) }
+	n, i := 0, 0
+	// 64 bytes at a time: their seps as one 64-bit mask, and one loop over
+	// them. A loop a word would end at random (a word holds 0 to 8 seps)
+	// and mispredict its end nearly every word.
+	for ; i+64 <= len(b); i += 64 {
+		m := word(i) | word(i+8)<<8 | word(i+16)<<16 | word(i+24)<<24 |
+			word(i+32)<<32 | word(i+40)<<40 | word(i+48)<<48 | word(i+56)<<56
+		for m != 0 {
+			ends[n&(cutMax-1)] = uint32(i + bits.TrailingZeros64(m))
+			n++
+			m &= m - 1
+		}
+	}
+	// The rest: whole words, then bytes.
+	var m uint64
+	from := i
+	for ; i+8 <= len(b); i += 8 {
+		m |= word(i) << (i - from)
+	}
+	for ; m != 0; m &= m - 1 {
+		ends[n&(cutMax-1)] = uint32(from + bits.TrailingZeros64(m))
+		n++
+	}
+	for ; i < len(b); i++ {
+		if b[i] == sep {
+			ends[n&(cutMax-1)] = uint32(i)
+			n++
+		}
+	}
+	ends[n&(cutMax-1)] = uint32(len(b))
+	return n + 1
+}
+
+// sepBits returns the bytes of x that equal those of seps as 8 bits, bit
+// k for byte k (little-endian).
+func sepBits(x, seps uint64) uint64 {
+	const (
+		low7 = 0x7f7f7f7f7f7f7f7f
+		// gather moves the low bit of each byte of a word to bit k of the
+		// top byte, for byte k.
+		gather = 0x0102040810204080
+	)
+	x ^= seps // 0 where a sep is
+	// The top bit of each byte that is 0, exactly, as in splitSep.
+	return ^((x&low7 + low7) | x | low7) >> 7 * gather >> 56
+}
+
+// cutFields fills f with the kept fields of the current row, which holds
+// no quote, for a file of nfields fields (at most cutMax) whose kept
+// column c is field col[c] (-1: absent). It returns ErrFieldCount for a
+// row of another number of fields.
+func (s *scanner) cutFields(f *Fields, col *[numCols]int, nfields int) error {
+	row := s.row
+	if cutSep(row, s.sep, &s.ends) != nfields {
+		return ErrFieldCount
+	}
+	for c, i := range col {
+		switch {
+		case i < 0:
+			f[c] = nil
+		case i == 0:
+			f[c] = row[:s.ends[0]]
+		default:
+			f[c] = row[s.ends[i-1]+1 : s.ends[i]]
+		}
+	}
+	return nil
 }

@@ -21,29 +21,39 @@ type Validator struct {
 	oslo   *Oslo
 	ccs    *ccNames
 	months *monthMemo
+	times  *timeMemo
+	orgs   *orgMemo
+	ccm    *ccMemo
+	// lastSub and lastCC are the run ids of the last record (runIDs).
+	lastSub, lastCC uint32
 }
 
 // NewValidator returns a Validator. It is not safe for concurrent use.
 func NewValidator(pseudo *Pseudonymizer, oslo *Oslo) *Validator {
-	return &Validator{pseudo: pseudo, oslo: oslo, ccs: newCCNames(), months: new(monthMemo)}
+	return &Validator{pseudo: pseudo, oslo: oslo, ccs: newCCNames(), months: new(monthMemo), times: new(timeMemo), orgs: new(orgMemo), ccm: new(ccMemo)}
 }
 
 // clone returns a Validator for another goroutine. The Pseudonymizer and
 // the cost centre names are shared: each serves every worker.
 func (v *Validator) clone() *Validator {
-	return &Validator{pseudo: v.pseudo, oslo: v.oslo, ccs: v.ccs, months: new(monthMemo)}
+	return &Validator{pseudo: v.pseudo, oslo: v.oslo, ccs: v.ccs, months: new(monthMemo), times: new(timeMemo), orgs: new(orgMemo), ccm: new(ccMemo)}
 }
 
 // Record validates f and fills rec. On a fault it returns the column (a
 // col* constant) and the reason; checks run in column order so that a row
 // with several faults is reported by its first.
 func (v *Validator) Record(f *Fields, rec *ur.Record) (col int, err error) {
-	num, _, col, err := v.check(f, rec)
+	num, cc, col, err := v.check(f, rec)
 	if err == nil {
-		rec.Subscriber, _ = v.pseudo.lookup(num)
+		rec.Subscriber, v.lastSub = v.pseudo.lookup(num)
+		v.lastCC = cc
 	}
 	return col, err
 }
+
+// runIDs returns the run's ids of the subscriber and cost centre of the
+// record Record made last (see Pseudonymizer and ccNames).
+func (v *Validator) runIDs() (sub, cc uint32) { return v.lastSub, v.lastCC }
 
 // check is Record but for the pseudonym: it returns the subscriber's
 // number, as an integer, for the caller to look up (see
@@ -52,20 +62,22 @@ func (v *Validator) Record(f *Fields, rec *ur.Record) (col int, err error) {
 func (v *Validator) check(f *Fields, rec *ur.Record) (num uint64, cc uint32, col int, err error) {
 	var t Fields // f trimmed, once
 	for c, b := range f {
-		// trimSpace, inlined: most fields have nothing to trim.
-		if n := len(b); n == 0 || b[0] <= ' ' || b[0] >= utf8.RuneSelf || b[n-1] <= ' ' || b[n-1] >= utf8.RuneSelf {
+		// trimSpace, inlined: most fields have nothing to trim, and many
+		// are empty.
+		if n := len(b); n > 0 && (b[0] <= ' ' || b[0] >= utf8.RuneSelf || b[n-1] <= ' ' || b[n-1] >= utf8.RuneSelf) {
 			b = bytes.TrimSpace(b)
 		}
 		t[c] = b
-		if required[c] && len(b) == 0 {
+		if len(b) == 0 && required[c] {
 			return 0, 0, c, ErrMissing
 		}
 	}
-	if rec.Org, err = ur.ParseOrg(t[colOrg]); err != nil {
+	var ok bool
+	if rec.Org, ok = v.orgs.parse(t[colOrg]); !ok {
 		return 0, 0, colOrg, ErrOrgNumber
 	}
-	sub := t[colSubscriber]
-	if !validE164(sub) {
+	num, ok = e164Key(t[colSubscriber])
+	if !ok {
 		return 0, 0, colSubscriber, ErrSubscriber
 	}
 	// A cost centre already interned has passed these checks.
@@ -74,7 +86,7 @@ func (v *Validator) check(f *Fields, rec *ur.Record) (num uint64, cc uint32, col
 	if string(ccb) == ur.Unassigned {
 		ccb = ccb[:0]
 	}
-	ccName, cc, known := v.ccs.get(ccb)
+	ccName, cc, known := v.ccm.get(v.ccs, ccb)
 	if !known {
 		if !utf8.Valid(ccb) {
 			return 0, 0, colCostCentre, ErrEncoding
@@ -86,8 +98,7 @@ func (v *Validator) check(f *Fields, rec *ur.Record) (num uint64, cc uint32, col
 			return 0, 0, colCostCentre, ErrControl
 		}
 	}
-	start, ok := parseTime(t[colStartTime])
-	if !ok {
+	if rec.Month, ok = v.times.month(v.oslo, v.months, t[colStartTime]); !ok {
 		return 0, 0, colStartTime, ErrTime
 	}
 	if rec.Service, ok = ur.ParseService(t[colService]); !ok {
@@ -102,20 +113,18 @@ func (v *Validator) check(f *Fields, rec *ur.Record) (num uint64, cc uint32, col
 	if rec.Zone, ok = ur.ZoneOf(t[colCountry]); !ok {
 		return 0, 0, colCountry, ErrCountry
 	}
-	rec.Charge, err = ur.ParseAmount(t[colCharge])
-	switch {
-	case errors.Is(err, ur.ErrAmountRange):
-		return 0, 0, colCharge, ErrAmountRange
-	case err != nil:
+	if rec.Charge, err = ur.ParseAmount(t[colCharge]); err != nil {
+		if errors.Is(err, ur.ErrAmountRange) {
+			return 0, 0, colCharge, ErrAmountRange
+		}
 		return 0, 0, colCharge, ErrAmount
 	}
 	// The row is good: only now does anything leave the input's buffer.
-	rec.Month = v.months.month(v.oslo, start)
 	if !known {
 		ccName, cc = v.ccs.add(ccb)
 	}
 	rec.CostCentre = ccName
-	return numberKey(sub), cc, 0, nil
+	return num, cc, 0, nil
 }
 
 // trimSpace is bytes.TrimSpace, with a fast way out for the usual field
