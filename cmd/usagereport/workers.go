@@ -46,8 +46,9 @@ var _ reportClaimer = (*postgres.Store)(nil)
 // postgres.ClaimReportBatch), read in one pass, unless the bucket holds
 // more than 1/workerBatchShare of the month's rows: then it is cut into
 // batches of about that many rows, each of which reads the bucket again.
-// A worker holds two batches at most (one read, one published), so its
-// memory stays within about a quarter of a one-process report's.
+// A worker holds two batches at most (one read, one published): about a
+// quarter of the month's rows at most, unless one organisation has more,
+// where a one-process report holds the whole month.
 const workerBatchShare = 8
 
 // Claim outcomes, kept in report_claims.outcome.
