@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -198,10 +199,24 @@ func queryInt(t *testing.T, conn *pgx.Conn, query string, args ...any) int64 {
 func TestReportBatchesReadEachRowOnce(t *testing.T) {
 	ctx := context.Background()
 	s, url := mustOpen(t)
-	may := ur.MonthOf(2026, 5)
+	may, jun := ur.MonthOf(2026, 5), ur.MonthOf(2026, 6)
 	const nOrgs, perMonth = 40, 4000
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// June is made as before the buckets: one table, which the ingest
+	// finds and fills.
+	june := pgx.Identifier{partitionName(jun)}.Sanitize()
+	if _, err := conn.Exec(ctx, "CREATE TABLE "+june+" (LIKE records INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER TABLE records ATTACH PARTITION %s FOR VALUES IN (%d)", june, int32(jun))); err != nil {
+		t.Fatal(err)
+	}
 	var recs []ur.Record
-	for _, m := range []ur.Month{apr, may} {
+	for _, m := range []ur.Month{apr, may, jun} {
 		rs := genRecords(perMonth, m)
 		for i := range rs {
 			k := i % (nOrgs + 10) // ten organisations with twice the rows of the others
@@ -212,12 +227,7 @@ func TestReportBatchesReadEachRowOnce(t *testing.T) {
 		}
 		recs = append(recs, rs...)
 	}
-	mustIngest(t, s, "two months", recs)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	mustIngest(t, s, "three months", recs)
 	// What the server has read of a month's buckets so far: rows by
 	// sequential scans, rows fetched through an index, index scans.
 	reads := func(m ur.Month) (seq, idx int64) {
@@ -245,6 +255,7 @@ func TestReportBatchesReadEachRowOnce(t *testing.T) {
 	}{
 		{"whole buckets", apr, perMonth},
 		{"one organisation a batch", may, 1},
+		{"a month made before the buckets", jun, perMonth / 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run, err := s.JoinReportRun(ctx, tc.m, "k=5", noLate)
@@ -311,9 +322,17 @@ func TestReportBatchesReadEachRowOnce(t *testing.T) {
 			}
 			parts := queryInt(t, conn, "SELECT count(DISTINCT part) FROM report_claims WHERE month = $1", int32(tc.m))
 			seq, idx := reads(tc.m)
-			t.Logf("%d batches (%d whole) of %d buckets; the server read %d rows sequentially, %d through an index", batches, whole, parts, seq-seq0, idx-idx0)
-			switch tc.maxRows {
-			case perMonth:
+			t.Logf("%d batches (%d whole) of %d tables (buckets); the server read %d rows sequentially, %d through an index", batches, whole, parts, seq-seq0, idx-idx0)
+			switch {
+			case tc.m == jun:
+				// One table, cut into batches read through its index.
+				if parts != 1 || batches < 4 || whole != 0 {
+					t.Errorf("%d batches, %d of them whole, of %d tables; want 4 or more, none whole, of one", batches, whole, parts)
+				}
+				if n := queryInt(t, conn, "SELECT count(*) FROM pg_indexes WHERE tablename = $1", partitionName(jun)); n != 1 {
+					t.Errorf("%d indexes on June's table, want its index on org", n)
+				}
+			case tc.maxRows == perMonth:
 				// Every bucket whole, once: each row read once.
 				if batches != int(parts) || whole != batches {
 					t.Errorf("%d batches, %d of them whole, for %d buckets; want one whole batch a bucket", batches, whole, parts)
