@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,13 +18,16 @@ import (
 //  1. JoinReportRun: join the month's run, or start one when there is
 //     none or the last one is finished and files came in since. Starting
 //     fixes the ledger sequence the run counts up to, builds the month
-//     partition's index on org if missing, and makes one open claim per
-//     organisation with records.
-//  2. ClaimReportOrgs: take open claims whose lease ran out (or never
+//     partition's index on org if the month has no buckets and the index
+//     is missing, and makes one open claim per organisation with records,
+//     naming the bucket that holds its rows.
+//  2. ClaimReportBatch: take open claims whose lease ran out (or never
 //     ran), FOR UPDATE SKIP LOCKED so that workers claiming at once never
-//     wait for each other nor take the same row, about a batch's rows'
-//     worth, with a lease. RenewReportClaims renews the lease while the
-//     worker works (its heartbeat).
+//     wait for each other nor take the same row, with a lease: every free
+//     organisation of one bucket, so that ScanReportBatch reads the bucket
+//     once, whole; or, for a bucket too large, part of it.
+//     RenewReportClaims renews the lease while the worker works (its
+//     heartbeat).
 //  3. Publish each organisation (the publication record's primary key
 //     makes the record once, whoever gets there first), put its files in
 //     place, then FinishReportClaim. A worker killed before that leaves
@@ -145,16 +149,22 @@ func (s *Store) JoinReportRun(ctx context.Context, m ur.Month, settings string, 
 	return run, nil
 }
 
-// ensureOrgIndex builds month m's partition's index on org, if missing, so
-// that a worker reads its organisations' rows only. It is built when a
-// month is first reported by workers, not kept up by every ingest: one
-// sort of the month costs less than a COPY that updates an index row by
-// row, and a store that never runs workers never pays for it. Files
-// ingested into the month later update it as they come.
+// ensureOrgIndex builds month m's partition's index on org, if missing and
+// if the month has no buckets (it was made before them): then a worker's
+// batch, a part of the month, is read through the index. A month with
+// buckets needs none: a batch is a whole bucket, or part of one, read
+// with a sequential scan of that bucket. The index is built when a month
+// is first reported by workers, not kept up by every ingest: one sort of
+// the month costs less than a COPY that updates an index row by row.
 func (s *Store) ensureOrgIndex(ctx context.Context, tx pgx.Tx, m ur.Month) error {
 	name := partitionName(m)
-	ok, err := partitionExists(ctx, tx, name)
-	if err != nil || !ok {
+	var kind string
+	err := tx.QueryRow(ctx, `SELECT c.relkind::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'records'::regclass AND c.relname = $1`, name).Scan(&kind)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && kind != "r") {
+		return nil // no such month, or one with buckets
+	}
+	if err != nil {
 		return err
 	}
 	_, err = tx.Exec(ctx, "CREATE INDEX IF NOT EXISTS "+pgx.Identifier{name + "_org"}.Sanitize()+" ON "+pgx.Identifier{name}.Sanitize()+" (org)")
@@ -164,64 +174,93 @@ func (s *Store) ensureOrgIndex(ctx context.Context, tx pgx.Tx, m ur.Month) error
 	return nil
 }
 
-// ClaimReportOrgs takes, for holder, open claims of month m that no live
-// lease holds and leases them for lease: the largest free organisation,
-// and others of its bucket (the table that holds their rows), largest
-// first, while their rows stay within batchRows. A batch is then read from
-// one bucket. It returns none when no claim is free: all done, or all
-// held.
-func (s *Store) ClaimReportOrgs(ctx context.Context, m ur.Month, holder string, lease time.Duration, batchRows int64) ([]ReportClaim, error) {
+// ReportBatch is what a worker holds after ClaimReportBatch: organisations
+// whose rows are in one table of the month.
+type ReportBatch struct {
+	Claims []ReportClaim
+	// Part is the table that holds their rows: a bucket of the month (see
+	// orgBuckets), the month's table when it has no buckets, or "" for
+	// organisations that have late records only (no rows of the month).
+	Part string
+	// Whole is true when Claims are every organisation of Part in the run,
+	// none done yet: the read then takes the whole table, once, with no
+	// filter on org.
+	Whole bool
+}
+
+// ClaimReportBatch takes, for holder, open claims of month m that no live
+// lease holds and leases them for lease. It takes the free organisations
+// of one bucket, the bucket with the most free rows first: all of them
+// when their rows are at most maxRows, so that the bucket is read in one
+// pass; else the largest, and others of the bucket, largest first, while
+// their rows stay within maxRows. It returns an empty batch when no claim
+// is free: all done, or all held.
+func (s *Store) ClaimReportBatch(ctx context.Context, m ur.Month, holder string, lease time.Duration, maxRows int64) (ReportBatch, error) {
 	// A batch is chosen from the free claims without locking them, and
 	// only the chosen ones are then locked (SKIP LOCKED) and leased: a
 	// lock on every candidate would hide from a worker claiming at the
 	// same moment the organisations this one does not take. When another
 	// worker took the chosen ones first, choose again.
 	for attempt := 0; ; attempt++ {
-		out, free, err := s.claimReportOrgs(ctx, m, holder, lease, batchRows)
+		b, free, err := s.claimReportBatch(ctx, m, holder, lease, maxRows)
 		if err != nil {
-			return nil, fmt.Errorf("claim organisations of %s: %w", m, err)
+			return ReportBatch{}, fmt.Errorf("claim organisations of %s: %w", m, err)
 		}
-		if len(out) > 0 || !free || attempt == maxClaimAttempts {
-			return out, nil
+		if len(b.Claims) > 0 || !free || attempt == maxClaimAttempts {
+			return b, nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("claim organisations of %s: %w", m, context.Cause(ctx))
+			return ReportBatch{}, fmt.Errorf("claim organisations of %s: %w", m, context.Cause(ctx))
 		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
 		}
 	}
 }
 
-// maxClaimAttempts bounds the choices ClaimReportOrgs makes again when
+// maxClaimAttempts bounds the choices ClaimReportBatch makes again when
 // other workers took what it chose.
 const maxClaimAttempts = 20
 
-// claimReportOrgs is one attempt of ClaimReportOrgs; free says whether
+// freeClaim is the condition on report_claims of a claim a worker may take.
+const freeClaim = "state = 'open' AND (lease_until IS NULL OR lease_until < now())"
+
+// claimReportBatch is one attempt of ClaimReportBatch; free says whether
 // there were free claims to choose from.
-func (s *Store) claimReportOrgs(ctx context.Context, m ur.Month, holder string, lease time.Duration, batchRows int64) (out []ReportClaim, free bool, err error) {
+func (s *Store) claimReportBatch(ctx context.Context, m ur.Month, holder string, lease time.Duration, maxRows int64) (out ReportBatch, free bool, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		out, free = out[:0], false
-		rows, err := tx.Query(ctx, `SELECT org, rows, part FROM report_claims
-			WHERE month = $1 AND state = 'open' AND (lease_until IS NULL OR lease_until < now())
-			ORDER BY rows DESC, org LIMIT 1000`, int32(m))
+		out, free = ReportBatch{}, false
+		// The bucket with the most free rows, and how many claims it has
+		// in all (done and held ones too).
+		var freeRows int64
+		var all int
+		err := tx.QueryRow(ctx, `SELECT part, free_rows, n FROM (
+				SELECT part, coalesce(sum(rows) FILTER (WHERE `+freeClaim+`), 0)::bigint AS free_rows,
+					count(*) FILTER (WHERE `+freeClaim+`) AS free_n, count(*) AS n
+				FROM report_claims WHERE month = $1 GROUP BY part) p
+			WHERE free_n > 0 ORDER BY free_rows DESC, part LIMIT 1`, int32(m)).Scan(&out.Part, &freeRows, &all)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		free = true
+		rows, err := tx.Query(ctx, `SELECT org, rows FROM report_claims
+			WHERE month = $1 AND part = $2 AND `+freeClaim+`
+			ORDER BY rows DESC, org`, int32(m), out.Part)
 		if err != nil {
 			return err
 		}
 		var sum int64
-		var bucket string
 		var chosen []ReportClaim
 		for rows.Next() {
 			var org int32
 			var n int64
-			var part string
-			if err := rows.Scan(&org, &n, &part); err != nil {
+			if err := rows.Scan(&org, &n); err != nil {
 				rows.Close()
 				return err
 			}
-			free = true
-			if len(chosen) == 0 {
-				bucket = part
-			} else if part != bucket || sum+n > batchRows {
+			if len(chosen) > 0 && freeRows > maxRows && sum+n > maxRows {
 				continue // a smaller one further on may still fit
 			}
 			chosen = append(chosen, ReportClaim{Org: ur.Org(org), Rows: n})
@@ -240,7 +279,7 @@ func (s *Store) claimReportOrgs(ctx context.Context, m ur.Month, holder string, 
 		// Lock the chosen claims that are still free; another worker's
 		// are skipped.
 		rows, err = tx.Query(ctx, `SELECT org FROM report_claims
-			WHERE month = $1 AND org = ANY($2) AND state = 'open' AND (lease_until IS NULL OR lease_until < now())
+			WHERE month = $1 AND org = ANY($2) AND `+freeClaim+`
 			FOR UPDATE SKIP LOCKED`, int32(m), orgs)
 		if err != nil {
 			return err
@@ -260,19 +299,27 @@ func (s *Store) claimReportOrgs(ctx context.Context, m ur.Month, holder string, 
 		orgs = orgs[:0]
 		for _, c := range chosen {
 			if locked[int32(c.Org)] {
-				out = append(out, c)
+				out.Claims = append(out.Claims, c)
 				orgs = append(orgs, int32(c.Org))
 			}
 		}
 		if len(orgs) == 0 {
 			return nil
 		}
+		// Whole when this batch holds every claim of the part. Counted
+		// again now that they are locked: the first count was made before.
+		if out.Part != "" && len(out.Claims) == all {
+			if err := tx.QueryRow(ctx, "SELECT count(*) FROM report_claims WHERE month = $1 AND part = $2", int32(m), out.Part).Scan(&all); err != nil {
+				return err
+			}
+			out.Whole = len(out.Claims) == all
+		}
 		_, err = tx.Exec(ctx, `UPDATE report_claims SET holder = $3, lease_until = now() + make_interval(secs => $4), attempts = attempts + 1
 			WHERE month = $1 AND org = ANY($2)`, int32(m), orgs, holder, lease.Seconds())
 		return err
 	})
 	if err != nil {
-		return nil, false, err
+		return ReportBatch{}, false, err
 	}
 	return out, free, nil
 }
@@ -346,28 +393,45 @@ func (s *Store) PublishedVersions(ctx context.Context, m ur.Month, orgs []ur.Org
 	return out, nil
 }
 
-// ScanMonthOrgsSeq streams the records of month m of the organisations
-// orgs, from the files with a sequence at most upTo, decoded as ScanMonth
-// does. month = $1 prunes to the month's partition, org = ANY($2) to the
-// buckets of orgs (one, for a batch of ClaimReportOrgs), and the index on
-// org (ensureOrgIndex) serves a batch that is a small part of its bucket:
-// only these organisations' rows are sent, and, but for a month made
-// before the buckets, only their bucket is read.
-func (s *Store) ScanMonthOrgsSeq(ctx context.Context, m ur.Month, orgs []ur.Org, upTo int64, fn func(*ur.Record) error) error {
+// ScanReportBatch streams the records of month m of orgs, organisations
+// of batch b (all of its claims, or those not published yet), from the
+// files with a sequence at most upTo, decoded as ScanMonth does. It reads
+// b's table alone:
+//
+//   - a whole bucket (b.Whole, and orgs are all of b): a sequential scan of
+//     the bucket, every row once and no filter on org;
+//   - part of a bucket (a bucket too large for one batch, or one whose
+//     other organisations are done): a sequential scan of the bucket that
+//     sends these organisations' rows only;
+//   - part of a month made before the buckets: through the month's index
+//     on org (ensureOrgIndex);
+//   - organisations with late records only (b.Part ""): nothing.
+func (s *Store) ScanReportBatch(ctx context.Context, m ur.Month, b ReportBatch, orgs []ur.Org, upTo int64, fn func(*ur.Record) error) error {
+	if b.Part == "" || len(orgs) == 0 {
+		return nil
+	}
 	ids := make([]int32, len(orgs))
 	for i, o := range orgs {
 		ids[i] = int32(o)
 	}
+	const columns = "r.org, r.subscriber, r.cost_centre, r.service, r.zone, r.duration_s, r.volume_bytes, r.charge"
+	query := "SELECT " + columns + " FROM records r JOIN files f ON f.id = r.file_id WHERE r.month = $1 AND r.org = ANY($2) AND f.seq <= $3"
+	args := []any{int32(m), ids, upTo}
+	if monthTable(m, b.Part) {
+		from := "SELECT " + columns + " FROM " + pgx.Identifier{b.Part}.Sanitize() + " r JOIN files f ON f.id = r.file_id WHERE f.seq <= $1"
+		if b.Whole && len(orgs) == len(b.Claims) {
+			query, args = from, []any{upTo}
+		} else {
+			query, args = from+" AND r.org = ANY($2)", []any{upTo, ids}
+		}
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// A bitmap of a batch's rows stays exact (no recheck of whole
-		// pages) with some room.
+		// A bitmap of a batch's rows, when read through the index on
+		// org, stays exact (no recheck of whole pages) with some room.
 		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT r.org, r.subscriber, r.cost_centre, r.service, r.zone, r.duration_s, r.volume_bytes, r.charge
-			FROM records r JOIN files f ON f.id = r.file_id
-			WHERE r.month = $1 AND r.org = ANY($2) AND f.seq <= $3`,
-			pgx.QueryResultFormats{pgx.BinaryFormatCode}, int32(m), ids, upTo)
+		rows, err := tx.Query(ctx, query, append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -391,4 +455,17 @@ func (s *Store) ScanMonthOrgsSeq(ctx context.Context, m ur.Month, orgs []ur.Org,
 		return fmt.Errorf("scan month %s of %d organisations: %w", m, len(orgs), err)
 	}
 	return nil
+}
+
+// monthTable reports whether part, a claim's table, is month m's partition
+// or one of its buckets, as the ingest names them: then it can be read by
+// name. (A name given otherwise, say with a schema, is read through
+// records.)
+func monthTable(m ur.Month, part string) bool {
+	name := partitionName(m)
+	if part == name {
+		return true
+	}
+	rest, ok := strings.CutPrefix(part, name+"_h")
+	return ok && len(rest) == 2 && '0' <= rest[0] && rest[0] <= '9' && '0' <= rest[1] && rest[1] <= '9'
 }

@@ -3,7 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strings"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -40,28 +40,14 @@ func TestReportClaims(t *testing.T) {
 		t.Errorf("join with other settings: %v, want ErrRunSettings", err)
 	}
 
-	// The partition is pruned and its index on org used.
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "SET enable_seqscan = off"); err != nil {
-		t.Fatal(err)
-	}
-	var plan strings.Builder
-	rows, err := conn.Query(ctx, "EXPLAIN SELECT * FROM records WHERE month = $1 AND org = ANY($2)", int32(jan), []int32{int32(orgA)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var line string
-		rows.Scan(&line)
-		plan.WriteString(line + "\n")
-	}
-	// One bucket of January, through its index on org.
-	if p := plan.String(); strings.Count(p, " on records_2026_01_h") != 1 || !strings.Contains(p, "_org") || strings.Contains(p, "records_2026_02") {
-		t.Errorf("the plan of a worker's read does not prune to one bucket of January's partition and use its org index:\n%s", p)
+	// A month with buckets is read bucket by bucket, with no index.
+	if n := queryInt(t, conn, "SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'records_2026_01%'"); n != 0 {
+		t.Errorf("the run built %d indexes on January's buckets, want none", n)
 	}
 
 	// Two workers claiming at once take one organisation each, never the
@@ -70,19 +56,19 @@ func TestReportClaims(t *testing.T) {
 	got := make([][]ReportClaim, 2)
 	for i, h := range []string{"h1", "h2"} {
 		wg.Go(func() {
-			c, err := s.ClaimReportOrgs(ctx, jan, h, time.Minute, 1)
+			b, err := s.ClaimReportBatch(ctx, jan, h, time.Minute, 1)
 			if err != nil {
 				t.Error(err)
 			}
-			got[i] = c
+			got[i] = b.Claims
 		})
 	}
 	wg.Wait()
 	if len(got[0]) != 1 || len(got[1]) != 1 || got[0][0].Org == got[1][0].Org {
 		t.Fatalf("concurrent claims: %+v, want one organisation each, different", got)
 	}
-	if c, err := s.ClaimReportOrgs(ctx, jan, "h3", time.Minute, 1000); err != nil || len(c) != 0 {
-		t.Fatalf("claim with every lease held: %+v, %v", c, err)
+	if b, err := s.ClaimReportBatch(ctx, jan, "h3", time.Minute, 1000); err != nil || len(b.Claims) != 0 {
+		t.Fatalf("claim with every lease held: %+v, %v", b, err)
 	}
 	if n, err := s.RenewReportClaims(ctx, jan, "h2", time.Minute); err != nil || n != 1 {
 		t.Errorf("renew: %d, %v; want 1", n, err)
@@ -93,7 +79,8 @@ func TestReportClaims(t *testing.T) {
 	if _, err := conn.Exec(ctx, "UPDATE report_claims SET lease_until = now() - interval '1 second' WHERE holder = 'h1'"); err != nil {
 		t.Fatal(err)
 	}
-	taken, err := s.ClaimReportOrgs(ctx, jan, "h3", time.Minute, 1000)
+	tb, err := s.ClaimReportBatch(ctx, jan, "h3", time.Minute, 1000)
+	taken := tb.Claims
 	if err != nil || len(taken) != 1 || taken[0].Org != got[0][0].Org {
 		t.Fatalf("claim after h1's lease ran out: %+v, %v; want %v", taken, err, got[0][0].Org)
 	}
@@ -111,23 +98,33 @@ func TestReportClaims(t *testing.T) {
 	if err := s.ReleaseReportClaims(ctx, jan, "h2"); err != nil {
 		t.Fatal(err)
 	}
-	rest, err := s.ClaimReportOrgs(ctx, jan, "h3", time.Minute, 1000)
+	rb, err := s.ClaimReportBatch(ctx, jan, "h3", time.Minute, 1000)
+	rest := rb.Claims
 	if err != nil || len(rest) != 1 || rest[0].Org != got[1][0].Org {
 		t.Fatalf("claim after h2 released: %+v, %v", rest, err)
 	}
+	// Whole only when the other organisation, done, is of another bucket.
+	if sameBucket := queryInt(t, conn, "SELECT count(DISTINCT part) FROM report_claims WHERE month = $1", int32(jan)) == 1; rb.Whole == sameBucket {
+		t.Errorf("the last batch: whole %v, with both organisations in one bucket %v", rb.Whole, sameBucket)
+	}
 
-	// A worker reads its organisations' rows only, of the run's files.
+	// A worker reads its organisations' rows only, of the run's files,
+	// whether it reads the whole bucket or part of it.
 	mustIngest(t, s, "two", genRecords(10, jan))
-	var n int
-	err = s.ScanMonthOrgsSeq(ctx, jan, []ur.Org{orgA}, run.UpTo, func(r *ur.Record) error {
-		if r.Org != orgA || r.Month != jan {
-			t.Errorf("read a record of %v %v", r.Org, r.Month)
+	for _, whole := range []bool{rb.Whole, false} {
+		var n int
+		b := rb
+		b.Whole = whole
+		err = s.ScanReportBatch(ctx, jan, b, []ur.Org{rest[0].Org}, run.UpTo, func(r *ur.Record) error {
+			if r.Org != rest[0].Org || r.Month != jan {
+				t.Errorf("read a record of %v %v", r.Org, r.Month)
+			}
+			n++
+			return nil
+		})
+		if err != nil || n != 200 {
+			t.Errorf("scan of %v up to the run (whole %v): %d records, %v; want 200", rest[0].Org, whole, n, err)
 		}
-		n++
-		return nil
-	})
-	if err != nil || n != 200 {
-		t.Errorf("scan of orgA up to the run: %d records, %v; want 200", n, err)
 	}
 	if _, err := s.FinishReportClaim(ctx, jan, rest[0].Org, "h3", "withheld"); err != nil {
 		t.Fatal(err)
@@ -169,9 +166,10 @@ func TestReportClaims(t *testing.T) {
 	if _, err := s.JoinReportRun(ctx, apr, "k=5", noLate); err != nil {
 		t.Fatal(err)
 	}
-	batch, err := s.ClaimReportOrgs(ctx, apr, "hb", time.Minute, 1_000_000)
-	if err != nil || len(batch) < 1 {
-		t.Fatalf("claim: %v, %v", batch, err)
+	b, err := s.ClaimReportBatch(ctx, apr, "hb", time.Minute, 1_000_000)
+	batch := b.Claims
+	if err != nil || len(batch) < 1 || !b.Whole {
+		t.Fatalf("claim: %+v, %v; want a whole bucket", b, err)
 	}
 	var inBatch, all int
 	if err := conn.QueryRow(ctx, `SELECT count(DISTINCT part) FILTER (WHERE holder = 'hb'), count(DISTINCT part)
@@ -180,5 +178,175 @@ func TestReportClaims(t *testing.T) {
 	}
 	if inBatch != 1 || all < 2 || len(batch) == 40 {
 		t.Errorf("a batch of %d organisations from %d buckets, of %d in all; want one bucket, not all", len(batch), inBatch, all)
+	}
+}
+
+func queryInt(t *testing.T, conn *pgx.Conn, query string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := conn.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// TestReportBatchesReadEachRowOnce: workers that take a month's batches
+// until none is left read every row of the month once, as the server
+// counts its reads of the buckets (pg_stat_user_tables): a batch is a
+// whole bucket, read in one sequential pass, with no index. A bucket cut
+// into several batches (too large for one) gives each organisation's rows
+// once too, and no other's.
+func TestReportBatchesReadEachRowOnce(t *testing.T) {
+	ctx := context.Background()
+	s, url := mustOpen(t)
+	may, jun := ur.MonthOf(2026, 5), ur.MonthOf(2026, 6)
+	const nOrgs, perMonth = 40, 4000
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// June is made as before the buckets: one table, which the ingest
+	// finds and fills.
+	june := pgx.Identifier{partitionName(jun)}.Sanitize()
+	if _, err := conn.Exec(ctx, "CREATE TABLE "+june+" (LIKE records INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER TABLE records ATTACH PARTITION %s FOR VALUES IN (%d)", june, int32(jun))); err != nil {
+		t.Fatal(err)
+	}
+	var recs []ur.Record
+	for _, m := range []ur.Month{apr, may, jun} {
+		rs := genRecords(perMonth, m)
+		for i := range rs {
+			k := i % (nOrgs + 10) // ten organisations with twice the rows of the others
+			if k >= nOrgs {
+				k -= nOrgs
+			}
+			rs[i].Org = ur.Org(100_000_000 + k)
+		}
+		recs = append(recs, rs...)
+	}
+	mustIngest(t, s, "three months", recs)
+	// What the server has read of a month's buckets so far: rows by
+	// sequential scans, rows fetched through an index, index scans.
+	reads := func(m ur.Month) (seq, idx int64) {
+		t.Helper()
+		// Every connection of the store's pool sends its pending counts.
+		for _, c := range s.pool.AcquireAllIdle(ctx) {
+			_, err := c.Exec(ctx, "SELECT pg_stat_force_next_flush()")
+			c.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n int64
+		if err := conn.QueryRow(ctx, `SELECT coalesce(sum(seq_tup_read), 0)::bigint, coalesce(sum(idx_tup_fetch), 0)::bigint, coalesce(sum(idx_scan), 0)::bigint
+			FROM pg_stat_user_tables WHERE relname LIKE $1`, partitionName(m)+"_h%").Scan(&seq, &idx, &n); err != nil {
+			t.Fatal(err)
+		}
+		return seq, idx + n
+	}
+
+	for _, tc := range []struct {
+		name    string
+		m       ur.Month
+		maxRows int64
+	}{
+		{"whole buckets", apr, perMonth},
+		{"one organisation a batch", may, 1},
+		{"a month made before the buckets", jun, perMonth / 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run, err := s.JoinReportRun(ctx, tc.m, "k=5", noLate)
+			if err != nil || run.Rows != perMonth {
+				t.Fatalf("join: %+v, %v; want %d rows", run, err, perMonth)
+			}
+			seq0, idx0 := reads(tc.m)
+			perOrg := map[ur.Org]int64{}
+			var batches, whole int
+			for {
+				b, err := s.ClaimReportBatch(ctx, tc.m, "w", time.Minute, tc.maxRows)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(b.Claims) == 0 {
+					break
+				}
+				batches++
+				if b.Whole {
+					whole++
+				}
+				in := map[ur.Org]bool{}
+				var orgs []ur.Org
+				for _, c := range b.Claims {
+					in[c.Org] = true
+					orgs = append(orgs, c.Org)
+				}
+				err = s.ScanReportBatch(ctx, tc.m, b, orgs, run.UpTo, func(r *ur.Record) error {
+					if !in[r.Org] {
+						t.Errorf("batch %d (%s) read a record of %v, not of the batch", batches, b.Part, r.Org)
+					}
+					perOrg[r.Org]++
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range b.Claims {
+					if _, err := s.FinishReportClaim(ctx, tc.m, c.Org, "w", "published"); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			var claims []ReportClaim
+			rows, err := conn.Query(ctx, "SELECT org, rows FROM report_claims WHERE month = $1", int32(tc.m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var org int32
+			var n int64
+			if _, err := pgx.ForEachRow(rows, []any{&org, &n}, func() error {
+				claims = append(claims, ReportClaim{Org: ur.Org(org), Rows: n})
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(claims) != nOrgs || len(perOrg) != nOrgs {
+				t.Errorf("%d claims, %d organisations read; want %d", len(claims), len(perOrg), nOrgs)
+			}
+			for _, c := range claims {
+				if perOrg[c.Org] != c.Rows {
+					t.Errorf("%v: %d rows read, want %d", c.Org, perOrg[c.Org], c.Rows)
+				}
+			}
+			parts := queryInt(t, conn, "SELECT count(DISTINCT part) FROM report_claims WHERE month = $1", int32(tc.m))
+			seq, idx := reads(tc.m)
+			t.Logf("%d batches (%d whole) of %d tables (buckets); the server read %d rows sequentially, %d through an index", batches, whole, parts, seq-seq0, idx-idx0)
+			switch {
+			case tc.m == jun:
+				// One table, cut into batches read through its index.
+				if parts != 1 || batches < 4 || whole != 0 {
+					t.Errorf("%d batches, %d of them whole, of %d tables; want 4 or more, none whole, of one", batches, whole, parts)
+				}
+				if n := queryInt(t, conn, "SELECT count(*) FROM pg_indexes WHERE tablename = $1", partitionName(jun)); n != 1 {
+					t.Errorf("%d indexes on June's table, want its index on org", n)
+				}
+			case tc.maxRows == perMonth:
+				// Every bucket whole, once: each row read once.
+				if batches != int(parts) || whole != batches {
+					t.Errorf("%d batches, %d of them whole, for %d buckets; want one whole batch a bucket", batches, whole, parts)
+				}
+				if seq-seq0 != perMonth || idx != idx0 {
+					t.Errorf("the server read %d rows sequentially and %d through an index, want %d and 0", seq-seq0, idx-idx0, perMonth)
+				}
+			default:
+				// A batch per organisation: a bucket of one organisation
+				// is still whole.
+				if batches != nOrgs || whole == batches {
+					t.Errorf("%d batches, %d of them whole; want %d, not all whole", batches, whole, nOrgs)
+				}
+			}
+		})
 	}
 }

@@ -32,22 +32,25 @@ import (
 // reportClaimer is what a worker needs of the store beyond ur.Store.
 type reportClaimer interface {
 	JoinReportRun(ctx context.Context, m ur.Month, settings string, lateOrgs func(upTo int64) (map[ur.Org]int64, error)) (postgres.ReportRun, error)
-	ClaimReportOrgs(ctx context.Context, m ur.Month, holder string, lease time.Duration, batchRows int64) ([]postgres.ReportClaim, error)
+	ClaimReportBatch(ctx context.Context, m ur.Month, holder string, lease time.Duration, maxRows int64) (postgres.ReportBatch, error)
 	RenewReportClaims(ctx context.Context, m ur.Month, holder string, lease time.Duration) (int, error)
 	ReleaseReportClaims(ctx context.Context, m ur.Month, holder string) error
 	FinishReportClaim(ctx context.Context, m ur.Month, org ur.Org, holder, outcome string) (bool, error)
 	ReportRunState(ctx context.Context, m ur.Month) (done, open int, err error)
 	PublishedVersions(ctx context.Context, m ur.Month, orgs []ur.Org) (map[ur.Org]int, error)
-	ScanMonthOrgsSeq(ctx context.Context, m ur.Month, orgs []ur.Org, upTo int64, fn func(*ur.Record) error) error
+	ScanReportBatch(ctx context.Context, m ur.Month, b postgres.ReportBatch, orgs []ur.Org, upTo int64, fn func(*ur.Record) error) error
 }
 
 var _ reportClaimer = (*postgres.Store)(nil)
 
-// workerBatches is about how many batches a month is cut into: more
-// balance the workers better and lose less to a dead one; fewer read the
-// month's pages fewer times (each batch's rows are spread over the whole
-// partition).
-const workerBatches = 16
+// A batch is every organisation of one of the month's 16 buckets (see
+// postgres.ClaimReportBatch), read in one pass, unless the bucket holds
+// more than 1/workerBatchShare of the month's rows: then it is cut into
+// batches of about that many rows, each of which reads the bucket again.
+// A worker holds two batches at most (one read, one published): about a
+// quarter of the month's rows at most, unless one organisation has more,
+// where a one-process report holds the whole month.
+const workerBatchShare = 8
 
 // Claim outcomes, kept in report_claims.outcome.
 const (
@@ -227,18 +230,18 @@ type workerBatch struct {
 // nextBatch claims the next batch and reads it. It returns nil when the
 // month is done, and waits while the others hold what is left.
 func (w *reportWorker) nextBatch(ctx context.Context) (*workerBatch, error) {
-	batchRows := max(w.run.Rows/workerBatches, 1)
+	maxRows := max(w.run.Rows/workerBatchShare, 1)
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, context.Cause(ctx)
 		}
-		claims, err := w.cs.ClaimReportOrgs(ctx, w.month, w.holder, w.lease, batchRows)
+		batch, err := w.cs.ClaimReportBatch(ctx, w.month, w.holder, w.lease, maxRows)
 		if err != nil {
 			return nil, err
 		}
-		if len(claims) > 0 {
+		if len(batch.Claims) > 0 {
 			w.batches++
-			return w.read(ctx, claims)
+			return w.read(ctx, batch)
 		}
 		_, open, err := w.cs.ReportRunState(ctx, w.month)
 		if err != nil || open == 0 {
@@ -256,9 +259,9 @@ func (w *reportWorker) nextBatch(ctx context.Context) (*workerBatch, error) {
 
 // read reads the batch of claims: which are published already, and the
 // rows of the others.
-func (w *reportWorker) read(ctx context.Context, claims []postgres.ReportClaim) (*workerBatch, error) {
+func (w *reportWorker) read(ctx context.Context, batch postgres.ReportBatch) (*workerBatch, error) {
 	wb := &workerBatch{b: aggregate.NewBuilder(w.month)}
-	for _, c := range claims {
+	for _, c := range batch.Claims {
 		wb.orgs = append(wb.orgs, c.Org)
 	}
 	slices.Sort(wb.orgs)
@@ -290,7 +293,7 @@ func (w *reportWorker) read(ctx context.Context, claims []postgres.ReportClaim) 
 	if len(wb.compute) == 0 {
 		return wb, nil
 	}
-	err = w.cs.ScanMonthOrgsSeq(ctx, w.month, wb.compute, w.run.UpTo, func(r *ur.Record) error {
+	err = w.cs.ScanReportBatch(ctx, w.month, batch, wb.compute, w.run.UpTo, func(r *ur.Record) error {
 		w.rows++
 		return wb.b.Add(r)
 	})
