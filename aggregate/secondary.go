@@ -32,13 +32,15 @@ import (
 // so a round never undoes the protection of an earlier one. The result is
 // checked by Audit in Cubes; Secondary itself never publishes a hidden cell.
 func Secondary(cells []ur.Cell) {
-	secondaryBy(cells, byCharge)
+	secondaryBy(cells, byCharge, nil)
 }
 
-// secondaryBy is Secondary with the cost order o.
-func secondaryBy(cells []ur.Cell, o costOrder) {
+// secondaryBy is Secondary with the cost order o, never hiding the cells
+// keep marks (nil: none).
+func secondaryBy(cells []ur.Cell, o costOrder, keep []bool) {
 	l := newLayout(cells)
 	l.costs = o
+	l.keep = keep
 	dirty := make([]bool, len(l.ccs))
 	anyDirty := false
 	for c := range l.ccs {
@@ -364,6 +366,10 @@ func (l *layout) partner(cells []ur.Cell, c int, need []int32) int {
 				continue
 			}
 			if j := l.find(cells, &l.ccs[e], l.mask[i]); j >= 0 && !cells[j].Suppression.Hidden() {
+				if l.fixed(cells, j) {
+					ok = false // a cell that must stay published cannot take the pattern
+					break
+				}
 				subs += cells[j].Subscribers
 				charge = min(charge, math.MaxInt64-hideCost(&cells[j])) + hideCost(&cells[j])
 				some = true
@@ -507,7 +513,7 @@ const maxUnstickFar = 256
 // published total shows. It is hidden only with the total's measures that
 // the p%-rule hides (see Dominance), for those.
 func (l *layout) fixed(cells []ur.Cell, i int) bool {
-	if i == l.total {
+	if i == l.total || (l.keep != nil && l.keep[i]) {
 		return true
 	}
 	if l.total < 0 {

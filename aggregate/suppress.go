@@ -59,7 +59,7 @@ func Suppress(cells []ur.Cell, cfg Config) (Suppressed, error) {
 	}
 	Dominance(cells, cfg)
 	primary := saveSuppression(cells)
-	secondaryBy(cells, cfg.costs)
+	secondaryBy(cells, cfg.costs, nil)
 	res := Suppressed{}
 	var err error
 	// Widening is best effort on top of the exact guarantee: a report
@@ -79,7 +79,7 @@ func Suppress(cells []ur.Cell, cfg Config) (Suppressed, error) {
 		restoreSuppression(cells, primary)
 		second := cfg
 		second.costs = bySubscribers
-		secondaryBy(cells, second.costs)
+		secondaryBy(cells, second.costs, nil)
 		narrow, err := widen(cells, second)
 		if err != nil {
 			return Suppressed{}, err
@@ -115,6 +115,7 @@ func Suppress(cells []ur.Cell, cfg Config) (Suppressed, error) {
 		restoreSuppression(cells, was)
 	}
 	if res.Narrow >= 0 {
+		swapCostCentres(cells, cfg)
 		republish(cells, cfg)
 	}
 	res.GivenBack = giveBack(cells)

@@ -43,6 +43,7 @@ func main() {
 	flag.IntVar(&c.exactMax, "exact-max-hidden", 60, "solve the exact program by cost-centre charge for reports with at most this many hidden cells (0: none)")
 	flag.DurationVar(&c.limit, "limit", 30*time.Second, "CBC's time limit per problem")
 	flag.BoolVar(&c.verbose, "v", false, "one line per report whose cover falls short of its ceiling")
+	flag.Uint64Var(&c.org, "org", 0, "print this organisation's cells, stage by stage")
 	flag.Parse()
 	if err := run(context.Background(), c, flag.Args(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "cover:", err)
@@ -55,6 +56,7 @@ type config struct {
 	seed                 uint64
 	limit                time.Duration
 	verbose              bool
+	org                  uint64
 }
 
 // tally is one month's cost-centre charge by what became of it, in units of
@@ -190,6 +192,9 @@ func report(ctx context.Context, c config, org ur.Org, final []ur.Cell, cfg aggr
 	}
 	if mismatch {
 		t.mismatched++
+	}
+	if uint64(org) == c.org {
+		dump(out, final, primary, afterSecondary, afterWiden)
 	}
 	big := hiddenFinest(final) > aggregate.MaxIntervalUnknowns
 	var rep, repPrimary ur.Amount
@@ -347,4 +352,30 @@ func aggregateMonths(r io.Reader) ([]*aggregate.Builder, []ur.Month, error) {
 		}
 	}
 	return order, ms, nil
+}
+
+// dump prints a report's cells: each with its key, subscribers, events and
+// charge, and what each stage made of it (P primary, S Secondary, W Widen,
+// - published; the last column is the product's final pattern).
+func dump(out io.Writer, final []ur.Cell, stages ...[]ur.Suppression) {
+	mark := func(s ur.Suppression, was bool) string {
+		switch {
+		case s == ur.HiddenSmall || s == ur.HiddenDominance:
+			return "P"
+		case s == ur.HiddenSecondary && !was:
+			return "S"
+		case s == ur.HiddenSecondary:
+			return "h"
+		}
+		return "-"
+	}
+	for i := range final {
+		c := &final[i]
+		fmt.Fprintf(out, "%4d set %d %-12.12q %d %d subs %4d ev %6d ch %10.2f  ", i, c.Set, c.CostCentre, c.Service, c.Zone, c.Subscribers, c.Events, float64(c.Charge)/1e4)
+		for k, st := range stages {
+			was := k > 0 && stages[k-1][i].Hidden()
+			fmt.Fprint(out, mark(st[i], was))
+		}
+		fmt.Fprintf(out, " %s\n", mark(c.Suppression, true))
+	}
 }
