@@ -65,6 +65,16 @@ func swapCostCentres(cells []ur.Cell, cfg Config) int {
 			swapped++
 			continue
 		}
+		// Then with only this total kept: another, cheaper one may take
+		// its place.
+		restoreSuppression(cells, was)
+		cells[c].Suppression = ur.Published
+		clear(keep)
+		keep[c] = true
+		if swapHolds(cells, trial, cfg, narrow) && patternCost(cells) < before {
+			swapped++
+			continue
+		}
 		restoreSuppression(cells, was)
 	}
 	return swapped
