@@ -61,7 +61,7 @@ func swapCostCentres(cells []ur.Cell, cfg Config) int {
 		for i := range cells {
 			keep[i] = cells[i].Set == ur.ByCostCentre && !cells[i].Suppression.Hidden()
 		}
-		if swapHolds(cells, trial, cfg, narrow) && patternCost(cells) < before {
+		if swapHolds(cells, trial, cfg, narrow, before) {
 			swapped++
 			continue
 		}
@@ -71,7 +71,7 @@ func swapCostCentres(cells []ur.Cell, cfg Config) int {
 		cells[c].Suppression = ur.Published
 		clear(keep)
 		keep[c] = true
-		if swapHolds(cells, trial, cfg, narrow) && patternCost(cells) < before {
+		if swapHolds(cells, trial, cfg, narrow, before) {
 			swapped++
 			continue
 		}
@@ -81,14 +81,16 @@ func swapCostCentres(cells []ur.Cell, cfg Config) int {
 }
 
 // swapHolds runs Secondary and Widen with trial's kept cells and reports
-// whether the pattern they leave is exact-safe and has no more than narrow
-// ranges too narrow.
-func swapHolds(cells []ur.Cell, trial, cfg Config, narrow int) bool {
+// whether the pattern they leave costs less than before, is exact-safe, and
+// has no more than narrow ranges too narrow. The cheap tests go first:
+// Widen's own count (of the whole report's programs up to maxWidenUnknowns
+// hidden finest cells) and the cost.
+func swapHolds(cells []ur.Cell, trial, cfg Config, narrow int, before ur.Amount) bool {
 	secondaryBy(cells, trial.costs, trial.keep)
-	if n, err := widen(cells, trial); err != nil || n < 0 {
+	if n, err := widen(cells, trial); err != nil || n < 0 || (n > narrow && hiddenFinest(cells) <= maxWidenUnknowns) {
 		return false
 	}
-	if len(Audit(cells).Disclosed) > 0 {
+	if patternCost(cells) >= before || len(Audit(cells).Disclosed) > 0 {
 		return false
 	}
 	n, ok := narrowPairs(cells, cfg)
