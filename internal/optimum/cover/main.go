@@ -6,8 +6,9 @@
 //
 // Causes: a primary rule (k-rule or p%-rule: no pattern publishes those);
 // aggregate.Secondary; aggregate.Widen (with the Secondary runs it makes);
-// Suppress's other tries (the subscriber order, the fallback pattern); and
-// what republish gave back. The stages are replayed with the exported
+// Suppress's other tries (the subscriber order, the fallback pattern, the
+// cells swapCostCentres hides in a total's place); and what was published
+// again after Widen (swapCostCentres, republish). The stages are replayed with the exported
 // functions in Suppress's order, and the replay is checked against the
 // product's own result.
 //
@@ -126,9 +127,9 @@ func print(out io.Writer, name string, m ur.Month, t tally) {
 	fmt.Fprintf(out, "  hidden by a primary rule          %6.2f%%  (so at most %.2f%% can be published)\n", pct(t.primary, t.charge), 100-pct(t.primary, t.charge))
 	fmt.Fprintf(out, "  hidden by Secondary               %6.2f%%\n", pct(t.secondary, t.charge))
 	fmt.Fprintf(out, "  hidden by Widen                   %6.2f%%\n", pct(t.widen, t.charge))
-	fmt.Fprintf(out, "  hidden by Suppress's other tries  %6.2f%%\n", pct(t.others, t.charge))
+	fmt.Fprintf(out, "  hidden by Suppress's other tries  %6.2f%%  (the subscriber order, the fallback pattern, swapCostCentres' trades)\n", pct(t.others, t.charge))
 	fmt.Fprintf(out, "    of Secondary+Widen, in reports republish does not try (over %d hidden finest cells): %.2f%%\n", aggregate.MaxIntervalUnknowns, pct(t.keptBig, t.charge))
-	fmt.Fprintf(out, "  given back by republish           %6.2f%%  (hidden by Secondary or Widen, published again)\n", pct(t.givenBack, t.charge))
+	fmt.Fprintf(out, "  published again                   %6.2f%%  (hidden by Secondary or Widen; by swapCostCentres or republish)\n", pct(t.givenBack, t.charge))
 	fmt.Fprintf(out, "  ceiling, cost-centre totals alone %6.2f%%\n", 100-pct(t.primary+t.ccBound, t.charge))
 	fmt.Fprintf(out, "  ceiling, with the exact program   %6.2f%%  (%d of %d reports solved to optimality, raising the bound by %.2f points)\n",
 		100-pct(t.primary+t.exactBound, t.charge), t.exactSolved, t.exactTried, pct(t.exactBetter, t.charge))
