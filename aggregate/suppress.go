@@ -46,7 +46,9 @@ func (g *GivenBack) Add(o GivenBack) {
 }
 
 // Suppress applies every rule to one report's cells in place: Primary,
-// Dominance, Secondary, Widen, then gives back the secondary cells that
+// Dominance, Secondary, Widen, then trades hidden cost-centre totals for
+// cheaper cells (swapCostCentres), publishes again the secondary cells the
+// pattern no longer needs (republish), gives back the secondary cells that
 // protect nothing, and audits the result exactly. When the audit still
 // finds a hidden cell determined, the report gets FallbackPattern, which
 // is safe by construction, and the audit confirms it: Suppress never
