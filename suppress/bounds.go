@@ -161,6 +161,7 @@ const (
 func widenByBounds(cells []ur.Cell, cfg Config) int {
 	l := newLayout(cells)
 	l.costs = cfg.costs
+	l.keep = cfg.keep
 	rels := relations(cells)
 	n := len(cells)
 	bufLo, bufHi, spareLo, spareHi := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
@@ -229,7 +230,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 		}
 		// Only a newly hidden cell can be given away (see Widen).
 		if l.anyDetermined(cells, hid) {
-			secondaryBy(cells, cfg.costs)
+			secondaryBy(cells, cfg.costs, cfg.keep)
 		}
 	}
 	return narrow

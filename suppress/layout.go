@@ -32,6 +32,10 @@ type layout struct {
 	basesBuf  *blockSpaces // what bases returns
 	hfIdx     *hfIndex     // localBlocks' index of the last hiddenFine result
 	shapes    *shapeIndex  // widener's cost-centre cells by shape, once made
+	// keep, when set, marks published cells that Secondary and Widen must
+	// not hide (see swapCostCentres): fixed treats them as it treats the
+	// organisation's total.
+	keep []bool
 }
 
 // scratchBasis returns room for the exact basis of a problem with n

@@ -48,6 +48,10 @@ func (l *layout) partner(cells []ur.Cell, c int, need []int32) int {
 				continue
 			}
 			if j := l.find(cells, &l.ccs[e], l.mask[i]); j >= 0 && !cells[j].Suppression.Hidden() {
+				if l.fixed(cells, j) {
+					ok = false // a cell that must stay published cannot take the pattern
+					break
+				}
 				subs += cells[j].Subscribers
 				charge = min(charge, math.MaxInt64-hideCost(&cells[j])) + hideCost(&cells[j])
 				some = true
@@ -191,7 +195,7 @@ const maxUnstickFar = 256
 // published total shows. It is hidden only with the total's measures that
 // the p%-rule hides (see Dominance), for those.
 func (l *layout) fixed(cells []ur.Cell, i int) bool {
-	if i == l.total {
+	if i == l.total || (l.keep != nil && l.keep[i]) {
 		return true
 	}
 	if l.total < 0 {

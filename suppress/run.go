@@ -27,6 +27,9 @@ type Config struct {
 	// costs is the order Secondary and Widen hide cells in: by charge
 	// (the zero value), or by subscribers for Suppress's second try.
 	costs costOrder
+	// keep marks the cells Secondary and Widen must leave published (see
+	// swapCostCentres); nil for none.
+	keep []bool
 }
 
 // forOrg returns the configuration that applies to org: k is the larger of

@@ -31,13 +31,15 @@ import (
 // so a round never undoes the protection of an earlier one. The result is
 // checked by Audit in Cubes; Secondary itself never publishes a hidden cell.
 func Secondary(cells []ur.Cell) {
-	secondaryBy(cells, byCharge)
+	secondaryBy(cells, byCharge, nil)
 }
 
-// secondaryBy is Secondary with the cost order o.
-func secondaryBy(cells []ur.Cell, o costOrder) {
+// secondaryBy is Secondary with the cost order o, never hiding the cells
+// keep marks (nil: none).
+func secondaryBy(cells []ur.Cell, o costOrder, keep []bool) {
 	l := newLayout(cells)
 	l.costs = o
+	l.keep = keep
 	dirty := make([]bool, len(l.ccs))
 	anyDirty := false
 	for c := range l.ccs {

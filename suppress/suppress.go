@@ -46,7 +46,9 @@ func (g *GivenBack) Add(o GivenBack) {
 }
 
 // Suppress applies every rule to one report's cells in place: Primary,
-// Dominance, Secondary, Widen, then gives back the secondary cells that
+// Dominance, Secondary, Widen, then trades hidden cost-centre totals for
+// cheaper cells (swapCostCentres), publishes again the secondary cells the
+// pattern no longer needs (republish), gives back the secondary cells that
 // protect nothing, and audits the result exactly. When the audit still
 // finds a hidden cell determined, the report gets FallbackPattern, which
 // is safe by construction, and the audit confirms it: Suppress never
@@ -59,7 +61,7 @@ func Suppress(cells []ur.Cell, cfg Config) (Suppressed, error) {
 	}
 	Dominance(cells, cfg)
 	primary := saveSuppression(cells)
-	secondaryBy(cells, cfg.costs)
+	secondaryBy(cells, cfg.costs, nil)
 	res := Suppressed{}
 	var err error
 	// Widening is best effort on top of the exact guarantee: a report
@@ -79,7 +81,7 @@ func Suppress(cells []ur.Cell, cfg Config) (Suppressed, error) {
 		restoreSuppression(cells, primary)
 		second := cfg
 		second.costs = bySubscribers
-		secondaryBy(cells, second.costs)
+		secondaryBy(cells, second.costs, nil)
 		narrow, err := widen(cells, second)
 		if err != nil {
 			return Suppressed{}, err
@@ -115,6 +117,7 @@ func Suppress(cells []ur.Cell, cfg Config) (Suppressed, error) {
 		restoreSuppression(cells, was)
 	}
 	if res.Narrow >= 0 {
+		swapCostCentres(cells, cfg)
 		republish(cells, cfg)
 	}
 	res.GivenBack = giveBack(cells)

@@ -74,6 +74,7 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 	narrow = widenByBounds(cells, cfg)
 	l := newLayout(cells)
 	l.costs = cfg.costs
+	l.keep = cfg.keep
 	local := unknowns > maxWidenUnknowns
 	intervals := func(cells []ur.Cell, want func(int, ur.Measure) bool, round int) ([]Interval, error) {
 		if local {
@@ -156,7 +157,7 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 		// newly hidden ones may be given away, and only then is there
 		// work for Secondary.
 		if l.anyDetermined(cells, hid) {
-			secondaryBy(cells, cfg.costs)
+			secondaryBy(cells, cfg.costs, cfg.keep)
 		}
 	}
 	return 0, nil, nil

@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"strconv"
+
+	ur "usagereport"
 )
 
 // WriteLP writes the problem as an integer program in the CPLEX LP format that CBC
@@ -96,8 +98,14 @@ func penalty(p *Problem, obj Objective) float64 {
 // weight is cell i's cost in the objective: 1, or its |charge| in NOK (plus a
 // thousandth, so that among patterns of equal charge the one with fewer cells wins).
 func weight(p *Problem, i int, obj Objective) float64 {
-	if obj == ByCharge {
+	switch obj {
+	case ByCharge:
 		return math.Abs(nok(p.Cells[i].Charge)) + 0.001
+	case ByCostCentre:
+		if p.Cells[i].Set == ur.ByCostCentre {
+			return math.Abs(nok(p.Cells[i].Charge)) + 0.001
+		}
+		return 0.001
 	}
 	return 1
 }

@@ -17,11 +17,18 @@ const (
 	ByCells Objective = iota
 	// ByCharge minimises the sum of |charge| over the hidden cells.
 	ByCharge
+	// ByCostCentre minimises the sum of |charge| over the hidden cost-centre
+	// totals (a thousandth of a NOK per other cell breaks ties): its optimum
+	// bounds the cost-centre totals' share any valid pattern can publish.
+	ByCostCentre
 )
 
 func (o Objective) String() string {
-	if o == ByCharge {
+	switch o {
+	case ByCharge:
 		return "charge"
+	case ByCostCentre:
+		return "cost-centre"
 	}
 	return "cells"
 }

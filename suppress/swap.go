@@ -1,0 +1,120 @@
+package suppress
+
+import (
+	"cmp"
+	"slices"
+
+	ur "usagereport"
+)
+
+// swapCostCentres trades hidden cost-centre totals for cheaper cells: finance
+// allocates costs by cost centre, and a total that Secondary or Widen hid
+// because it was the nearest cell to hide can often stay published while
+// finer cells carry the protection instead. For each secondary cost-centre
+// total, costliest first, it publishes the total and runs Secondary and Widen
+// again with every published cost-centre total kept published (layout.keep),
+// so that they hide finer or global cells instead. The trade stands when the
+// exact audit finds no hidden cell determined, no more (cell, measure) pairs
+// are too narrow in the whole report than before (see narrowPairs), and the
+// pattern costs less by costCmp's measure (patternCost: a cost-centre total's
+// charge weighs costCentreWeight times); otherwise the pattern is restored.
+// Like republish it needs the programs of the whole report, so only reports
+// up to maxRepublishUnknowns hidden finest cells are tried, at most
+// maxSwapTrials totals each. It returns how many totals it published.
+func swapCostCentres(cells []ur.Cell, cfg Config) int {
+	if hiddenFinest(cells) > maxRepublishUnknowns {
+		return 0
+	}
+	var cands []int
+	for i := range cells {
+		if cells[i].Set == ur.ByCostCentre && cells[i].Suppression == ur.HiddenSecondary && cells[i].Charge != 0 {
+			cands = append(cands, i)
+		}
+	}
+	if len(cands) == 0 {
+		return 0
+	}
+	narrow, ok := narrowPairs(cells, cfg)
+	if !ok {
+		return 0
+	}
+	slices.SortFunc(cands, func(a, b int) int {
+		if c := cmp.Compare(hideCost(&cells[b]), hideCost(&cells[a])); c != 0 {
+			return c // costliest first
+		}
+		return cmp.Compare(a, b)
+	})
+	swapped := 0
+	keep := make([]bool, len(cells))
+	trial := cfg
+	trial.keep = keep
+	for k, c := range cands {
+		if k == maxSwapTrials {
+			break
+		}
+		if cells[c].Suppression != ur.HiddenSecondary {
+			continue
+		}
+		was := saveSuppression(cells)
+		before := patternCost(cells)
+		cells[c].Suppression = ur.Published
+		for i := range cells {
+			keep[i] = cells[i].Set == ur.ByCostCentre && !cells[i].Suppression.Hidden()
+		}
+		if swapHolds(cells, trial, cfg, narrow, before) {
+			swapped++
+			continue
+		}
+		// Then with only this total kept: another, cheaper one may take
+		// its place.
+		restoreSuppression(cells, was)
+		cells[c].Suppression = ur.Published
+		clear(keep)
+		keep[c] = true
+		if swapHolds(cells, trial, cfg, narrow, before) {
+			swapped++
+			continue
+		}
+		restoreSuppression(cells, was)
+	}
+	return swapped
+}
+
+// swapHolds runs Secondary and Widen with trial's kept cells and reports
+// whether the pattern they leave costs less than before, is exact-safe, and
+// has no more than narrow ranges too narrow. The cheap tests go first:
+// Widen's own count (of the whole report's programs up to maxWidenUnknowns
+// hidden finest cells) and the cost.
+func swapHolds(cells []ur.Cell, trial, cfg Config, narrow int, before ur.Amount) bool {
+	secondaryBy(cells, trial.costs, trial.keep)
+	if n, err := widen(cells, trial); err != nil || n < 0 || (n > narrow && hiddenFinest(cells) <= maxWidenUnknowns) {
+		return false
+	}
+	if patternCost(cells) >= before || len(Audit(cells).Disclosed) > 0 {
+		return false
+	}
+	n, ok := narrowPairs(cells, cfg)
+	return ok && n <= narrow
+}
+
+// maxSwapTrials bounds the cost-centre totals swapCostCentres tries in one
+// report.
+const maxSwapTrials = 4
+
+// patternCost is what a pattern's secondary cells cost a reader, by
+// hideCost (saturating).
+func patternCost(cells []ur.Cell) ur.Amount {
+	var sum ur.Amount
+	for i := range cells {
+		if cells[i].Suppression == ur.HiddenSecondary {
+			c := hideCost(&cells[i])
+			if sum > maxAmount-c {
+				return maxAmount
+			}
+			sum += c
+		}
+	}
+	return sum
+}
+
+const maxAmount = ur.Amount(1<<63 - 1)

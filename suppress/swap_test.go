@@ -1,0 +1,114 @@
+package suppress
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	ur "usagereport"
+)
+
+// TestSwapCostCentres runs, on random small organisations, every rule up to
+// Widen and then swapCostCentres: whatever it trades must leave the audit
+// passing, no more ranges too narrow, every primary cell hidden, and a
+// pattern that costs less (a swap that counts must publish a cost-centre
+// total). Some organisations must get a trade, or the test proves nothing.
+func TestSwapCostCentres(t *testing.T) {
+	cfg := Config{MinGroupSize: 5}
+	tried, swappedOrgs := 0, 0
+	for seed := range 600 {
+		r := rand.New(rand.NewPCG(181, uint64(seed)))
+		cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+		if !ok {
+			continue
+		}
+		Primary(cells, cfg)
+		Dominance(cells, cfg)
+		primary := saveSuppression(cells)
+		secondaryBy(cells, cfg.costs, nil)
+		if n, err := widen(cells, cfg); err != nil || n < 0 || len(Audit(cells).Disclosed) > 0 {
+			continue // Suppress would take the fallback pattern
+		}
+		before, ok := narrowPairs(cells, cfg)
+		if !ok {
+			t.Fatalf("seed %d: ranges not solved", seed)
+		}
+		cost, ccBefore := patternCost(cells), publishedCostCentreCharge(cells)
+		tried++
+		n := swapCostCentres(cells, cfg)
+		if d := Audit(cells).Disclosed; len(d) > 0 {
+			t.Fatalf("seed %d: after %d swaps %s is determined", seed, n, CellName(&cells[d[0]]))
+		}
+		if after, ok := narrowPairs(cells, cfg); !ok || after > before {
+			t.Errorf("seed %d: after %d swaps %d ranges too narrow, before %d (solved: %v)", seed, n, after, before, ok)
+		}
+		for i := range cells {
+			if primary[i].Hidden() && cells[i].Suppression != primary[i] {
+				t.Fatalf("seed %d: primary cell %s became %v", seed, CellName(&cells[i]), cells[i].Suppression)
+			}
+		}
+		after := patternCost(cells)
+		switch {
+		case n == 0 && after != cost:
+			t.Errorf("seed %d: no swap, yet the pattern's cost went from %d to %d", seed, cost, after)
+		case n > 0 && after >= cost:
+			t.Errorf("seed %d: %d swaps, and the pattern's cost went from %d to %d", seed, n, cost, after)
+		case n > 0:
+			swappedOrgs++
+			if cc := publishedCostCentreCharge(cells); cc == ccBefore {
+				t.Logf("seed %d: %d swaps left the published cost-centre charge at %d", seed, n, cc)
+			}
+		}
+	}
+	t.Logf("%d organisations tried, %d with a swap", tried, swappedOrgs)
+	if tried < 100 || swappedOrgs < 5 {
+		t.Errorf("%d organisations tried, %d with a swap: the test needs more", tried, swappedOrgs)
+	}
+}
+
+func publishedCostCentreCharge(cells []ur.Cell) ur.Amount {
+	var sum ur.Amount
+	for i := range cells {
+		if cells[i].Set == ur.ByCostCentre && !cells[i].Suppression.Hidden() {
+			sum += absAmount(cells[i].Charge)
+		}
+	}
+	return sum
+}
+
+// TestSecondaryKeeps checks that Secondary and Widen never hide a cell they
+// are told to keep (every cost-centre total the primary rules leave
+// published, on random small organisations), and that they stop: with cells
+// kept, Secondary's partner cost centre must be one that can take the
+// pattern, or its rounds would never end.
+func TestSecondaryKeeps(t *testing.T) {
+	cfg := Config{MinGroupSize: 5}
+	checked := 0
+	for seed := range 300 {
+		r := rand.New(rand.NewPCG(182, uint64(seed)))
+		cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+		if !ok {
+			continue
+		}
+		Primary(cells, cfg)
+		Dominance(cells, cfg)
+		keep := make([]bool, len(cells))
+		for i := range cells {
+			keep[i] = cells[i].Set == ur.ByCostCentre && !cells[i].Suppression.Hidden()
+		}
+		kept := cfg
+		kept.keep = keep
+		secondaryBy(cells, kept.costs, keep)
+		if _, err := widen(cells, kept); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		for i := range cells {
+			if keep[i] && cells[i].Suppression.Hidden() {
+				t.Fatalf("seed %d: kept cell %s hidden", seed, CellName(&cells[i]))
+			}
+		}
+		checked++
+	}
+	if checked < 100 {
+		t.Errorf("only %d organisations checked", checked)
+	}
+}
