@@ -79,6 +79,17 @@ func newSegWriter(w io.Writer) (*segWriter, error) {
 	return s, nil
 }
 
+// nextEntry numbers the next entry of a dictionary that holds *n, and
+// reports false when the dictionary is full (ids are 32 bits).
+func nextEntry(n *uint64) (uint64, bool) {
+	i := *n
+	if i >= math.MaxUint32 {
+		return 0, false
+	}
+	*n++
+	return i, true
+}
+
 // add writes r; sub and cc are the caller's run ids of its subscriber and
 // cost centre, 0 if none.
 func (s *segWriter) add(r *ur.Record, sub, cc uint32) error {
@@ -93,10 +104,9 @@ func (s *segWriter) add(r *ur.Record, sub, cc uint32) error {
 	if i, ok := s.sub(r.Subscriber, sub); ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
-		if i = s.nsubs; i >= math.MaxUint32 {
+		if i, ok = nextEntry(&s.nsubs); !ok {
 			return errDictFull
 		}
-		s.nsubs++
 		if sub != 0 {
 			s.bySub.set(sub, uint32(i+1))
 		} else {
@@ -108,10 +118,9 @@ func (s *segWriter) add(r *ur.Record, sub, cc uint32) error {
 	if i, ok := s.costCentre(r.CostCentre, cc); ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
-		if i = s.nccs; i >= math.MaxUint32 {
+		if i, ok = nextEntry(&s.nccs); !ok {
 			return errDictFull
 		}
-		s.nccs++
 		if cc != 0 {
 			s.byCC.set(cc, uint32(i+1))
 		} else {

@@ -48,17 +48,19 @@ func (l *Loss) Add(o Loss) {
 
 // CellShare is the share of cells hidden, from 0 to 1.
 func (l Loss) CellShare() float64 {
-	if l.Cells == 0 {
-		return 0
-	}
-	return float64(l.HiddenCells) / float64(l.Cells)
+	return share(l.HiddenCells, l.Cells, 0)
 }
 
 // ChargeShare is the share of the charge (summed over all cells, every
 // grouping set) that is hidden, from 0 to 1.
 func (l Loss) ChargeShare() float64 {
-	if l.Charge == 0 {
-		return 0
+	return share(l.HiddenCharge, l.Charge, 0)
+}
+
+// share is part/whole, or none when whole is zero.
+func share[T ~int | ~int64](part, whole T, none float64) float64 {
+	if whole == 0 {
+		return none
 	}
-	return float64(l.HiddenCharge) / float64(l.Charge)
+	return float64(part) / float64(whole)
 }

@@ -51,26 +51,17 @@ func (l *CostCentreLoss) Add(o CostCentreLoss) {
 // ChargeShare is the share of the cost centres' charge that their published
 // totals carry, from 0 to 1 (1 when there is no charge).
 func (l CostCentreLoss) ChargeShare() float64 {
-	if l.Charge == 0 {
-		return 1
-	}
-	return float64(l.PublishedCharge) / float64(l.Charge)
+	return share(l.PublishedCharge, l.Charge, 1)
 }
 
 // SecondaryShare is the share of the cost centres' charge whose totals
 // could be published as far as the primary rules go: the most ChargeShare
 // can be, from 0 to 1 (1 when there is no charge).
 func (l CostCentreLoss) SecondaryShare() float64 {
-	if l.Charge == 0 {
-		return 1
-	}
-	return 1 - float64(l.PrimaryCharge)/float64(l.Charge)
+	return 1 - share(l.PrimaryCharge, l.Charge, 0)
 }
 
 // CentreShare is the share of cost centres whose total is published.
 func (l CostCentreLoss) CentreShare() float64 {
-	if l.Centres == 0 {
-		return 1
-	}
-	return float64(l.Published) / float64(l.Centres)
+	return share(l.Published, l.Centres, 1)
 }

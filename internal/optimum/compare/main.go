@@ -9,7 +9,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,9 +19,8 @@ import (
 	"time"
 
 	ur "usagereport"
-	"usagereport/aggregate"
 	"usagereport/fixtures"
-	"usagereport/ingest"
+	"usagereport/internal/monthcsv"
 	"usagereport/internal/optimum"
 	"usagereport/suppress"
 )
@@ -84,18 +82,19 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	if err := fixtures.Generate(ctx, &csv, fixtures.Config{Rows: c.rows, Orgs: c.orgs, Seed: c.seed}); err != nil {
 		return err
 	}
-	builders, err := aggregateMonths(csv.Bytes())
+	months, err := monthcsv.Read(&csv, "generated.csv")
 	if err != nil {
 		return err
 	}
+	slog.Debug("aggregated", slog.Int("months", len(months)))
 	cfg := suppress.Config{MinGroupSize: 5}.WithDefaults()
 	var loss suppress.Loss
 	var cc suppress.CostCentreLoss
 	var byCells, byCharge tally
 	compared, skipped, infeasible := 0, 0, 0
 	start := time.Now()
-	for _, b := range builders {
-		cubes, _, err := suppress.Cubes(b, cfg)
+	for _, mo := range months {
+		cubes, _, err := suppress.Cubes(mo.Builder, cfg)
 		if err != nil {
 			return err
 		}
@@ -203,48 +202,4 @@ func failure(cells []ur.Cell, cfg suppress.Config) string {
 		return fmt.Sprintf("ranges too narrow: %v", narrow)
 	}
 	return ""
-}
-
-// aggregateMonths reads the generated CSV into one builder per month.
-func aggregateMonths(csv []byte) ([]*aggregate.Builder, error) {
-	key := bytes.Repeat([]byte("optimum-compare-"), 2)
-	pseudo, err := ingest.NewPseudonymizer(key)
-	if err != nil {
-		return nil, err
-	}
-	oslo, err := ingest.NewOslo()
-	if err != nil {
-		return nil, err
-	}
-	r, err := ingest.NewReader(bytes.NewReader(csv), "generated.csv", pseudo, oslo)
-	if err != nil {
-		return nil, err
-	}
-	months := map[ur.Month]*aggregate.Builder{}
-	var order []*aggregate.Builder
-	var rec ur.Record
-	for {
-		err := r.Read(&rec)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			var rej *ingest.Rejection
-			if errors.As(err, &rej) {
-				continue
-			}
-			return nil, err
-		}
-		b := months[rec.Month]
-		if b == nil {
-			b = aggregate.NewBuilder(rec.Month)
-			months[rec.Month] = b
-			order = append(order, b)
-		}
-		if err := b.Add(&rec); err != nil {
-			return nil, err
-		}
-	}
-	slog.Debug("aggregated", slog.Int("months", len(order)))
-	return order, nil
 }

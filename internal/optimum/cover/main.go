@@ -22,7 +22,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,7 +31,7 @@ import (
 	ur "usagereport"
 	"usagereport/aggregate"
 	"usagereport/fixtures"
-	"usagereport/ingest"
+	"usagereport/internal/monthcsv"
 	"usagereport/internal/optimum"
 	"usagereport/suppress"
 )
@@ -106,16 +105,16 @@ func run(ctx context.Context, c config, files []string, out io.Writer) error {
 	cfg := suppress.Config{MinGroupSize: 5}.WithDefaults()
 	fmt.Fprintf(out, "k %d, p %g%%; shares of the cost centres' charge (|charge| of the cost-centre totals)\n", cfg.MinGroupSize, cfg.DominanceP)
 	for k, r := range src {
-		builders, months, err := aggregateMonths(r)
+		months, err := monthcsv.Read(r, names[k])
 		if err != nil {
-			return fmt.Errorf("%s: %w", names[k], err)
+			return err
 		}
-		for j, b := range builders {
-			t, err := month(ctx, c, b, months[j], cfg, out)
+		for _, mo := range months {
+			t, err := month(ctx, c, mo.Builder, mo.Month, cfg, out)
 			if err != nil {
 				return err
 			}
-			print(out, names[k], months[j], t)
+			print(out, names[k], mo.Month, t)
 		}
 	}
 	return nil
@@ -303,52 +302,6 @@ func abs(a ur.Amount) ur.Amount {
 		return -a
 	}
 	return a
-}
-
-// aggregateMonths reads a CSV export into one builder per month, as
-// ingest and report do (rejected rows are skipped).
-func aggregateMonths(r io.Reader) ([]*aggregate.Builder, []ur.Month, error) {
-	key := bytes.Repeat([]byte("cost-centre-cover"), 2)
-	pseudo, err := ingest.NewPseudonymizer(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	oslo, err := ingest.NewOslo()
-	if err != nil {
-		return nil, nil, err
-	}
-	rd, err := ingest.NewReader(r, "usage.csv", pseudo, oslo)
-	if err != nil {
-		return nil, nil, err
-	}
-	months := map[ur.Month]*aggregate.Builder{}
-	var order []*aggregate.Builder
-	var ms []ur.Month
-	var rec ur.Record
-	for {
-		err := rd.Read(&rec)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			var rej *ingest.Rejection
-			if errors.As(err, &rej) {
-				continue
-			}
-			return nil, nil, err
-		}
-		b := months[rec.Month]
-		if b == nil {
-			b = aggregate.NewBuilder(rec.Month)
-			months[rec.Month] = b
-			order = append(order, b)
-			ms = append(ms, rec.Month)
-		}
-		if err := b.Add(&rec); err != nil {
-			return nil, nil, err
-		}
-	}
-	return order, ms, nil
 }
 
 // dump prints a report's cells: each with its key, subscribers, events and
