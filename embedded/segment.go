@@ -79,15 +79,21 @@ func newSegWriter(w io.Writer) (*segWriter, error) {
 	return s, nil
 }
 
-// nextEntry numbers the next entry of a dictionary that holds *n, and
-// reports false when the dictionary is full (ids are 32 bits).
-func nextEntry(n *uint64) (uint64, bool) {
-	i := *n
+// newEntry numbers the next entry of a dictionary that holds *n entries
+// and, when its value came with the caller's run id id (not 0), files it
+// under id in ids (byID); otherwise the caller keeps the value whole. It
+// reports false in ok when the dictionary is full (ids are 32 bits).
+func newEntry(n *uint64, ids *byRunID, id uint32) (i uint64, byID, ok bool) {
+	i = *n
 	if i >= math.MaxUint32 {
-		return 0, false
+		return 0, false, false
 	}
 	*n++
-	return i, true
+	if id != 0 {
+		ids.set(id, uint32(i+1))
+		return i, true, true
+	}
+	return i, false, true
 }
 
 // add writes r; sub and cc are the caller's run ids of its subscriber and
@@ -104,12 +110,11 @@ func (s *segWriter) add(r *ur.Record, sub, cc uint32) error {
 	if i, ok := s.sub(r.Subscriber, sub); ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
-		if i, ok = nextEntry(&s.nsubs); !ok {
+		i, byID, ok := newEntry(&s.nsubs, &s.bySub, sub)
+		if !ok {
 			return errDictFull
 		}
-		if sub != 0 {
-			s.bySub.set(sub, uint32(i+1))
-		} else {
+		if !byID {
 			s.subs.add(r.Subscriber, i)
 		}
 		b = binary.AppendUvarint(b, i)
@@ -118,12 +123,11 @@ func (s *segWriter) add(r *ur.Record, sub, cc uint32) error {
 	if i, ok := s.costCentre(r.CostCentre, cc); ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
-		if i, ok = nextEntry(&s.nccs); !ok {
+		i, byID, ok := newEntry(&s.nccs, &s.byCC, cc)
+		if !ok {
 			return errDictFull
 		}
-		if cc != 0 {
-			s.byCC.set(cc, uint32(i+1))
-		} else {
+		if !byID {
 			s.ccs.add(r.CostCentre, i)
 			s.ccCache[ccSlotOf(r.CostCentre)] = ccSlot{name: r.CostCentre, i: i, set: true}
 		}
