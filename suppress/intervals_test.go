@@ -188,3 +188,20 @@ func eachRandomReport(t *testing.T, seeds int, stream uint64, f func(seed uint64
 		}
 	}
 }
+
+// TestSeenMinMax checks that seenMin and seenMax, the shortcuts the
+// widening of seen ranges takes, give math.Min and math.Max bit for bit,
+// signed zeros, infinities and NaN included.
+func TestSeenMinMax(t *testing.T) {
+	vals := []float64{math.Inf(-1), -3.5, -1, math.Copysign(0, -1), 0, 1e-300, 1, 2.25, math.Inf(1), math.NaN()}
+	for _, a := range vals {
+		for _, b := range vals {
+			if got, want := seenMin(a, b), math.Min(a, b); math.Float64bits(got) != math.Float64bits(want) {
+				t.Errorf("seenMin(%v, %v) = %v, want %v", a, b, got, want)
+			}
+			if got, want := seenMax(a, b), math.Max(a, b); math.Float64bits(got) != math.Float64bits(want) {
+				t.Errorf("seenMax(%v, %v) = %v, want %v", a, b, got, want)
+			}
+		}
+	}
+}

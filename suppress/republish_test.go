@@ -60,3 +60,58 @@ func TestRepublish(t *testing.T) {
 		t.Errorf("only %d organisations tried: the test needs more", tried)
 	}
 }
+
+// TestNarrowPairsAsFull holds narrowPairs, which stops on a pair once the
+// tables seen show its range protected, to the count the full programs of
+// every sensitive pair give (Intervals, then Protected), on the patterns
+// Primary and Secondary leave and on those after the whole suppression,
+// where narrow ranges remain only when nothing could widen them.
+func TestNarrowPairsAsFull(t *testing.T) {
+	cfg := Config{MinGroupSize: 5}
+	full := func(cells []ur.Cell) (int, bool) {
+		ivs, err := Intervals(cells, func(i int, m ur.Measure) bool { return Sensitive(&cells[i], m, cfg) })
+		if err != nil {
+			return 0, false
+		}
+		l := newLayout(cells)
+		n := 0
+		for _, iv := range ivs {
+			if !Protected(iv, iv.Measure.Value(&cells[iv.Cell]), l.upperCap(cells, iv.Cell, iv.Measure), cfg) {
+				n++
+			}
+		}
+		return n, true
+	}
+	compared, narrow := 0, 0
+	for seed := range 300 {
+		r := rand.New(rand.NewPCG(21, uint64(seed)))
+		cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+		if !ok {
+			continue
+		}
+		Primary(cells, cfg)
+		Dominance(cells, cfg)
+		Secondary(cells)
+		for stage, check := range []func(){nil, func() { Suppress(cells, cfg) }} {
+			if check != nil {
+				check()
+			}
+			if hiddenFinest(cells) > MaxIntervalUnknowns {
+				continue
+			}
+			want, wantOK := full(cells)
+			got, gotOK := narrowPairs(cells, cfg)
+			if got != want || gotOK != wantOK {
+				t.Fatalf("seed %d, stage %d: narrowPairs = %d, %v; the full programs give %d, %v", seed, stage, got, gotOK, want, wantOK)
+			}
+			compared++
+			if want > 0 {
+				narrow++
+			}
+		}
+	}
+	if compared < 100 || narrow == 0 {
+		t.Fatalf("compared %d patterns, %d with narrow pairs: too few to hold narrowPairs to the full programs", compared, narrow)
+	}
+	t.Logf("compared %d patterns, %d with narrow pairs", compared, narrow)
+}

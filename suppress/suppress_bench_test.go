@@ -67,3 +67,24 @@ func BenchmarkSuppression(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNarrowPairs measures the programs of a whole report that
+// republish solves before and after each cell it tries (narrowPairs:
+// Intervals of the sensitive pairs), on the pattern Secondary leaves.
+func BenchmarkNarrowPairs(b *testing.B) {
+	for _, size := range []struct{ ccs, subs int }{{10, 200}, {25, 500}} {
+		cells := bigOrgCells(b, size.ccs, size.subs)
+		cfg := Config{MinGroupSize: 5}
+		Primary(cells, cfg)
+		Dominance(cells, cfg)
+		Secondary(cells)
+		b.Run(fmt.Sprintf("cells=%d", len(cells)), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := narrowPairs(cells, cfg); !ok {
+					b.Fatal("programs not solved")
+				}
+			}
+		})
+	}
+}
