@@ -89,7 +89,6 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	slog.Debug("aggregated", slog.Int("months", len(months)))
 	cfg := suppress.Config{MinGroupSize: 5}.WithDefaults()
 	var loss suppress.Loss
-	var cc suppress.CostCentreLoss
 	var byCells, byCharge tally
 	compared, skipped, infeasible := 0, 0, 0
 	start := time.Now()
@@ -100,9 +99,8 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		}
 		for _, cube := range cubes {
 			cells := cube.Cells
-			loss.Add(suppress.LossOf(cells))
-			cc.Add(suppress.CostCentreLossOf(cells))
 			l := suppress.LossOf(cells)
+			loss.Add(l)
 			if l.HiddenCells > c.maxHidden || compared >= c.reports {
 				skipped++
 				continue
@@ -161,7 +159,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	fmt.Fprintf(out, "all reports: %d of %d cells hidden (%.1f%%), %.1f%% of the charge\n",
 		loss.HiddenCells, loss.Cells, 100*loss.CellShare(), 100*loss.ChargeShare())
 	fmt.Fprintf(out, "cost-centre totals: %d of %d published (%.1f%%), carrying %.1f%% of the cost centres' charge\n",
-		cc.Published, cc.Centres, 100*cc.CentreShare(), 100*cc.ChargeShare())
+		loss.CostCentres.Published, loss.CostCentres.Centres, 100*loss.CostCentres.CentreShare(), 100*loss.CostCentres.ChargeShare())
 	fmt.Fprintf(out, "compared: %d reports with at most %d hidden cells and a primary cell (%d larger or over the count left out, %d that CBC found infeasible), in %s\n",
 		compared, c.maxHidden, skipped, infeasible, time.Since(start).Round(time.Second))
 	for _, x := range []struct {
