@@ -3,7 +3,6 @@ package embedded
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -166,16 +165,13 @@ func (s *Store) Publications(ctx context.Context) ([]ur.Publication, error) {
 			if !strings.HasSuffix(f.Name(), ".json") || strings.HasPrefix(f.Name(), ".") {
 				continue
 			}
-			b, err := os.ReadFile(filepath.Join(root, o.Name(), f.Name()))
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // deleted while we listed
-			}
-			if err != nil {
-				return nil, fmt.Errorf("list publications: %w", err)
-			}
 			var e pubEntry
-			if err := json.Unmarshal(b, &e); err != nil {
-				return nil, fmt.Errorf("publication record %s/%s: %w", o.Name(), f.Name(), err)
+			ok, err := readJSON(filepath.Join(root, o.Name(), f.Name()), &e)
+			if err != nil {
+				return nil, fmt.Errorf("list publications: organisation %s: %w", o.Name(), err)
+			}
+			if !ok {
+				continue // deleted while we listed
 			}
 			p, err := e.publication()
 			if err != nil {
@@ -200,16 +196,13 @@ func comparePublications(a, b ur.Publication) int {
 
 // Publication reads one version with its cells.
 func (s *Store) Publication(ctx context.Context, org ur.Org, m ur.Month, version int) (ur.Publication, error) {
-	b, err := os.ReadFile(s.pubPath(org, m, version, "json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return ur.Publication{}, ur.ErrNotPublished
-	}
+	var e pubEntry
+	ok, err := readJSON(s.pubPath(org, m, version, "json"), &e)
 	if err != nil {
 		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: %w", org, m, version, err)
 	}
-	var e pubEntry
-	if err := json.Unmarshal(b, &e); err != nil {
-		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: %w", org, m, version, err)
+	if !ok {
+		return ur.Publication{}, ur.ErrNotPublished
 	}
 	p, err := e.publication()
 	if err != nil {
@@ -235,12 +228,8 @@ func (s *Store) Publish(ctx context.Context, p *ur.Publication) error {
 	if ur.Digest(enc) != p.Digest {
 		return fmt.Errorf("publish %s %s v%d: the digest does not match the cells", p.Org, p.Month, p.Version)
 	}
-	b, err := json.MarshalIndent(e, "", "  ")
-	if err != nil {
-		return err
-	}
 	jsonPath := s.pubPath(p.Org, p.Month, p.Version, "json")
-	err = s.withLock(func() error {
+	err := s.withLock(func() error {
 		if _, err := os.Stat(jsonPath); err == nil {
 			return ur.ErrPublished
 		} else if !errors.Is(err, fs.ErrNotExist) {
@@ -252,7 +241,7 @@ func (s *Store) Publish(ctx context.Context, p *ur.Publication) error {
 		if err := atomicfile.WriteFile(s.pubPath(p.Org, p.Month, p.Version, "cells"), enc, 0o600); err != nil {
 			return err
 		}
-		return atomicfile.WriteFile(jsonPath, append(b, '\n'), 0o600)
+		return writeJSON(jsonPath, e, "  ")
 	})
 	if err != nil && !errors.Is(err, ur.ErrPublished) {
 		return fmt.Errorf("publish %s %s v%d: %w", p.Org, p.Month, p.Version, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -203,15 +202,12 @@ func (s *Store) ledger() (map[string]ledgerEntry, error) {
 		if !ok || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return nil, err
-		}
 		var le ledgerEntry
-		if err := json.Unmarshal(b, &le); err != nil {
-			return nil, fmt.Errorf("ledger entry %s: %w", e.Name(), err)
+		if ok, err := readJSON(filepath.Join(dir, e.Name()), &le); err != nil {
+			return nil, fmt.Errorf("ledger entry: %w", err)
+		} else if ok {
+			out[id] = le
 		}
-		out[id] = le
 	}
 	return out, nil
 }

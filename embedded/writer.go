@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -183,16 +181,12 @@ func (w *fileWriter) Commit(ctx context.Context, meta ur.FileMeta) error {
 // for none), and nil when it has neither. The caller holds the store's
 // lock.
 func (s *Store) seen(id, content string) error {
-	b, err := os.ReadFile(filepath.Join(s.dir, "ledger", id+".json"))
-	switch {
-	case err == nil:
-		var le ledgerEntry
-		if err := json.Unmarshal(b, &le); err != nil {
-			return fmt.Errorf("ledger entry %s: %w", id, err)
-		}
+	var le ledgerEntry
+	switch ok, err := readJSON(filepath.Join(s.dir, "ledger", id+".json"), &le); {
+	case err != nil:
+		return fmt.Errorf("ledger entry: %w", err)
+	case ok:
 		return &ur.AlreadyIngestedError{Name: le.Name, IngestedAt: le.IngestedAt, SameBytes: true}
-	case !errors.Is(err, fs.ErrNotExist):
-		return err
 	case content == "":
 		return nil
 	}

@@ -3,8 +3,9 @@ package suppress
 import ur "usagereport"
 
 // Loss measures what suppression took from a report: how many cells and how
-// much of the charge a reader does not see. Charges are summed as absolute
-// values, so credits count as loss too.
+// much of the charge a reader does not see, over every cell and over the
+// cost-centre totals. Charges are summed as absolute values, so credits
+// count as loss too.
 type Loss struct {
 	Cells           int       // cells in the report
 	HiddenCells     int       // cells hidden, for any reason
@@ -12,9 +13,11 @@ type Loss struct {
 	HiddenSecondary int       // hidden so that the primary cells cannot be worked out
 	Charge          ur.Amount // sum of |charge| over all cells
 	HiddenCharge    ur.Amount // sum of |charge| over the hidden cells
+	// CostCentres is the same for the cells finance needs most.
+	CostCentres CostCentreLoss
 }
 
-// LossOf computes the loss of one report's cells.
+// LossOf computes the loss of one report's cells, in one pass.
 func LossOf(cells []ur.Cell) Loss {
 	var l Loss
 	for i := range cells {
@@ -22,6 +25,9 @@ func LossOf(cells []ur.Cell) Loss {
 		ch := absAmount(c.Charge)
 		l.Cells++
 		l.Charge += ch
+		if c.Set == ur.ByCostCentre {
+			l.CostCentres.add(c.Suppression, ch)
+		}
 		switch c.Suppression {
 		case ur.Published:
 			continue
@@ -44,6 +50,11 @@ func (l *Loss) Add(o Loss) {
 	l.HiddenSecondary += o.HiddenSecondary
 	l.Charge += o.Charge
 	l.HiddenCharge += o.HiddenCharge
+	l.CostCentres.Centres += o.CostCentres.Centres
+	l.CostCentres.Published += o.CostCentres.Published
+	l.CostCentres.Charge += o.CostCentres.Charge
+	l.CostCentres.PublishedCharge += o.CostCentres.PublishedCharge
+	l.CostCentres.PrimaryCharge += o.CostCentres.PrimaryCharge
 }
 
 // CellShare is the share of cells hidden, from 0 to 1.

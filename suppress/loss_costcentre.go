@@ -4,7 +4,7 @@ import ur "usagereport"
 
 // CostCentreLoss measures what finance needs most: the cost-centre totals (the
 // cells of grouping set cost_centre, each a cost centre's usage over every service
-// and zone). Charges are summed as absolute values, as in Loss.
+// and zone), a part of Loss. Charges are summed as absolute values.
 type CostCentreLoss struct {
 	Centres         int       // cost centres in the report
 	Published       int       // whose total is published
@@ -16,36 +16,18 @@ type CostCentreLoss struct {
 	PrimaryCharge ur.Amount
 }
 
-// CostCentreLossOf computes the cost-centre loss of one report's cells.
-func CostCentreLossOf(cells []ur.Cell) CostCentreLoss {
-	var l CostCentreLoss
-	for i := range cells {
-		c := &cells[i]
-		if c.Set != ur.ByCostCentre {
-			continue
-		}
-		ch := absAmount(c.Charge)
-		l.Centres++
-		l.Charge += ch
-		switch c.Suppression {
-		case ur.Published:
-			l.Published++
-			l.PublishedCharge += ch
-		case ur.HiddenSecondary:
-		default:
-			l.PrimaryCharge += ch
-		}
+// add counts one cost-centre total, of charge ch (absolute).
+func (l *CostCentreLoss) add(s ur.Suppression, ch ur.Amount) {
+	l.Centres++
+	l.Charge += ch
+	switch s {
+	case ur.Published:
+		l.Published++
+		l.PublishedCharge += ch
+	case ur.HiddenSecondary:
+	default:
+		l.PrimaryCharge += ch
 	}
-	return l
-}
-
-// Add adds o to l, to total a run.
-func (l *CostCentreLoss) Add(o CostCentreLoss) {
-	l.Centres += o.Centres
-	l.Published += o.Published
-	l.Charge += o.Charge
-	l.PublishedCharge += o.PublishedCharge
-	l.PrimaryCharge += o.PrimaryCharge
 }
 
 // ChargeShare is the share of the cost centres' charge that their published

@@ -17,9 +17,6 @@ type Cube struct {
 	// fails the audit is not made).
 	Loss      Loss
 	Disclosed int
-	// CostCentreLoss is the share of the cost centres' charge their
-	// published totals carry (see CostCentreLoss).
-	CostCentreLoss CostCentreLoss
 	// Fallback is set when the report got the fallback pattern instead of
 	// the search's (see Suppress and FallbackReason).
 	Fallback bool

@@ -208,8 +208,7 @@ func orgCube(b Source, org ur.Org, cfg Config) (*Cube, error) {
 	}
 	c := &Cube{
 		NarrowRanges: res.Narrow, Loss: LossOf(cells), Disclosed: len(res.Audit.Disclosed),
-		CostCentreLoss: CostCentreLossOf(cells),
-		Fallback:       res.Fallback != NoFallback, GivenBack: res.GivenBack,
+		Fallback: res.Fallback != NoFallback, GivenBack: res.GivenBack,
 	}
 	// The figures above are the last to read a measure the total hides on
 	// its own: from here on it is zero.

@@ -184,7 +184,6 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	// organisation order at the end.
 	type result struct {
 		loss      suppress.Loss
-		centres   suppress.CostCentreLoss
 		disclosed int
 		narrow    int
 		pub       ur.Publication
@@ -211,7 +210,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		results[i] = result{loss: c.Loss, centres: c.CostCentreLoss, disclosed: c.Disclosed, narrow: c.NarrowRanges, pub: pub, outcome: cubeOutcome(e, c)}
+		results[i] = result{loss: c.Loss, disclosed: c.Disclosed, narrow: c.NarrowRanges, pub: pub, outcome: cubeOutcome(e, c)}
 		return nil
 	})
 	p.done()
@@ -219,7 +218,6 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	var total suppress.Loss
-	var centres suppress.CostCentreLoss
 	var outcomes runOutcomes
 	narrow := 0
 	for i, org := range reported {
@@ -230,7 +228,6 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 			continue
 		}
 		total.Add(r.loss)
-		centres.Add(r.centres)
 		ranges := plural(int64(r.narrow), "range", "ranges") + " too narrow"
 		if r.narrow < 0 {
 			ranges = "ranges not checked (a linear program failed)"
@@ -258,7 +255,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if len(closed) > 0 {
 		fmt.Fprintf(e.Stdout, "%s: %s published earlier, written from the records\n", month, plural(int64(len(closed)), "report", "reports"))
 	}
-	if total.Cells > 0 {
+	if centres := total.CostCentres; total.Cells > 0 {
 		fmt.Fprintf(e.Stdout, "%s: information loss: %d of %d cells hidden (%.1f%%), %.1f%% of the charge; %s too narrow; %s given back (%s NOK of charge): a reader could work them out exactly\n",
 			month, total.HiddenCells, total.Cells, 100*total.CellShare(), 100*total.ChargeShare(), plural(int64(narrow), "range", "ranges"),
 			plural(int64(outcomes.given.Cells), "cell", "cells"), outcomes.given.Charge)

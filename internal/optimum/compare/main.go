@@ -7,7 +7,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	ur "usagereport"
-	"usagereport/fixtures"
 	"usagereport/internal/monthcsv"
 	"usagereport/internal/optimum"
 	"usagereport/suppress"
@@ -27,9 +25,7 @@ import (
 
 func main() {
 	var c config
-	flag.IntVar(&c.rows, "rows", 1_000_000, "rows to generate")
-	flag.IntVar(&c.orgs, "orgs", 300, "organisations")
-	flag.Uint64Var(&c.seed, "seed", 7, "fixtures seed")
+	c.data.Flags(flag.CommandLine)
 	flag.IntVar(&c.maxHidden, "max-hidden", 60, "compare reports with at most this many hidden cells")
 	flag.IntVar(&c.reports, "reports", 250, "compare at most this many reports")
 	flag.DurationVar(&c.limit, "limit", 60*time.Second, "CBC's time limit per problem")
@@ -45,9 +41,9 @@ func main() {
 }
 
 type config struct {
-	rows, orgs, maxHidden, reports int
-	seed                           uint64
-	limit                          time.Duration
+	data               monthcsv.Generated
+	maxHidden, reports int
+	limit              time.Duration
 }
 
 // tally sums one objective over the compared reports.
@@ -78,18 +74,13 @@ func (t *tally) add(ours, best float64, optimal, valid bool) {
 }
 
 func run(ctx context.Context, c config, out io.Writer) error {
-	var csv bytes.Buffer
-	if err := fixtures.Generate(ctx, &csv, fixtures.Config{Rows: c.rows, Orgs: c.orgs, Seed: c.seed}); err != nil {
-		return err
-	}
-	months, err := monthcsv.Read(&csv, "generated.csv")
+	months, err := c.data.Months(ctx)
 	if err != nil {
 		return err
 	}
 	slog.Debug("aggregated", slog.Int("months", len(months)))
 	cfg := suppress.Config{MinGroupSize: 5}.WithDefaults()
 	var loss suppress.Loss
-	var cc suppress.CostCentreLoss
 	var byCells, byCharge tally
 	compared, skipped, infeasible := 0, 0, 0
 	start := time.Now()
@@ -100,9 +91,8 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		}
 		for _, cube := range cubes {
 			cells := cube.Cells
-			loss.Add(suppress.LossOf(cells))
-			cc.Add(suppress.CostCentreLossOf(cells))
 			l := suppress.LossOf(cells)
+			loss.Add(l)
 			if l.HiddenCells > c.maxHidden || compared >= c.reports {
 				skipped++
 				continue
@@ -157,11 +147,11 @@ func run(ctx context.Context, c config, out io.Writer) error {
 			}
 		}
 	}
-	fmt.Fprintf(out, "data: %d rows, %d organisations, seed %d; k %d, p %g%%\n", c.rows, c.orgs, c.seed, cfg.MinGroupSize, cfg.DominanceP)
+	fmt.Fprintf(out, "data: %s; k %d, p %g%%\n", c.data, cfg.MinGroupSize, cfg.DominanceP)
 	fmt.Fprintf(out, "all reports: %d of %d cells hidden (%.1f%%), %.1f%% of the charge\n",
 		loss.HiddenCells, loss.Cells, 100*loss.CellShare(), 100*loss.ChargeShare())
 	fmt.Fprintf(out, "cost-centre totals: %d of %d published (%.1f%%), carrying %.1f%% of the cost centres' charge\n",
-		cc.Published, cc.Centres, 100*cc.CentreShare(), 100*cc.ChargeShare())
+		loss.CostCentres.Published, loss.CostCentres.Centres, 100*loss.CostCentres.CentreShare(), 100*loss.CostCentres.ChargeShare())
 	fmt.Fprintf(out, "compared: %d reports with at most %d hidden cells and a primary cell (%d larger or over the count left out, %d that CBC found infeasible), in %s\n",
 		compared, c.maxHidden, skipped, infeasible, time.Since(start).Round(time.Second))
 	for _, x := range []struct {

@@ -20,7 +20,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -30,7 +29,6 @@ import (
 
 	ur "usagereport"
 	"usagereport/aggregate"
-	"usagereport/fixtures"
 	"usagereport/internal/monthcsv"
 	"usagereport/internal/optimum"
 	"usagereport/suppress"
@@ -38,9 +36,7 @@ import (
 
 func main() {
 	var c config
-	flag.IntVar(&c.rows, "rows", 1_000_000, "rows to generate when no CSV file is given")
-	flag.IntVar(&c.orgs, "orgs", 300, "organisations to generate")
-	flag.Uint64Var(&c.seed, "seed", 7, "fixtures seed")
+	c.data.Flags(flag.CommandLine)
 	flag.IntVar(&c.exactMax, "exact-max-hidden", 60, "solve the exact program by cost-centre charge for reports with at most this many hidden cells (0: none)")
 	flag.DurationVar(&c.limit, "limit", 30*time.Second, "CBC's time limit per problem")
 	flag.BoolVar(&c.verbose, "v", false, "one line per report whose cover falls short of its ceiling")
@@ -53,11 +49,11 @@ func main() {
 }
 
 type config struct {
-	rows, orgs, exactMax int
-	seed                 uint64
-	limit                time.Duration
-	verbose              bool
-	org                  uint64
+	data     monthcsv.Generated
+	exactMax int
+	limit    time.Duration
+	verbose  bool
+	org      uint64
 }
 
 // tally is one month's cost-centre charge by what became of it, in units of
@@ -85,37 +81,45 @@ func pct(a, b ur.Amount) float64 {
 }
 
 func run(ctx context.Context, c config, files []string, out io.Writer) error {
-	var src []io.Reader
-	var names []string
-	if len(files) == 0 {
-		var csv bytes.Buffer
-		if err := fixtures.Generate(ctx, &csv, fixtures.Config{Rows: c.rows, Orgs: c.orgs, Seed: c.seed}); err != nil {
-			return err
-		}
-		src, names = append(src, &csv), append(names, fmt.Sprintf("generated %d rows, %d organisations, seed %d", c.rows, c.orgs, c.seed))
-	}
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		src, names = append(src, bufio.NewReaderSize(f, 1<<20)), append(names, name)
-	}
 	cfg := suppress.Config{MinGroupSize: 5}.WithDefaults()
 	fmt.Fprintf(out, "k %d, p %g%%; shares of the cost centres' charge (|charge| of the cost-centre totals)\n", cfg.MinGroupSize, cfg.DominanceP)
-	for k, r := range src {
-		months, err := monthcsv.Read(r, names[k])
+	if len(files) == 0 {
+		months, err := c.data.Months(ctx)
 		if err != nil {
 			return err
 		}
-		for _, mo := range months {
-			t, err := month(ctx, c, mo.Builder, mo.Month, cfg, out)
-			if err != nil {
-				return err
-			}
-			print(out, names[k], mo.Month, t)
+		return each(ctx, c, c.data.String(), months, cfg, out)
+	}
+	for _, name := range files {
+		months, err := readFile(name)
+		if err != nil {
+			return err
 		}
+		if err := each(ctx, c, name, months, cfg, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readFile reads the export in the file name into one builder per month.
+func readFile(name string) ([]monthcsv.Month, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return monthcsv.Read(bufio.NewReaderSize(f, 1<<20), name)
+}
+
+// each replays and prints the months of the export called name.
+func each(ctx context.Context, c config, name string, months []monthcsv.Month, cfg suppress.Config, out io.Writer) error {
+	for _, mo := range months {
+		t, err := month(ctx, c, mo.Builder, mo.Month, cfg, out)
+		if err != nil {
+			return err
+		}
+		print(out, name, mo.Month, t)
 	}
 	return nil
 }
