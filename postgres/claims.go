@@ -118,13 +118,7 @@ func (s *Store) JoinReportRun(ctx context.Context, m ur.Month, settings string, 
 		if _, err := tx.Exec(ctx, "DELETE FROM report_claims WHERE month = $1", int32(m)); err != nil {
 			return err
 		}
-		// Every committed file has a sequence up to seq, and none commits
-		// while this transaction holds the ledger lock shared: no need to
-		// look at the files.
-		// part is the table that holds the organisation's rows: its bucket
-		// of the month (see orgBuckets), or the month's table.
-		if _, err := tx.Exec(ctx, `INSERT INTO report_claims (month, org, rows, part)
-			SELECT $1, org, count(*), tableoid::regclass::text FROM records WHERE month = $1 GROUP BY org, tableoid`, int32(m)); err != nil {
+		if err := openClaims(ctx, tx, m, seq); err != nil {
 			return err
 		}
 		late, err := lateOrgs(seq)
@@ -146,6 +140,32 @@ func (s *Store) JoinReportRun(ctx context.Context, m ur.Month, settings string, 
 		return ReportRun{}, fmt.Errorf("join the report run of %s: %w", m, err)
 	}
 	return run, nil
+}
+
+// openClaims makes a claim for each organisation with records in month m
+// from the files up to ledger sequence seq, with its rows, from the
+// counts each file's commit wrote (file_org_rows): no record is read.
+// part is the table that holds the organisation's rows: its bucket of the
+// month (see orgBuckets), found by the server's own hash
+// (satisfies_hash_partition, the check of a hash partition's bound), or
+// the month's table for a month made before the buckets.
+func openClaims(ctx context.Context, tx pgx.Tx, m ur.Month, seq int64) error {
+	name := partitionName(m)
+	if ok, err := partitionExists(ctx, tx, name); err != nil || !ok {
+		return err // no table: no records
+	}
+	_, err := tx.Exec(ctx, `WITH bucket AS MATERIALIZED (
+			SELECT c.oid::regclass::text AS part, b[1]::integer AS modulus, b[2]::integer AS remainder
+			FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,
+				regexp_match(pg_get_expr(c.relpartbound, c.oid), 'modulus (\d+), remainder (\d+)') AS b
+			WHERE i.inhparent = $3::regclass)
+		INSERT INTO report_claims (month, org, rows, part)
+		SELECT $1, c.org, c.rows, coalesce(
+			(SELECT part FROM bucket WHERE satisfies_hash_partition($3::regclass::oid, modulus, remainder, c.org)),
+			$3::regclass::text)
+		FROM (SELECT org, sum(rows)::bigint AS rows FROM file_org_rows WHERE month = $1 AND seq <= $2 GROUP BY org) c`,
+		int32(m), seq, name)
+	return err
 }
 
 // ensureOrgIndex builds month m's partition's index on org, if missing and

@@ -42,6 +42,9 @@ func (s *Store) DeleteMonthsBefore(ctx context.Context, m ur.Month) (int64, erro
 			if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+id).Scan(&n); err != nil {
 				return err
 			}
+			if _, err := tx.Exec(ctx, "DELETE FROM file_org_rows WHERE month = $1", int32(p.month)); err != nil {
+				return err
+			}
 			_, err := tx.Exec(ctx, "TRUNCATE "+id)
 			return err
 		})
@@ -72,9 +75,18 @@ func (s *Store) DeleteMonthsBefore(ctx context.Context, m ur.Month) (int64, erro
 // DeleteOrg deletes every record of org, in every month, in one
 // transaction. Rows only: it runs beside ingests and reports.
 func (s *Store) DeleteOrg(ctx context.Context, org ur.Org) (int64, error) {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM records WHERE org = $1", int32(org))
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "DELETE FROM records WHERE org = $1", int32(org))
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		_, err = tx.Exec(ctx, "DELETE FROM file_org_rows WHERE org = $1", int32(org))
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("delete organisation %s: %w", org, err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }

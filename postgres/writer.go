@@ -56,8 +56,31 @@ func (s *Store) BeginFile(ctx context.Context) (ur.FileWriter, error) {
 }
 
 type copyResult struct {
-	rows int64
-	err  error
+	rows   int64
+	counts orgRows // rows per month and organisation
+	err    error
+}
+
+// orgRows counts a file's records per month and organisation.
+type orgRows map[orgMonth]int64
+
+type orgMonth struct {
+	month ur.Month
+	org   ur.Org
+}
+
+// add counts recs. A file's rows come in runs of one organisation, so
+// the map is touched once a run.
+func (c orgRows) add(recs []ur.Record) {
+	for i := 0; i < len(recs); {
+		k := orgMonth{recs[i].Month, recs[i].Org}
+		j := i + 1
+		for j < len(recs) && recs[j].Org == k.org && recs[j].Month == k.month {
+			j++
+		}
+		c[k] += int64(j - i)
+		i = j
+	}
 }
 
 type fileWriter struct {
@@ -82,7 +105,7 @@ type fileWriter struct {
 // copier runs one COPY per batch in the writer's transaction. After an
 // error it keeps draining batches, so that Add never blocks forever.
 func (w *fileWriter) copier() {
-	var res copyResult
+	res := copyResult{counts: orgRows{}}
 	var buf []byte
 	conn := w.conn.Conn().PgConn()
 	for b := range w.full {
@@ -91,6 +114,7 @@ func (w *fileWriter) copier() {
 			var err error
 			buf, n, err = copyBatch(w.ctx, conn, buf, b, w.fileID)
 			res.rows += n
+			res.counts.add(b)
 			if err != nil {
 				res.err = err
 				w.copyErr.Store(&err)
@@ -192,15 +216,18 @@ func (w *fileWriter) Commit(ctx context.Context, meta ur.FileMeta) (err error) {
 	if _, err := w.tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockLedger); err != nil {
 		return fmt.Errorf("write ledger: %w", err)
 	}
-	var id int64
+	var seq int64
 	err = w.tx.QueryRow(ctx, `INSERT INTO files (id, name, sha256, content_digest, rows, rejected, ingested_at, seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, nextval('ledger_seq')) ON CONFLICT DO NOTHING RETURNING id`,
-		w.fileID, meta.Name, meta.SHA256[:], content, res.rows, meta.Rejected, at).Scan(&id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, nextval('ledger_seq')) ON CONFLICT DO NOTHING RETURNING seq`,
+		w.fileID, meta.Name, meta.SHA256[:], content, res.rows, meta.Rejected, at).Scan(&seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return w.alreadyIngested(ctx, meta.SHA256[:], content)
 	}
 	if err != nil {
 		return fmt.Errorf("write ledger: %w", err)
+	}
+	if err := writeOrgRows(ctx, w.tx, seq, res.counts); err != nil {
+		return fmt.Errorf("write the file's rows per organisation: %w", err)
 	}
 	if err := w.tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
@@ -243,4 +270,21 @@ func (w *fileWriter) Abort() error {
 		return fmt.Errorf("abort: %w", err)
 	}
 	return nil
+}
+
+// writeOrgRows stores a file's record counts per month and organisation
+// under its ledger sequence (see migration 0700).
+func writeOrgRows(ctx context.Context, tx pgx.Tx, seq int64, counts orgRows) error {
+	if len(counts) == 0 {
+		return nil
+	}
+	months := make([]int32, 0, len(counts))
+	orgs := make([]int32, 0, len(counts))
+	rows := make([]int64, 0, len(counts))
+	for k, n := range counts {
+		months, orgs, rows = append(months, int32(k.month)), append(orgs, int32(k.org)), append(rows, n)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO file_org_rows (month, org, seq, rows)
+		SELECT m, o, $1, n FROM unnest($2::integer[], $3::integer[], $4::bigint[]) AS c(m, o, n)`, seq, months, orgs, rows)
+	return err
 }
