@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -180,7 +181,8 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	pb := &publisher{ps: ps, out: *out, writers: writers, history: history, covered: upTo, late: late,
 		p: cfg.WithDefaults().DominanceP, now: e.Now(), stall: e.Getenv(envTestStall)}
 	// Each organisation's files are written as soon as its cube is ready,
-	// on the worker that computed it; the summary lines come out in
+	// by a writer of its own (see writeBehind) while the worker that
+	// computed it goes on to the next; the summary lines come out in
 	// organisation order at the end.
 	type result struct {
 		loss      suppress.Loss
@@ -191,6 +193,25 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	}
 	results := make([]result, len(reported))
 	p := startSteps(e, month.String(), "organisations", "suppressed", "written", int64(len(reported)))
+	type done struct {
+		i int
+		c *suppress.Cube
+	}
+	wb := startWriteBehind(runtime.GOMAXPROCS(0), func(d done) error {
+		defer p.add(1)
+		c := d.c
+		// Stopped (SIGTERM, SIGINT): no new file is started; those written
+		// are whole, renamed into place.
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("report %s %s: %w", c.Org, c.Month, context.Cause(ctx))
+		}
+		pub, err := pb.publish(ctx, c)
+		if err != nil {
+			return err
+		}
+		results[d.i] = result{loss: c.Loss, disclosed: c.Disclosed, narrow: c.NarrowRanges, pub: pub, outcome: cubeOutcome(e, c)}
+		return nil
+	})
 	err = suppress.EachResult(b, cfg, reported, func(i int, c *suppress.Cube, err error) error {
 		if err != nil {
 			// One organisation's trouble stays its own: the others are
@@ -199,20 +220,17 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 			p.add(1)
 			return nil
 		}
-		// Stopped (SIGTERM, SIGINT): no new file is started; those written
-		// are whole, renamed into place.
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("report %s %s: %w", c.Org, c.Month, context.Cause(ctx))
 		}
 		p.begin()
-		defer p.add(1)
-		pub, err := pb.publish(ctx, c)
-		if err != nil {
-			return err
-		}
-		results[i] = result{loss: c.Loss, disclosed: c.Disclosed, narrow: c.NarrowRanges, pub: pub, outcome: cubeOutcome(e, c)}
-		return nil
+		return wb.put(done{i, c})
 	})
+	// The files of the cubes made are written before the run ends, even
+	// when it stops: a cube put is whole, and so are its files.
+	if werr := wb.wait(); err == nil {
+		err = werr
+	}
 	p.done()
 	if err != nil {
 		return err
