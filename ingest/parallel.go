@@ -15,7 +15,16 @@ import (
 // chunkSize is the size of the row runs handed to parsing workers: large
 // enough that handing over costs nothing, small enough to keep every core
 // busy and memory flat.
-const chunkSize = 1 << 20
+const chunkSize = 512 << 10
+
+// ahead is how many chunks per worker may be read and not yet consumed.
+// The consumer takes chunks in file order, so a chunk whose worker is
+// slow (descheduled on a busy machine, or a chunk of quoted rows) holds
+// up the consumer, and with too few chunks ahead, the producer and the
+// other workers too: at 2 a worker, both cores were busy only about 70 %
+// of the time under load. At 8, with half the chunk size, ingest keeps
+// both cores busy for a few MB more memory (see docs/performance.md).
+const ahead = 8
 
 // chunk is a run of whole lines of the file, parsed by one worker.
 //
@@ -74,8 +83,8 @@ func (r *Reader) readAll(ctx context.Context, add func(recs []ur.Record, subs, c
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(runtime.GOMAXPROCS(0), 1)
-	jobs := make(chan *chunk, workers)
-	order := make(chan *chunk, 2*workers)
+	jobs := make(chan *chunk, ahead*workers)
+	order := make(chan *chunk, ahead*workers)
 	pool := &sync.Pool{}
 
 	var wg sync.WaitGroup
