@@ -17,14 +17,16 @@ import (
 // busy and memory flat.
 const chunkSize = 512 << 10
 
-// ahead is how many chunks per worker may be read and not yet consumed.
-// The consumer takes chunks in file order, so a chunk whose worker is
-// slow (descheduled on a busy machine, or a chunk of quoted rows) holds
-// up the consumer, and with too few chunks ahead, the producer and the
-// other workers too: at 2 a worker, both cores were busy only about 70 %
-// of the time under load. At 8, with half the chunk size, ingest keeps
-// both cores busy for a few MB more memory (see docs/performance.md).
-const ahead = 8
+// ahead is how many chunks may be read and not yet consumed, for a
+// number of workers: 8 a worker, but no more than 32 chunks (16 MiB of
+// input and their records) unless 2 a worker are more. The consumer takes
+// chunks in file order, so a chunk whose worker is slow (descheduled on a
+// busy machine) holds up the consumer, and once the queue is full, the
+// producer and the other workers too: with 2 a worker on 2 cores, a
+// trace under load showed each worker waiting for a chunk a sixth of the
+// run (docs/performance.md). A few MB more on 2 cores; on 16 or more,
+// no more than before (2 a worker of twice the size).
+func ahead(workers int) int { return max(min(8*workers, 32), 2*workers) }
 
 // chunk is a run of whole lines of the file, parsed by one worker.
 //
@@ -83,8 +85,8 @@ func (r *Reader) readAll(ctx context.Context, add func(recs []ur.Record, subs, c
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(runtime.GOMAXPROCS(0), 1)
-	jobs := make(chan *chunk, ahead*workers)
-	order := make(chan *chunk, ahead*workers)
+	jobs := make(chan *chunk, ahead(workers))
+	order := make(chan *chunk, ahead(workers))
 	pool := &sync.Pool{}
 
 	var wg sync.WaitGroup
