@@ -15,7 +15,18 @@ import (
 // chunkSize is the size of the row runs handed to parsing workers: large
 // enough that handing over costs nothing, small enough to keep every core
 // busy and memory flat.
-const chunkSize = 1 << 20
+const chunkSize = 512 << 10
+
+// ahead is how many chunks may be read and not yet consumed, for a
+// number of workers: 8 a worker, but no more than 32 chunks (16 MiB of
+// input and their records) unless 2 a worker are more. The consumer takes
+// chunks in file order, so a chunk whose worker is slow (descheduled on a
+// busy machine) holds up the consumer, and once the queue is full, the
+// producer and the other workers too: with 2 a worker on 2 cores, a
+// trace under load showed each worker waiting for a chunk a sixth of the
+// run (docs/performance.md). A few MB more on 2 cores; on 16 or more,
+// no more than before (2 a worker of twice the size).
+func ahead(workers int) int { return max(min(8*workers, 32), 2*workers) }
 
 // chunk is a run of whole lines of the file, parsed by one worker.
 //
@@ -74,8 +85,8 @@ func (r *Reader) readAll(ctx context.Context, add func(recs []ur.Record, subs, c
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(runtime.GOMAXPROCS(0), 1)
-	jobs := make(chan *chunk, workers)
-	order := make(chan *chunk, 2*workers)
+	jobs := make(chan *chunk, ahead(workers))
+	order := make(chan *chunk, ahead(workers))
 	pool := &sync.Pool{}
 
 	var wg sync.WaitGroup

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 )
@@ -16,6 +17,10 @@ import (
 // envCPUProfile names a file to write a CPU profile of the run into, for
 // measuring the hot paths (scripts/bench uses it).
 const envCPUProfile = "USAGEREPORT_CPUPROFILE"
+
+// envTrace names a file to write an execution trace of the run into (go
+// tool trace), for seeing which goroutines wait on which.
+const envTrace = "USAGEREPORT_TRACE"
 
 // Stopping on a signal. SIGTERM or SIGINT ends the root context that every
 // command runs under, with the signal as its cause; commands check it
@@ -51,6 +56,19 @@ func runProcess(args []string, e *Env) int {
 		pprof.StartCPUProfile(f)
 		defer f.Close()
 		defer pprof.StopCPUProfile()
+	}
+	if path := os.Getenv(envTrace); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "usagereport: trace: %v\n", err)
+			return ExitFailure
+		}
+		if err := trace.Start(f); err != nil {
+			fmt.Fprintf(e.Stderr, "usagereport: trace: %v\n", err)
+			return ExitFailure
+		}
+		defer f.Close()
+		defer trace.Stop()
 	}
 	done := make(chan int, 1)
 	go func() { done <- Main(ctx, args, e) }()
