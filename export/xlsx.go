@@ -1,17 +1,9 @@
 package export
 
 import (
-	"archive/zip"
-	"bytes"
-	"compress/flate"
 	"fmt"
-	"hash"
-	"hash/crc32"
 	"io"
-	"regexp"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -108,6 +100,10 @@ func WriteXLSXEdition(w io.Writer, c *ur.Report, history []*ur.Report, ed Editio
 	// used afterwards to patch zip64 headers of parts over 4 GB, which a
 	// report never has.)
 	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return newZipWriter(w) })
+	// excelize parsed its theme template into f.Theme and would marshal
+	// it back for every workbook; without it, it writes the template's
+	// own bytes, which are the same in every workbook (see constParts).
+	f.Theme = nil
 	if err := f.Write(w); err != nil {
 		return fmt.Errorf("write workbook: %w", err)
 	}
@@ -209,155 +205,4 @@ func freezePanes(cols, rows int) *excelize.Panes {
 		Freeze: true, XSplit: cols, YSplit: rows, TopLeftCell: cell, ActivePane: pane,
 		Selection: []excelize.Selection{{SQRef: cell, ActiveCell: cell, Pane: pane}},
 	}
-}
-
-// zipWriter writes the workbook's parts to a zip on the caller's writer.
-// It puts the content types part in a fixed order: excelize adds the image
-// types of a chart from a map, in random order, and a report's parts
-// should be the same bytes for the same report and time.
-//
-// excelize also writes its streamed sheets first, from a map, in random
-// order. Those parts are compressed into memory and written in name order
-// once the first other part comes: the same report is the same bytes,
-// whenever and wherever it is written again from its publication record.
-// That holds the matrix sheets' compressed bytes (a tenth of their XML)
-// until then.
-type zipWriter struct {
-	*zip.Writer
-	contentTypes *bytes.Buffer // held until the next part or Close
-	held         []*heldPart   // streamed sheets, until the first other part
-	passed       bool          // the first other part came
-}
-
-// heldPart is a part compressed into memory.
-type heldPart struct {
-	name string
-	buf  bytes.Buffer
-	fw   *flate.Writer
-	crc  hash.Hash32
-	size uint64
-}
-
-func (h *heldPart) Write(p []byte) (int, error) {
-	h.crc.Write(p)
-	h.size += uint64(len(p))
-	return h.fw.Write(p)
-}
-
-// writeHeld writes the held parts in name order.
-func (z *zipWriter) writeHeld() error {
-	z.passed = true
-	slices.SortFunc(z.held, func(a, b *heldPart) int { return strings.Compare(a.name, b.name) })
-	for _, h := range z.held {
-		if err := h.fw.Close(); err != nil {
-			return err
-		}
-		fastFlate.Put(h.fw)
-		w, err := z.Writer.CreateRaw(&zip.FileHeader{Name: h.name, Method: zip.Deflate, CRC32: h.crc.Sum32(),
-			CompressedSize64: uint64(h.buf.Len()), UncompressedSize64: h.size})
-		if err != nil {
-			return err
-		}
-		if _, err := h.buf.WriteTo(w); err != nil {
-			return err
-		}
-	}
-	z.held = nil
-	return nil
-}
-
-// newZipWriter compresses with deflate's fastest level: a report's parts
-// are a few kilobytes of repetitive XML, which it still shrinks about
-// tenfold, and the default level spent a quarter of a workbook's time.
-func newZipWriter(w io.Writer) *zipWriter {
-	zw := zip.NewWriter(w)
-	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		fw, ok := fastFlate.Get().(*flate.Writer)
-		if ok {
-			fw.Reset(out)
-		} else {
-			var err error
-			if fw, err = flate.NewWriter(out, flate.BestSpeed); err != nil {
-				return nil, err
-			}
-		}
-		return &pooledFlate{fw}, nil
-	})
-	return &zipWriter{Writer: zw}
-}
-
-// fastFlate keeps deflate writers for reuse, as archive/zip does for its
-// default level: each holds about a megabyte of state.
-var fastFlate sync.Pool
-
-type pooledFlate struct{ *flate.Writer }
-
-func (p *pooledFlate) Close() error {
-	err := p.Writer.Close()
-	fastFlate.Put(p.Writer)
-	p.Writer = nil
-	return err
-}
-
-func (z *zipWriter) Create(name string) (io.Writer, error) {
-	if !z.passed && strings.HasPrefix(name, "xl/worksheets/sheet") {
-		h := &heldPart{name: name, crc: crc32.NewIEEE()}
-		fw, ok := fastFlate.Get().(*flate.Writer)
-		if ok {
-			fw.Reset(&h.buf)
-		} else {
-			var err error
-			if fw, err = flate.NewWriter(&h.buf, flate.BestSpeed); err != nil {
-				return nil, err
-			}
-		}
-		h.fw = fw
-		z.held = append(z.held, h)
-		return h, nil
-	}
-	if !z.passed {
-		if err := z.writeHeld(); err != nil {
-			return nil, err
-		}
-	}
-	if err := z.flush(); err != nil {
-		return nil, err
-	}
-	if name == "[Content_Types].xml" {
-		z.contentTypes = new(bytes.Buffer)
-		return z.contentTypes, nil
-	}
-	return z.Writer.Create(name)
-}
-
-func (z *zipWriter) Close() error {
-	if !z.passed {
-		if err := z.writeHeld(); err != nil {
-			return err
-		}
-	}
-	if err := z.flush(); err != nil {
-		return err
-	}
-	return z.Writer.Close()
-}
-
-var defaultTypeRE = regexp.MustCompile(`<Default [^>]*>(</Default>)?`)
-
-func (z *zipWriter) flush() error {
-	if z.contentTypes == nil {
-		return nil
-	}
-	b := z.contentTypes.Bytes()
-	z.contentTypes = nil
-	defaults := defaultTypeRE.FindAll(b, -1)
-	slices.SortFunc(defaults, bytes.Compare)
-	i := 0
-	b = defaultTypeRE.ReplaceAllFunc(b, func([]byte) []byte { i++; return defaults[i-1] })
-	w, err := z.Writer.Create("[Content_Types].xml")
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
 }
