@@ -70,7 +70,7 @@ func WriteXLSXEdition(w io.Writer, c *ur.Report, history []*ur.Report, ed Editio
 	if err != nil {
 		return err
 	}
-	wb := &workbook{f: f, st: st, rep: c, t: t, createdAt: createdAt.UTC(), ed: ed}
+	wb := &workbook{f: f, st: st, rep: c, t: t, createdAt: createdAt.UTC(), ed: ed, parts: map[string][]byte{}}
 
 	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
 		return err
@@ -99,7 +99,7 @@ func WriteXLSXEdition(w io.Writer, c *ur.Report, history []*ur.Report, ed Editio
 	// w; a zip writer on w itself streams it instead. (The buffer is only
 	// used afterwards to patch zip64 headers of parts over 4 GB, which a
 	// report never has.)
-	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return newZipWriter(w) })
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return newZipWriter(w, wb.parts) })
 	// excelize parsed its theme template into f.Theme and would marshal
 	// it back for every workbook; without it, it writes the template's
 	// own bytes, which are the same in every workbook (see constParts).
@@ -118,6 +118,7 @@ type workbook struct {
 	t         *cellTable
 	createdAt time.Time
 	ed        Edition
+	parts     map[string][]byte // parts written here, by zip path, in place of excelize's
 }
 
 // historyTables checks the earlier months and returns their cell tables,
@@ -181,14 +182,29 @@ func (wb *workbook) printSetup(sheet string) error {
 	}); err != nil {
 		return err
 	}
+	header, footer := wb.headerFooter()
+	return f.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{OddHeader: header, OddFooter: footer})
+}
+
+// headerFooter returns the printed pages' header and footer.
+func (wb *workbook) headerFooter() (header, footer string) {
 	// Header and footer codes: &L &C &R sections, &A sheet name, &P page,
 	// &N pages. The organisation's name may hold "&", which the codes
 	// escape as "&&"; number and month are digits and dashes.
 	org := strings.ReplaceAll(orgHeading(wb.rep.Org, wb.ed.OrgName), "&", "&&")
-	return f.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{
-		OddHeader: fmt.Sprintf(`&L&"-,Bold"Usage report&C%s, %s&R&A`, org, wb.rep.Month),
-		OddFooter: fmt.Sprintf(`&L%s = hidden cell (see About)&CPage &P of &N&RMade %s`, Mark, wb.createdAt.Format("2006-01-02 15:04 UTC")),
-	})
+	return fmt.Sprintf(`&L&"-,Bold"Usage report&C%s, %s&R&A`, org, wb.rep.Month),
+		fmt.Sprintf(`&L%s = hidden cell (see About)&CPage &P of &N&RMade %s`, Mark, wb.createdAt.Format("2006-01-02 15:04 UTC"))
+}
+
+// sheetPath returns the zip path of a worksheet's part, as excelize names
+// it: xl/worksheets/sheet<sheet ID>.xml.
+func sheetPath(f *excelize.File, sheet string) (string, error) {
+	for id, name := range f.GetSheetMap() {
+		if name == sheet {
+			return fmt.Sprintf("xl/worksheets/sheet%d.xml", id), nil
+		}
+	}
+	return "", fmt.Errorf("sheet %q not in the workbook", sheet)
 }
 
 // freezePanes keeps the first rows and columns in view.

@@ -32,9 +32,10 @@ import (
 // the matrix sheets' compressed bytes (a tenth of their XML) until then.
 type zipWriter struct {
 	zw      *zip.Writer
-	pending *part   // the part being written, until the next Create or Close
-	held    []*part // streamed sheets, until the first other part
-	passed  bool    // the first other part came
+	own     map[string][]byte // parts written in place of excelize's, by name
+	pending *part             // the part being written, until the next Create or Close
+	held    []*part           // streamed sheets, until the first other part
+	passed  bool              // the first other part came
 }
 
 // part is one part of the zip as it is written: its bytes, uncompressed
@@ -48,7 +49,11 @@ type part struct {
 	size uint64
 }
 
-func newZipWriter(w io.Writer) *zipWriter { return &zipWriter{zw: zip.NewWriter(w)} }
+// newZipWriter returns a zip writer onto w that writes the parts in own
+// in place of excelize's parts of the same names.
+func newZipWriter(w io.Writer, own map[string][]byte) *zipWriter {
+	return &zipWriter{zw: zip.NewWriter(w), own: own}
+}
 
 func (p *part) Write(b []byte) (int, error) {
 	if p.fw == nil {
@@ -73,10 +78,15 @@ func (p *part) close() error {
 }
 
 func (z *zipWriter) Create(name string) (io.Writer, error) {
+	own, isOwn := z.own[name]
 	if !z.passed && strings.HasPrefix(name, "xl/worksheets/sheet") {
 		p := &part{name: name}
 		p.compress()
 		z.held = append(z.held, p)
+		if isOwn {
+			p.Write(own)
+			return io.Discard, nil
+		}
 		return p, nil
 	}
 	if err := z.finish(); err != nil {
@@ -87,6 +97,10 @@ func (z *zipWriter) Create(name string) (io.Writer, error) {
 		p.compress()
 	}
 	z.pending = p
+	if isOwn {
+		p.Write(own)
+		return io.Discard, nil
+	}
 	return p, nil
 }
 
