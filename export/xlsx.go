@@ -1,6 +1,8 @@
 package export
 
 import (
+	"bytes"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
@@ -64,17 +66,15 @@ func WriteXLSXEdition(w io.Writer, c *ur.Report, history []*ur.Report, ed Editio
 		return err
 	}
 
-	f := excelize.NewFile()
-	defer f.Close() // removes the stream writer's temporary files
-	st, err := newStyles(f)
+	chart := summaryChart(t)
+	tpl, err := templateFor(chart)
 	if err != nil {
 		return err
 	}
-	wb := &workbook{f: f, st: st, rep: c, t: t, createdAt: createdAt.UTC(), ed: ed, parts: map[string][]byte{}}
+	wb := &workbook{st: tpl.st, tpl: tpl, chart: chart, rep: c, t: t, createdAt: createdAt.UTC(), ed: ed,
+		own: map[string]*ownPart{}}
+	wb.header, wb.footer = wb.headerFooter()
 
-	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
-		return err
-	}
 	if err := wb.summary(hist); err != nil {
 		return fmt.Errorf("summary sheet: %w", err)
 	}
@@ -87,24 +87,9 @@ func WriteXLSXEdition(w io.Writer, c *ur.Report, history []*ur.Report, ed Editio
 	if err := wb.about(); err != nil {
 		return fmt.Errorf("about sheet: %w", err)
 	}
-	// Summary, the first sheet, is the active one as created. Nothing may
-	// touch the streamed sheets after their Flush: f.SetActiveSheet, for
-	// one, parses every sheet back into excelize's in-memory tree, which
-	// costs about 50 kB per cost centre and undoes the streaming.
-	if err := wb.docProps(); err != nil {
-		return err
-	}
-
-	// excelize builds the whole zip in a bytes.Buffer before copying it to
-	// w; a zip writer on w itself streams it instead. (The buffer is only
-	// used afterwards to patch zip64 headers of parts over 4 GB, which a
-	// report never has.)
-	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return newZipWriter(w, wb.parts) })
-	// excelize parsed its theme template into f.Theme and would marshal
-	// it back for every workbook; without it, it writes the template's
-	// own bytes, which are the same in every workbook (see constParts).
-	f.Theme = nil
-	if err := f.Write(w); err != nil {
+	wb.own["docProps/core.xml"] = newOwnPart(wb.docProps())
+	wb.own["xl/workbook.xml"] = newOwnPart(wb.workbookXML())
+	if err := tpl.write(w, wb.own); err != nil {
 		return fmt.Errorf("write workbook: %w", err)
 	}
 	return nil
@@ -112,13 +97,23 @@ func WriteXLSXEdition(w io.Writer, c *ur.Report, history []*ur.Report, ed Editio
 
 // workbook carries what every sheet writer needs.
 type workbook struct {
-	f         *excelize.File
+	tpl       *workbookTemplate
+	chart     chartKey
 	st        *styles
 	rep       *ur.Report
 	t         *cellTable
 	createdAt time.Time
 	ed        Edition
-	parts     map[string][]byte // parts written here, by zip path, in place of excelize's
+	own       map[string]*ownPart // parts written here, by zip path, in place of the template's
+	names     []definedName       // the workbook's defined names, in order
+	header    string              // the printed pages' header and footer
+	footer    string
+}
+
+// definedName is a name the workbook part defines for one sheet.
+type definedName struct {
+	name, sheet, refersTo string
+	hidden                bool
 }
 
 // historyTables checks the earlier months and returns their cell tables,
@@ -151,39 +146,56 @@ func historyTables(c *ur.Report, history []*ur.Report) ([]*cellTable, error) {
 	return tables, nil
 }
 
-// docProps fills the document properties a file browser and Excel show.
-func (wb *workbook) docProps() error {
+// docProps returns the document properties a file browser and Excel show
+// (docProps/core.xml), as excelize's SetDocProps writes them.
+func (wb *workbook) docProps() []byte {
 	c := wb.rep
 	when := wb.createdAt.Format(time.RFC3339)
-	return wb.f.SetDocProps(&excelize.DocProperties{
-		Title:       fmt.Sprintf("Usage report %s %s", orgTitle(c.Org, wb.ed.OrgName), c.Month),
-		Subject:     fmt.Sprintf("Monthly usage report of %s for %s", strings.Replace(orgHeading(c.Org, wb.ed.OrgName), "Organisation ", "organisation ", 1), c.Month),
-		Creator:     "usagereport",
-		Description: fmt.Sprintf("Aggregated usage, %s; cells with fewer than %d subscriptions are hidden.", ReportFormat, c.MinGroupSize),
-		Keywords:    "usage report, " + ReportFormat,
-		Category:    "Usage report",
-		Language:    "en",
-		Created:     when,
-		Modified:    when,
-	})
+	x := &sheetXML{}
+	x.str(xml.Header + `<coreProperties xmlns="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">`)
+	elem := func(name, text string) {
+		x.str("<" + name + ">")
+		x.escaped(text)
+		x.str("</" + name + ">")
+	}
+	elem("dc:title", fmt.Sprintf("Usage report %s %s", orgTitle(c.Org, wb.ed.OrgName), c.Month))
+	elem("dc:subject", fmt.Sprintf("Monthly usage report of %s for %s", strings.Replace(orgHeading(c.Org, wb.ed.OrgName), "Organisation ", "organisation ", 1), c.Month))
+	elem("dc:creator", "usagereport")
+	elem("keywords", "usage report, "+ReportFormat)
+	elem("dc:description", fmt.Sprintf("Aggregated usage, %s; cells with fewer than %d subscriptions are hidden.", ReportFormat, c.MinGroupSize))
+	x.str(`<lastModifiedBy></lastModifiedBy>`)
+	elem("dc:language", "en")
+	x.str(`<dcterms:created xsi:type="dcterms:W3CDTF">` + when + `</dcterms:created><dcterms:modified xsi:type="dcterms:W3CDTF">` + when + `</dcterms:modified>`)
+	elem("category", "Usage report")
+	x.str(`</coreProperties>`)
+	return x.b
 }
 
-// printSetup makes a sheet print on A4 landscape, as wide as one page,
-// with the organisation and month in the header and footer.
-func (wb *workbook) printSetup(sheet string) error {
-	f := wb.f
-	fit := true
-	if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
-		return err
+// workbookXML returns the template's workbook part with the workbook's
+// defined names.
+func (wb *workbook) workbookXML() []byte {
+	base := wb.tpl.workbookXML
+	i := bytes.Index(base, []byte(workbookDefinedNamesBefore)) // newTemplate checked it is there
+	x := &sheetXML{b: append(make([]byte, 0, len(base)+1024), base[:i]...)}
+	if len(wb.names) > 0 {
+		x.str(`<definedNames>`)
+		for _, d := range wb.names {
+			x.str(`<definedName`)
+			if d.hidden {
+				x.str(` hidden="true"`)
+			}
+			x.str(` localSheetId="`)
+			x.int(wb.tpl.sheetIndex[d.sheet])
+			x.str(`" name="`)
+			x.escaped(d.name)
+			x.str(`">`)
+			x.escaped(d.refersTo)
+			x.str(`</definedName>`)
+		}
+		x.str(`</definedNames>`)
 	}
-	a4, landscape, wide, tall := 9, "landscape", 1, 0
-	if err := f.SetPageLayout(sheet, &excelize.PageLayoutOptions{
-		Size: &a4, Orientation: &landscape, FitToWidth: &wide, FitToHeight: &tall,
-	}); err != nil {
-		return err
-	}
-	header, footer := wb.headerFooter()
-	return f.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{OddHeader: header, OddFooter: footer})
+	x.b = append(x.b, base[i:]...)
+	return x.b
 }
 
 // headerFooter returns the printed pages' header and footer.
@@ -205,20 +217,4 @@ func sheetPath(f *excelize.File, sheet string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("sheet %q not in the workbook", sheet)
-}
-
-// freezePanes keeps the first rows and columns in view.
-func freezePanes(cols, rows int) *excelize.Panes {
-	cell, _ := excelize.CoordinatesToCellName(cols+1, rows+1)
-	pane := "bottomLeft"
-	switch {
-	case cols > 0 && rows > 0:
-		pane = "bottomRight"
-	case cols > 0:
-		pane = "topRight"
-	}
-	return &excelize.Panes{
-		Freeze: true, XSplit: cols, YSplit: rows, TopLeftCell: cell, ActivePane: pane,
-		Selection: []excelize.Selection{{SQRef: cell, ActiveCell: cell, Pane: pane}},
-	}
 }

@@ -14,9 +14,6 @@ import (
 func (wb *workbook) about() error {
 	c, st := wb.rep, wb.st
 	sh := SheetAbout
-	if _, err := wb.f.NewSheet(sh); err != nil {
-		return err
-	}
 	parquetName := filepath.Base(Path("", c.Org, c.Month, "parquet"))
 	k := c.MinGroupSize
 
@@ -70,12 +67,6 @@ func (wb *workbook) about() error {
 		lines = append(lines, line{code.Code, code.Label})
 	}
 
-	// The sheet's XML is built here, as the matrix sheets' are (see
-	// matrix): excelize only registers the sheet.
-	path, err := sheetPath(wb.f, sh)
-	if err != nil {
-		return err
-	}
 	labelWidth := 0
 	for _, l := range lines {
 		if l.text != nil {
@@ -88,10 +79,10 @@ func (wb *workbook) about() error {
 			lastRow = 3 + j
 		}
 	}
-	x := &sheetXML{b: make([]byte, 0, 16<<10)}
+	x := newSheetXML()
 	// Column widths as cellWriter.finish sets them: the longest label,
 	// and the text column at the width its paragraphs wrap at.
-	x.start(2, lastRow, 0, 1, []float64{float64(labelWidth) + 3, aboutTextWidth + 3})
+	x.start(2, lastRow, 0, 1, false, widthsFrom([]float64{float64(labelWidth) + 3, aboutTextWidth + 3}))
 	x.startRow(1, 0)
 	x.cell(1, 1, st.title, "About this report")
 	x.str(`</row>`)
@@ -125,8 +116,8 @@ func (wb *workbook) about() error {
 		}
 	}
 	x.str(`</sheetData>`)
-	x.pageEnd(wb.headerFooter())
-	wb.parts[path] = x.b
+	x.pageEnd(wb.header, wb.footer, "")
+	wb.own[wb.tpl.sheetPaths[sh]] = x.done()
 	return nil
 }
 

@@ -1,13 +1,16 @@
 package export
 
 import (
+	"bytes"
 	"encoding/xml"
+	"hash/crc32"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf16"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -18,7 +21,46 @@ import (
 // each width set, parses its own templates and marshals its worksheet
 // structure (see docs/performance.md, "The workbook without excelize's
 // per-workbook work").
-type sheetXML struct{ b []byte }
+//
+// The XML is compressed as it is built, past a buffer of flushAt bytes:
+// a sheet of 100,000 cost centres is about 140 MB of XML.
+type sheetXML struct {
+	b    []byte
+	fw   *flate.Writer // nil until the first flush
+	out  bytes.Buffer  // compressed
+	crc  uint32
+	size uint64
+}
+
+const flushAt = 64 << 10
+
+func newSheetXML() *sheetXML { return &sheetXML{b: make([]byte, 0, flushAt+8<<10)} }
+
+// flushSome compresses the XML built so far once it passes flushAt.
+func (x *sheetXML) flushSome() {
+	if len(x.b) >= flushAt {
+		x.flush()
+	}
+}
+
+func (x *sheetXML) flush() {
+	if x.fw == nil {
+		x.fw = getFlate(&x.out)
+	}
+	x.crc = crc32.Update(x.crc, crc32.IEEETable, x.b)
+	x.size += uint64(len(x.b))
+	x.fw.Write(x.b) // writes to a bytes.Buffer do not fail
+	x.b = x.b[:0]
+}
+
+// done returns the sheet's part.
+func (x *sheetXML) done() *ownPart {
+	x.flush()
+	x.fw.Close()
+	fastFlate.Put(x.fw)
+	x.fw = nil
+	return &ownPart{size: x.size, crc: x.crc, compressed: x.out.Bytes()}
+}
 
 // worksheetStart opens a worksheet: the SpreadsheetML namespace and the
 // relationships one (r:), the only ones a sheet here uses.
@@ -28,15 +70,34 @@ func (x *sheetXML) str(s string) { x.b = append(x.b, s...) }
 
 func (x *sheetXML) int(n int) { x.b = strconv.AppendInt(x.b, int64(n), 10) }
 
+// colWidth is a column's width, in characters of the default font.
+type colWidth struct {
+	col   int
+	width float64
+}
+
+// widthsFrom returns the widths of columns 1, 2, ...
+func widthsFrom(widths []float64) []colWidth {
+	cols := make([]colWidth, len(widths))
+	for i, w := range widths {
+		cols[i] = colWidth{i + 1, w}
+	}
+	return cols
+}
+
 // start opens a sheet printed fitted to the page width, of the cells
 // A1:lastCol lastRow, frozen above row frozenRows+1 and left of column
 // frozenCols+1 (at least one of them non-zero), with the columns' widths.
-func (x *sheetXML) start(lastCol, lastRow, frozenCols, frozenRows int, widths []float64) {
+// The selected sheet is the one a reader sees on opening the workbook.
+func (x *sheetXML) start(lastCol, lastRow, frozenCols, frozenRows int, selected bool, cols []colWidth) {
 	x.str(worksheetStart)
 	x.str(`<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr><dimension ref="A1:`)
 	x.b = appendCellRef(x.b, lastCol, lastRow)
-	x.str(`"/><sheetViews><sheetView workbookViewId="0">`)
-	// As freezePanes, which excelize writes for the Summary sheet.
+	x.str(`"/><sheetViews><sheetView`)
+	if selected {
+		x.str(` tabSelected="1"`)
+	}
+	x.str(` workbookViewId="0">`)
 	topLeft := cellRef(frozenCols+1, frozenRows+1)
 	pane := "bottomLeft"
 	switch {
@@ -58,13 +119,13 @@ func (x *sheetXML) start(lastCol, lastRow, frozenCols, frozenRows int, widths []
 	}
 	x.str(` topLeftCell="` + topLeft + `" activePane="` + pane + `" state="frozen"/><selection pane="` + pane + `" activeCell="` + topLeft + `" sqref="` + topLeft + `"/>`)
 	x.str(`</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>`)
-	for i, w := range widths {
+	for _, c := range cols {
 		x.str(`<col min="`)
-		x.int(i + 1)
+		x.int(c.col)
 		x.str(`" max="`)
-		x.int(i + 1)
+		x.int(c.col)
 		x.str(`" width="`)
-		x.b = strconv.AppendFloat(x.b, w, 'f', -1, 64)
+		x.b = strconv.AppendFloat(x.b, c.width, 'f', -1, 64)
 		x.str(`" customWidth="1"/>`)
 	}
 	x.str(`</cols><sheetData>`)
@@ -82,15 +143,22 @@ func (x *sheetXML) startRow(r int, height float64) {
 	x.str(`">`)
 }
 
-// pageEnd writes the page set-up (A4 landscape, one page wide, as
-// printSetup) and the printed header and footer, and closes the sheet.
-// The caller has closed sheetData and written what comes between.
-func (x *sheetXML) pageEnd(header, footer string) {
+// pageEnd writes the page set-up (A4 landscape, one page wide) and the
+// printed header and footer, the drawing (a relationship ID, or "" for
+// none), and closes the sheet. The caller has closed sheetData and written
+// what comes between.
+func (x *sheetXML) pageEnd(header, footer, drawingRel string) {
 	x.str(`<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/><headerFooter><oddHeader>`)
 	x.escaped(header)
 	x.str(`</oddHeader><oddFooter>`)
 	x.escaped(footer)
-	x.str(`</oddFooter></headerFooter></worksheet>`)
+	x.str(`</oddFooter></headerFooter>`)
+	if drawingRel != "" {
+		x.str(`<drawing r:id="`)
+		x.escaped(drawingRel)
+		x.str(`"/>`)
+	}
+	x.str(`</worksheet>`)
 }
 
 // escaped writes s as XML character data, escaped as encoding/xml does.
