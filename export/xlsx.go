@@ -39,11 +39,11 @@ const (
 // value in the workbook is computed from a hidden one: totals are the report's
 // own total cells, written as values, never as formulas.
 //
-// The matrix sheets go through excelize's stream writer and the zip is
-// written straight to w. Beyond the report, memory is a few bytes per cost
-// centre plus the stream writer's buffer, which holds at most 16 MiB of
-// sheet XML before it spills to a temporary file (about 32 MB live at the
-// most, reached near 15,000 cost centres; see BenchmarkWriteXLSX).
+// The sheets' XML is built here and compressed as it is built; every other
+// part comes from a template that excelize made once per process and per
+// chart (workbookTemplate). Beyond the report, memory is a few bytes per
+// cost centre plus the compressed sheets, about a tenth of their XML (see
+// BenchmarkWriteXLSX).
 func WriteXLSX(w io.Writer, c *ur.Report, history []*ur.Report, createdAt time.Time) (err error) {
 	return WriteXLSXEdition(w, c, history, Edition{CreatedAt: createdAt, Version: 1})
 }

@@ -179,7 +179,7 @@ func (wb *workbook) roamingMatrix() (*matrixSpec, error) {
 
 // matrix writes a matrix sheet's XML, compressed as it goes: memory is a
 // few bytes per cost centre plus the compressed sheet (about a tenth of its
-// XML), and the stream writer's buffer of 64 kB.
+// XML) and a buffer of 64 kB.
 func (wb *workbook) matrix(m *matrixSpec, err error) error {
 	if err != nil {
 		return err

@@ -14,13 +14,13 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// sheetXML builds a worksheet part's XML directly, for the sheets whose
-// every element this package decides (the matrix sheets). It writes what
-// excelize's stream writer writes for the same calls, cell for cell, at a
-// fraction of its cost per workbook: excelize re-flattens every column on
-// each width set, parses its own templates and marshals its worksheet
-// structure (see docs/performance.md, "The workbook without excelize's
-// per-workbook work").
+// sheetXML builds a worksheet part's XML directly; every element of the
+// report's sheets is decided by this package. Cells come out as excelize
+// writes them (the same text escaping and number forms), at a fraction of
+// its cost per workbook: excelize re-flattened every column on each width
+// set, parsed its own templates and marshalled its worksheet structures
+// for every workbook (see docs/performance.md, "Writing the workbook
+// without excelize's per-workbook work").
 //
 // The XML is compressed as it is built, past a buffer of flushAt bytes:
 // a sheet of 100,000 cost centres is about 140 MB of XML.
@@ -34,7 +34,7 @@ type sheetXML struct {
 
 const flushAt = 64 << 10
 
-func newSheetXML() *sheetXML { return &sheetXML{b: make([]byte, 0, flushAt+8<<10)} }
+func newSheetXML() *sheetXML { return &sheetXML{b: make([]byte, 0, 8<<10)} }
 
 // flushSome compresses the XML built so far once it passes flushAt.
 func (x *sheetXML) flushSome() {
