@@ -1,17 +1,11 @@
 package export
 
 import (
-	"archive/zip"
 	"bytes"
-	"compress/flate"
+	"encoding/xml"
 	"fmt"
-	"hash"
-	"hash/crc32"
 	"io"
-	"regexp"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -45,11 +39,11 @@ const (
 // value in the workbook is computed from a hidden one: totals are the report's
 // own total cells, written as values, never as formulas.
 //
-// The matrix sheets go through excelize's stream writer and the zip is
-// written straight to w. Beyond the report, memory is a few bytes per cost
-// centre plus the stream writer's buffer, which holds at most 16 MiB of
-// sheet XML before it spills to a temporary file (about 32 MB live at the
-// most, reached near 15,000 cost centres; see BenchmarkWriteXLSX).
+// The sheets' XML is built here and compressed as it is built; every other
+// part comes from a template that excelize made once per process and per
+// chart (workbookTemplate). Beyond the report, memory is a few bytes per
+// cost centre plus the compressed sheets, about a tenth of their XML (see
+// BenchmarkWriteXLSX).
 func WriteXLSX(w io.Writer, c *ur.Report, history []*ur.Report, createdAt time.Time) (err error) {
 	return WriteXLSXEdition(w, c, history, Edition{CreatedAt: createdAt, Version: 1})
 }
@@ -72,17 +66,15 @@ func WriteXLSXEdition(w io.Writer, c *ur.Report, history []*ur.Report, ed Editio
 		return err
 	}
 
-	f := excelize.NewFile()
-	defer f.Close() // removes the stream writer's temporary files
-	st, err := newStyles(f)
+	chart := summaryChart(t)
+	tpl, err := templateFor(chart)
 	if err != nil {
 		return err
 	}
-	wb := &workbook{f: f, st: st, rep: c, t: t, createdAt: createdAt.UTC(), ed: ed}
+	wb := &workbook{st: tpl.st, tpl: tpl, chart: chart, rep: c, t: t, createdAt: createdAt.UTC(), ed: ed,
+		own: map[string]*ownPart{}}
+	wb.header, wb.footer = wb.headerFooter()
 
-	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
-		return err
-	}
 	if err := wb.summary(hist); err != nil {
 		return fmt.Errorf("summary sheet: %w", err)
 	}
@@ -95,20 +87,9 @@ func WriteXLSXEdition(w io.Writer, c *ur.Report, history []*ur.Report, ed Editio
 	if err := wb.about(); err != nil {
 		return fmt.Errorf("about sheet: %w", err)
 	}
-	// Summary, the first sheet, is the active one as created. Nothing may
-	// touch the streamed sheets after their Flush: f.SetActiveSheet, for
-	// one, parses every sheet back into excelize's in-memory tree, which
-	// costs about 50 kB per cost centre and undoes the streaming.
-	if err := wb.docProps(); err != nil {
-		return err
-	}
-
-	// excelize builds the whole zip in a bytes.Buffer before copying it to
-	// w; a zip writer on w itself streams it instead. (The buffer is only
-	// used afterwards to patch zip64 headers of parts over 4 GB, which a
-	// report never has.)
-	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return newZipWriter(w) })
-	if err := f.Write(w); err != nil {
+	wb.own["docProps/core.xml"] = newOwnPart(wb.docProps())
+	wb.own["xl/workbook.xml"] = newOwnPart(wb.workbookXML())
+	if err := tpl.write(w, wb.own); err != nil {
 		return fmt.Errorf("write workbook: %w", err)
 	}
 	return nil
@@ -116,12 +97,23 @@ func WriteXLSXEdition(w io.Writer, c *ur.Report, history []*ur.Report, ed Editio
 
 // workbook carries what every sheet writer needs.
 type workbook struct {
-	f         *excelize.File
+	tpl       *workbookTemplate
+	chart     chartKey
 	st        *styles
 	rep       *ur.Report
 	t         *cellTable
 	createdAt time.Time
 	ed        Edition
+	own       map[string]*ownPart // parts written here, by zip path, in place of the template's
+	names     []definedName       // the workbook's defined names, in order
+	header    string              // the printed pages' header and footer
+	footer    string
+}
+
+// definedName is a name the workbook part defines for one sheet.
+type definedName struct {
+	name, sheet, refersTo string
+	hidden                bool
 }
 
 // historyTables checks the earlier months and returns their cell tables,
@@ -154,210 +146,75 @@ func historyTables(c *ur.Report, history []*ur.Report) ([]*cellTable, error) {
 	return tables, nil
 }
 
-// docProps fills the document properties a file browser and Excel show.
-func (wb *workbook) docProps() error {
+// docProps returns the document properties a file browser and Excel show
+// (docProps/core.xml), as excelize's SetDocProps writes them.
+func (wb *workbook) docProps() []byte {
 	c := wb.rep
 	when := wb.createdAt.Format(time.RFC3339)
-	return wb.f.SetDocProps(&excelize.DocProperties{
-		Title:       fmt.Sprintf("Usage report %s %s", orgTitle(c.Org, wb.ed.OrgName), c.Month),
-		Subject:     fmt.Sprintf("Monthly usage report of %s for %s", strings.Replace(orgHeading(c.Org, wb.ed.OrgName), "Organisation ", "organisation ", 1), c.Month),
-		Creator:     "usagereport",
-		Description: fmt.Sprintf("Aggregated usage, %s; cells with fewer than %d subscriptions are hidden.", ReportFormat, c.MinGroupSize),
-		Keywords:    "usage report, " + ReportFormat,
-		Category:    "Usage report",
-		Language:    "en",
-		Created:     when,
-		Modified:    when,
-	})
+	x := &sheetXML{}
+	x.str(xml.Header + `<coreProperties xmlns="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">`)
+	elem := func(name, text string) {
+		x.str("<" + name + ">")
+		x.escaped(text)
+		x.str("</" + name + ">")
+	}
+	elem("dc:title", fmt.Sprintf("Usage report %s %s", orgTitle(c.Org, wb.ed.OrgName), c.Month))
+	elem("dc:subject", fmt.Sprintf("Monthly usage report of %s for %s", strings.Replace(orgHeading(c.Org, wb.ed.OrgName), "Organisation ", "organisation ", 1), c.Month))
+	elem("dc:creator", "usagereport")
+	elem("keywords", "usage report, "+ReportFormat)
+	elem("dc:description", fmt.Sprintf("Aggregated usage, %s; cells with fewer than %d subscriptions are hidden.", ReportFormat, c.MinGroupSize))
+	x.str(`<lastModifiedBy></lastModifiedBy>`)
+	elem("dc:language", "en")
+	x.str(`<dcterms:created xsi:type="dcterms:W3CDTF">` + when + `</dcterms:created><dcterms:modified xsi:type="dcterms:W3CDTF">` + when + `</dcterms:modified>`)
+	elem("category", "Usage report")
+	x.str(`</coreProperties>`)
+	return x.b
 }
 
-// printSetup makes a sheet print on A4 landscape, as wide as one page,
-// with the organisation and month in the header and footer.
-func (wb *workbook) printSetup(sheet string) error {
-	f := wb.f
-	fit := true
-	if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
-		return err
+// workbookXML returns the template's workbook part with the workbook's
+// defined names.
+func (wb *workbook) workbookXML() []byte {
+	base := wb.tpl.workbookXML
+	i := bytes.Index(base, []byte(workbookDefinedNamesBefore)) // newTemplate checked it is there
+	x := &sheetXML{b: append(make([]byte, 0, len(base)+1024), base[:i]...)}
+	if len(wb.names) > 0 {
+		x.str(`<definedNames>`)
+		for _, d := range wb.names {
+			x.str(`<definedName`)
+			if d.hidden {
+				x.str(` hidden="true"`)
+			}
+			x.str(` localSheetId="`)
+			x.int(wb.tpl.sheetIndex[d.sheet])
+			x.str(`" name="`)
+			x.escaped(d.name)
+			x.str(`">`)
+			x.escaped(d.refersTo)
+			x.str(`</definedName>`)
+		}
+		x.str(`</definedNames>`)
 	}
-	a4, landscape, wide, tall := 9, "landscape", 1, 0
-	if err := f.SetPageLayout(sheet, &excelize.PageLayoutOptions{
-		Size: &a4, Orientation: &landscape, FitToWidth: &wide, FitToHeight: &tall,
-	}); err != nil {
-		return err
-	}
+	x.b = append(x.b, base[i:]...)
+	return x.b
+}
+
+// headerFooter returns the printed pages' header and footer.
+func (wb *workbook) headerFooter() (header, footer string) {
 	// Header and footer codes: &L &C &R sections, &A sheet name, &P page,
 	// &N pages. The organisation's name may hold "&", which the codes
 	// escape as "&&"; number and month are digits and dashes.
 	org := strings.ReplaceAll(orgHeading(wb.rep.Org, wb.ed.OrgName), "&", "&&")
-	return f.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{
-		OddHeader: fmt.Sprintf(`&L&"-,Bold"Usage report&C%s, %s&R&A`, org, wb.rep.Month),
-		OddFooter: fmt.Sprintf(`&L%s = hidden cell (see About)&CPage &P of &N&RMade %s`, Mark, wb.createdAt.Format("2006-01-02 15:04 UTC")),
-	})
+	return fmt.Sprintf(`&L&"-,Bold"Usage report&C%s, %s&R&A`, org, wb.rep.Month),
+		fmt.Sprintf(`&L%s = hidden cell (see About)&CPage &P of &N&RMade %s`, Mark, wb.createdAt.Format("2006-01-02 15:04 UTC"))
 }
 
-// freezePanes keeps the first rows and columns in view.
-func freezePanes(cols, rows int) *excelize.Panes {
-	cell, _ := excelize.CoordinatesToCellName(cols+1, rows+1)
-	pane := "bottomLeft"
-	switch {
-	case cols > 0 && rows > 0:
-		pane = "bottomRight"
-	case cols > 0:
-		pane = "topRight"
-	}
-	return &excelize.Panes{
-		Freeze: true, XSplit: cols, YSplit: rows, TopLeftCell: cell, ActivePane: pane,
-		Selection: []excelize.Selection{{SQRef: cell, ActiveCell: cell, Pane: pane}},
-	}
-}
-
-// zipWriter writes the workbook's parts to a zip on the caller's writer.
-// It puts the content types part in a fixed order: excelize adds the image
-// types of a chart from a map, in random order, and a report's parts
-// should be the same bytes for the same report and time.
-//
-// excelize also writes its streamed sheets first, from a map, in random
-// order. Those parts are compressed into memory and written in name order
-// once the first other part comes: the same report is the same bytes,
-// whenever and wherever it is written again from its publication record.
-// That holds the matrix sheets' compressed bytes (a tenth of their XML)
-// until then.
-type zipWriter struct {
-	*zip.Writer
-	contentTypes *bytes.Buffer // held until the next part or Close
-	held         []*heldPart   // streamed sheets, until the first other part
-	passed       bool          // the first other part came
-}
-
-// heldPart is a part compressed into memory.
-type heldPart struct {
-	name string
-	buf  bytes.Buffer
-	fw   *flate.Writer
-	crc  hash.Hash32
-	size uint64
-}
-
-func (h *heldPart) Write(p []byte) (int, error) {
-	h.crc.Write(p)
-	h.size += uint64(len(p))
-	return h.fw.Write(p)
-}
-
-// writeHeld writes the held parts in name order.
-func (z *zipWriter) writeHeld() error {
-	z.passed = true
-	slices.SortFunc(z.held, func(a, b *heldPart) int { return strings.Compare(a.name, b.name) })
-	for _, h := range z.held {
-		if err := h.fw.Close(); err != nil {
-			return err
-		}
-		fastFlate.Put(h.fw)
-		w, err := z.Writer.CreateRaw(&zip.FileHeader{Name: h.name, Method: zip.Deflate, CRC32: h.crc.Sum32(),
-			CompressedSize64: uint64(h.buf.Len()), UncompressedSize64: h.size})
-		if err != nil {
-			return err
-		}
-		if _, err := h.buf.WriteTo(w); err != nil {
-			return err
+// sheetPath returns the zip path of a worksheet's part, as excelize names
+// it: xl/worksheets/sheet<sheet ID>.xml.
+func sheetPath(f *excelize.File, sheet string) (string, error) {
+	for id, name := range f.GetSheetMap() {
+		if name == sheet {
+			return fmt.Sprintf("xl/worksheets/sheet%d.xml", id), nil
 		}
 	}
-	z.held = nil
-	return nil
-}
-
-// newZipWriter compresses with deflate's fastest level: a report's parts
-// are a few kilobytes of repetitive XML, which it still shrinks about
-// tenfold, and the default level spent a quarter of a workbook's time.
-func newZipWriter(w io.Writer) *zipWriter {
-	zw := zip.NewWriter(w)
-	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		fw, ok := fastFlate.Get().(*flate.Writer)
-		if ok {
-			fw.Reset(out)
-		} else {
-			var err error
-			if fw, err = flate.NewWriter(out, flate.BestSpeed); err != nil {
-				return nil, err
-			}
-		}
-		return &pooledFlate{fw}, nil
-	})
-	return &zipWriter{Writer: zw}
-}
-
-// fastFlate keeps deflate writers for reuse, as archive/zip does for its
-// default level: each holds about a megabyte of state.
-var fastFlate sync.Pool
-
-type pooledFlate struct{ *flate.Writer }
-
-func (p *pooledFlate) Close() error {
-	err := p.Writer.Close()
-	fastFlate.Put(p.Writer)
-	p.Writer = nil
-	return err
-}
-
-func (z *zipWriter) Create(name string) (io.Writer, error) {
-	if !z.passed && strings.HasPrefix(name, "xl/worksheets/sheet") {
-		h := &heldPart{name: name, crc: crc32.NewIEEE()}
-		fw, ok := fastFlate.Get().(*flate.Writer)
-		if ok {
-			fw.Reset(&h.buf)
-		} else {
-			var err error
-			if fw, err = flate.NewWriter(&h.buf, flate.BestSpeed); err != nil {
-				return nil, err
-			}
-		}
-		h.fw = fw
-		z.held = append(z.held, h)
-		return h, nil
-	}
-	if !z.passed {
-		if err := z.writeHeld(); err != nil {
-			return nil, err
-		}
-	}
-	if err := z.flush(); err != nil {
-		return nil, err
-	}
-	if name == "[Content_Types].xml" {
-		z.contentTypes = new(bytes.Buffer)
-		return z.contentTypes, nil
-	}
-	return z.Writer.Create(name)
-}
-
-func (z *zipWriter) Close() error {
-	if !z.passed {
-		if err := z.writeHeld(); err != nil {
-			return err
-		}
-	}
-	if err := z.flush(); err != nil {
-		return err
-	}
-	return z.Writer.Close()
-}
-
-var defaultTypeRE = regexp.MustCompile(`<Default [^>]*>(</Default>)?`)
-
-func (z *zipWriter) flush() error {
-	if z.contentTypes == nil {
-		return nil
-	}
-	b := z.contentTypes.Bytes()
-	z.contentTypes = nil
-	defaults := defaultTypeRE.FindAll(b, -1)
-	slices.SortFunc(defaults, bytes.Compare)
-	i := 0
-	b = defaultTypeRE.ReplaceAllFunc(b, func([]byte) []byte { i++; return defaults[i-1] })
-	w, err := z.Writer.Create("[Content_Types].xml")
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
+	return "", fmt.Errorf("sheet %q not in the workbook", sheet)
 }

@@ -14,9 +14,6 @@ import (
 func (wb *workbook) about() error {
 	c, st := wb.rep, wb.st
 	sh := SheetAbout
-	if _, err := wb.f.NewSheet(sh); err != nil {
-		return err
-	}
 	parquetName := filepath.Base(Path("", c.Org, c.Month, "parquet"))
 	k := c.MinGroupSize
 
@@ -70,38 +67,58 @@ func (wb *workbook) about() error {
 		lines = append(lines, line{code.Code, code.Label})
 	}
 
-	w := &cellWriter{f: wb.f, st: st, sheet: sh, widths: map[int]int{}}
-	w.set(1, 1, "About this report", st.title)
+	labelWidth := 0
+	for _, l := range lines {
+		if l.text != nil {
+			labelWidth = max(labelWidth, utf8.RuneCountInString(l.label)+1)
+		}
+	}
+	lastRow := 1
+	for j, l := range lines {
+		if l.label != "" || l.text != nil {
+			lastRow = 3 + j
+		}
+	}
+	x := newSheetXML()
+	// Column widths as cellWriter.finish sets them: the longest label,
+	// and the text column at the width its paragraphs wrap at.
+	x.start(2, lastRow, 0, 1, false, widthsFrom([]float64{float64(labelWidth) + 3, aboutTextWidth + 3}))
+	x.startRow(1, 0)
+	x.cell(1, 1, st.title, "About this report")
+	x.str(`</row>`)
 	for j, l := range lines {
 		row := 3 + j
 		switch v := l.text.(type) {
 		case nil:
 			if l.label != "" {
-				w.set(1, row, l.label[1:], st.section)
+				x.startRow(row, 0)
+				x.cell(1, row, st.section, l.label[1:])
+				x.str(`</row>`)
 			}
-			continue
 		case string:
-			w.set(2, row, v, st.wrap)
 			// Excel sizes a row to its wrapped text when it opens the file;
 			// LibreOffice keeps the default height, so the text runs into
 			// the next rows and its end is cut off. An explicit height fits
 			// both.
-			if lines := wrappedLines(v, aboutTextWidth); lines > 1 && w.err == nil {
-				w.err = wb.f.SetRowHeight(sh, row, float64(lines)*lineHeightPt+2)
+			height := 0.0
+			if lines := wrappedLines(v, aboutTextWidth); lines > 1 {
+				height = float64(lines)*lineHeightPt + 2
 			}
+			x.startRow(row, height)
+			x.cell(1, row, st.label, l.label)
+			x.cell(2, row, st.wrap, v)
+			x.str(`</row>`)
 		case int64:
-			w.set(2, row, v, st.num[mSubscribers])
+			x.startRow(row, 0)
+			x.cell(1, row, st.label, l.label)
+			x.cell(2, row, st.num[mSubscribers], v)
+			x.str(`</row>`)
 		}
-		w.label(1, row, l.label, st.label)
 	}
-	w.widths[2] = aboutTextWidth // paragraphs wrap at this width
-	if err := w.finish(); err != nil {
-		return err
-	}
-	if err := wb.f.SetPanes(sh, freezePanes(0, 1)); err != nil {
-		return err
-	}
-	return wb.printSetup(sh)
+	x.str(`</sheetData>`)
+	x.pageEnd(wb.header, wb.footer, "")
+	wb.own[wb.tpl.sheetPaths[sh]] = x.done()
+	return nil
 }
 
 // aboutTextWidth is the width of the About sheet's text column, in characters of

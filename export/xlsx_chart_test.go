@@ -99,3 +99,30 @@ func zipPart(t *testing.T, b []byte, name string) string {
 	}
 	return string(data)
 }
+
+// TestChartLinked checks that the Summary sheet shows the chart: its
+// drawing element names a relationship of the sheet that leads to the
+// drawing, and the drawing's relationships lead to the chart. The chart's
+// parts come from a template made once; the sheet is written per workbook.
+func TestChartLinked(t *testing.T) {
+	c, history := smallCubes(t)
+	data := writeXLSX(t, c, history)
+	parts := unzipParts(t, data)
+	m := regexp.MustCompile(`<drawing r:id="([^"]+)"/>`).FindSubmatch(parts["xl/worksheets/sheet1.xml"])
+	if m == nil {
+		t.Fatal("Summary sheet has no drawing element")
+	}
+	rel := regexp.MustCompile(`<Relationship Id="` + regexp.QuoteMeta(string(m[1])) + `" Target="([^"]+)"`).FindSubmatch(parts["xl/worksheets/_rels/sheet1.xml.rels"])
+	if rel == nil || string(rel[1]) != "../drawings/drawing1.xml" {
+		t.Fatalf("Summary's drawing relationship %s: got %q, want ../drawings/drawing1.xml", m[1], rel)
+	}
+	if _, ok := parts["xl/drawings/drawing1.xml"]; !ok {
+		t.Fatal("no drawing part")
+	}
+	if !bytes.Contains(parts["xl/drawings/_rels/drawing1.xml.rels"], []byte(`Target="../charts/chart1.xml"`)) {
+		t.Errorf("drawing does not lead to the chart: %s", parts["xl/drawings/_rels/drawing1.xml.rels"])
+	}
+	if _, ok := parts["xl/charts/chart1.xml"]; !ok {
+		t.Fatal("no chart part")
+	}
+}

@@ -177,93 +177,70 @@ func (wb *workbook) roamingMatrix() (*matrixSpec, error) {
 	}, nil
 }
 
-// matrix writes a matrix sheet through the stream writer. excelize's
-// stream writer fixes the order of calls: sheet properties (fit to page)
-// and the dimension are written when the stream writer is created, column
-// widths and panes when the first row is, the autofilter, page set-up and
-// header and footer at Flush.
+// matrix writes a matrix sheet's XML, compressed as it goes: memory is a
+// few bytes per cost centre plus the compressed sheet (about a tenth of its
+// XML) and a buffer of 64 kB.
 func (wb *workbook) matrix(m *matrixSpec, err error) error {
 	if err != nil {
 		return err
 	}
-	f, st, t := wb.f, wb.st, wb.t
+	st, t := wb.st, wb.t
 	lastBody := matrixHeaderRows + m.n
 	totalRow := lastBody + 2
 	lastCol, _ := excelize.ColumnNumberToName(matrixCols)
+	filter := fmt.Sprintf("$A$%d:$%s$%d", matrixHeaderRows, lastCol, lastBody)
+	// The autofilter's hidden name and the print titles (every printed
+	// page repeats the headers) go in the workbook part.
+	wb.names = append(wb.names,
+		definedName{name: "_xlnm._FilterDatabase", sheet: m.sheet, hidden: true, refersTo: fmt.Sprintf("'%s'!%s", m.sheet, filter)},
+		definedName{name: "_xlnm.Print_Titles", sheet: m.sheet, refersTo: fmt.Sprintf("'%s'!$1:$%d", m.sheet, matrixHeaderRows)})
 
-	widths := wb.matrixWidths(m)
-	if _, err := f.NewSheet(m.sheet); err != nil {
-		return err
-	}
-	if err := wb.printSetup(m.sheet); err != nil {
-		return err
-	}
-	if err := f.SetSheetDimension(m.sheet, fmt.Sprintf("A1:%s%d", lastCol, totalRow)); err != nil {
-		return err
-	}
-	sw, err := f.NewStreamWriter(m.sheet)
-	if err != nil {
-		return err
-	}
-	for col, w := range widths { // ascending, as the stream writer needs
-		if err := sw.SetColWidth(col+1, col+1, w); err != nil {
-			return err
+	x := newSheetXML()
+	x.start(matrixCols, totalRow, 1, matrixHeaderRows, false, widthsFrom(wb.matrixWidths(m)))
+
+	row := make([]cellOut, matrixCols)
+	set := func(r int) {
+		x.startRow(r, 0)
+		for c, v := range row {
+			if v.style != 0 || v.value != nil {
+				x.cell(c+1, r, v.style, v.value)
+			}
 		}
-	}
-	if err := sw.SetPanes(freezePanes(1, matrixHeaderRows)); err != nil {
-		return err
-	}
-	if err := f.AutoFilter(m.sheet, fmt.Sprintf("A%d:%s%d", matrixHeaderRows, lastCol, lastBody), nil); err != nil {
-		return err
-	}
-
-	row := make([]any, matrixCols)
-	set := func(r int) error {
-		cell, _ := excelize.CoordinatesToCellName(1, r)
-		return sw.SetRow(cell, row)
+		x.str(`</row>`)
+		x.flushSome()
 	}
 	clear(row)
-	row[0] = excelize.Cell{StyleID: st.title, Value: m.title}
-	if err := set(1); err != nil {
-		return err
-	}
-	row[0] = excelize.Cell{StyleID: st.header}
+	row[0] = cellOut{st.title, m.title}
+	set(1)
+	row[0] = cellOut{style: st.header}
 	for b, meas := range matrixMeasures {
 		col := 1 + b*blockCols
-		row[col] = excelize.Cell{StyleID: st.header, Value: meas.name()}
+		row[col] = cellOut{st.header, meas.name()}
 		for k := 1; k < blockCols; k++ {
-			row[col+k] = excelize.Cell{StyleID: st.header}
+			row[col+k] = cellOut{style: st.header}
 		}
 	}
-	if err := set(2); err != nil {
-		return err
-	}
-	row[0] = excelize.Cell{StyleID: st.header, Value: m.rowHeader}
+	set(2)
+	row[0] = cellOut{st.header, m.rowHeader}
 	for b := range matrixMeasures {
 		col := 1 + b*blockCols
 		for s, l := range serviceLabels {
-			row[col+s] = excelize.Cell{StyleID: st.header, Value: l}
+			row[col+s] = cellOut{st.header, l}
 		}
-		row[col+ur.NumServices] = excelize.Cell{StyleID: st.header, Value: All}
+		row[col+ur.NumServices] = cellOut{st.header, All}
 	}
-	if err := set(3); err != nil {
-		return err
-	}
+	set(3)
 
 	fill := func(r matrixRow, total bool) {
 		style := st.text
 		if total {
 			style = st.textTotal
 		}
-		row[0] = excelize.Cell{StyleID: style, Value: r.label}
+		row[0] = cellOut{style, r.label}
 		for b, meas := range matrixMeasures {
 			for k, i := range r.cells {
 				v, s := st.cellValue(meas, t.shown(i), total || k == ur.NumServices)
-				if v == nil {
-					row[1+b*blockCols+k] = nil
-				} else {
-					row[1+b*blockCols+k] = excelize.Cell{StyleID: s, Value: v}
-				}
+				row[1+b*blockCols+k] = cellOut{s, v}
 			}
 		}
 	}
@@ -271,33 +248,36 @@ func (wb *workbook) matrix(m *matrixSpec, err error) error {
 	for mr := range m.rows {
 		r++
 		fill(mr, false)
-		if err = set(r); err != nil {
-			return err
-		}
+		set(r)
 	}
 	if r != lastBody {
 		return fmt.Errorf("wrote %d rows, want %d", r-matrixHeaderRows, m.n)
 	}
 	fill(m.total, true)
-	if err := set(totalRow); err != nil {
-		return err
-	}
+	set(totalRow)
+	x.str(`</sheetData><autoFilter ref="`)
+	x.str(filter)
+	x.str(`"/><mergeCells count="`)
+	x.int(len(matrixMeasures))
+	x.str(`">`)
 	for b := range matrixMeasures {
-		from, _ := excelize.CoordinatesToCellName(2+b*blockCols, 2)
-		to, _ := excelize.CoordinatesToCellName(1+(b+1)*blockCols, 2)
-		if err := sw.MergeCell(from, to); err != nil {
-			return err
-		}
+		x.str(`<mergeCell ref="`)
+		x.b = appendCellRef(x.b, 2+b*blockCols, 2)
+		x.b = append(x.b, ':')
+		x.b = appendCellRef(x.b, 1+(b+1)*blockCols, 2)
+		x.str(`"/>`)
 	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	// Every printed page repeats the headers.
-	return f.SetDefinedName(&excelize.DefinedName{
-		Name:     "_xlnm.Print_Titles",
-		RefersTo: fmt.Sprintf("'%s'!$1:$%d", m.sheet, matrixHeaderRows),
-		Scope:    m.sheet,
-	})
+	x.str(`</mergeCells>`)
+	x.pageEnd(wb.header, wb.footer, "")
+	wb.own[wb.tpl.sheetPaths[m.sheet]] = x.done()
+	return nil
+}
+
+// cellOut is one cell of a row to write: its style and value (string,
+// int64, float64, or nil).
+type cellOut struct {
+	style int
+	value any
 }
 
 // matrixWidths returns the column widths of a matrix sheet, wide enough

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,43 +15,28 @@ import (
 // summaryMeasures are the columns of the Summary tables, left to right.
 var summaryMeasures = [...]measure{mSubscribers, mEvents, mMinutes, mGB, mCharge}
 
-// cellWriter writes cells through excelize's ordinary API, for the small
-// sheets, keeping the first error and the width each column needs.
+// cellWriter collects the cells of a small sheet (the Summary) in any
+// order, and the width each column needs, then writes its XML.
 type cellWriter struct {
-	f      *excelize.File
 	st     *styles
-	sheet  string
-	err    error
+	cells  map[[2]int]cellOut // by row, column
 	widths map[int]int
 	last   [2]int // the last column and row written
 }
 
 // set writes v (string, int64, float64, or nil for style only) at col,row.
 func (w *cellWriter) set(col, row int, v any, style int) {
-	if w.err != nil {
-		return
-	}
-	ref, err := excelize.CoordinatesToCellName(col, row)
-	if err != nil {
-		w.err = err
-		return
-	}
 	w.last = [2]int{max(w.last[0], col), max(w.last[1], row)}
-	switch v := v.(type) {
-	case nil:
-	case string:
-		err = w.f.SetCellStr(w.sheet, ref, v)
-	case int64:
-		err = w.f.SetCellInt(w.sheet, ref, v)
-	case float64:
-		err = w.f.SetCellFloat(w.sheet, ref, v, -1, 64)
-	default:
-		err = fmt.Errorf("cell %s: unexpected value type %T", ref, v)
+	w.put(col, row, v, style)
+}
+
+// put writes a cell that neither widens its column nor extends the sheet's
+// dimension.
+func (w *cellWriter) put(col, row int, v any, style int) {
+	if v == nil && style == 0 {
+		return
 	}
-	if err == nil && style != 0 {
-		err = w.f.SetCellStyle(w.sheet, ref, ref, style)
-	}
-	w.err = err
+	w.cells[[2]int{row, col}] = cellOut{style, v}
 }
 
 // label writes a text cell that sets its column's width.
@@ -70,24 +56,33 @@ func (w *cellWriter) measure(col, row int, m measure, s shown, total bool) {
 
 func (w *cellWriter) widen(col, chars int) { w.widths[col] = max(w.widths[col], chars) }
 
-// finish sets every written column's width, plus padding, and the
-// sheet's dimension (which some readers use to size what they read).
-func (w *cellWriter) finish() error {
+// write writes the sheet: every written column's width, plus padding; the
+// dimension (which some readers use to size what they read); the cells,
+// row by row.
+func (w *cellWriter) write(x *sheetXML, frozenRows int, selected bool) {
+	var cols []colWidth
 	for _, col := range slices.Sorted(maps.Keys(w.widths)) {
-		if w.err != nil {
-			break
+		cols = append(cols, colWidth{col, float64(w.widths[col]) + 3})
+	}
+	x.start(max(w.last[0], 1), max(w.last[1], 1), 0, frozenRows, selected, cols)
+	row := -1
+	for _, k := range slices.SortedFunc(maps.Keys(w.cells), func(a, b [2]int) int {
+		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+	}) {
+		if k[0] != row {
+			if row >= 0 {
+				x.str(`</row>`)
+			}
+			row = k[0]
+			x.startRow(row, 0)
 		}
-		name, _ := excelize.ColumnNumberToName(col)
-		w.err = w.f.SetColWidth(w.sheet, name, name, float64(w.widths[col])+3)
+		c := w.cells[k]
+		x.cell(k[1], k[0], c.style, c.value)
 	}
-	if w.err != nil {
-		return w.err
+	if row >= 0 {
+		x.str(`</row>`)
 	}
-	last, err := excelize.CoordinatesToCellName(max(w.last[0], 1), max(w.last[1], 1))
-	if err != nil {
-		return err
-	}
-	return w.f.SetSheetDimension(w.sheet, "A1:"+last)
+	x.str(`</sheetData>`)
 }
 
 // summary writes the Summary sheet: the organisation's month total, tables
@@ -95,7 +90,7 @@ func (w *cellWriter) finish() error {
 // months of history side by side.
 func (wb *workbook) summary(history []*cellTable) error {
 	c, t, st := wb.rep, wb.t, wb.st
-	w := &cellWriter{f: wb.f, st: st, sheet: SheetSummary, widths: map[int]int{}}
+	w := &cellWriter{st: st, cells: map[[2]int]cellOut{}, widths: map[int]int{}}
 	title := "Monthly usage report"
 	if wb.ed.OrgName != "" {
 		title += ": " + orgTitle(c.Org, wb.ed.OrgName)
@@ -125,16 +120,19 @@ func (wb *workbook) summary(history []*cellTable) error {
 	if len(history) > 0 {
 		w.history(row+1, append(slices.Clip(history), t))
 	}
-	if err := w.finish(); err != nil {
-		return err
+	if serviceRow != summaryServiceRow {
+		return fmt.Errorf("service table at row %d, want %d", serviceRow, summaryServiceRow)
 	}
-	if err := wb.chart(serviceRow, svc); err != nil {
-		return err
+	if wb.chart.services == 0 {
+		// Written after the sheet's extent and widths are known, as a note
+		// beside the tables.
+		w.put(8, 6, "No chart: no service has a published charge.", 0)
 	}
-	if err := wb.f.SetPanes(SheetSummary, freezePanes(0, 3)); err != nil {
-		return err
-	}
-	return wb.printSetup(SheetSummary)
+	x := newSheetXML()
+	w.write(x, 3, true) // Summary is the sheet shown on opening
+	x.pageEnd(wb.header, wb.footer, wb.tpl.drawingRel)
+	wb.own[wb.tpl.sheetPaths[SheetSummary]] = x.done()
+	return nil
 }
 
 // table writes a titled table of cells by one dimension with the
@@ -194,24 +192,50 @@ func (w *cellWriter) history(row int, months []*cellTable) {
 	}
 }
 
-// chart adds a column chart of the charge by service. Each published
-// service is a series of its own that points at its cell in the table, so
-// a hidden or absent service is left out rather than drawn as zero.
-func (wb *workbook) chart(firstRow int, svc [ur.NumServices]int) error {
+// summaryServiceRow is the Summary's row of the first service in its
+// service table: the title, organisation, month and note (rows 1-4), a
+// blank row, the organisation total (title and a row per measure), a
+// blank row, then the service table's title and header.
+const summaryServiceRow = 6 + len(summaryMeasures) + 2 + 2
+
+// chartAnchor is the Summary's cell at the chart's top left corner.
+const chartAnchor = "H6"
+
+// summaryChart returns the chart of the Summary: the services with a
+// published charge.
+func summaryChart(t *cellTable) chartKey {
+	k := chartKey{firstRow: summaryServiceRow}
+	svc := t.byService(ur.ByService, nil)
+	for s := ur.Service(0); s < ur.NumServices; s++ {
+		if c := t.shown(svc[s]); c.present && !c.hidden {
+			k.services |= 1 << s
+		}
+	}
+	return k
+}
+
+// chartSpec returns the column chart of the charge by service, or nil
+// when no service has a published charge. Each published service is a
+// series of its own that points at its cell in the table, so a hidden or
+// absent service is left out rather than drawn as zero.
+func chartSpec(k chartKey) *excelize.Chart {
 	chargeCol, _ := excelize.ColumnNumberToName(2 + len(summaryMeasures) - 1)
 	var series []excelize.ChartSeries
 	var rows []int
 	for s := ur.Service(0); s < ur.NumServices; s++ {
-		if c := wb.t.shown(svc[s]); !c.present || c.hidden {
+		if k.services&(1<<s) == 0 {
 			continue
 		}
-		r := firstRow + int(s)
+		r := k.firstRow + int(s)
 		rows = append(rows, r)
 		series = append(series, excelize.ChartSeries{
 			Name:       fmt.Sprintf("'%s'!$A$%d", SheetSummary, r),
-			Categories: fmt.Sprintf("'%s'!$%s$%d", SheetSummary, chargeCol, firstRow-1),
+			Categories: fmt.Sprintf("'%s'!$%s$%d", SheetSummary, chargeCol, k.firstRow-1),
 			Values:     fmt.Sprintf("'%s'!$%s$%d", SheetSummary, chargeCol, r),
 		})
+	}
+	if len(series) == 0 {
+		return nil
 	}
 	// The category axis labels the bars with the first series' category.
 	// With one service that must be the service's name, not the column's
@@ -219,11 +243,7 @@ func (wb *workbook) chart(firstRow int, svc [ur.NumServices]int) error {
 	if len(series) == 1 {
 		series[0].Categories = fmt.Sprintf("'%s'!$A$%d", SheetSummary, rows[0])
 	}
-	anchor := "H6"
-	if len(series) == 0 {
-		return wb.f.SetCellStr(SheetSummary, anchor, "No chart: no service has a published charge.")
-	}
-	return wb.f.AddChart(SheetSummary, anchor, &excelize.Chart{
+	return &excelize.Chart{
 		Type:      excelize.Col,
 		Series:    series,
 		Title:     excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: "Charge by service (NOK)"}}},
@@ -231,5 +251,5 @@ func (wb *workbook) chart(firstRow int, svc [ur.NumServices]int) error {
 		YAxis:     excelize.ChartAxis{MajorGridLines: true, NumFmt: excelize.ChartNumFmt{CustomNumFmt: "#,##0"}},
 		PlotArea:  excelize.ChartPlotArea{ShowVal: true},
 		Dimension: excelize.ChartDimension{Width: 520, Height: 320},
-	})
+	}
 }

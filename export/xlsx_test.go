@@ -304,3 +304,31 @@ func peakLive(fn func()) uint64 {
 	}
 	return peak - base
 }
+
+// BenchmarkWriteXLSXCPU measures the time of one workbook as the report
+// writes thousands of them: small organisations, the garbage collector at
+// its default pace (BenchmarkWriteXLSX runs it at GOGC=5 to follow the
+// live heap, which makes its times mostly collection).
+func BenchmarkWriteXLSXCPU(b *testing.B) {
+	small, history := smallCubes(b)
+	cases := []struct {
+		name    string
+		rep     *ur.Report
+		history []*ur.Report
+	}{
+		{"small_with_history", small, history},
+		{"cost_centres=10", syntheticCube(b, 10), nil},
+		{"cost_centres=100", syntheticCube(b, 100), nil},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var cw countWriter
+				if err := WriteXLSX(&cw, c.rep, c.history, testCreated); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
