@@ -88,6 +88,13 @@ func Rows(rep *ur.Report) []Row {
 
 func ptr[T any](v T) *T { return &v }
 
+// zstdCodec compresses every Parquet file's pages. It is one value for
+// the process because it keeps a pool of encoders: a codec made per file
+// made a new encoder (its tables, about a megabyte) for every file, which
+// cost more than compressing a small organisation's report. The encoder
+// starts each page afresh, so the bytes written are the same.
+var zstdCodec = &zstd.Codec{Level: zstd.SpeedDefault}
+
 // WriteParquet writes the report as a report-v2 Parquet file: zstd, data page
 // v1 for older readers, and the key/value metadata of the format.
 func WriteParquet(w io.Writer, c *ur.Report, createdAt time.Time) error {
@@ -106,7 +113,7 @@ func WriteParquetEdition(w io.Writer, c *ur.Report, ed Edition) error {
 		}
 	}
 	pw := parquet.NewGenericWriter[Row](w,
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.Compression(zstdCodec),
 		parquet.DataPageVersion(1),
 		parquet.CreatedBy("usagereport", ReportFormat, ""),
 		parquet.KeyValueMetadata(MetaMinGroupSize, strconv.Itoa(c.MinGroupSize)),
