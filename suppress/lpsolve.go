@@ -18,6 +18,14 @@ import (
 // (Protected), so an interval that is wide enough may come back narrower
 // than it is.
 func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m ur.Measure) bool, cfg *Config) ([]Interval, error) {
+	return p.intervalsUpTo(cells, want, cfg, nil, -1)
+}
+
+// intervalsUpTo is intervals that stops once more than limit of the
+// intervals it computed are bad (limit < 0: never). It then returns the
+// intervals computed so far, more than limit of them bad: enough to know
+// that the count passed limit, and no more work.
+func (p *intervalProblem) intervalsUpTo(cells []ur.Cell, want func(i int, m ur.Measure) bool, cfg *Config, bad func(Interval) bool, limit int) ([]Interval, error) {
 	var out []Interval
 	for m := range ur.NumMeasures {
 		var enough func(i int, lo, hi float64) bool
@@ -26,11 +34,25 @@ func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m ur.Measu
 				return Protected(Interval{Cell: i, Measure: m, Lo: lo, Hi: hi}, m.Value(&cells[i]), p.l.upperCap(cells, i, m), *cfg)
 			}
 		}
-		ivs, err := p.solve(cells, m, want, solveOpts{enough: enough, fromTrue: enough != nil})
+		opt := solveOpts{enough: enough, fromTrue: enough != nil}
+		if limit >= 0 && bad != nil {
+			opt.bad, opt.limit = bad, limit
+		}
+		ivs, err := p.solve(cells, m, want, opt)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m, err)
 		}
 		out = append(out, ivs...)
+		if opt.bad != nil {
+			for _, iv := range ivs {
+				if bad(iv) {
+					limit--
+				}
+			}
+			if limit < 0 {
+				return out, nil
+			}
+		}
 	}
 	return out, nil
 }
@@ -211,7 +233,14 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 	var tab *tableau
 	obj := make([]float64, n)
 	out := make([]Interval, 0, len(ts))
+	// With a limit, the work stops once more than limit intervals are bad
+	// (only those computed here count: an unbounded measure below returns
+	// every interval afresh, none of them cut short).
+	left := opt.limit
 	for k := range ts {
+		if opt.bad != nil && left < 0 {
+			break
+		}
 		t := &ts[k]
 		iv := Interval{Cell: t.cell, Measure: m, Lo: t.known, Hi: t.known}
 		if len(t.cols) > 0 {
@@ -258,6 +287,9 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 		if opt.exact != nil {
 			opt.exact(iv)
 		}
+		if opt.bad != nil && opt.bad(iv) {
+			left--
+		}
 		out = append(out, iv)
 	}
 	return out, nil
@@ -276,6 +308,12 @@ type solveOpts struct {
 	fewestFirst bool
 	// exact is told every interval computed exactly.
 	exact func(Interval)
+	// bad, when set: stop once more than limit of the intervals computed
+	// are bad, returning those computed so far. Only the intervals
+	// computed in full are tested: bad must hold for none that enough
+	// holds for.
+	bad   func(Interval) bool
+	limit int
 }
 
 // knownZero reports whether a reader knows measure m of hidden finest
