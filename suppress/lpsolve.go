@@ -18,14 +18,26 @@ import (
 // (Protected), so an interval that is wide enough may come back narrower
 // than it is.
 func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m ur.Measure) bool, cfg *Config) ([]Interval, error) {
-	return p.intervalsUpTo(cells, want, cfg, nil, -1)
+	return p.intervalsUpTo(cells, want, cfg, cutoff{})
 }
 
-// intervalsUpTo is intervals that stops once more than limit of the
-// intervals it computed are bad (limit < 0: never). It then returns the
-// intervals computed so far, more than limit of them bad: enough to know
-// that the count passed limit, and no more work.
-func (p *intervalProblem) intervalsUpTo(cells []ur.Cell, want func(i int, m ur.Measure) bool, cfg *Config, bad func(Interval) bool, limit int) ([]Interval, error) {
+// cutoff stops the interval programs early: once more than limit of the
+// intervals computed are bad. The zero value never stops.
+type cutoff struct {
+	// bad marks the intervals that count; it must hold for none that
+	// Widen's shortcut (enough) leaves unfinished, since those are
+	// Protected.
+	bad   func(Interval) bool
+	limit int
+	// first: these cells' intervals are computed first, within each
+	// measure (where a bad one is likely; it changes no interval).
+	first func(i int) bool
+}
+
+// intervalsUpTo is intervals that stops as c says. It then returns the
+// intervals computed so far, more than c.limit of them bad: enough to know
+// that the count passed the limit, and no more work.
+func (p *intervalProblem) intervalsUpTo(cells []ur.Cell, want func(i int, m ur.Measure) bool, cfg *Config, c cutoff) ([]Interval, error) {
 	var out []Interval
 	for m := range ur.NumMeasures {
 		var enough func(i int, lo, hi float64) bool
@@ -34,22 +46,18 @@ func (p *intervalProblem) intervalsUpTo(cells []ur.Cell, want func(i int, m ur.M
 				return Protected(Interval{Cell: i, Measure: m, Lo: lo, Hi: hi}, m.Value(&cells[i]), p.l.upperCap(cells, i, m), *cfg)
 			}
 		}
-		opt := solveOpts{enough: enough, fromTrue: enough != nil}
-		if limit >= 0 && bad != nil {
-			opt.bad, opt.limit = bad, limit
-		}
-		ivs, err := p.solve(cells, m, want, opt)
+		ivs, err := p.solve(cells, m, want, solveOpts{enough: enough, fromTrue: enough != nil, cutoff: c})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m, err)
 		}
 		out = append(out, ivs...)
-		if opt.bad != nil {
+		if c.bad != nil {
 			for _, iv := range ivs {
-				if bad(iv) {
-					limit--
+				if c.bad(iv) {
+					c.limit--
 				}
 			}
-			if limit < 0 {
+			if c.limit < 0 {
 				return out, nil
 			}
 		}
@@ -146,6 +154,18 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 	if len(ts) == 0 {
 		return nil, nil // no program to solve
 	}
+	if first := opt.cutoff.first; first != nil {
+		slices.SortStableFunc(ts, func(x, y target) int {
+			fx, fy := first(x.cell), first(y.cell)
+			switch {
+			case fx && !fy:
+				return -1
+			case fy && !fx:
+				return 1
+			}
+			return 0
+		})
+	}
 	if opt.fewestFirst {
 		slices.SortStableFunc(ts, func(x, y target) int { return cmp.Compare(len(x.cols), len(y.cols)) })
 	}
@@ -233,12 +253,12 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 	var tab *tableau
 	obj := make([]float64, n)
 	out := make([]Interval, 0, len(ts))
-	// With a limit, the work stops once more than limit intervals are bad
-	// (only those computed here count: an unbounded measure below returns
-	// every interval afresh, none of them cut short).
-	left := opt.limit
+	// With a cutoff, the work stops once more than its limit of the
+	// intervals are bad (those computed here: an unbounded measure below
+	// returns every interval afresh, none cut short).
+	left := opt.cutoff.limit
 	for k := range ts {
-		if opt.bad != nil && left < 0 {
+		if opt.cutoff.bad != nil && left < 0 {
 			break
 		}
 		t := &ts[k]
@@ -287,7 +307,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 		if opt.exact != nil {
 			opt.exact(iv)
 		}
-		if opt.bad != nil && opt.bad(iv) {
+		if opt.cutoff.bad != nil && opt.cutoff.bad(iv) {
 			left--
 		}
 		out = append(out, iv)
@@ -308,12 +328,9 @@ type solveOpts struct {
 	fewestFirst bool
 	// exact is told every interval computed exactly.
 	exact func(Interval)
-	// bad, when set: stop once more than limit of the intervals computed
-	// are bad, returning those computed so far. Only the intervals
-	// computed in full are tested: bad must hold for none that enough
-	// holds for.
-	bad   func(Interval) bool
-	limit int
+	// cutoff: stop once more than its limit of the intervals computed in
+	// full are bad, returning those computed so far.
+	cutoff cutoff
 }
 
 // knownZero reports whether a reader knows measure m of hidden finest

@@ -51,7 +51,7 @@ func republish(cells []ur.Cell, cfg Config) int {
 		if len(Audit(cells).Disclosed) == 0 {
 			// Publishing only narrows ranges: the same count means no
 			// range got too narrow.
-			if n, ok := narrowPairsUpTo(cells, cfg, narrow); ok && n <= narrow {
+			if n, ok := narrowPairsUpTo(cells, cfg, narrow, i); ok && n <= narrow {
 				published++
 				continue
 			}
@@ -80,14 +80,17 @@ const maxRepublishUnknowns = MaxIntervalUnknowns
 // programs of every sensitive pair were a sixth of the report step on the
 // second generator's data.)
 func narrowPairs(cells []ur.Cell, cfg Config) (n int, ok bool) {
-	return narrowPairsUpTo(cells, cfg, -1)
+	return narrowPairsUpTo(cells, cfg, -1, -1)
 }
 
 // narrowPairsUpTo is narrowPairs that stops counting once the count passes
 // limit (limit < 0: never): republish and the swap only ask whether it
 // stays at most what it was, and most of the cells they try fail on one
-// pair. n is then more than limit, and not the whole count.
-func narrowPairsUpTo(cells []ur.Cell, cfg Config, limit int) (n int, ok bool) {
+// pair. n is then more than limit, and not the whole count. The pairs of
+// cells in the cost centre of near (the global cells when near is one;
+// near < 0: none) are worked on first: after publishing near, a pair that
+// gets too narrow is mostly there.
+func narrowPairsUpTo(cells []ur.Cell, cfg Config, limit, near int) (n int, ok bool) {
 	l := newLayout(cells)
 	p, err := newIntervalProblem(cells, l, nil)
 	if err != nil {
@@ -96,7 +99,14 @@ func narrowPairsUpTo(cells []ur.Cell, cfg Config, limit int) (n int, ok bool) {
 	narrow := func(iv Interval) bool {
 		return !Protected(iv, iv.Measure.Value(&cells[iv.Cell]), l.upperCap(cells, iv.Cell, iv.Measure), cfg)
 	}
-	ivs, err := p.intervalsUpTo(cells, func(i int, m ur.Measure) bool { return Sensitive(&cells[i], m, cfg) }, &cfg, narrow, limit)
+	c := cutoff{}
+	if limit >= 0 {
+		c.bad, c.limit = narrow, limit
+		if near >= 0 {
+			c.first = func(i int) bool { return l.block[i] == l.block[near] }
+		}
+	}
+	ivs, err := p.intervalsUpTo(cells, func(i int, m ur.Measure) bool { return Sensitive(&cells[i], m, cfg) }, &cfg, c)
 	if err != nil {
 		return 0, false
 	}

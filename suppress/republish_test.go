@@ -65,7 +65,8 @@ func TestRepublish(t *testing.T) {
 // tables seen show its range protected, to the count the full programs of
 // every sensitive pair give (Intervals, then Protected), on the patterns
 // Primary and Secondary leave and on those after the whole suppression,
-// where narrow ranges remain only when nothing could widen them.
+// where narrow ranges remain only when nothing could widen them; and
+// narrowPairsUpTo, cut off at each limit, to whether it is passed.
 func TestNarrowPairsAsFull(t *testing.T) {
 	cfg := Config{MinGroupSize: 5}
 	full := func(cells []ur.Cell) (int, bool) {
@@ -103,6 +104,17 @@ func TestNarrowPairsAsFull(t *testing.T) {
 			got, gotOK := narrowPairs(cells, cfg)
 			if got != want || gotOK != wantOK {
 				t.Fatalf("seed %d, stage %d: narrowPairs = %d, %v; the full programs give %d, %v", seed, stage, got, gotOK, want, wantOK)
+			}
+			// Cut off at every count up to it, working first on the
+			// pairs of one cost centre or another: more than the limit
+			// exactly when the full count is.
+			for limit := range want + 2 {
+				for _, near := range []int{-1, 0, len(cells) - 1} {
+					got, gotOK := narrowPairsUpTo(cells, cfg, limit, near)
+					if gotOK != wantOK || (got > limit) != (want > limit) || (want <= limit && got != want) {
+						t.Fatalf("seed %d, stage %d: narrowPairsUpTo(limit %d, near %d) = %d, %v; the full programs give %d, %v", seed, stage, limit, near, got, gotOK, want, wantOK)
+					}
+				}
 			}
 			compared++
 			if want > 0 {

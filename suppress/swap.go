@@ -93,7 +93,7 @@ func swapHolds(cells []ur.Cell, trial, cfg Config, narrow int, before ur.Amount)
 	if patternCost(cells) >= before || len(Audit(cells).Disclosed) > 0 {
 		return false
 	}
-	n, ok := narrowPairsUpTo(cells, cfg, narrow)
+	n, ok := narrowPairsUpTo(cells, cfg, narrow, -1)
 	return ok && n <= narrow
 }
 
