@@ -1,6 +1,7 @@
 package suppress
 
 import (
+	"errors"
 	"math/rand/v2"
 	"testing"
 
@@ -110,5 +111,63 @@ func TestSecondaryKeeps(t *testing.T) {
 	}
 	if checked < 100 {
 		t.Errorf("only %d organisations checked", checked)
+	}
+}
+
+// TestCapsSensitive holds capsSensitive, which lets swapCostCentres skip a
+// cost-centre total without trying it, to what it claims: with that total
+// published and every other cell hidden that may be (the widest ranges any
+// pattern can give), a sensitive pair of its cost centre is still too
+// narrow. Some totals must be found so, or the test proves nothing.
+func TestCapsSensitive(t *testing.T) {
+	cfg := Config{MinGroupSize: 5}
+	found := 0
+	for seed := range 600 {
+		r := rand.New(rand.NewPCG(183, uint64(seed)))
+		cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+		if !ok {
+			continue
+		}
+		Primary(cells, cfg)
+		Dominance(cells, cfg)
+		secondaryBy(cells, cfg.costs, nil)
+		l := newLayout(cells)
+		for c := range cells {
+			if cells[c].Set != ur.ByCostCentre || !capsSensitive(cells, l, c, cfg) {
+				continue
+			}
+			was := saveSuppression(cells)
+			for i := range cells {
+				if i != c && !cells[i].Suppression.Hidden() && !l.fixed(cells, i) {
+					cells[i].Suppression = ur.HiddenSecondary
+				}
+			}
+			cells[c].Suppression = ur.Published
+			ivs, err := Intervals(cells, func(i int, m ur.Measure) bool {
+				return l.block[i] == l.block[c] && Sensitive(&cells[i], m, cfg)
+			})
+			if errors.Is(err, ErrTooLarge) {
+				restoreSuppression(cells, was)
+				continue
+			}
+			if err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			narrow := 0
+			for _, iv := range ivs {
+				if !Protected(iv, iv.Measure.Value(&cells[iv.Cell]), l.upperCap(cells, iv.Cell, iv.Measure), cfg) {
+					narrow++
+				}
+			}
+			if narrow == 0 {
+				t.Fatalf("seed %d: with %s published and all else hidden, no range of its cost centre is too narrow", seed, CellName(&cells[c]))
+			}
+			found++
+			restoreSuppression(cells, was)
+		}
+	}
+	t.Logf("%d cost-centre totals found to cap a sensitive range", found)
+	if found < 20 {
+		t.Errorf("only %d cost-centre totals found to cap a sensitive range: the test needs more", found)
 	}
 }
