@@ -43,9 +43,16 @@ func republish(cells []ur.Cell, cfg Config) int {
 		return cmp.Compare(a, b)
 	})
 	published := 0
+	l := newLayout(cells)
 	for k, i := range cands {
 		if k == maxRepublishTrials || hideCost(&cells[i]) == 0 {
 			break // a cell of no charge is left hidden: the trials go to charge
+		}
+		if narrow == 0 && capsSensitive(cells, l, i, cfg) {
+			// Published, it would leave a range too narrow: no need for
+			// the audit and the programs to say so (a quarter of the
+			// cells tried on the second generator's data).
+			continue
 		}
 		cells[i].Suppression = ur.Published
 		if len(Audit(cells).Disclosed) == 0 {

@@ -105,27 +105,31 @@ func swapHolds(cells []ur.Cell, trial, cfg Config, narrow int, before ur.Amount)
 	return ok && n <= narrow
 }
 
-// capsSensitive reports whether publishing cost-centre total c leaves a
-// sensitive (cell, measure) pair of its cost centre too narrow whatever
-// else is hidden. The total bounds every cell in it from above: by its
-// value, less an event for each other finest cell of the cost centre (each
-// has at least one; amounts are at least zero). When that bound falls
-// short of what Protected asks of the upper end, every range the reader's
-// programs give lies below it, so while c stays published the pair is too
-// narrow in any pattern, and narrowPairs' count cannot stay at zero.
-// The bound is exact integer arithmetic; the margin only keeps the
-// programs' floating point (right-hand sides scaled by up to the total)
-// on the side of trying.
+// capsSensitive reports whether publishing cell c leaves a sensitive
+// (cell, measure) pair of a cell inside it, in its block, too narrow
+// whatever else is hidden. A published cell bounds every cell it sums from
+// above: by its value, less an event for each of its other finest cells
+// (each has at least one; amounts are at least zero). When that bound falls
+// short of what Protected asks of the pair's upper end, every range the
+// reader's programs give lies below it, so while c stays published the
+// pair is too narrow in any pattern, and narrowPairs' count cannot stay at
+// zero. The bound is exact integer arithmetic; the margin only keeps the
+// programs' floating point (right-hand sides scaled by up to the total) on
+// the side of trying. (A global c is checked against the global cells
+// only: a weaker test, never a wrong one.)
 func capsSensitive(cells []ur.Cell, l *layout, c int, cfg Config) bool {
-	b := l.block[c]
-	if b < 0 {
-		return false
+	if l.fixed(cells, c) {
+		return false // the total under another name: its measures are the total's
+	}
+	in := l.global.cells
+	if b := l.block[c]; b >= 0 {
+		in = l.ccs[b].cells
 	}
 	p := cfg.WithDefaults().DominanceP / 100
 	finestC := l.finestIn(c)
-	for _, h32 := range l.ccs[b].cells {
+	for _, h32 := range in {
 		h := int(h32)
-		if h == c {
+		if h == c || h == l.total || l.mask[h]&l.mask[c] != l.mask[h] {
 			continue
 		}
 		for m := range ur.NumMeasures {
