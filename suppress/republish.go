@@ -44,6 +44,7 @@ func republish(cells []ur.Cell, cfg Config) int {
 	})
 	published := 0
 	l := newLayout(cells)
+	g := newRelationIndex(cells)
 	for k, i := range cands {
 		if k == maxRepublishTrials || hideCost(&cells[i]) == 0 {
 			break // a cell of no charge is left hidden: the trials go to charge
@@ -55,6 +56,12 @@ func republish(cells []ur.Cell, cfg Config) int {
 			continue
 		}
 		cells[i].Suppression = ur.Published
+		if g.givesAway(cells, l, i) {
+			// The audit would refuse it: most of its refusals on the
+			// second generator's data are this case.
+			cells[i].Suppression = ur.HiddenSecondary
+			continue
+		}
 		if len(Audit(cells).Disclosed) == 0 {
 			// Publishing only narrows ranges: the same count means no
 			// range got too narrow.
@@ -123,4 +130,49 @@ func narrowPairsUpTo(cells []ur.Cell, cfg Config, limit, near int) (n int, ok bo
 		}
 	}
 	return n, true
+}
+
+// relationIndex lists, per cell, the relations (see relations) it is the
+// total or a part of.
+type relationIndex struct {
+	rels []relation
+	of   [][]int32
+}
+
+func newRelationIndex(cells []ur.Cell) *relationIndex {
+	g := &relationIndex{rels: relations(cells), of: make([][]int32, len(cells))}
+	for r, rel := range g.rels {
+		g.of[rel.parent] = append(g.of[rel.parent], int32(r))
+		for _, c := range rel.children {
+			g.of[c] = append(g.of[c], int32(r))
+		}
+	}
+	return g
+}
+
+// givesAway reports whether, with the cells as they are, a relation of
+// cell i has one hidden cell left, other than the total under another
+// name: the relation determines it, so the exact audit would find it
+// disclosed. It is the audit's cheapest case, checked without it.
+func (g *relationIndex) givesAway(cells []ur.Cell, l *layout, i int) bool {
+	for _, r := range g.of[i] {
+		rel := &g.rels[r]
+		hidden, last := 0, -1
+		if cells[rel.parent].Suppression.Hidden() {
+			hidden, last = 1, int(rel.parent)
+		}
+		for _, c := range rel.children {
+			if cells[c].Suppression.Hidden() {
+				hidden++
+				last = int(c)
+				if hidden > 1 {
+					break
+				}
+			}
+		}
+		if hidden == 1 && !l.fixed(cells, last) {
+			return true
+		}
+	}
+	return false
 }

@@ -127,3 +127,45 @@ func TestNarrowPairsAsFull(t *testing.T) {
 	}
 	t.Logf("compared %d patterns, %d with narrow pairs", compared, narrow)
 }
+
+// TestGivesAway holds givesAway, which lets republish refuse a cell without
+// the exact audit, to the audit: on random organisations after the
+// suppression, each secondary cell is published in turn, and whenever
+// givesAway says a relation then pins a hidden cell, the audit must find
+// one disclosed. Both answers must occur, or the test proves nothing.
+func TestGivesAway(t *testing.T) {
+	cfg := Config{MinGroupSize: 5}
+	yes, no := 0, 0
+	for seed := range 200 {
+		r := rand.New(rand.NewPCG(184, uint64(seed)))
+		cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+		if !ok {
+			continue
+		}
+		Primary(cells, cfg)
+		Dominance(cells, cfg)
+		Secondary(cells)
+		l, g := newLayout(cells), newRelationIndex(cells)
+		for i := range cells {
+			if cells[i].Suppression != ur.HiddenSecondary {
+				continue
+			}
+			cells[i].Suppression = ur.Published
+			gives := g.givesAway(cells, l, i)
+			disclosed := len(Audit(cells).Disclosed) > 0
+			cells[i].Suppression = ur.HiddenSecondary
+			if gives && !disclosed {
+				t.Fatalf("seed %d: publishing %s gives a cell away by givesAway, not by the audit", seed, CellName(&cells[i]))
+			}
+			if gives {
+				yes++
+			} else {
+				no++
+			}
+		}
+	}
+	t.Logf("givesAway: %d cells yes, %d no", yes, no)
+	if yes < 50 || no < 50 {
+		t.Errorf("givesAway: %d cells yes, %d no: the test needs more of each", yes, no)
+	}
+}
