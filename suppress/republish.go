@@ -18,12 +18,13 @@ import (
 // with up to maxRepublishUnknowns hidden finest cells are tried, and at
 // most maxRepublishTrials cells each: for larger ones it does nothing.
 // Above maxWidenUnknowns only the cost-centre totals are tried. It
-// returns how many cells it published.
-func republish(cells []ur.Cell, cfg Config) int {
+// returns how many cells it published. count is narrowPairs' count of the
+// pattern as it is, taken when first needed (see swapCostCentres).
+func republish(cells []ur.Cell, cfg Config, count *pairCount) int {
 	if hiddenFinest(cells) > maxRepublishUnknowns {
 		return 0
 	}
-	narrow, ok := narrowPairs(cells, cfg)
+	narrow, ok := count.of(cells, cfg)
 	if !ok {
 		return 0
 	}
@@ -95,6 +96,24 @@ const maxRepublishUnknowns = MaxIntervalUnknowns
 // second generator's data.)
 func narrowPairs(cells []ur.Cell, cfg Config) (n int, ok bool) {
 	return narrowPairsUpTo(cells, cfg, -1, -1)
+}
+
+// pairCount is narrowPairs' count of one pattern, once taken: the swap
+// and republish both start from it, and when the swap trades nothing the
+// pattern, and so the count, is the same (one whole-report count less per
+// report).
+type pairCount struct {
+	n         int
+	ok, taken bool
+}
+
+// of returns narrowPairs(cells, cfg), counted the first time only.
+func (c *pairCount) of(cells []ur.Cell, cfg Config) (int, bool) {
+	if !c.taken {
+		c.n, c.ok = narrowPairs(cells, cfg)
+		c.taken = true
+	}
+	return c.n, c.ok
 }
 
 // narrowPairsUpTo is narrowPairs that stops counting once the count passes

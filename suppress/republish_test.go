@@ -45,7 +45,7 @@ func TestRepublish(t *testing.T) {
 		}
 		cells[best].Suppression = ur.HiddenSecondary
 		tried++
-		if n := republish(cells, cfg); n == 0 {
+		if n := republish(cells, cfg, new(pairCount)); n == 0 {
 			t.Errorf("seed %d: %s hidden needlessly, and republish published nothing", seed, CellName(&cells[best]))
 		}
 		if d := Audit(cells).Disclosed; len(d) > 0 {

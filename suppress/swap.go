@@ -22,7 +22,9 @@ import (
 // Like republish it needs the programs of the whole report, so only reports
 // up to maxRepublishUnknowns hidden finest cells are tried, at most
 // maxSwapTrials totals each. It returns how many totals it published.
-func swapCostCentres(cells []ur.Cell, cfg Config) int {
+// count is narrowPairs' count of the pattern as it is, taken when first
+// needed and forgotten when a trade changes the pattern.
+func swapCostCentres(cells []ur.Cell, cfg Config, count *pairCount) (swapped int) {
 	if hiddenFinest(cells) > maxRepublishUnknowns {
 		return 0
 	}
@@ -35,17 +37,21 @@ func swapCostCentres(cells []ur.Cell, cfg Config) int {
 	if len(cands) == 0 {
 		return 0
 	}
-	narrow, ok := narrowPairs(cells, cfg)
+	narrow, ok := count.of(cells, cfg)
 	if !ok {
 		return 0
 	}
+	defer func() {
+		if swapped > 0 {
+			*count = pairCount{} // a trade stood: the pattern is another
+		}
+	}()
 	slices.SortFunc(cands, func(a, b int) int {
 		if c := cmp.Compare(hideCost(&cells[b]), hideCost(&cells[a])); c != 0 {
 			return c // costliest first
 		}
 		return cmp.Compare(a, b)
 	})
-	swapped := 0
 	l := newLayout(cells)
 	keep := make([]bool, len(cells))
 	trial := cfg

@@ -35,7 +35,7 @@ func TestSwapCostCentres(t *testing.T) {
 		}
 		cost, ccBefore := patternCost(cells), publishedCostCentreCharge(cells)
 		tried++
-		n := swapCostCentres(cells, cfg)
+		n := swapCostCentres(cells, cfg, new(pairCount))
 		if d := Audit(cells).Disclosed; len(d) > 0 {
 			t.Fatalf("seed %d: after %d swaps %s is determined", seed, n, CellName(&cells[d[0]]))
 		}
