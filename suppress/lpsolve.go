@@ -18,6 +18,26 @@ import (
 // (Protected), so an interval that is wide enough may come back narrower
 // than it is.
 func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m ur.Measure) bool, cfg *Config) ([]Interval, error) {
+	return p.intervalsUpTo(cells, want, cfg, cutoff{})
+}
+
+// cutoff stops the interval programs early: once more than limit of the
+// intervals computed are bad. The zero value never stops.
+type cutoff struct {
+	// bad marks the intervals that count; it must hold for none that
+	// Widen's shortcut (enough) leaves unfinished, since those are
+	// Protected.
+	bad   func(Interval) bool
+	limit int
+	// first: these cells' intervals are computed first, within each
+	// measure (where a bad one is likely; it changes no interval).
+	first func(i int) bool
+}
+
+// intervalsUpTo is intervals that stops as c says. It then returns the
+// intervals computed so far, more than c.limit of them bad: enough to know
+// that the count passed the limit, and no more work.
+func (p *intervalProblem) intervalsUpTo(cells []ur.Cell, want func(i int, m ur.Measure) bool, cfg *Config, c cutoff) ([]Interval, error) {
 	var out []Interval
 	for m := range ur.NumMeasures {
 		var enough func(i int, lo, hi float64) bool
@@ -26,11 +46,21 @@ func (p *intervalProblem) intervals(cells []ur.Cell, want func(i int, m ur.Measu
 				return Protected(Interval{Cell: i, Measure: m, Lo: lo, Hi: hi}, m.Value(&cells[i]), p.l.upperCap(cells, i, m), *cfg)
 			}
 		}
-		ivs, err := p.solve(cells, m, want, solveOpts{enough: enough, fromTrue: enough != nil})
+		ivs, err := p.solve(cells, m, want, solveOpts{enough: enough, fromTrue: enough != nil, cutoff: c})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m, err)
 		}
 		out = append(out, ivs...)
+		if c.bad != nil {
+			for _, iv := range ivs {
+				if c.bad(iv) {
+					c.limit--
+				}
+			}
+			if c.limit < 0 {
+				return out, nil
+			}
+		}
 	}
 	return out, nil
 }
@@ -79,7 +109,6 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 		unbounded bool
 		lo, hi    float64 // seen so far: the interval contains them
 	}
-	var ts []target
 	if p.hidden == nil {
 		p.hidden = []int32{}
 		p.eachRow(func(i int) {
@@ -90,15 +119,32 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 		p.hiddenVars = make([][]int32, len(p.hidden))
 		p.hiddenFixed = make([][]int32, len(p.hidden))
 	}
+	wanted := func(i int) bool {
+		return (want == nil || want(i, m)) && (i != p.l.total || hides(&cells[i], m))
+	}
+	// The targets and their columns, each in one allocation (counted
+	// first: growing them was a tenth of what the suppression allocated).
+	nts, ncols := 0, 0
+	for h, i32 := range p.hidden {
+		if wanted(int(i32)) {
+			nts++
+			if p.hiddenVars[h] != nil {
+				ncols += len(p.hiddenVars[h])
+			}
+		}
+	}
+	ts := make([]target, 0, nts)
+	colSlab := make([]int, 0, ncols)
 	for h, i32 := range p.hidden {
 		i := int(i32)
-		if (want != nil && !want(i, m)) || (i == p.l.total && !hides(&cells[i], m)) {
+		if !wanted(i) {
 			continue
 		}
 		if p.hiddenVars[h] == nil {
 			p.hiddenVars[h], p.hiddenFixed[h] = p.split(i, []int32{}, nil)
 		}
 		t := target{cell: i, known: float64(p.restOf(i, m))}
+		from := len(colSlab)
 		for _, j := range p.hiddenVars[h] {
 			if zero[j] {
 				continue
@@ -107,8 +153,11 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 			if col[j] < 0 {
 				t.unbounded = true
 			} else {
-				t.cols = append(t.cols, col[j])
+				colSlab = append(colSlab, col[j])
 			}
+		}
+		if to := len(colSlab); to > from {
+			t.cols = colSlab[from:to:to]
 		}
 		for _, k := range p.hiddenFixed[h] {
 			t.known += float64(m.Value(&cells[k]))
@@ -123,6 +172,18 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 	}
 	if len(ts) == 0 {
 		return nil, nil // no program to solve
+	}
+	if first := opt.cutoff.first; first != nil {
+		slices.SortStableFunc(ts, func(x, y target) int {
+			fx, fy := first(x.cell), first(y.cell)
+			switch {
+			case fx && !fy:
+				return -1
+			case fy && !fx:
+				return 1
+			}
+			return 0
+		})
 	}
 	if opt.fewestFirst {
 		slices.SortStableFunc(ts, func(x, y target) int { return cmp.Compare(len(x.cols), len(y.cols)) })
@@ -211,7 +272,14 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 	var tab *tableau
 	obj := make([]float64, n)
 	out := make([]Interval, 0, len(ts))
+	// With a cutoff, the work stops once more than its limit of the
+	// intervals are bad (those computed here: an unbounded measure below
+	// returns every interval afresh, none cut short).
+	left := opt.cutoff.limit
 	for k := range ts {
+		if opt.cutoff.bad != nil && left < 0 {
+			break
+		}
 		t := &ts[k]
 		iv := Interval{Cell: t.cell, Measure: m, Lo: t.known, Hi: t.known}
 		if len(t.cols) > 0 {
@@ -258,6 +326,9 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 		if opt.exact != nil {
 			opt.exact(iv)
 		}
+		if opt.cutoff.bad != nil && opt.cutoff.bad(iv) {
+			left--
+		}
 		out = append(out, iv)
 	}
 	return out, nil
@@ -276,6 +347,9 @@ type solveOpts struct {
 	fewestFirst bool
 	// exact is told every interval computed exactly.
 	exact func(Interval)
+	// cutoff: stop once more than its limit of the intervals computed in
+	// full are bad, returning those computed so far.
+	cutoff cutoff
 }
 
 // knownZero reports whether a reader knows measure m of hidden finest

@@ -45,7 +45,7 @@ func TestRepublish(t *testing.T) {
 		}
 		cells[best].Suppression = ur.HiddenSecondary
 		tried++
-		if n := republish(cells, cfg); n == 0 {
+		if n := republish(cells, cfg, new(pairCount)); n == 0 {
 			t.Errorf("seed %d: %s hidden needlessly, and republish published nothing", seed, CellName(&cells[best]))
 		}
 		if d := Audit(cells).Disclosed; len(d) > 0 {
@@ -65,7 +65,8 @@ func TestRepublish(t *testing.T) {
 // tables seen show its range protected, to the count the full programs of
 // every sensitive pair give (Intervals, then Protected), on the patterns
 // Primary and Secondary leave and on those after the whole suppression,
-// where narrow ranges remain only when nothing could widen them.
+// where narrow ranges remain only when nothing could widen them; and
+// narrowPairsUpTo, cut off at each limit, to whether it is passed.
 func TestNarrowPairsAsFull(t *testing.T) {
 	cfg := Config{MinGroupSize: 5}
 	full := func(cells []ur.Cell) (int, bool) {
@@ -104,6 +105,17 @@ func TestNarrowPairsAsFull(t *testing.T) {
 			if got != want || gotOK != wantOK {
 				t.Fatalf("seed %d, stage %d: narrowPairs = %d, %v; the full programs give %d, %v", seed, stage, got, gotOK, want, wantOK)
 			}
+			// Cut off at every count up to it, working first on the
+			// pairs of one cost centre or another: more than the limit
+			// exactly when the full count is.
+			for limit := range want + 2 {
+				for _, near := range []int{-1, 0, len(cells) - 1} {
+					got, gotOK := narrowPairsUpTo(cells, cfg, limit, near)
+					if gotOK != wantOK || (got > limit) != (want > limit) || (want <= limit && got != want) {
+						t.Fatalf("seed %d, stage %d: narrowPairsUpTo(limit %d, near %d) = %d, %v; the full programs give %d, %v", seed, stage, limit, near, got, gotOK, want, wantOK)
+					}
+				}
+			}
 			compared++
 			if want > 0 {
 				narrow++
@@ -114,4 +126,46 @@ func TestNarrowPairsAsFull(t *testing.T) {
 		t.Fatalf("compared %d patterns, %d with narrow pairs: too few to hold narrowPairs to the full programs", compared, narrow)
 	}
 	t.Logf("compared %d patterns, %d with narrow pairs", compared, narrow)
+}
+
+// TestGivesAway holds givesAway, which lets republish refuse a cell without
+// the exact audit, to the audit: on random organisations after the
+// suppression, each secondary cell is published in turn, and whenever
+// givesAway says a relation then pins a hidden cell, the audit must find
+// one disclosed. Both answers must occur, or the test proves nothing.
+func TestGivesAway(t *testing.T) {
+	cfg := Config{MinGroupSize: 5}
+	yes, no := 0, 0
+	for seed := range 200 {
+		r := rand.New(rand.NewPCG(184, uint64(seed)))
+		cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+		if !ok {
+			continue
+		}
+		Primary(cells, cfg)
+		Dominance(cells, cfg)
+		Secondary(cells)
+		l, g := newLayout(cells), newRelationIndex(cells)
+		for i := range cells {
+			if cells[i].Suppression != ur.HiddenSecondary {
+				continue
+			}
+			cells[i].Suppression = ur.Published
+			gives := g.givesAway(cells, l, i)
+			disclosed := len(Audit(cells).Disclosed) > 0
+			cells[i].Suppression = ur.HiddenSecondary
+			if gives && !disclosed {
+				t.Fatalf("seed %d: publishing %s gives a cell away by givesAway, not by the audit", seed, CellName(&cells[i]))
+			}
+			if gives {
+				yes++
+			} else {
+				no++
+			}
+		}
+	}
+	t.Logf("givesAway: %d cells yes, %d no", yes, no)
+	if yes < 50 || no < 50 {
+		t.Errorf("givesAway: %d cells yes, %d no: the test needs more of each", yes, no)
+	}
 }

@@ -31,6 +31,7 @@ type tableau struct {
 	basis []int
 	cost  []float64 // reduced costs of the current objective, n+1 entries (the last: minus its value)
 	nz    []int     // scratch: the pivot row's non-zero columns
+	x     []float64 // the vertex minimise returns, valid until its next call
 }
 
 func (t *tableau) row(i int) []float64 { return t.t[i*(t.n+1) : (i+1)*(t.n+1)] }
@@ -101,7 +102,7 @@ func newTableau(a [][]float64, b []float64, n int) (*tableau, error) {
 
 // minimise minimises c·x over the tableau's polytope, starting from its
 // current basis and leaving the tableau at the optimum. It returns the
-// minimum and the optimal vertex.
+// minimum and the optimal vertex, which the next call overwrites.
 func (t *tableau) minimise(c []float64) (float64, []float64, error) {
 	n := t.n
 	copy(t.cost, c)
@@ -119,7 +120,11 @@ func (t *tableau) minimise(c []float64) (float64, []float64, error) {
 	if err := t.run(); err != nil {
 		return 0, nil, err
 	}
-	x := make([]float64, n)
+	if t.x == nil {
+		t.x = make([]float64, n)
+	}
+	x := t.x
+	clear(x)
 	for i, j := range t.basis {
 		x[j] = t.row(i)[n]
 	}

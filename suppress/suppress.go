@@ -117,8 +117,9 @@ func Suppress(cells []ur.Cell, cfg Config) (Suppressed, error) {
 		restoreSuppression(cells, was)
 	}
 	if res.Narrow >= 0 {
-		swapCostCentres(cells, cfg)
-		republish(cells, cfg)
+		var count pairCount
+		swapCostCentres(cells, cfg, &count)
+		republish(cells, cfg, &count)
 	}
 	res.GivenBack = giveBack(cells)
 	return res, nil

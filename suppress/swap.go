@@ -2,6 +2,7 @@ package suppress
 
 import (
 	"cmp"
+	"math"
 	"slices"
 
 	ur "usagereport"
@@ -21,7 +22,9 @@ import (
 // Like republish it needs the programs of the whole report, so only reports
 // up to maxRepublishUnknowns hidden finest cells are tried, at most
 // maxSwapTrials totals each. It returns how many totals it published.
-func swapCostCentres(cells []ur.Cell, cfg Config) int {
+// count is narrowPairs' count of the pattern as it is, taken when first
+// needed and forgotten when a trade changes the pattern.
+func swapCostCentres(cells []ur.Cell, cfg Config, count *pairCount) (swapped int) {
 	if hiddenFinest(cells) > maxRepublishUnknowns {
 		return 0
 	}
@@ -34,17 +37,22 @@ func swapCostCentres(cells []ur.Cell, cfg Config) int {
 	if len(cands) == 0 {
 		return 0
 	}
-	narrow, ok := narrowPairs(cells, cfg)
+	narrow, ok := count.of(cells, cfg)
 	if !ok {
 		return 0
 	}
+	defer func() {
+		if swapped > 0 {
+			*count = pairCount{} // a trade stood: the pattern is another
+		}
+	}()
 	slices.SortFunc(cands, func(a, b int) int {
 		if c := cmp.Compare(hideCost(&cells[b]), hideCost(&cells[a])); c != 0 {
 			return c // costliest first
 		}
 		return cmp.Compare(a, b)
 	})
-	swapped := 0
+	l := newLayout(cells)
 	keep := make([]bool, len(cells))
 	trial := cfg
 	trial.keep = keep
@@ -53,6 +61,12 @@ func swapCostCentres(cells []ur.Cell, cfg Config) int {
 			break
 		}
 		if cells[c].Suppression != ur.HiddenSecondary {
+			continue
+		}
+		if narrow == 0 && capsSensitive(cells, l, c, cfg) {
+			// Both trades below keep c published: neither can pass.
+			// (Most candidates on the second generator's data, whose
+			// two failing trades were half the swap's work.)
 			continue
 		}
 		was := saveSuppression(cells)
@@ -93,8 +107,60 @@ func swapHolds(cells []ur.Cell, trial, cfg Config, narrow int, before ur.Amount)
 	if patternCost(cells) >= before || len(Audit(cells).Disclosed) > 0 {
 		return false
 	}
-	n, ok := narrowPairs(cells, cfg)
+	n, ok := narrowPairsUpTo(cells, cfg, narrow, -1)
 	return ok && n <= narrow
+}
+
+// capsSensitive reports whether publishing cell c leaves a sensitive
+// (cell, measure) pair of a cell inside it, in its block, too narrow
+// whatever else is hidden. A published cell bounds every cell it sums from
+// above: by its value, less an event for each of its other finest cells
+// (each has at least one; amounts are at least zero). When that bound falls
+// short of what Protected asks of the pair's upper end, every range the
+// reader's programs give lies below it, so while c stays published the
+// pair is too narrow in any pattern, and narrowPairs' count cannot stay at
+// zero. The bound is exact integer arithmetic; the margin only keeps the
+// programs' floating point (right-hand sides scaled by up to the total) on
+// the side of trying. (A global c is checked against the global cells
+// only: a weaker test, never a wrong one.)
+func capsSensitive(cells []ur.Cell, l *layout, c int, cfg Config) bool {
+	if l.fixed(cells, c) {
+		return false // the total under another name: its measures are the total's
+	}
+	in := l.global.cells
+	if b := l.block[c]; b >= 0 {
+		in = l.ccs[b].cells
+	}
+	p := cfg.WithDefaults().DominanceP / 100
+	finestC := l.finestIn(c)
+	for _, h32 := range in {
+		h := int(h32)
+		if h == c || h == l.total || l.mask[h]&l.mask[c] != l.mask[h] {
+			continue
+		}
+		for m := range ur.NumMeasures {
+			if !Sensitive(&cells[h], m, cfg) || (m == ur.Charge && l.credit(cells)) {
+				continue // a credit leaves charges unbounded
+			}
+			v := m.Value(&cells[h])
+			bound := m.Value(&cells[c])
+			var want float64
+			if m == ur.Events {
+				bound -= int64(finestC - l.finestIn(h))
+				want = float64(min(v+1, l.upperCap(cells, h, m)))
+			} else {
+				if v == 0 {
+					continue // Protected: nothing to protect
+				}
+				want = min(float64(v)*(1+p), float64(l.upperCap(cells, h, m)))
+			}
+			margin := 1e-6 * (math.Max(1, math.Abs(float64(m.Value(&cells[0])))) + math.Max(1, math.Abs(float64(v))))
+			if float64(bound)+margin < want-margin {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // maxSwapTrials bounds the cost-centre totals swapCostCentres tries in one
