@@ -224,9 +224,77 @@ func newSegReader(r io.Reader) (*segReader, error) {
 	return &segReader{br: br}, nil
 }
 
+// maxPlainRecord is the most bytes a record whose references are all to
+// entries seen before can take: the tag, three references, the service
+// and zone byte, and three 64-bit varints.
+const maxPlainRecord = 1 + 3*binary.MaxVarintLen32 + 1 + 3*binary.MaxVarintLen64
+
 // next decodes the next record into row. It returns io.EOF at the end
 // marker, once the record count there matches, and errDamaged otherwise.
+//
+// Most records refer only to dictionary entries seen before; those are
+// decoded straight from the reader's buffer (plain). Anything else (a new
+// entry, the end marker, damage, the last bytes of the file) goes the
+// byte-by-byte way (nextSlow), from the same place.
 func (s *segReader) next(row *segRow) error {
+	if b, _ := s.br.Peek(maxPlainRecord); len(b) > 0 {
+		if n := s.plain(b, row); n > 0 {
+			s.br.Discard(n)
+			s.n++
+			return nil
+		}
+	}
+	return s.nextSlow(row)
+}
+
+// plain decodes a record at the start of b that refers only to entries
+// seen before, and returns its length; 0 when b does not start with one
+// whole such record.
+func (s *segReader) plain(b []byte, row *segRow) int {
+	if b[0] != tagRecord {
+		return 0
+	}
+	n := 1
+	var ref [3]uint64
+	for k, limit := range [3]int{len(s.orgs), len(s.subs), len(s.ccs)} {
+		v, m := binary.Uvarint(b[n:])
+		if m <= 0 || v >= uint64(limit) {
+			return 0
+		}
+		ref[k], n = v, n+m
+	}
+	if n >= len(b) {
+		return 0
+	}
+	sz := b[n]
+	n++
+	svc, zone := ur.Service(sz>>4), ur.Zone(sz&15)
+	if svc >= ur.NumServices || zone >= ur.NumZones {
+		return 0
+	}
+	d, m1 := binary.Uvarint(b[n:])
+	if m1 <= 0 || d > math.MaxInt64 {
+		return 0
+	}
+	n += m1
+	v, m2 := binary.Uvarint(b[n:])
+	if m2 <= 0 || v > math.MaxInt64 {
+		return 0
+	}
+	n += m2
+	c, m3 := binary.Varint(b[n:])
+	if m3 <= 0 {
+		return 0
+	}
+	n += m3
+	row.org, row.sub, row.cc = uint32(ref[0]), uint32(ref[1]), uint32(ref[2])
+	row.svc, row.zone = svc, zone
+	row.duration, row.volume, row.charge = int64(d), int64(v), ur.Amount(c)
+	return n
+}
+
+// nextSlow is next, a byte at a time through the reader.
+func (s *segReader) nextSlow(row *segRow) error {
 	br := s.br
 	tag, err := br.ReadByte()
 	if err != nil {
