@@ -135,23 +135,32 @@ func propagateInto(cells []ur.Cell, rels []relation, m ur.Measure, floor int64, 
 				sumLo = sat(sumLo, lo[c])
 				sumHi = sat(sumHi, hi[c])
 			}
+			// The parent's range, held while its parts move (a part is
+			// never its own total).
 			p := r.parent
-			if sumLo > lo[p] {
-				lo[p], changed = sumLo, true
+			lp, hp := lo[p], hi[p]
+			if sumLo > lp {
+				lp, changed = sumLo, true
+				lo[p] = lp
 			}
-			if sumHi < hi[p] {
-				hi[p], changed = sumHi, true
+			if sumHi < hp {
+				hp, changed = sumHi, true
+				hi[p] = hp
+			}
+			capHi, liftLo := hp < unbounded, sumHi < unbounded
+			if !capHi && !liftLo {
+				continue
 			}
 			for _, c := range r.children {
 				// c = p - others: at least lo[p] - hi(others), at most
 				// hi[p] - lo(others).
-				if hi[p] < unbounded {
-					if l := hi[p] - (sumLo - lo[c]); l < hi[c] {
+				if capHi {
+					if l := hp - (sumLo - lo[c]); l < hi[c] {
 						hi[c], changed = l, true
 					}
 				}
-				if sumHi < unbounded {
-					if l := lo[p] - (sumHi - hi[c]); l > lo[c] {
+				if liftLo {
+					if l := lp - (sumHi - hi[c]); l > lo[c] {
 						lo[c], changed = l, true
 					}
 				}
