@@ -65,7 +65,10 @@ func TestWidenerAsScan(t *testing.T) {
 			refGot := suppressions(got)
 			refWant := suppressions(want)
 			afterGot, afterWant := Interval{Lo: math.NaN()}, Interval{Lo: math.NaN()}
-			w := &widener{l: lg, cells: got, trials: trialsGot, intervalOf: stub(&triedGot, refGot)}
+			stubGot := stub(&triedGot, refGot)
+			w := &widener{l: lg, cells: got, trials: trialsGot, intervalOf: func(cells []ur.Cell, _, h int, m ur.Measure) (Interval, error) {
+				return stubGot(cells, h, m)
+			}}
 			ug, after, shown := w.move(widening{h: h, m: m, before: before, hiWant: hiWant, loWant: loWant})
 			if trialsGot = w.trials; shown {
 				afterGot = after
