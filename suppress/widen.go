@@ -88,29 +88,15 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 		}
 		return p.intervals(cells, want, &cfg)
 	}
-	w := &widener{l: l, cells: cells, trials: maxWidenTrialsSmall}
-	if local {
-		w.trials = maxWidenTrials
-		w.intervalOf = func(cells []ur.Cell, _, h int, m ur.Measure) (Interval, error) {
+	intervalOf := func(cells []ur.Cell, h int, m ur.Measure) (Interval, error) {
+		if local {
 			return l.localIntervalOf(cells, h, m)
 		}
-	} else {
-		// The program of the whole report with u hidden is the same for
-		// every pair that tries u until the pattern changes: it is set
-		// up once (the trials of one cell's measures, and of the cells
-		// of one cost centre, try the same cheapest cells).
-		w.problems = make(map[int]*intervalProblem)
-		w.intervalOf = func(cells []ur.Cell, u, h int, m ur.Measure) (Interval, error) {
-			p := w.problems[u]
-			if p == nil {
-				var err error
-				if p, err = newIntervalProblem(cells, l, nil); err != nil {
-					return Interval{}, err
-				}
-				w.problems[u] = p
-			}
-			return p.intervalOf(cells, h, m)
-		}
+		return l.intervalOf(cells, h, m, nil)
+	}
+	w := &widener{l: l, cells: cells, trials: maxWidenTrialsSmall, intervalOf: intervalOf}
+	if local {
+		w.trials = maxWidenTrials
 	}
 	p := cfg.WithDefaults().DominanceP / 100
 	// Hiding more only removes equations, so an interval never narrows:
@@ -153,7 +139,6 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 			}
 			if u, after, shown := w.move(widening{h: h, m: iv.Measure, before: iv, hiWant: hiWant, loWant: loWant}); u >= 0 {
 				cells[u].Suppression = ur.HiddenSecondary
-				w.patternChanged()
 				hid = append(hid, u)
 				touched[[2]int32{l.block[h], int32(iv.Measure)}] = true
 				if shown && Protected(after, v, l.upperCap(cells, h, iv.Measure), cfg) {
@@ -173,7 +158,6 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 		// work for Secondary.
 		if l.anyDetermined(cells, hid) {
 			secondaryBy(cells, cfg.costs, cfg.keep)
-			w.patternChanged()
 		}
 	}
 	return 0, nil, nil
@@ -190,24 +174,12 @@ type widening struct {
 
 // widener finds Widen's moves in one report: trials is how many moves
 // it may still try (each a linear program), and intervalOf gives h's
-// interval of m with the cells as they are, on trial u hidden.
+// interval of m with the cells as they are.
 type widener struct {
 	l          *layout
 	cells      []ur.Cell
 	trials     int
-	intervalOf func(cells []ur.Cell, u, h int, m ur.Measure) (Interval, error)
-	// problems: the programs of the whole report set up so far, by the
-	// cell tried, for the current pattern (see patternChanged); nil for
-	// local problems.
-	problems map[int]*intervalProblem
-}
-
-// patternChanged drops the programs set up for the pattern before: Widen
-// calls it whenever it hides a cell for good.
-func (w *widener) patternChanged() {
-	if w.problems != nil {
-		clear(w.problems)
-	}
+	intervalOf func(cells []ur.Cell, h int, m ur.Measure) (Interval, error)
 }
 
 // move picks the published cell to hide to widen x.h's interval of
@@ -338,7 +310,7 @@ func (w *widener) move(x widening) (u int, after Interval, shown bool) {
 		// helps alone helps.
 		was := cells[u].Suppression
 		cells[u].Suppression = ur.HiddenSecondary
-		iv, err := intervalOf(cells, u, h, m)
+		iv, err := intervalOf(cells, h, m)
 		cells[u].Suppression = was
 		if err != nil {
 			return false

@@ -65,10 +65,7 @@ func TestWidenerAsScan(t *testing.T) {
 			refGot := suppressions(got)
 			refWant := suppressions(want)
 			afterGot, afterWant := Interval{Lo: math.NaN()}, Interval{Lo: math.NaN()}
-			stubGot := stub(&triedGot, refGot)
-			w := &widener{l: lg, cells: got, trials: trialsGot, intervalOf: func(cells []ur.Cell, _, h int, m ur.Measure) (Interval, error) {
-				return stubGot(cells, h, m)
-			}}
+			w := &widener{l: lg, cells: got, trials: trialsGot, intervalOf: stub(&triedGot, refGot)}
 			ug, after, shown := w.move(widening{h: h, m: m, before: before, hiWant: hiWant, loWant: loWant})
 			if trialsGot = w.trials; shown {
 				afterGot = after
