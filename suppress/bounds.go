@@ -29,57 +29,78 @@ type relation struct {
 }
 
 // relations lists, for every cell and every dimension it sums over, the
-// cell and its parts along that dimension.
+// cell and its parts along that dimension: the relations in the order
+// their first part comes in the cells (then by dimension), each relation's
+// parts in cell order. The parts of all relations share one slab, so that
+// propagation reads them in order.
 func relations(cells []ur.Cell) []relation {
-	type key struct {
-		set  ur.GroupingSet
-		cc   string
-		svc  ur.Service
-		zone ur.Zone
+	// A cell is known by its grouping set, cost centre (numbered as met),
+	// service and zone, packed in a word: hashing that is much cheaper than
+	// hashing the cost centre's name for every lookup.
+	ccs := make(map[string]uint64)
+	keys := make([]uint64, len(cells))
+	for i := range cells {
+		c := &cells[i]
+		var cc uint64
+		if c.Set.Has(ur.ByCostCentre) {
+			id, ok := ccs[c.CostCentre]
+			if !ok {
+				id = uint64(len(ccs)) + 1
+				ccs[c.CostCentre] = id
+			}
+			cc = id
+		}
+		keys[i] = cc<<24 | uint64(c.Set)<<16 | uint64(c.Service)<<8 | uint64(c.Zone)
 	}
-	keyOf := func(c *ur.Cell, set ur.GroupingSet) key {
-		k := key{set: set}
+	keyOf := func(i int, set ur.GroupingSet) uint64 {
+		c := &cells[i]
+		k := uint64(set) << 16
 		if set.Has(ur.ByCostCentre) {
-			k.cc = c.CostCentre
+			k |= keys[i] &^ (1<<24 - 1)
 		}
 		if set.Has(ur.ByService) {
-			k.svc = c.Service
+			k |= uint64(c.Service) << 8
 		}
 		if set.Has(ur.ByZone) {
-			k.zone = c.Zone
+			k |= uint64(c.Zone)
 		}
 		return k
 	}
-	index := make(map[key]int32, len(cells))
+	index := make(map[uint64]int32, len(cells))
 	for i := range cells {
-		index[keyOf(&cells[i], cells[i].Set)] = int32(i)
+		index[keyOf(i, cells[i].Set)] = int32(i)
 	}
 	var rels []relation
-	type relKey struct {
-		parent int32
-		dim    ur.GroupingSet
-	}
-	byParent := make(map[relKey]int)
+	dims := [...]ur.GroupingSet{ur.ByCostCentre, ur.ByService, ur.ByZone}
+	// Per parent and dimension: 1 + its relation's index, or 0.
+	byParent := make([][len(dims)]int32, len(cells))
+	nchildren := 0
 	for i := range cells {
 		c := &cells[i]
-		for _, d := range []ur.GroupingSet{ur.ByCostCentre, ur.ByService, ur.ByZone} {
-			if !c.Set.Has(d) {
+		for d, dim := range dims {
+			if !c.Set.Has(dim) {
 				continue
 			}
 			// c is a part of the cell without dimension d.
-			p, ok := index[keyOf(c, c.Set&^d)]
+			p, ok := index[keyOf(i, c.Set&^dim)]
 			if !ok {
 				continue
 			}
-			rk := relKey{p, d}
-			r, ok := byParent[rk]
-			if !ok {
-				r = len(rels)
-				byParent[rk] = r
+			r := byParent[p][d] - 1
+			if r < 0 {
+				r = int32(len(rels))
+				byParent[p][d] = r + 1
 				rels = append(rels, relation{parent: p})
 			}
 			rels[r].children = append(rels[r].children, int32(i))
+			nchildren++
 		}
+	}
+	slab := make([]int32, 0, nchildren)
+	for r := range rels {
+		from := len(slab)
+		slab = append(slab, rels[r].children...)
+		rels[r].children = slab[from:len(slab):len(slab)]
 	}
 	return rels
 }
@@ -114,23 +135,32 @@ func propagateInto(cells []ur.Cell, rels []relation, m ur.Measure, floor int64, 
 				sumLo = sat(sumLo, lo[c])
 				sumHi = sat(sumHi, hi[c])
 			}
+			// The parent's range, held while its parts move (a part is
+			// never its own total).
 			p := r.parent
-			if sumLo > lo[p] {
-				lo[p], changed = sumLo, true
+			lp, hp := lo[p], hi[p]
+			if sumLo > lp {
+				lp, changed = sumLo, true
+				lo[p] = lp
 			}
-			if sumHi < hi[p] {
-				hi[p], changed = sumHi, true
+			if sumHi < hp {
+				hp, changed = sumHi, true
+				hi[p] = hp
+			}
+			capHi, liftLo := hp < unbounded, sumHi < unbounded
+			if !capHi && !liftLo {
+				continue
 			}
 			for _, c := range r.children {
 				// c = p - others: at least lo[p] - hi(others), at most
 				// hi[p] - lo(others).
-				if hi[p] < unbounded {
-					if l := hi[p] - (sumLo - lo[c]); l < hi[c] {
+				if capHi {
+					if l := hp - (sumLo - lo[c]); l < hi[c] {
 						hi[c], changed = l, true
 					}
 				}
-				if sumHi < unbounded {
-					if l := lo[p] - (sumHi - hi[c]); l > lo[c] {
+				if liftLo {
+					if l := lp - (sumHi - hi[c]); l > lo[c] {
 						lo[c], changed = l, true
 					}
 				}

@@ -3,6 +3,7 @@ package suppress
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	ur "usagereport"
@@ -52,5 +53,87 @@ func TestBoundsContainIntervals(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("nothing checked")
+	}
+}
+
+// relationsByName is relations as it was first written, keyed by the cost
+// centres' names: the reference TestRelationsAsByName holds the packed
+// keys to.
+func relationsByName(cells []ur.Cell) []relation {
+	type key struct {
+		set  ur.GroupingSet
+		cc   string
+		svc  ur.Service
+		zone ur.Zone
+	}
+	keyOf := func(c *ur.Cell, set ur.GroupingSet) key {
+		k := key{set: set}
+		if set.Has(ur.ByCostCentre) {
+			k.cc = c.CostCentre
+		}
+		if set.Has(ur.ByService) {
+			k.svc = c.Service
+		}
+		if set.Has(ur.ByZone) {
+			k.zone = c.Zone
+		}
+		return k
+	}
+	index := make(map[key]int32, len(cells))
+	for i := range cells {
+		index[keyOf(&cells[i], cells[i].Set)] = int32(i)
+	}
+	var rels []relation
+	type relKey struct {
+		parent int32
+		dim    ur.GroupingSet
+	}
+	byParent := make(map[relKey]int)
+	for i := range cells {
+		c := &cells[i]
+		for _, d := range []ur.GroupingSet{ur.ByCostCentre, ur.ByService, ur.ByZone} {
+			if !c.Set.Has(d) {
+				continue
+			}
+			p, ok := index[keyOf(c, c.Set&^d)]
+			if !ok {
+				continue
+			}
+			rk := relKey{p, d}
+			r, ok := byParent[rk]
+			if !ok {
+				r = len(rels)
+				byParent[rk] = r
+				rels = append(rels, relation{parent: p})
+			}
+			rels[r].children = append(rels[r].children, int32(i))
+		}
+	}
+	return rels
+}
+
+// TestRelationsAsByName checks that relations lists the same relations,
+// in the same order and with the same parts, as the version keyed by
+// name, on random cubes (with cost centres of one name in several) and on
+// a cube with a finest cell missing.
+func TestRelationsAsByName(t *testing.T) {
+	for seed := range uint64(40) {
+		r := rand.New(rand.NewPCG(seed, 29))
+		cells := cubeCells(t, randomRecords(r, genConfig{orgs: 1, minSubs: 5, maxSubs: 40, maxCCs: 8, maxEvents: 6}))
+		if seed%4 == 3 && len(cells) > 2 {
+			cells = append(cells[:1], cells[2:]...)
+		}
+		got, want := relations(cells), relationsByName(cells)
+		if len(got) != len(want) {
+			t.Fatalf("seed %d: %d relations, want %d", seed, len(got), len(want))
+		}
+		for k := range want {
+			if got[k].parent != want[k].parent || !slices.Equal(got[k].children, want[k].children) {
+				t.Fatalf("seed %d: relation %d is %v, want %v", seed, k, got[k], want[k])
+			}
+		}
+		if len(want) == 0 {
+			t.Fatalf("seed %d: no relations in %d cells", seed, len(cells))
+		}
 	}
 }

@@ -104,7 +104,13 @@ func newIntervalProblemUpTo(cells []ur.Cell, l *layout, blocks []int32, limit in
 	// The positions holding unknowns, per cost centre and over all: a
 	// cell with none of them gives no equation.
 	var anyVar uint16
-	varMask := make(map[int32]uint16, len(p.blocks))
+	if l.varMaskBuf == nil {
+		l.varMaskBuf = make(map[int32]uint16, len(p.blocks))
+		l.seenVarsBuf = make(map[uint64]struct{}, 64)
+	}
+	varMask, seenVars := l.varMaskBuf, l.seenVarsBuf // the layout's, one problem at a time
+	clear(varMask)
+	clear(seenVars)
 	for k, b := range p.blocks {
 		for j := range dim {
 			if p.at[k][j] > 0 {
@@ -118,7 +124,6 @@ func newIntervalProblemUpTo(cells []ur.Cell, l *layout, blocks []int32, limit in
 	slab := l.scratchBasis(p.nvars)
 	scratch := make([]uint64, p.nvars)
 	ints := make([]int32, 0, 256)
-	seenVars := make(map[uint64]struct{}, 64)
 	var vars, fixed []int32
 	// The total's equation comes last when it hides a measure: the
 	// programs of that measure drop it, and the equations chosen before

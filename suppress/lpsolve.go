@@ -76,8 +76,9 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 	// Columns: the unknowns that some equation holds and that the reader
 	// does not know to be zero. Free ones only raise the upper bound of the
 	// cells holding them to +Inf.
-	col := make([]int, p.nvars)
-	zero := make([]bool, p.nvars)
+	sc := &p.l.solveBuf
+	col := grow(&sc.col, p.nvars)
+	zero := grow(&sc.zero, p.nvars)
 	n := 0
 	for j := range p.nvars {
 		col[j] = -1
@@ -100,14 +101,6 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 	floor := 0.0
 	if m == ur.Events {
 		floor = 1
-	}
-	// The wanted cells, each as its known part and its unknown columns.
-	type target struct {
-		cell      int
-		known     float64
-		cols      []int
-		unbounded bool
-		lo, hi    float64 // seen so far: the interval contains them
 	}
 	if p.hidden == nil {
 		p.hidden = []int32{}
@@ -133,8 +126,8 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 			}
 		}
 	}
-	ts := make([]target, 0, nts)
-	colSlab := make([]int, 0, ncols)
+	ts := grow(&sc.ts, nts)[:0]
+	colSlab := grow(&sc.cols, ncols)[:0]
 	for h, i32 := range p.hidden {
 		i := int(i32)
 		if !wanted(i) {
@@ -143,7 +136,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 		if p.hiddenVars[h] == nil {
 			p.hiddenVars[h], p.hiddenFixed[h] = p.split(i, []int32{}, nil)
 		}
-		t := target{cell: i, known: float64(p.restOf(i, m))}
+		t := solveTarget{cell: i, known: float64(p.restOf(i, m))}
 		from := len(colSlab)
 		for _, j := range p.hiddenVars[h] {
 			if zero[j] {
@@ -174,7 +167,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 		return nil, nil // no program to solve
 	}
 	if first := opt.cutoff.first; first != nil {
-		slices.SortStableFunc(ts, func(x, y target) int {
+		slices.SortStableFunc(ts, func(x, y solveTarget) int {
 			fx, fy := first(x.cell), first(y.cell)
 			switch {
 			case fx && !fy:
@@ -186,10 +179,11 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 		})
 	}
 	if opt.fewestFirst {
-		slices.SortStableFunc(ts, func(x, y target) int { return cmp.Compare(len(x.cols), len(y.cols)) })
+		slices.SortStableFunc(ts, func(x, y solveTarget) int { return cmp.Compare(len(x.cols), len(y.cols)) })
 	}
-	rhs := make([]float64, len(p.rows))
-	a := make([][]float64, len(p.rows))
+	rhs := grow(&sc.rhs, len(p.rows))
+	clear(rhs) // the total's row, when dropped, keeps 0
+	a := grow(&sc.a, len(p.rows))
 	slab := p.l.scratchMatrix(len(p.rows) * n)
 	for r, i := range p.rows {
 		a[r] = slab[r*n : (r+1)*n : (r+1)*n]
@@ -270,7 +264,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 		}
 	}
 	var tab *tableau
-	obj := make([]float64, n)
+	obj := grow(&sc.obj, n)
 	out := make([]Interval, 0, len(ts))
 	// With a cutoff, the work stops once more than its limit of the
 	// intervals are bad (those computed here: an unbounded measure below
@@ -332,6 +326,38 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 		out = append(out, iv)
 	}
 	return out, nil
+}
+
+// solveTarget is one of solve's wanted cells, as its known part and its
+// unknown columns.
+type solveTarget struct {
+	cell      int
+	known     float64
+	cols      []int
+	unbounded bool
+	lo, hi    float64 // seen so far: the interval contains them
+}
+
+// solveScratch is the room solve works in, kept by the layout: its
+// problems are solved one at a time, and nothing solve returns points
+// into it.
+type solveScratch struct {
+	col  []int
+	zero []bool
+	ts   []solveTarget
+	cols []int
+	rhs  []float64
+	a    [][]float64
+	obj  []float64
+}
+
+// grow returns (*buf)[:n], reallocated when too small; its contents are
+// whatever was there: the caller sets every element it reads.
+func grow[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	return (*buf)[:n]
 }
 
 // solveOpts are solve's shortcuts.
