@@ -168,6 +168,7 @@ func (ps *publications) closedThrough(org ur.Org, em, m ur.Month) bool {
 func writeFromRecord(out string, p *ur.Publication, writers []reportWriter, history []*ur.Report) error {
 	c := p.Report()
 	ed := export.EditionOf(p)
+	placed := "" // a file put in place: its folder is synced at the end
 	for _, w := range writers {
 		path := export.Path(out, p.Org, p.Month, w.ext)
 		t, err := export.WriteTemp(path, func(o io.Writer) error { return writeEdition(o, w, c, history, ed) })
@@ -181,19 +182,24 @@ func writeFromRecord(out string, p *ur.Publication, writers []reportWriter, hist
 		if err := placeFile(t, p.PublishedAt); err != nil {
 			return fmt.Errorf("write report %s %s: %w", p.Org, p.Month, err)
 		}
+		placed = path
+	}
+	if placed != "" {
+		export.SyncFolder(placed)
 	}
 	return nil
 }
 
 // placeFile gives a report file its publication's time, so that every copy
 // of one publication looks the same to the download server, and renames
-// it into place.
+// it into place. The caller syncs the folder once, after the last file of
+// the organisation (export.SyncFolder): its files share one folder.
 func placeFile(t *export.TempFile, at time.Time) error {
 	if err := os.Chtimes(t.Path, at, at); err != nil {
 		t.Discard()
 		return err
 	}
-	return t.Commit()
+	return t.Rename()
 }
 
 // sameFile reports whether the files at a and b hold the same bytes.
@@ -331,6 +337,9 @@ func (pb *publisher) publishRecord(ctx context.Context, p ur.Publication) (ur.Pu
 			// The record stands: the next run writes the files from it.
 			return ur.Publication{}, fmt.Errorf("write report %s %s (published; run the report again to write its files): %w", c.Org, c.Month, err)
 		}
+	}
+	if len(tmps) > 0 {
+		export.SyncFolder(tmps[0].Final)
 	}
 	return p, nil
 }
