@@ -167,3 +167,17 @@ func smallOrgCells(t *testing.T, r *rand.Rand, org ur.Org, cfg Config) (cells []
 	}
 	return cells, true
 }
+
+// primaryCells is smallOrgCells for the seed-th organisation of random
+// stream stream, with the primary rules applied: where the tests of the
+// later stages start.
+func primaryCells(t *testing.T, stream uint64, seed int, cfg Config) ([]ur.Cell, bool) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(stream, uint64(seed)))
+	cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+	if ok {
+		Primary(cells, cfg)
+		Dominance(cells, cfg)
+	}
+	return cells, ok
+}

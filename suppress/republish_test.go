@@ -85,13 +85,10 @@ func TestNarrowPairsAsFull(t *testing.T) {
 	}
 	compared, narrow := 0, 0
 	for seed := range 300 {
-		r := rand.New(rand.NewPCG(21, uint64(seed)))
-		cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+		cells, ok := primaryCells(t, 21, seed, cfg)
 		if !ok {
 			continue
 		}
-		Primary(cells, cfg)
-		Dominance(cells, cfg)
 		Secondary(cells)
 		for stage, check := range []func(){nil, func() { Suppress(cells, cfg) }} {
 			if check != nil {
@@ -137,13 +134,10 @@ func TestGivesAway(t *testing.T) {
 	cfg := Config{MinGroupSize: 5}
 	yes, no := 0, 0
 	for seed := range 200 {
-		r := rand.New(rand.NewPCG(184, uint64(seed)))
-		cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+		cells, ok := primaryCells(t, 184, seed, cfg)
 		if !ok {
 			continue
 		}
-		Primary(cells, cfg)
-		Dominance(cells, cfg)
 		Secondary(cells)
 		l, g := newLayout(cells), newRelationIndex(cells)
 		for i := range cells {

@@ -2,7 +2,6 @@ package suppress
 
 import (
 	"errors"
-	"math/rand/v2"
 	"testing"
 
 	ur "usagereport"
@@ -17,13 +16,10 @@ func TestSwapCostCentres(t *testing.T) {
 	cfg := Config{MinGroupSize: 5}
 	tried, swappedOrgs := 0, 0
 	for seed := range 600 {
-		r := rand.New(rand.NewPCG(181, uint64(seed)))
-		cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+		cells, ok := primaryCells(t, 181, seed, cfg)
 		if !ok {
 			continue
 		}
-		Primary(cells, cfg)
-		Dominance(cells, cfg)
 		primary := saveSuppression(cells)
 		secondaryBy(cells, cfg.costs, nil)
 		if n, err := widen(cells, cfg); err != nil || n < 0 || len(Audit(cells).Disclosed) > 0 {
@@ -85,13 +81,10 @@ func TestSecondaryKeeps(t *testing.T) {
 	cfg := Config{MinGroupSize: 5}
 	checked := 0
 	for seed := range 300 {
-		r := rand.New(rand.NewPCG(182, uint64(seed)))
-		cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+		cells, ok := primaryCells(t, 182, seed, cfg)
 		if !ok {
 			continue
 		}
-		Primary(cells, cfg)
-		Dominance(cells, cfg)
 		keep := make([]bool, len(cells))
 		for i := range cells {
 			keep[i] = cells[i].Set == ur.ByCostCentre && !cells[i].Suppression.Hidden()
@@ -124,13 +117,10 @@ func TestCapsSensitive(t *testing.T) {
 	cfg := Config{MinGroupSize: 5}
 	found, totals := 0, 0
 	for seed := range 600 {
-		r := rand.New(rand.NewPCG(183, uint64(seed)))
-		cells, ok := smallOrgCells(t, r, ur.Org(900_000_000+seed), cfg)
+		cells, ok := primaryCells(t, 183, seed, cfg)
 		if !ok {
 			continue
 		}
-		Primary(cells, cfg)
-		Dominance(cells, cfg)
 		secondaryBy(cells, cfg.costs, nil)
 		l := newLayout(cells)
 		for c := range cells {
