@@ -57,6 +57,9 @@ type chunk struct {
 	partial bool
 	tail    int
 	stop    bool // the producer's: reading stopped at the chunk's start, for err
+	// touched keeps what the pseudonym cache's touch read, so that the
+	// reads stay.
+	touched uint64
 	done    chan struct{}
 }
 
@@ -306,6 +309,7 @@ func (r *Reader) parseChunk(c *chunk, v *Validator) {
 		c.ccs = append(c.ccs, cc)
 	}
 	c.ids = slices.Grow(c.ids[:0], len(c.recs))[:len(c.recs)]
+	c.touched += v.pseudo.cache.touch(c.nums)
 	for i, num := range c.nums {
 		c.recs[i].Subscriber, c.ids[i] = v.pseudo.lookup(num)
 	}
