@@ -446,6 +446,7 @@ func (s *scanner) cutMasked(f *Fields, col *[numCols]int, nfields int) (bool, er
 	if n != nfields {
 		return true, ErrFieldCount
 	}
+	quoted := s.quoted
 	for c, i := range col {
 		if i < 0 {
 			f[c] = nil
@@ -453,10 +454,10 @@ func (s *scanner) cutMasked(f *Fields, col *[numCols]int, nfields int) (bool, er
 		}
 		from := 0
 		if i > 0 {
-			from = int(ends[i-1]) + 1
+			from = int(ends[(i-1)&(cutMax-1)]) + 1
 		}
-		fb := row[from:ends[i]]
-		if len(fb) > 0 && fb[0] == '"' {
+		fb := row[from:ends[i&(cutMax-1)]]
+		if quoted && len(fb) > 0 && fb[0] == '"' {
 			fb = fb[1 : len(fb)-1]
 			if escaped && bytes.IndexByte(fb, '"') >= 0 {
 				fb = s.unescape(fb)
