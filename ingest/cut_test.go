@@ -84,6 +84,7 @@ func BenchmarkCut(b *testing.B) {
 			}
 		})
 	})
+	b.Run("cutMasked", func(b *testing.B) { benchCutMasked(b, r, lines) })
 	b.Run("cutFields", func(b *testing.B) {
 		b.ReportMetric(float64(len(lines)), "rows/op")
 		var f Fields
@@ -100,8 +101,9 @@ func BenchmarkCut(b *testing.B) {
 	})
 }
 
-// BenchmarkSplitQuoted is split on a chunk's rows of the benchmark file
-// that hold a quote (about half of them), which cutFields leaves to it.
+// BenchmarkSplitQuoted is the cut of a chunk's rows of the benchmark file
+// that hold a quote (about half of them): split, which cut them before,
+// against cutMasked, which the parallel reader uses now.
 func BenchmarkSplitQuoted(b *testing.B) {
 	data := benchData()
 	r, err := NewReader(bytes.NewReader(data), "bench.csv", nil, nil)
@@ -110,14 +112,145 @@ func BenchmarkSplitQuoted(b *testing.B) {
 	}
 	lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))[1:]
 	lines = slices.DeleteFunc(lines[:chunkSize/200], func(l []byte) bool { return bytes.IndexByte(l, '"') < 0 })
-	var sc scanner
-	sc.sep, sc.quoted = ',', true
+	b.Run("split", func(b *testing.B) {
+		b.ReportMetric(float64(len(lines)), "rows/op")
+		var f Fields
+		var sc scanner
+		sc.sep, sc.quoted = ',', true
+		cpuMetric(b, func() {
+			for _, l := range lines {
+				sc.row = l
+				if err := sc.split(r.want); err != nil || len(sc.fields) != r.nfields {
+					b.Fatal("bad row")
+				}
+				for c, i := range r.col {
+					f[c] = sc.fields[i]
+				}
+			}
+		})
+	})
+	b.Run("cutMasked", func(b *testing.B) { benchCutMasked(b, r, lines) })
+}
+
+// benchCutMasked is cutMasked on lines, the masks of their chunk built
+// each time, as a worker builds them.
+func benchCutMasked(b *testing.B, r *Reader, lines [][]byte) {
+	b.ReportMetric(float64(len(lines)), "rows/op")
+	buf := append(bytes.Join(lines, []byte("\n")), '\n')
+	starts := make([]int, len(lines))
+	for i, at := 0, 0; i < len(lines); i++ {
+		starts[i] = at
+		at += len(lines[i]) + 1
+	}
+	var f Fields
+	var m charMasks
+	sc := scanner{sep: ',', buf: buf, masks: &m}
 	cpuMetric(b, func() {
-		for _, l := range lines {
-			sc.row = l
-			if err := sc.split(r.want); err != nil || len(sc.fields) != r.nfields {
+		m.build(buf, ',')
+		for i, l := range lines {
+			sc.row, sc.rowStart, sc.quoted = l, starts[i], bytes.IndexByte(l, '"') >= 0
+			if ok, err := sc.cutMasked(&f, &r.col, r.nfields); !ok || err != nil {
 				b.Fatal("bad row")
 			}
 		}
 	})
+}
+
+// FuzzCutMasked holds cutMasked, the parallel reader's cut of a one-line
+// row, to split: where it cuts a row, split accepts the row and gives the
+// same kept fields, or it finds another field count as split does; a row
+// it leaves to split is one that split refuses. pad places the row at
+// another offset of the masks' words.
+func FuzzCutMasked(f *testing.F) {
+	for _, s := range []string{
+		`a,"b,c",d`, `"",x,""`, `"a""b",c,d`, `a,b"c,d`, `"a"x,b,c`, `a,"b`, `"a,b,c"`, `a,b,c`, `,,`,
+		`9,+47,"Salg, Oslo",2026-10-01T10:00:00Z,"Mobile, Telenor",voice,1,2,NO,"1.5"`,
+		`"x","Faktura, ""mobil"" 0 kr",y`, `,,"",,"a,,,b",`, `"""",a,b`, `"a""",""""""`,
+	} {
+		f.Add(s, uint16(0b101), uint8(3), uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, row string, keep uint16, nf, pad uint8) {
+		if row == "" || strings.IndexByte(row, '\n') >= 0 || strings.HasSuffix(row, "\r") {
+			return // not a row cutMasked sees
+		}
+		checkCutMasked(t, row, keep, int(nf%12)+1, int(pad%140))
+	})
+}
+
+// TestCutMaskedOffsets is FuzzCutMasked's check for rows whose quotes and
+// separators fall on each side of a word's end, at every offset.
+func TestCutMaskedOffsets(t *testing.T) {
+	x := strings.Repeat("x", 61)
+	rows := []string{
+		`"` + x + `"x,b`, `"` + x + `",b`, `"` + x + `""",b`, `"` + x + `"",b"`, `a,"` + x + `"x`,
+		x + `,"a","b"`, x + `,,"a"x`, x + `,"a"",b"`, `"` + x + x + `,` + x + `"`, `"a"` + x + `,b`,
+		x + `a"b,c`, `"` + x + x + `""` + x + `",b`,
+	}
+	for _, row := range rows {
+		for pad := range 140 {
+			for nf := 1; nf <= 4; nf++ {
+				checkCutMasked(t, row, 0b1011, nf, pad)
+			}
+		}
+	}
+}
+
+// checkCutMasked compares cutMasked with split on row, which starts pad
+// bytes into its chunk, for a header of nfields fields of which keep marks
+// the kept ones.
+func checkCutMasked(t *testing.T, row string, keep uint16, nfields, pad int) {
+	t.Helper()
+	{
+		want := make([]bool, nfields)
+		var col [numCols]int
+		c := 0
+		for i := range nfields {
+			if keep&(1<<i) != 0 && c < numCols {
+				want[i], col[c] = true, i
+				c++
+			}
+		}
+		for ; c < numCols; c++ {
+			col[c] = -1
+		}
+		lead := ""
+		if pad > 0 {
+			lead = strings.Repeat("x", pad-1) + "\n"
+		}
+		buf := []byte(lead + row + "\n" + `"a,b`)
+		var m charMasks
+		m.build(buf, ',')
+		start := pad
+		fast := scanner{sep: ',', buf: buf, rowStart: start, row: buf[start : start+len(row)], quoted: strings.Contains(row, `"`), masks: &m}
+		var got Fields
+		ok, err := fast.cutMasked(&got, &col, nfields)
+
+		slow := scanner{sep: ',', row: []byte(row), quoted: true}
+		serr := slow.split(want)
+		switch {
+		case !ok:
+			if serr == nil {
+				t.Errorf("cutMasked leaves %q to split, which cuts it into %d fields", row, len(slow.fields))
+			}
+		case serr != nil:
+			t.Errorf("cutMasked cuts %q, split refuses it: %v", row, serr)
+		case err == ErrFieldCount:
+			if len(slow.fields) == nfields {
+				t.Errorf("cutMasked counts other than %d fields in %q, split %d", nfields, row, len(slow.fields))
+			}
+		case err != nil:
+			t.Errorf("cutMasked(%q): %v", row, err)
+		case len(slow.fields) != nfields:
+			t.Errorf("cutMasked counts %d fields in %q, split %d", nfields, row, len(slow.fields))
+		default:
+			for c, i := range col {
+				if i >= 0 && string(got[c]) != string(slow.fields[i]) {
+					t.Errorf("%q: field %d = %q, split %q", row, i, got[c], slow.fields[i])
+				}
+				if i < 0 && got[c] != nil {
+					t.Errorf("%q: absent column %d = %q", row, c, got[c])
+				}
+			}
+		}
+	}
 }

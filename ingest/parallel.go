@@ -57,6 +57,9 @@ type chunk struct {
 	partial bool
 	tail    int
 	stop    bool // the producer's: reading stopped at the chunk's start, for err
+	// touched keeps what the pseudonym cache's touch read, so that the
+	// reads stay.
+	touched uint64
 	done    chan struct{}
 }
 
@@ -103,8 +106,9 @@ func (r *Reader) readAll(ctx context.Context, add func(recs []ur.Record, subs, c
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var m charMasks
 			for c := range jobs {
-				r.parseChunk(c, v)
+				r.parseChunk(c, v, &m)
 				close(c.done)
 			}
 		}()
@@ -122,6 +126,7 @@ func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Po
 	var carry []byte  // an unfinished row and the lines after it, up to the next chunk
 	carryLines := 0   // lines in carry
 	var v *Validator  // for the rows parsed again here
+	var m charMasks
 	for c := range order {
 		select {
 		case <-c.done:
@@ -139,7 +144,7 @@ func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Po
 			}
 			pool.Put(c)
 			c = &chunk{data: append(carry, c.data...), last: c.last}
-			r.parseChunk(c, v)
+			r.parseChunk(c, v, &m)
 		}
 		for i := range c.rejs {
 			c.rejs[i].Line += line
@@ -268,8 +273,9 @@ func withLine(err error, line int) error { return lineError{line, err} }
 // pseudonyms are looked up after the rows are parsed, in a loop of its
 // own: its lookups do not depend on one another, so the processor can
 // wait for several of them (each a likely cache miss) at once.
-func (r *Reader) parseChunk(c *chunk, v *Validator) {
-	sc := scanner{buf: c.data, w: len(c.data), eof: c.last, sep: r.sc.sep, nfields: r.nfields, lazy: true}
+func (r *Reader) parseChunk(c *chunk, v *Validator, m *charMasks) {
+	m.build(c.data, r.sc.sep)
+	sc := scanner{buf: c.data, w: len(c.data), eof: c.last, sep: r.sc.sep, nfields: r.nfields, lazy: true, masks: m}
 	var f Fields
 	for {
 		err := sc.next()
@@ -283,10 +289,16 @@ func (r *Reader) parseChunk(c *chunk, v *Validator) {
 		if err != nil {
 			break // else io.EOF: the chunk ends with a row
 		}
-		if !sc.bad && !sc.quoted && r.nfields <= cutMax {
-			// The usual row: no quote, fields cut in place.
-			if err := sc.cutFields(&f, &r.col, r.nfields); err != nil {
+		if !sc.bad && r.nfields <= cutMax {
+			// The usual rows, without quotes or with sound ones on one
+			// line: fields cut in place.
+			if ok, err := sc.cutMasked(&f, &r.col, r.nfields); err != nil {
 				c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: err})
+				continue
+			} else if !ok && !r.splitFields(&sc, &f, c) {
+				if c.partial {
+					break
+				}
 				continue
 			}
 		} else if !r.splitFields(&sc, &f, c) {
@@ -306,6 +318,7 @@ func (r *Reader) parseChunk(c *chunk, v *Validator) {
 		c.ccs = append(c.ccs, cc)
 	}
 	c.ids = slices.Grow(c.ids[:0], len(c.recs))[:len(c.recs)]
+	c.touched += v.pseudo.cache.touch(c.nums)
 	for i, num := range c.nums {
 		c.recs[i].Subscriber, c.ids[i] = v.pseudo.lookup(num)
 	}

@@ -46,6 +46,10 @@ type scanner struct {
 	fields   [][]byte
 	scratch  []byte
 	ends     [cutMax]uint32 // see cutFields
+	// masks, when set, mark buf's line ends, quotes and separators (see
+	// charMasks): only for a scanner over all its input (a chunk), whose
+	// buffer never moves.
+	masks *charMasks
 }
 
 func newScanner(src io.Reader, sep byte) *scanner {
@@ -87,7 +91,13 @@ func (s *scanner) next() error {
 		if s.r == s.w && (s.eof || s.src == nil) {
 			return io.EOF
 		}
-		sp, ok := findRowOpt(s.buf[s.r:s.w], s.sep, s.nfields, s.eof, s.lazy)
+		var sp rowSpan
+		var ok bool
+		if s.masks != nil {
+			sp, ok = s.findRowMasked()
+		} else {
+			sp, ok = findRowOpt(s.buf[s.r:s.w], s.sep, s.nfields, s.eof, s.lazy)
+		}
 		if sp.tooLong {
 			s.line++
 			return ErrRowTooLong
@@ -336,4 +346,139 @@ func (s *scanner) cutFields(f *Fields, col *[numCols]int, nfields int) error {
 		}
 	}
 	return nil
+}
+
+// findRowMasked is findRowOpt, for a scanner with masks: it reads the row's
+// line end and whether the line holds a quote from the masks, and leaves
+// anything but a line within maxRow to findRowOpt.
+func (s *scanner) findRowMasked() (rowSpan, bool) {
+	data := s.buf[s.r:s.w]
+	i := nextBit(s.masks.nl, s.r, s.w)
+	if i < 0 || i-s.r > maxRow {
+		return findRowOpt(data, s.sep, s.nfields, s.eof, s.lazy)
+	}
+	i -= s.r
+	if nextBit(s.masks.quote, s.r, s.r+i) < 0 {
+		return lineSpan(data, i), true // the usual row: one line, no quote
+	}
+	if s.lazy {
+		sp := lineSpan(data, i)
+		sp.quoted, sp.unsure = true, true
+		return sp, true
+	}
+	return findRowOpt(data, s.sep, s.nfields, s.eof, s.lazy)
+}
+
+// cutMasked is cutFields for a scanner with masks, for a row with quotes
+// too: it reads the separators from the masks, and drops those inside
+// quotes by the parity of the quotes before them (prefixXor). It fills f
+// only for a row whose quoting split accepts, where it gives split's
+// fields, unescaped; for a row with broken quoting (a quote inside an
+// unquoted field, text after a closing quote, a field that does not close
+// on the line) it returns false, and leaves the row to split, which then
+// decides and names the fault as before. It returns ErrFieldCount, with
+// true, for a row of sound quoting and another number of fields.
+func (s *scanner) cutMasked(f *Fields, col *[numCols]int, nfields int) (bool, error) {
+	row := s.row
+	a := s.rowStart
+	b := a + len(row)
+	ends := &s.ends
+	n := 0
+	escaped := false // some quoted field holds a doubled quote
+	if a < b {
+		m := s.masks
+		w, last := a>>6, (b-1)>>6
+		lo := ^uint64(0) << (a & 63)   // the row's bits of word w
+		var inside uint64              // all ones after an odd number of quotes
+		var prevSep, prevClose uint64  // bit 0: the last word's bit 63 was a separator outside quotes / a closing quote
+		start := uint64(1) << (a & 63) // the row's first byte, in word w
+		var esc uint64                 // a closing quote followed by an opening one: a doubled quote
+		for {
+			keep := lo
+			if w == last {
+				keep &= ^uint64(0) >> (63 - (b-1)&63)
+			}
+			q := m.quote[w] & keep
+			sp := m.sep[w] & keep
+			if q|inside|prevClose != 0 {
+				px := prefixXor(q) ^ inside
+				sp &^= px
+				open, cls := q&px, q&^px
+				// An opening quote starts the row or follows a separator, or
+				// a closing quote (the pair is a doubled quote); a closing
+				// quote is followed by a separator or an opening quote, or
+				// ends the row (checked after the loop).
+				if open&^(sp<<1|prevSep|cls<<1|prevClose|start) != 0 {
+					return false, nil
+				}
+				follows := (cls<<1 | prevClose) & keep
+				if follows&^(sp|open) != 0 {
+					return false, nil
+				}
+				esc |= (cls<<1 | prevClose) & open
+				prevClose = cls >> 63
+				inside = -(px >> 63)
+			} else {
+				prevClose = 0
+			}
+			prevSep = sp >> 63
+			base := w<<6 - a
+			for ; sp != 0; sp &= sp - 1 {
+				ends[n&(cutMax-1)] = uint32(base + bits.TrailingZeros64(sp))
+				n++
+			}
+			if w == last {
+				break
+			}
+			w++
+			lo, start = ^uint64(0), 0
+		}
+		if inside != 0 {
+			return false, nil // a field runs past the line
+		}
+		if esc != 0 {
+			s.scratch = s.scratch[:0]
+		}
+		escaped = esc != 0
+	}
+	ends[n&(cutMax-1)] = uint32(len(row))
+	n++
+	if n != nfields {
+		return true, ErrFieldCount
+	}
+	quoted := s.quoted
+	for c, i := range col {
+		if i < 0 {
+			f[c] = nil
+			continue
+		}
+		from := 0
+		if i > 0 {
+			from = int(ends[(i-1)&(cutMax-1)]) + 1
+		}
+		fb := row[from:ends[i&(cutMax-1)]]
+		if quoted && len(fb) > 0 && fb[0] == '"' {
+			fb = fb[1 : len(fb)-1]
+			if escaped && bytes.IndexByte(fb, '"') >= 0 {
+				fb = s.unescape(fb)
+			}
+		}
+		f[c] = fb
+	}
+	return true, nil
+}
+
+// unescape returns quoted field content fb, whose quotes are doubled, with
+// each pair made one quote, in scratch.
+func (s *scanner) unescape(fb []byte) []byte {
+	from := len(s.scratch)
+	for {
+		i := bytes.IndexByte(fb, '"')
+		if i < 0 {
+			s.scratch = append(s.scratch, fb...)
+			return s.scratch[from:]
+		}
+		s.scratch = append(s.scratch, fb[:i+1]...)
+		fb = fb[i+2:]
+	}
 }
