@@ -9,8 +9,10 @@
 //	DIR/ledger/<sha256>.json      one per ingested file: the commit point, with the
 //	                              content digest of its records (a re-sent file is refused)
 //	DIR/ledger.seq                the last ledger sequence given to a file
-//	DIR/publications/<org>/YYYY-MM.vN.json   a publication record (version N)
-//	DIR/publications/<org>/YYYY-MM.vN.cells  its cells (ur.EncodeCells)
+//	DIR/publications/<org>/YYYY-MM.vN.rec    a publication record (version N): its
+//	                              entry as JSON, a newline, its cells (ur.EncodeCells)
+//	DIR/publications/<org>/YYYY-MM.vN.json   a record of stores written before
+//	DIR/publications/<org>/YYYY-MM.vN.cells  6 December 2026: entry, and cells
 //	DIR/months/YYYY-MM/<sha256>.seg  the records of one file in one month
 //	DIR/tmp/<id>/                 a file being ingested
 //	DIR/orgs.json                 the organisation registry
