@@ -54,7 +54,7 @@ type orgAcc struct {
 // that a month's report holds less and less of them as it goes.
 func (o *orgAcc) release() {
 	o.nsubs, o.released = len(o.subs.list), true
-	o.subs, o.ccIDs, o.ccs, o.bySub = subIndex{}, nil, nil, nil
+	o.subs, o.ccIDs, o.ccs, o.bySub, o.nfine = subIndex{}, nil, nil, nil, 0
 }
 
 // subFine is one of a subscriber's finest entries: its key but the
