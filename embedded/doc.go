@@ -2,7 +2,9 @@
 //
 // Layout:
 //
-//	DIR/FORMAT                    "usagereport embedded store v1"
+//	DIR/FORMAT                    "usagereport embedded store v2" (v1: publication
+//	                              records in two files; made v2 at the first one-file
+//	                              record, so that older builds refuse the store)
 //	DIR/pseudonym.key             the pseudonym key, hex, mode 0600
 //	DIR/key.fingerprint           a fingerprint of the key the records use
 //	DIR/lock                      flock: commits, purges and clean-up

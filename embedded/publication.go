@@ -321,6 +321,9 @@ func (s *Store) Publish(ctx context.Context, p *ur.Publication) error {
 				return err
 			}
 		}
+		if err := s.toV2(); err != nil {
+			return err
+		}
 		if err := os.MkdirAll(filepath.Dir(recPath), 0o700); err != nil {
 			return err
 		}
