@@ -29,6 +29,7 @@ type batchState struct {
 	start   []int    // by organisation index: where its rows begin in order
 	rows    []int    // by organisation index: its rows
 	order   []int    // row numbers, organisation by organisation, in batch order within each
+	fast    []bool   // by organisation index: its bound fits with the batch's rows, no check needed
 	errs    []rowErr // by position in present
 }
 
@@ -87,6 +88,7 @@ func (b *Builder) AddBatch(bt *ur.Batch) error {
 	st.subs, st.ccs = len(bt.Subscribers), len(bt.CostCentres)
 	st.org = grow(st.org, len(bt.Orgs))
 	st.sortRows(b, bt)
+	st.bound(bt)
 
 	w := max(1, min(runtime.GOMAXPROCS(0), len(st.present), bt.Len()/minWorkerRows))
 	for len(st.workers) < w {
@@ -101,7 +103,7 @@ func (b *Builder) AddBatch(bt *ur.Batch) error {
 				return
 			}
 			oi := st.present[k]
-			row, err := wk.add(b, bt, st.order[st.start[oi]:st.start[oi]+st.rows[oi]])
+			row, err := wk.add(b, bt, st.order[st.start[oi]:st.start[oi]+st.rows[oi]], st.fast[oi])
 			if err != nil {
 				st.errs[k] = rowErr{row, err}
 			}
@@ -163,6 +165,33 @@ func (st *batchState) sortRows(b *Builder, bt *ur.Batch) {
 	}
 }
 
+// bound adds to the bound of each organisation of bt its rows there times
+// the largest absolute value of each column in bt, and notes in st.fast
+// whether the bound still fits: then none of its sums can overflow, and
+// its rows of the batch are added without checks, with the same sums and
+// no error, as the checked addition would give. A bound that does not fit
+// leaves the organisation to the checked addition, row by row, which
+// finds the first row that overflows, if any.
+func (st *batchState) bound(bt *ur.Batch) {
+	var dur, vol, chg uint64
+	for _, v := range bt.DurationS {
+		dur = max(dur, absU(v))
+	}
+	for _, v := range bt.VolumeBytes {
+		vol = max(vol, absU(v))
+	}
+	for _, v := range bt.Charge {
+		chg = max(chg, absU(int64(v)))
+	}
+	most := bound{events: 1, duration: dur, volume: vol, charge: chg}
+	st.fast = grow(st.fast[:0], len(st.org))
+	for _, oi := range st.present {
+		o := st.org[oi]
+		o.bound = o.bound.plus(uint64(st.rows[oi]), most)
+		st.fast[oi] = o.bound.fits()
+	}
+}
+
 // grow returns s extended to length n with zero values.
 func grow[T any](s []T, n int) []T {
 	if l := len(s); l < n {
@@ -181,7 +210,9 @@ func grow[T any](s []T, n int) []T {
 // rows a step at a time for all of them without writing anything (touch),
 // so that the processor waits for the reads of many rows at once, and then
 // adds the rows, finding what they read in the caches.
-func (wk *worker) add(b *Builder, bt *ur.Batch, rows []int) (int, error) {
+//
+// fast says that the organisation's sums cannot overflow (batchState.bound).
+func (wk *worker) add(b *Builder, bt *ur.Batch, rows []int, fast bool) (int, error) {
 	t := &wk.refs
 	t.sub = grow(t.sub, len(bt.Subscribers))
 	t.cc = grow(t.cc, len(bt.CostCentres))
@@ -192,7 +223,7 @@ func (wk *worker) add(b *Builder, bt *ur.Batch, rows []int) (int, error) {
 		rows = rows[len(chunk):]
 		wk.touch(o, oi, bt, chunk)
 		for _, i := range chunk {
-			if err := wk.addRow(b, bt, i); err != nil {
+			if err := wk.addRow(b, bt, i, fast); err != nil {
 				return i, err
 			}
 		}
@@ -222,7 +253,7 @@ func (wk *worker) touch(o *orgAcc, oi uint32, bt *ur.Batch, rows []int) {
 	for j := range rows {
 		if subs[j] != none {
 			if l := o.bySub[subs[j]]; len(l) > 0 {
-				sink += int64(l[0].cc) + int64(l[len(l)-1].cc)
+				sink += int64(l[0].cc) + l[len(l)-1].events
 			}
 		}
 	}
@@ -232,7 +263,7 @@ func (wk *worker) touch(o *orgAcc, oi uint32, bt *ur.Batch, rows []int) {
 		}
 		for _, r := range o.bySub[subs[j]] {
 			if r.cc == ccs[j] && r.svc == bt.Service[i] && r.zone == bt.Zone[i] {
-				sink += o.fine[r.i].events
+				sink += r.events
 				break
 			}
 		}
@@ -240,8 +271,8 @@ func (wk *worker) touch(o *orgAcc, oi uint32, bt *ur.Batch, rows []int) {
 	wk.sink = sink
 }
 
-// addRow adds row i of bt.
-func (wk *worker) addRow(b *Builder, bt *ur.Batch, i int) error {
+// addRow adds row i of bt, with no overflow check if fast.
+func (wk *worker) addRow(b *Builder, bt *ur.Batch, i int, fast bool) error {
 	t := &wk.refs
 	oi := bt.Org[i]
 	o := b.batch.org[oi]
@@ -267,6 +298,11 @@ func (wk *worker) addRow(b *Builder, bt *ur.Batch, i int) error {
 		}
 	}
 	k := fineKey{sub: sub, cc: cc, svc: bt.Service[i], zone: bt.Zone[i]}
-	o.addFine(k, sums{events: 1, duration: bt.DurationS[i], volume: bt.VolumeBytes[i], charge: int64(bt.Charge[i])})
+	s := sums{events: 1, duration: bt.DurationS[i], volume: bt.VolumeBytes[i], charge: int64(bt.Charge[i])}
+	if fast {
+		o.addFineUnchecked(k, s)
+	} else {
+		o.addFine(k, s)
+	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 
 	ur "usagereport"
@@ -29,12 +30,16 @@ type orgAcc struct {
 	subs  subIndex
 	ccIDs map[string]uint32
 	ccs   []string
-	// bySub lists each subscriber's finest entries: a handful (cost
-	// centre x service x zone), faster to scan than to hash. Their keys
-	// are copied there, so that finding one reads one short slice, not
-	// the scattered entries of fine.
+	// bySub lists each subscriber's finest entries, key and sums: a
+	// handful (cost centre x service x zone), faster to scan than to
+	// hash, and finding one and adding to it reads one short slice.
 	bySub [][]subFine
-	fine  []fine
+	nfine int // the finest entries in bySub
+	// bound is at least the sum of the absolute values of every record
+	// added, column by column: no sum of any of them reaches it, so
+	// while it is within the columns' limits no sum can overflow and
+	// adding needs no check (see bound.fits).
+	bound bound
 	// released: the cube was computed and the sums above dropped; nsubs
 	// keeps the subscriber count.
 	released bool
@@ -49,16 +54,16 @@ type orgAcc struct {
 // that a month's report holds less and less of them as it goes.
 func (o *orgAcc) release() {
 	o.nsubs, o.released = len(o.subs.list), true
-	o.subs, o.ccIDs, o.ccs, o.bySub, o.fine = subIndex{}, nil, nil, nil, nil
+	o.subs, o.ccIDs, o.ccs, o.bySub, o.nfine = subIndex{}, nil, nil, nil, 0
 }
 
 // subFine is one of a subscriber's finest entries: its key but the
-// subscriber, and its index in fine.
+// subscriber, and its sums.
 type subFine struct {
 	cc   uint32
 	svc  ur.Service
 	zone ur.Zone
-	i    int32
+	sums
 }
 
 // subIndex numbers an organisation's pseudonyms. It finds them by their
@@ -99,13 +104,73 @@ type fineKey struct {
 	zone ur.Zone
 }
 
-type fine struct {
-	fineKey
-	sums
-}
-
 type sums struct {
 	events, duration, volume, charge int64
+}
+
+// addUnchecked adds o to s with no overflow check, for sums whose bound
+// fits.
+func (s *sums) addUnchecked(o sums) {
+	s.events += o.events
+	s.duration += o.duration
+	s.volume += o.volume
+	s.charge += o.charge
+}
+
+// bound is an upper bound of the sums of the absolute values of records,
+// column by column, saturating at math.MaxUint64.
+type bound struct {
+	events, duration, volume, charge uint64
+}
+
+// fits reports whether no sum of records within the bound can overflow
+// its column: int64 for events, duration and volume, DECIMAL(18,4) for
+// the charge. Then the checked sums.add would fail on none of them, and
+// adding without a check gives the same sums.
+func (b bound) fits() bool {
+	return b.events <= math.MaxInt64 && b.duration <= math.MaxInt64 &&
+		b.volume <= math.MaxInt64 && b.charge <= maxCharge
+}
+
+// maxCharge is the largest charge of DECIMAL(18,4), in ten-thousandths.
+const maxCharge = 999_999_999_999_999_999
+
+// plus returns b with n records of at most m added to it.
+func (b bound) plus(n uint64, m bound) bound {
+	return bound{
+		events:   satAdd(b.events, satMul(n, m.events)),
+		duration: satAdd(b.duration, satMul(n, m.duration)),
+		volume:   satAdd(b.volume, satMul(n, m.volume)),
+		charge:   satAdd(b.charge, satMul(n, m.charge)),
+	}
+}
+
+// boundOf is the bound of one record of sums s.
+func boundOf(s sums) bound {
+	return bound{absU(s.events), absU(s.duration), absU(s.volume), absU(s.charge)}
+}
+
+func absU(v int64) uint64 {
+	if v < 0 {
+		return uint64(-(v + 1)) + 1 // math.MinInt64 too
+	}
+	return uint64(v)
+}
+
+func satAdd(a, b uint64) uint64 {
+	s, c := bits.Add64(a, b, 0)
+	if c != 0 {
+		return math.MaxUint64
+	}
+	return s
+}
+
+func satMul(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if hi != 0 {
+		return math.MaxUint64
+	}
+	return lo
 }
 
 func (s *sums) add(o sums) error {
@@ -148,7 +213,9 @@ func (b *Builder) Add(r *ur.Record) error {
 		return err
 	}
 	k := fineKey{sub: sub, cc: o.ccID(r.CostCentre), svc: r.Service, zone: r.Zone}
-	o.addFine(k, sums{events: 1, duration: r.DurationS, volume: r.VolumeBytes, charge: int64(r.Charge)})
+	s := sums{events: 1, duration: r.DurationS, volume: r.VolumeBytes, charge: int64(r.Charge)}
+	o.bound = o.bound.plus(1, boundOf(s))
+	o.addFine(k, s)
 	return nil
 }
 
@@ -197,19 +264,41 @@ func (o *orgAcc) addFine(k fineKey, s sums) {
 		return
 	}
 	refs := o.bySub[k.sub]
-	for _, r := range refs {
-		if r.cc == k.cc && r.svc == k.svc && r.zone == k.zone {
-			o.err = o.fine[r.i].add(s)
+	for j := range refs {
+		if r := &refs[j]; r.cc == k.cc && r.svc == k.svc && r.zone == k.zone {
+			o.err = r.sums.add(s)
 			return
 		}
 	}
+	o.err = o.newFine(k).add(s)
+}
+
+// addFineUnchecked is addFine for an organisation whose bound, with s,
+// fits: no sum can overflow.
+func (o *orgAcc) addFineUnchecked(k fineKey, s sums) {
+	if o.err != nil {
+		return
+	}
+	refs := o.bySub[k.sub]
+	for j := range refs {
+		if r := &refs[j]; r.cc == k.cc && r.svc == k.svc && r.zone == k.zone {
+			r.sums.addUnchecked(s)
+			return
+		}
+	}
+	o.newFine(k).sums = s
+}
+
+// newFine appends the finest entry k, its sums zero, and returns it.
+func (o *orgAcc) newFine(k fineKey) *subFine {
+	refs := o.bySub[k.sub]
 	if refs == nil {
 		refs = make([]subFine, 0, 4) // a subscriber has a handful
 	}
-	i := int32(len(o.fine))
-	o.fine = append(o.fine, fine{fineKey: k})
-	o.bySub[k.sub] = append(refs, subFine{cc: k.cc, svc: k.svc, zone: k.zone, i: i})
-	o.err = o.fine[i].add(s)
+	refs = append(refs, subFine{cc: k.cc, svc: k.svc, zone: k.zone})
+	o.bySub[k.sub] = refs
+	o.nfine++
+	return &refs[len(refs)-1]
 }
 
 // Orgs lists the organisations seen, in order.

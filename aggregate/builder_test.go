@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -156,7 +157,7 @@ func sameBuilders(t *testing.T, want, got *Builder) {
 		a, b := want.orgs[org], got.orgs[org]
 		if want.Subscribers(org) != got.Subscribers(org) ||
 			!slices.Equal(a.subs.list, b.subs.list) || !slices.Equal(a.ccs, b.ccs) ||
-			!slices.Equal(a.fine, b.fine) || !slices.EqualFunc(a.bySub, b.bySub, slices.Equal) {
+			a.nfine != b.nfine || !slices.EqualFunc(a.bySub, b.bySub, slices.Equal) {
 			t.Errorf("org %s: the finest sums differ", org)
 			continue
 		}
@@ -320,5 +321,94 @@ func BenchmarkCells(b *testing.B) {
 		if _, err := bld.Report(bld.Orgs()[0]); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestBound checks the bound's arithmetic at the edges: absolute values
+// of the most negative int64, saturation, and the columns' limits.
+func TestBound(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    bound
+		n    uint64
+		most bound
+		want bound
+		fits bool
+	}{
+		{"zero", bound{}, 0, bound{}, bound{}, true},
+		{"rows", bound{events: 5}, 3, bound{events: 1, duration: 600}, bound{events: 8, duration: 1800}, true},
+		{"charge at its limit", bound{}, 1, bound{charge: maxCharge}, bound{charge: maxCharge}, true},
+		{"charge past its limit", bound{charge: 1}, 1, bound{charge: maxCharge}, bound{charge: maxCharge + 1}, false},
+		{"int64 at its limit", bound{volume: math.MaxInt64 - 10}, 2, bound{volume: 5}, bound{volume: math.MaxInt64}, true},
+		{"int64 past its limit", bound{duration: math.MaxInt64}, 1, bound{duration: 1}, bound{duration: math.MaxInt64 + 1}, false},
+		{"product saturates", bound{}, math.MaxUint64, bound{volume: 2}, bound{volume: math.MaxUint64}, false},
+		{"sum saturates", bound{events: math.MaxUint64}, 1, bound{events: 1}, bound{events: math.MaxUint64}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.b.plus(tc.n, tc.most)
+			if got != tc.want || got.fits() != tc.fits {
+				t.Errorf("plus = %+v (fits %t), want %+v (fits %t)", got, got.fits(), tc.want, tc.fits)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		v    int64
+		want uint64
+	}{{0, 0}, {-1, 1}, {7, 7}, {math.MaxInt64, math.MaxInt64}, {math.MinInt64, 1 << 63}} {
+		if got := absU(tc.v); got != tc.want {
+			t.Errorf("absU(%d) = %d, want %d", tc.v, got, tc.want)
+		}
+	}
+}
+
+// TestAddBatchBoundTooLarge has organisations whose bound does not fit
+// while no sum overflows (large charges of both signs), so that their
+// rows take the checked addition: the sums and cells must be those of
+// adding the records one by one, and no organisation refused.
+func TestAddBatchBoundTooLarge(t *testing.T) {
+	g := batchGen{orgs: 20, subs: 3000, rows: 20_000, batchRows: 3000, sources: 2}
+	batches := g.batches(5)
+	big := ur.Amount(600_000_000_000_000_000)
+	for i := range batches {
+		bt := &batches[i]
+		for j := 0; j+1 < bt.Len(); j += 997 {
+			bt.Charge[j], bt.Charge[j+1] = big, -big
+			// Same organisation, same key: the sum goes up to big and
+			// back, never past the limit.
+			bt.Org[j+1], bt.Subscriber[j+1], bt.CostCentre[j+1] = bt.Org[j], bt.Subscriber[j], bt.CostCentre[j]
+			bt.Service[j+1], bt.Zone[j+1] = bt.Service[j], bt.Zone[j]
+		}
+	}
+	one := NewBuilder(testMonth)
+	var rec ur.Record
+	for i := range batches {
+		for j := range batches[i].Len() {
+			batches[i].Record(j, &rec)
+			if err := one.Add(&rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, procs := range []int{1, 4} {
+		withProcs(procs, func() {
+			bld := NewBuilder(testMonth)
+			for i := range batches {
+				if err := bld.AddBatch(&batches[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			unfit := 0
+			for _, org := range bld.Orgs() {
+				if o := bld.orgs[org]; o.err != nil {
+					t.Errorf("procs %d: organisation %s refused: %v", procs, org, o.err)
+				} else if !o.bound.fits() {
+					unfit++
+				}
+			}
+			if unfit == 0 {
+				t.Fatalf("procs %d: every bound fits: the test does not reach the checked addition", procs)
+			}
+			sameBuilders(t, one, bld)
+		})
 	}
 }

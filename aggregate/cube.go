@@ -36,7 +36,7 @@ func (b *Builder) Report(org ur.Org) (*ur.Report, error) {
 // entries.
 func (b *Builder) Size(org ur.Org) int {
 	if a := b.orgs[org]; a != nil {
-		return len(a.fine)
+		return a.nfine
 	}
 	return 0
 }
@@ -122,6 +122,9 @@ func (o *orgAcc) cells() ([]ur.Cell, error) {
 		total += g.n
 	}
 	cells := make([]ur.Cell, total)
+	// Every sum below is of records of the organisation: when their bound
+	// fits, none overflows.
+	fits := o.bound.fits()
 	var totals []sums
 	var parts []part
 	for k := range sets {
@@ -142,13 +145,15 @@ func (o *orgAcc) cells() ([]ur.Cell, error) {
 				slot := slotOf(g, r)
 				for j := range parts {
 					if parts[j].slot == slot {
-						if err := parts[j].sums.add(o.fine[r.i].sums); err != nil {
+						if fits {
+							parts[j].sums.addUnchecked(r.sums)
+						} else if err := parts[j].sums.add(r.sums); err != nil {
 							return nil, err
 						}
 						continue refs
 					}
 				}
-				parts = append(parts, part{slot: slot, ref: r, sums: o.fine[r.i].sums})
+				parts = append(parts, part{slot: slot, ref: r, sums: r.sums})
 			}
 			for _, pt := range parts {
 				i := at(pt.slot)
@@ -165,7 +170,9 @@ func (o *orgAcc) cells() ([]ur.Cell, error) {
 						c.Zone = pt.ref.zone
 					}
 				}
-				if err := totals[i].add(pt.sums); err != nil {
+				if fits {
+					totals[i].addUnchecked(pt.sums)
+				} else if err := totals[i].add(pt.sums); err != nil {
 					return nil, err
 				}
 				c.Subscribers++

@@ -2,15 +2,19 @@
 //
 // Layout:
 //
-//	DIR/FORMAT                    "usagereport embedded store v1"
+//	DIR/FORMAT                    "usagereport embedded store v2" (v1: publication
+//	                              records in two files; made v2 at the first one-file
+//	                              record, so that older builds refuse the store)
 //	DIR/pseudonym.key             the pseudonym key, hex, mode 0600
 //	DIR/key.fingerprint           a fingerprint of the key the records use
 //	DIR/lock                      flock: commits, purges and clean-up
 //	DIR/ledger/<sha256>.json      one per ingested file: the commit point, with the
 //	                              content digest of its records (a re-sent file is refused)
 //	DIR/ledger.seq                the last ledger sequence given to a file
-//	DIR/publications/<org>/YYYY-MM.vN.json   a publication record (version N)
-//	DIR/publications/<org>/YYYY-MM.vN.cells  its cells (ur.EncodeCells)
+//	DIR/publications/<org>/YYYY-MM.vN.rec    a publication record (version N): its
+//	                              entry as JSON, a newline, its cells (ur.EncodeCells)
+//	DIR/publications/<org>/YYYY-MM.vN.json   a record of stores written before
+//	DIR/publications/<org>/YYYY-MM.vN.cells  6 December 2026: entry, and cells
 //	DIR/months/YYYY-MM/<sha256>.seg  the records of one file in one month
 //	DIR/tmp/<id>/                 a file being ingested
 //	DIR/orgs.json                 the organisation registry

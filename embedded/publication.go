@@ -1,8 +1,11 @@
 package embedded
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -162,11 +165,17 @@ func (s *Store) Publications(ctx context.Context) ([]ur.Publication, error) {
 			return nil, fmt.Errorf("list publications: %w", err)
 		}
 		for _, f := range files {
-			if !strings.HasSuffix(f.Name(), ".json") || strings.HasPrefix(f.Name(), ".") {
+			if !isRecordFile(f.Name()) {
 				continue
 			}
 			var e pubEntry
-			ok, err := readJSON(filepath.Join(root, o.Name(), f.Name()), &e)
+			path := filepath.Join(root, o.Name(), f.Name())
+			var ok bool
+			if strings.HasSuffix(f.Name(), ".rec") {
+				ok, err = readRecordHeader(path, &e)
+			} else {
+				ok, err = readJSON(path, &e)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("list publications: organisation %s: %w", o.Name(), err)
 			}
@@ -194,32 +203,100 @@ func comparePublications(a, b ur.Publication) int {
 	return a.Version - b.Version
 }
 
+// A publication record is one file, YYYY-MM.vN.rec: its entry (pubEntry)
+// as indented JSON and a newline, then its cells (ur.EncodeCells), which
+// the entry's digest covers. Written whole and renamed into place, the one
+// file is the commit. Stores written before 6 December 2026 hold records
+// as two files, YYYY-MM.vN.json (the entry, the commit) and
+// YYYY-MM.vN.cells (written and made durable before it): they are read,
+// listed and deleted as before, and a version is published once in
+// whichever form.
+
+// isRecordFile reports whether name is a publication record's committed
+// file: a .rec, or the .json of an older two-file record.
+func isRecordFile(name string) bool {
+	return !strings.HasPrefix(name, ".") && (strings.HasSuffix(name, ".rec") || strings.HasSuffix(name, ".json"))
+}
+
+// readRecordHeader decodes the entry of the record file at path into e,
+// reading no more of the file than the entry needs, and reports whether
+// the file exists.
+func readRecordHeader(path string, e *pubEntry) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	if err := json.NewDecoder(bufio.NewReaderSize(f, 4096)).Decode(e); err != nil {
+		return false, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	return true, nil
+}
+
+// splitRecord splits the bytes of a record file into its entry and its
+// encoded cells.
+func splitRecord(b []byte) (pubEntry, []byte, error) {
+	var e pubEntry
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&e); err != nil {
+		return e, nil, err
+	}
+	rest := b[dec.InputOffset():]
+	if len(rest) == 0 || rest[0] != '\n' {
+		return e, nil, errors.New("no newline after the record's entry")
+	}
+	return e, rest[1:], nil
+}
+
 // Publication reads one version with its cells.
 func (s *Store) Publication(ctx context.Context, org ur.Org, m ur.Month, version int) (ur.Publication, error) {
-	var e pubEntry
-	ok, err := readJSON(s.pubPath(org, m, version, "json"), &e)
-	if err != nil {
+	p, err := s.publication(org, m, version)
+	if err != nil && !errors.Is(err, ur.ErrNotPublished) {
 		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: %w", org, m, version, err)
 	}
-	if !ok {
-		return ur.Publication{}, ur.ErrNotPublished
+	return p, err
+}
+
+func (s *Store) publication(org ur.Org, m ur.Month, version int) (ur.Publication, error) {
+	var e pubEntry
+	var enc []byte
+	b, err := os.ReadFile(s.pubPath(org, m, version, "rec"))
+	switch {
+	case err == nil:
+		if e, enc, err = splitRecord(b); err != nil {
+			return ur.Publication{}, fmt.Errorf("%s: %w", filepath.Base(s.pubPath(org, m, version, "rec")), err)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		// A record of the older two-file form, or none.
+		ok, err := readJSON(s.pubPath(org, m, version, "json"), &e)
+		if err != nil {
+			return ur.Publication{}, err
+		}
+		if !ok {
+			return ur.Publication{}, ur.ErrNotPublished
+		}
+		if enc, err = os.ReadFile(s.pubPath(org, m, version, "cells")); err != nil {
+			return ur.Publication{}, err
+		}
+	default:
+		return ur.Publication{}, err
 	}
 	p, err := e.publication()
 	if err != nil {
-		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: %w", org, m, version, err)
-	}
-	enc, err := os.ReadFile(s.pubPath(org, m, version, "cells"))
-	if err != nil {
-		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: %w", org, m, version, err)
+		return ur.Publication{}, err
 	}
 	if p.Cells, err = ur.DecodeCheckedCells(enc, p.Digest); err != nil {
-		return ur.Publication{}, fmt.Errorf("read publication %s %s v%d: %w", org, m, version, err)
+		return ur.Publication{}, err
 	}
 	return p, nil
 }
 
-// Publish writes the cells, then the record's JSON file, which commits it,
-// under the store's lock.
+// Publish writes the record's one file, which commits it, under the
+// store's lock: into a temporary file, synced, renamed into place and the
+// folder synced. A crash leaves the whole record or none.
 func (s *Store) Publish(ctx context.Context, p *ur.Publication) error {
 	enc := ur.EncodeCells(p.Cells)
 	e := pubEntry{Org: p.Org, Month: p.Month.String(), Version: p.Version, MinGroupSize: p.MinGroupSize, DominanceP: p.DominanceP,
@@ -228,20 +305,29 @@ func (s *Store) Publish(ctx context.Context, p *ur.Publication) error {
 	if ur.Digest(enc) != p.Digest {
 		return fmt.Errorf("publish %s %s v%d: the digest does not match the cells", p.Org, p.Month, p.Version)
 	}
-	jsonPath := s.pubPath(p.Org, p.Month, p.Version, "json")
-	err := s.withLock(func() error {
-		if _, err := os.Stat(jsonPath); err == nil {
-			return ur.ErrPublished
-		} else if !errors.Is(err, fs.ErrNotExist) {
+	head, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return fmt.Errorf("publish %s %s v%d: %w", p.Org, p.Month, p.Version, err)
+	}
+	rec := make([]byte, 0, len(head)+1+len(enc))
+	rec = append(append(append(rec, head...), '\n'), enc...)
+	recPath := s.pubPath(p.Org, p.Month, p.Version, "rec")
+	err = s.withLock(func() error {
+		// The version may be published in either form.
+		for _, path := range []string{recPath, s.pubPath(p.Org, p.Month, p.Version, "json")} {
+			if _, err := os.Stat(path); err == nil {
+				return ur.ErrPublished
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+		if err := s.toV2(); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(filepath.Dir(jsonPath), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Dir(recPath), 0o700); err != nil {
 			return err
 		}
-		if err := atomicfile.WriteFile(s.pubPath(p.Org, p.Month, p.Version, "cells"), enc, 0o600); err != nil {
-			return err
-		}
-		return writeJSON(jsonPath, e, "  ")
+		return atomicfile.WriteFile(recPath, rec, 0o600)
 	})
 	if err != nil && !errors.Is(err, ur.ErrPublished) {
 		return fmt.Errorf("publish %s %s v%d: %w", p.Org, p.Month, p.Version, err)
@@ -259,7 +345,7 @@ func (s *Store) DeletePublications(ctx context.Context, org ur.Org) (int, error)
 			return err
 		}
 		for _, f := range files {
-			if strings.HasSuffix(f.Name(), ".json") && !strings.HasPrefix(f.Name(), ".") {
+			if isRecordFile(f.Name()) {
 				n++
 			}
 		}
@@ -290,15 +376,17 @@ func (s *Store) DeletePublicationsBefore(ctx context.Context, m ur.Month) (int, 
 			if err != nil {
 				return err
 			}
-			// The JSON files first: without one its cells are no record,
-			// while a record without its cells could not be read.
-			for _, ext := range []string{".json", ".cells"} {
+			// The records' files first (a .rec, or an older record's
+			// .json), then the older records' cells: without its .json
+			// a .cells is no record, while a .json without its cells
+			// could not be read.
+			for _, ext := range []string{".rec", ".json", ".cells"} {
 				for _, f := range files {
 					pm, err := ur.ParseMonth(strings.SplitN(f.Name(), ".", 2)[0])
 					if err != nil || pm >= m || !strings.HasSuffix(f.Name(), ext) {
 						continue
 					}
-					if ext == ".json" {
+					if ext != ".cells" {
 						n++
 					}
 					if err := os.Remove(filepath.Join(dir, f.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	ur "usagereport"
@@ -19,12 +20,24 @@ import (
 	"usagereport/internal/flock"
 )
 
-const formatLine = "usagereport embedded store v1\n"
+// The store's FORMAT line. Version 2 keeps a publication record in one
+// file (publications/<org>/YYYY-MM.vN.rec); version 1 kept it in two (.json
+// and .cells). This build reads both. A version 1 store stays version 1
+// until this build publishes a record into it, and then becomes version 2,
+// so that an older build, which knows only version 1 and would not see the
+// one-file records (and could publish their months again), refuses the
+// store instead of misreading it.
+const (
+	formatLine   = "usagereport embedded store v2\n"
+	formatLineV1 = "usagereport embedded store v1\n"
+)
 
 // Store is the embedded store in a folder.
 type Store struct {
 	dir    string
 	logger *slog.Logger
+	// v2 is set once FORMAT is known to say version 2.
+	v2 atomic.Bool
 }
 
 var (
@@ -56,10 +69,13 @@ func (s *Store) init() error {
 	format := filepath.Join(s.dir, "FORMAT")
 	b, err := os.ReadFile(format)
 	switch {
-	case err == nil && string(b) != formatLine:
-		return errors.New("the folder is not a usagereport store of a known format")
-	case err == nil:
+	case err == nil && string(b) == formatLine:
+		s.v2.Store(true)
 		return nil
+	case err == nil && string(b) == formatLineV1:
+		return nil
+	case err == nil:
+		return errors.New("the folder is not a usagereport store of a known format")
 	case !errors.Is(err, fs.ErrNotExist):
 		return err
 	}
@@ -71,6 +87,7 @@ func (s *Store) init() error {
 			// Another process may have finished making the store since
 			// FORMAT was read: then it holds FORMAT and more.
 			if b, ferr := os.ReadFile(format); ferr == nil && string(b) == formatLine {
+				s.v2.Store(true)
 				return nil
 			}
 			err = errors.New("the folder is not empty and not a usagereport store")
@@ -79,7 +96,7 @@ func (s *Store) init() error {
 	}
 	return s.withLock(func() error {
 		if _, err := os.Stat(format); err == nil {
-			return nil // the other process made it
+			return s.readFormat() // the other process made it
 		}
 		if ok, err := onlyStoreFiles(s.dir); err != nil || !ok {
 			if err == nil {
@@ -92,8 +109,47 @@ func (s *Store) init() error {
 				return err
 			}
 		}
-		return atomicfile.WriteFile(format, []byte(formatLine), 0o600)
+		if err := atomicfile.WriteFile(format, []byte(formatLine), 0o600); err != nil {
+			return err
+		}
+		s.v2.Store(true)
+		return nil
 	})
+}
+
+// readFormat notes whether FORMAT says version 2.
+func (s *Store) readFormat() error {
+	b, err := os.ReadFile(filepath.Join(s.dir, "FORMAT"))
+	if err != nil {
+		return err
+	}
+	s.v2.Store(string(b) == formatLine)
+	return nil
+}
+
+// toV2 makes a version 1 store version 2, before the first one-file
+// publication record is written into it. Called under the lock.
+func (s *Store) toV2() error {
+	if s.v2.Load() {
+		return nil
+	}
+	format := filepath.Join(s.dir, "FORMAT")
+	b, err := os.ReadFile(format)
+	if err != nil {
+		return err
+	}
+	switch string(b) {
+	case formatLine:
+	case formatLineV1:
+		if err := atomicfile.WriteFile(format, []byte(formatLine), 0o600); err != nil {
+			return fmt.Errorf("make the store version 2: %w", err)
+		}
+		s.logger.Info("store format upgraded to version 2: older builds of usagereport will refuse it", "store", s.dir)
+	default:
+		return errors.New("the folder is not a usagereport store of a known format")
+	}
+	s.v2.Store(true)
+	return nil
 }
 
 // onlyStoreFiles reports whether dir holds nothing but what a store being

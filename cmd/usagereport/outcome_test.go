@@ -49,12 +49,18 @@ func TestHistoryMonthLeftOut(t *testing.T) {
 	store, out := filepath.Join(dir, "store"), filepath.Join(dir, "out")
 	mustRun(t, append([]string{"ingest", "--store", store}, samples...)...)
 	mustRun(t, "report", "--store", store, "--month", "2026-10", "--out", filepath.Join(dir, "oct"))
-	cells, _ := filepath.Glob(filepath.Join(store, "publications", "*", "2026-10.v1.cells"))
-	if len(cells) < 2 {
-		t.Fatalf("publication records of October: %v", cells)
+	recs, _ := filepath.Glob(filepath.Join(store, "publications", "*", "2026-10.v1.rec"))
+	if len(recs) < 2 {
+		t.Fatalf("publication records of October: %v", recs)
 	}
-	spoilt := filepath.Base(filepath.Dir(cells[0]))
-	if err := os.WriteFile(cells[0], []byte("not cells"), 0o644); err != nil {
+	spoilt := filepath.Base(filepath.Dir(recs[0]))
+	// The record's cells, at its end, no longer match its digest.
+	b, err := os.ReadFile(recs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-1] ^= 0xff
+	if err := os.WriteFile(recs[0], b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r := run(t, nil, "report", "--store", store, "--month", "2026-11", "--out", out)
