@@ -314,7 +314,14 @@ func (l *layout) localBlocks(hf []uint16, b int32, targets []int, limit int) []i
 		}
 		return e - b - 1 + int32(len(hf))
 	}
+	// at[ov][unk] is 1 + the index in cs of the class (ov, unk), or 0:
+	// a report may have thousands of distinct masks, and a search of cs
+	// for each was a fifth of localBlocks.
+	var at [dim + 1][dim + 1]int32
 	for range 2 {
+		for _, c := range cs {
+			at[c.ov][c.unk] = 0
+		}
 		cs = cs[:0]
 		for k, m := range x.masks {
 			ov := bits.OnesCount16(m & union)
@@ -322,10 +329,11 @@ func (l *layout) localBlocks(hf []uint16, b int32, targets []int, limit int) []i
 				continue
 			}
 			unk := bits.OnesCount16(m)
-			j := slices.IndexFunc(cs, func(c class) bool { return c.ov == ov && c.unk == unk })
+			j := int(at[ov][unk]) - 1
 			if j < 0 {
 				cs = append(cs, class{ov: ov, unk: unk})
 				j = len(cs) - 1
+				at[ov][unk] = int32(len(cs))
 			}
 			cs[j].masks = append(cs[j].masks, k)
 		}
