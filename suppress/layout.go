@@ -34,8 +34,11 @@ type layout struct {
 	// newIntervalProblemUpTo's sets, cleared for each problem
 	varMaskBuf  map[int32]uint16
 	seenVarsBuf map[uint64]struct{}
-	hfIdx       *hfIndex    // localBlocks' index of the last hiddenFine result
-	shapes      *shapeIndex // widener's cost-centre cells by shape, once made
+	hfIdx       *hfIndex // localBlocks' index of the last hiddenFine result
+	// greedy's scratch, one call at a time
+	greedyHidden []vec
+	greedyCands  []int32
+	shapes       *shapeIndex // widener's cost-centre cells by shape, once made
 	// keep, when set, marks published cells that Secondary and Widen must
 	// not hide (see swapCostCentres): fixed treats them as it treats the
 	// organisation's total.
