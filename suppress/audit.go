@@ -64,7 +64,7 @@ func Audit(cells []ur.Cell) AuditResult {
 				k := bs.class[c]
 				if lws[k] == nil {
 					s := bs.known[k]
-					s.addSpace(&bs.w[k])
+					s.addSpace(bs.wk(k))
 					lws[k] = &s
 				}
 				lw = lws[k]

@@ -34,8 +34,11 @@ type layout struct {
 	// newIntervalProblemUpTo's sets, cleared for each problem
 	varMaskBuf  map[int32]uint16
 	seenVarsBuf map[uint64]struct{}
-	hfIdx       *hfIndex    // localBlocks' index of the last hiddenFine result
-	shapes      *shapeIndex // widener's cost-centre cells by shape, once made
+	hfIdx       *hfIndex // localBlocks' index of the last hiddenFine result
+	// greedy's scratch, one call at a time
+	greedyHidden []vec
+	greedyCands  []int32
+	shapes       *shapeIndex // widener's cost-centre cells by shape, once made
 	// keep, when set, marks published cells that Secondary and Widen must
 	// not hide (see swapCostCentres): fixed treats them as it treats the
 	// organisation's total.
@@ -197,27 +200,56 @@ func addUnits(s *space, m uint16) {
 // same W_c: the spaces are kept once per such class, not per cost centre.
 // A space is over a kilobyte, and a large employer has 100,000 cost
 // centres, most of them of a handful of classes.
+//
+// W is made per class when first asked for (wOf, wk): most callers need
+// it for a few classes only (the hidden cells' of a check, Secondary's
+// changed cost centres), and it is two or three intersections a class.
 type blockSpaces struct {
-	class    []int32 // per cost centre: its class
-	known, w []space // per class: L and W
-	g, z     space
+	class []int32 // per cost centre: its class
+	known []space // per class: L
+	count []int   // per class: its cost centres
+	g, z  space
+	// suf[k] = ∩_{k'>=k} L_k' (suf[n] the whole space); pre[k] = ∩_{k'<k}
+	// L_k', made up to npre as W needs it.
+	suf, pre []space
+	npre     int
+	w        []space // per class: W, where wDone
+	wDone    []bool
 }
 
 // knownOf returns L_c of cost centre c.
 func (b *blockSpaces) knownOf(c int) *space { return &b.known[b.class[c]] }
 
 // wOf returns W_c of cost centre c.
-func (b *blockSpaces) wOf(c int) *space { return &b.w[b.class[c]] }
+func (b *blockSpaces) wOf(c int) *space { return b.wk(b.class[c]) }
 
-// bases computes the blockSpaces of the current pattern. The result is
-// the layout's own, valid until its next call.
-func (l *layout) bases(cells []ur.Cell) *blockSpaces {
-	bs := l.basesBuf
-	if bs == nil {
-		bs = &blockSpaces{class: make([]int32, len(l.ccs))}
-		l.basesBuf = bs
+// wk returns W of class k: G ∩ (∩ of every other class's L), its own L
+// included when it has more than one cost centre (the others of its class
+// have the same L).
+func (b *blockSpaces) wk(k int32) *space {
+	if b.wDone[k] {
+		return &b.w[k]
 	}
-	bs.known, bs.w = bs.known[:0], bs.w[:0]
+	for ; b.npre <= int(k); b.npre++ {
+		b.pre[b.npre+1] = intersect(&b.pre[b.npre], &b.known[b.npre])
+	}
+	o := intersect(&b.pre[k], &b.suf[k+1])
+	if b.count[k] > 1 {
+		o = intersect(&o, &b.known[k])
+	}
+	b.w[k] = intersect(&b.g, &o)
+	b.wDone[k] = true
+	return &b.w[k]
+}
+
+// classify sorts the cost centres into classes of alike blocks (see
+// blockSpaces) under the current pattern: it sets bs.class, bs.known and
+// bs.count.
+func (l *layout) classify(cells []ur.Cell, bs *blockSpaces) {
+	if len(bs.class) != len(l.ccs) {
+		bs.class = make([]int32, len(l.ccs))
+	}
+	bs.known, bs.count = bs.known[:0], bs.count[:0]
 	// A class is the known zeros and the set of shapes (masks) of the
 	// published cells; shapes are numbered as they are met (a cost
 	// centre's cells have at most 20 shapes).
@@ -228,7 +260,6 @@ func (l *layout) bases(cells []ur.Cell) *blockSpaces {
 	var shapeNum [allMask + 1]int8
 	nshapes := int8(0)
 	ids := make(map[classKey]int32)
-	var count []int
 	for c := range l.ccs {
 		k := classKey{absent: l.ccs[c].absent}
 		for _, i := range l.ccs[c].cells {
@@ -247,32 +278,44 @@ func (l *layout) bases(cells []ur.Cell) *blockSpaces {
 			id = int32(len(bs.known))
 			ids[k] = id
 			bs.known = append(bs.known, l.known(cells, &l.ccs[c]))
-			count = append(count, 0)
+			bs.count = append(bs.count, 0)
 		}
 		bs.class[c] = id
-		count[id]++
+		bs.count[id]++
 	}
+}
+
+// bases computes the blockSpaces of the current pattern. The result is
+// the layout's own, valid until its next call.
+func (l *layout) bases(cells []ur.Cell) *blockSpaces {
+	bs := l.basesBuf
+	if bs == nil {
+		bs = &blockSpaces{}
+		l.basesBuf = bs
+	}
+	l.classify(cells, bs)
 	bs.g = l.known(cells, &l.global)
-	// suf[k] = ∩_{k'>=k} L_k'; pre = ∩_{k'<k} L_k' as k goes up. W of a
-	// class leaves its own L out only when it has a single cost centre:
-	// the others of its class have the same L.
 	n := len(bs.known)
-	suf := make([]space, n+1)
-	suf[n] = fullSpace()
+	bs.suf = resize(bs.suf, n+1)
+	bs.suf[n] = fullSpace()
 	for k := n - 1; k >= 0; k-- {
-		suf[k] = intersect(&suf[k+1], &bs.known[k])
+		bs.suf[k] = intersect(&bs.suf[k+1], &bs.known[k])
 	}
-	pre := fullSpace()
-	for k := range n {
-		o := intersect(&pre, &suf[k+1])
-		if count[k] > 1 {
-			o = intersect(&o, &bs.known[k])
-		}
-		bs.w = append(bs.w, intersect(&bs.g, &o))
-		pre = intersect(&pre, &bs.known[k])
-	}
-	bs.z = pre
+	bs.z = bs.suf[0]
+	bs.pre = resize(bs.pre, n+1)
+	bs.pre[0], bs.npre = fullSpace(), 0
+	bs.w = resize(bs.w, n)
+	bs.wDone = resize(bs.wDone, n)
+	clear(bs.wDone)
 	return bs
+}
+
+// resize returns s with length n, reusing its room.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // CellName describes a cell by its dimensions, as an error message names

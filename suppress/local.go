@@ -301,8 +301,9 @@ func (l *layout) localBlocks(hf []uint16, b int32, targets []int, limit int) []i
 	// classes, and within a class the cost centres' numbers after b,
 	// merged from the masks' lists.
 	type class struct {
-		ov, unk int
-		masks   []int // indexes into x.masks
+		ov, unk  int
+		masks    []int // indexes into x.masks, ascending
+		start, n int   // where masks lies in the slab, and its length
 	}
 	var cs []class
 	var heads []int  // per mask of the class being taken: how far taken in its list
@@ -314,20 +315,47 @@ func (l *layout) localBlocks(hf []uint16, b int32, targets []int, limit int) []i
 		}
 		return e - b - 1 + int32(len(hf))
 	}
+	// at[ov][unk] is 1 + the index in cs of the class (ov, unk), or 0:
+	// a report may have thousands of distinct masks, and a search of cs
+	// for each was a fifth of localBlocks.
+	var at [dim + 1][dim + 1]int32
 	for range 2 {
+		for _, c := range cs {
+			at[c.ov][c.unk] = 0
+		}
 		cs = cs[:0]
+		// Each mask's class first, then the classes' lists of masks as
+		// parts of one slab (the index's, reused): a list grown per
+		// class was half of localBlocks.
+		clsOf := grow(&x.clsBuf, len(x.masks))
 		for k, m := range x.masks {
+			clsOf[k] = -1
 			ov := bits.OnesCount16(m & union)
 			if ov == 0 {
 				continue
 			}
 			unk := bits.OnesCount16(m)
-			j := slices.IndexFunc(cs, func(c class) bool { return c.ov == ov && c.unk == unk })
+			j := int(at[ov][unk]) - 1
 			if j < 0 {
 				cs = append(cs, class{ov: ov, unk: unk})
 				j = len(cs) - 1
+				at[ov][unk] = int32(len(cs))
 			}
-			cs[j].masks = append(cs[j].masks, k)
+			clsOf[k] = int32(j)
+			cs[j].n++
+		}
+		off := 0
+		for j := range cs {
+			cs[j].start, off = off, off+cs[j].n
+		}
+		slab := grow(&x.slabBuf, off)
+		for j := range cs {
+			cs[j].masks = slab[cs[j].start : cs[j].start : cs[j].start+cs[j].n]
+		}
+		for k, j := range clsOf {
+			if j >= 0 {
+				cs[j].masks = append(cs[j].masks, k) // within its part of the slab
+			}
 		}
 		slices.SortFunc(cs, func(x, y class) int {
 			if c := cmp.Compare(y.ov, x.ov); c != 0 {
@@ -378,6 +406,9 @@ type hfIndex struct {
 	hf     []uint16  // the slice it indexes (identity, see hfIndexOf)
 	masks  []uint16  // the distinct non-zero masks of hf, ascending
 	byMask [][]int32 // per mask: its cost centres, ascending
+	// localBlocks' scratch, one call at a time
+	clsBuf  []int32
+	slabBuf []int
 }
 
 // hfIndexOf returns the index of hf, made once per hiddenFine result: the

@@ -166,12 +166,15 @@ func (l *layout) unstick(cells []ur.Cell, h int) bool {
 	}
 	slices.SortStableFunc(cands[:near], byCost)
 	slices.SortStableFunc(cands[near:], byCost)
-	for _, u := range cands {
-		cells[u].Suppression = ur.HiddenSecondary
-		if !l.determined(cells, h) {
-			return true
+	if len(cands) > 0 {
+		pr := l.newHideProbe(cells, h)
+		for _, u := range cands {
+			cells[u].Suppression = ur.HiddenSecondary
+			if !pr.determinedWith(cells, int(u)) {
+				return true
+			}
+			cells[u].Suppression = ur.Published
 		}
-		cells[u].Suppression = ur.Published
 	}
 	cands = cands[:near]
 	for _, u := range cands {
@@ -205,4 +208,130 @@ func (l *layout) fixed(cells []ur.Cell, i int) bool {
 		return len(l.ccs) == 1 && (allMask&^l.mask[i])&^l.ccs[b].absent == 0
 	}
 	return (allMask&^l.mask[i])&^l.global.absent == 0
+}
+
+// hideProbe answers determined(h) for the pattern it was made from with
+// one more cell hidden, without computing the spaces of bases again for
+// each: unstick tries up to hundreds of cells for one h, and bases is
+// linear in the cost centres, so trying them by determined made unstick
+// quadratic in a large organisation.
+//
+// Hiding cell u changes one known span only: L of u's cost centre, or G
+// when u is global. So with the spaces of the other blocks kept, the
+// spaces determined uses are one or two intersections away:
+//
+//   - h in cost centre b: h is determined when it lies in L_b + W_b, W_b
+//     = G ∩ X_b, X_b the intersection of the L of every cost centre but
+//     b. Hiding u in b changes L_b only; a global u changes G only; u in
+//     another cost centre e changes X_b to X_{b,e} ∩ L_e', X_{b,e} the
+//     intersection over every cost centre but b and e.
+//   - h global: h is determined when it lies in G + Z, Z the
+//     intersection of every L. A global u changes G; u in cost centre e
+//     changes Z to X_e ∩ L_e'.
+//
+// The intersections over all cost centres but one (or but b and one) are
+// read off prefix and suffix intersections over the classes of bases.
+type hideProbe struct {
+	l     *layout
+	h     int
+	b     int32 // h's block
+	v     vec   // h's vector
+	class []int32
+	lb    space // L_b (b >= 0)
+	g     space
+	xb    space // X_b (b >= 0), or Z (b < 0)
+	wb    space // G ∩ X_b (b >= 0)
+	ex    exclusion
+}
+
+// exclusion gives the intersection of the known spans of a multiset of
+// classes with one member left out.
+type exclusion struct {
+	known    []space
+	count    []int // members per class; a class of none is left out
+	pre, suf []space
+}
+
+func newExclusion(known []space, count []int) exclusion {
+	n := len(known)
+	x := exclusion{known: known, count: count, pre: make([]space, n+1), suf: make([]space, n+1)}
+	x.pre[0], x.suf[n] = fullSpace(), fullSpace()
+	for k := range n {
+		x.pre[k+1] = x.pre[k]
+		if count[k] > 0 {
+			x.pre[k+1] = intersect(&x.pre[k], &known[k])
+		}
+	}
+	for k := n - 1; k >= 0; k-- {
+		x.suf[k] = x.suf[k+1]
+		if count[k] > 0 {
+			x.suf[k] = intersect(&x.suf[k+1], &known[k])
+		}
+	}
+	return x
+}
+
+// all returns the intersection over every member.
+func (x *exclusion) all() space { return x.pre[len(x.known)] }
+
+// without returns the intersection over every member but one of class k.
+func (x *exclusion) without(k int32) space {
+	if x.count[k] > 1 {
+		return x.all()
+	}
+	return intersect(&x.pre[k], &x.suf[k+1])
+}
+
+func (l *layout) newHideProbe(cells []ur.Cell, h int) *hideProbe {
+	var bs blockSpaces
+	l.classify(cells, &bs)
+	p := &hideProbe{l: l, h: h, b: l.block[h], v: maskVec(l.mask[h]), class: bs.class}
+	p.g = l.known(cells, &l.global)
+	count := bs.count
+	if p.b >= 0 {
+		k := bs.class[p.b]
+		p.lb = bs.known[k]
+		count = slices.Clone(count)
+		count[k]-- // b is left out of every intersection
+	}
+	p.ex = newExclusion(bs.known, count)
+	p.xb = p.ex.all()
+	if p.b >= 0 {
+		p.wb = intersect(&p.g, &p.xb)
+	}
+	return p
+}
+
+// determinedWith reports what determined(cells, h) does, with cells the
+// pattern the probe was made from and cell u hidden too.
+func (p *hideProbe) determinedWith(cells []ur.Cell, u int) bool {
+	l := p.l
+	e := l.block[u]
+	if p.b < 0 {
+		g, z := p.g, p.xb
+		if e < 0 {
+			g = l.known(cells, &l.global)
+		} else {
+			le := l.known(cells, &l.ccs[e])
+			x := p.ex.without(p.class[e])
+			z = intersect(&x, &le)
+		}
+		g.addSpace(&z)
+		return g.contains(p.v)
+	}
+	s, w := p.lb, p.wb
+	switch {
+	case e == p.b:
+		s = l.known(cells, &l.ccs[e])
+	case e < 0:
+		g := l.known(cells, &l.global)
+		w = intersect(&g, &p.xb)
+	default:
+		le := l.known(cells, &l.ccs[e])
+		x := p.ex.without(p.class[e])
+		x = intersect(&x, &le)
+		w = intersect(&p.g, &x)
+	}
+	s.addSpace(&w)
+	return s.contains(p.v)
 }

@@ -176,8 +176,11 @@ func (l *layout) greedy(cells []ur.Cell, idx []int32, base *space) (unfixable []
 			base.addMask(l.mask[i])
 		}
 	}
-	var hidden []vec // the hidden cells' vectors reduced by what is known
-	var cands []int32
+	// The hidden cells' vectors reduced by what is known, and the
+	// candidates: in the layout's scratch, as greedy runs once per
+	// changed cost centre, thousands of times in a large organisation.
+	hidden, cands := l.greedyHidden[:0], l.greedyCands[:0]
+	defer func() { l.greedyHidden, l.greedyCands = hidden[:0], cands[:0] }()
 	for _, i := range idx {
 		if l.fixed(cells, int(i)) {
 			continue

@@ -188,28 +188,36 @@ func (s *space) addSpace(t *space) {
 }
 
 // perp returns the annihilator of s: the vectors orthogonal to all of s.
-// It is read off the reduced form: one vector per free column.
+// It is read off the reduced form: one vector per free column f, with a
+// 1 at f, zero at every other free column, and minus row i's entry at f
+// at row i's pivot. Those vectors are already in the reduced form a space
+// keeps, with the free columns as pivots (each has a 1 at its own and a
+// 0 at the others'), so they are taken as they are: adding them one by
+// one, reducing each, was most of the cost of intersect.
+//
+// A space's pivots need not be the first non-zero entries of its rows:
+// reduce, add and contains only need each row to have a 1 at its pivot
+// and every other row a 0 there, and what they decide depends on the
+// subspace alone (see greedy).
 func (s *space) perp() space {
-	var isPiv [dim]int
-	for i := range dim {
-		isPiv[i] = -1
-	}
+	var isPiv [dim]bool
 	for i := range s.n {
-		isPiv[s.piv[i]] = i
+		isPiv[s.piv[i]] = true
 	}
 	var out space
 	for f := range dim {
-		if isPiv[f] >= 0 {
+		if isPiv[f] {
 			continue
 		}
-		var v vec
+		v := &out.rows[out.n]
 		v[f] = 1
 		for i := range s.n {
 			if x := s.rows[i][f]; x != 0 {
 				v[s.piv[i]] = subMod(0, x)
 			}
 		}
-		out.add(v)
+		out.piv[out.n] = int8(f)
+		out.n++
 	}
 	return out
 }
