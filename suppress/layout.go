@@ -31,11 +31,8 @@ type layout struct {
 	matrixBuf []float64
 	basesBuf  *blockSpaces // what bases returns
 	solveBuf  solveScratch // intervalProblem.solve's
-	// newIntervalProblemUpTo's sets, cleared for each problem
-	varMaskBuf  map[int32]uint16
-	seenVarsBuf map[uint64]struct{}
-	hfIdx       *hfIndex    // localBlocks' index of the last hiddenFine result
-	shapes      *shapeIndex // widener's cost-centre cells by shape, once made
+	hfIdx     *hfIndex     // localBlocks' index of the last hiddenFine result
+	shapes    *shapeIndex  // widener's cost-centre cells by shape, once made
 	// keep, when set, marks published cells that Secondary and Widen must
 	// not hide (see swapCostCentres): fixed treats them as it treats the
 	// organisation's total.

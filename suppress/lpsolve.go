@@ -102,15 +102,17 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 	if m == ur.Events {
 		floor = 1
 	}
-	if p.hidden == nil {
-		p.hidden = []int32{}
+	if !p.hiddenMade {
+		p.hiddenMade = true
 		p.eachRow(func(i int) {
 			if cells[i].Suppression.Hidden() || (i == p.l.total && cells[i].HiddenMeasures != 0) {
 				p.hidden = append(p.hidden, int32(i))
 			}
 		})
-		p.hiddenVars = make([][]int32, len(p.hidden))
-		p.hiddenFixed = make([][]int32, len(p.hidden))
+		p.hiddenSpans = grow(&p.hiddenSpans, len(p.hidden))
+		for h := range p.hiddenSpans {
+			p.hiddenSpans[h][0] = -1
+		}
 	}
 	wanted := func(i int) bool {
 		return (want == nil || want(i, m)) && (i != p.l.total || hides(&cells[i], m))
@@ -121,8 +123,8 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 	for h, i32 := range p.hidden {
 		if wanted(int(i32)) {
 			nts++
-			if p.hiddenVars[h] != nil {
-				ncols += len(p.hiddenVars[h])
+			if sp := p.hiddenSpans[h]; sp[0] >= 0 {
+				ncols += int(sp[1] - sp[0])
 			}
 		}
 	}
@@ -133,12 +135,19 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 		if !wanted(i) {
 			continue
 		}
-		if p.hiddenVars[h] == nil {
-			p.hiddenVars[h], p.hiddenFixed[h] = p.split(i, []int32{}, nil)
+		if p.hiddenSpans[h][0] < 0 {
+			from := len(p.hints)
+			var fixed []int32
+			p.hints, fixed = p.split(i, p.hints, sc.fixed[:0])
+			mid := len(p.hints)
+			p.hints = append(p.hints, fixed...)
+			sc.fixed = fixed
+			p.hiddenSpans[h] = [3]int32{int32(from), int32(mid), int32(len(p.hints))}
 		}
+		sp := p.hiddenSpans[h]
 		t := solveTarget{cell: i, known: float64(p.restOf(i, m))}
 		from := len(colSlab)
-		for _, j := range p.hiddenVars[h] {
+		for _, j := range p.hints[sp[0]:sp[1]] {
 			if zero[j] {
 				continue
 			}
@@ -152,7 +161,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 		if to := len(colSlab); to > from {
 			t.cols = colSlab[from:to:to]
 		}
-		for _, k := range p.hiddenFixed[h] {
+		for _, k := range p.hints[sp[1]:sp[2]] {
 			t.known += float64(m.Value(&cells[k]))
 		}
 		t.lo, t.hi = math.Inf(1), math.Inf(-1)
@@ -191,13 +200,13 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 			continue // no equation: the total does not show m (dropped below)
 		}
 		v := float64(m.Value(&cells[i]) - p.restOf(i, m))
-		for _, j := range p.rowVars[r] {
+		for _, j := range p.rowVars(r) {
 			if !zero[j] {
 				v -= floor
 				a[r][col[j]] = 1
 			}
 		}
-		for _, k := range p.rowFixed[r] {
+		for _, k := range p.rowFixed(r) {
 			v -= float64(m.Value(&cells[k]))
 		}
 		rhs[r] = v
@@ -349,6 +358,10 @@ type solveScratch struct {
 	rhs  []float64
 	a    [][]float64
 	obj  []float64
+	tab  tableau
+	// fixed: split's second list, before it is copied into hints
+	fixed []int32
+	setup setupScratch // newIntervalProblemUpTo's
 }
 
 // grow returns (*buf)[:n], reallocated when too small; its contents are
@@ -415,8 +428,10 @@ func (p *intervalProblem) optimum(obj []float64, a [][]float64, rhs []float64, n
 		return 0, make([]float64, n), nil
 	}
 	if *tab == nil {
-		t, err := newTableau(a, rhs, n)
-		if err != nil {
+		// The layout's tableau: its problems, and their measures, are
+		// solved one at a time.
+		t := &p.l.solveBuf.tab
+		if err := t.reset(a, rhs, n); err != nil {
 			return 0, nil, err
 		}
 		*tab = t
