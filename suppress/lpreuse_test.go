@@ -17,14 +17,16 @@ import (
 // one layout shared by many problems, one after another (whole and local,
 // every measure, with and without Widen's shortcut and a cutoff), and once
 // on a layout of its own summing every cell after every optimum (the old
-// way). The intervals must be the same bit for bit, errors alike.
+// way). The intervals must be the same bit for bit, errors alike. Then,
+// as republish and the swap do, it audits and counts the narrow pairs of
+// pattern after pattern on one layout, against fresh ones.
 func TestSolveReuseAsFresh(t *testing.T) {
 	shapes := []genConfig{
 		{orgs: 1, minSubs: 5, maxSubs: 40, maxCCs: 6, maxEvents: 6, dominantOdds: 8},
 		{orgs: 1, minSubs: 30, maxSubs: 120, maxCCs: 25, maxEvents: 4, dominantOdds: 10},
 		{orgs: 1, minSubs: 60, maxSubs: 160, maxCCs: 40, maxEvents: 3, dominantOdds: 0},
 	}
-	var compared, problems, programs int
+	var compared, problems, programs, counts int
 	for si, g := range shapes {
 		for seed := range uint64(12) {
 			r := rand.New(rand.NewPCG(seed, 2100+uint64(si)))
@@ -77,9 +79,38 @@ func TestSolveReuseAsFresh(t *testing.T) {
 				}
 				problems++
 			}
+			// republish's and the swap's use: the audit and the count of
+			// pattern after pattern on one layout, as on fresh ones.
+			for try := range 8 {
+				if try > 0 {
+					i := r.IntN(len(cells))
+					if cells[i].Suppression == ur.HiddenSecondary {
+						cells[i].Suppression = ur.Published
+					} else if cells[i].Suppression == ur.Published && cells[i].Set != 0 {
+						cells[i].Suppression = ur.HiddenSecondary
+					}
+				}
+				if got, want := audit(cells, shared).Disclosed, Audit(cells).Disclosed; !slices.Equal(got, want) {
+					t.Fatalf("shape %d seed %d try %d: audit on the shared layout %v, fresh %v", si, seed, try, got, want)
+				}
+				if hiddenFinest(cells) > MaxIntervalUnknowns {
+					continue
+				}
+				for _, limit := range []int{-1, 0, 2} {
+					got, gotOK := narrowPairsUpTo(cells, shared, cfg, limit, len(cells)-1)
+					want, wantOK := narrowPairsUpTo(cells, nil, cfg, limit, len(cells)-1)
+					if got != want || gotOK != wantOK {
+						t.Fatalf("shape %d seed %d try %d: narrowPairsUpTo(limit %d) on the shared layout %d, %v; fresh %d, %v", si, seed, try, limit, got, gotOK, want, wantOK)
+					}
+					counts++
+				}
+			}
 		}
 	}
-	t.Logf("%d intervals of %d programs in %d problems the same", compared, programs, problems)
+	if counts < 100 {
+		t.Errorf("only %d counts compared", counts)
+	}
+	t.Logf("%d intervals of %d programs in %d problems the same; %d counts", compared, programs, problems, counts)
 	if compared < 1000 {
 		t.Errorf("only %d intervals compared: the organisations are too small to test anything", compared)
 	}

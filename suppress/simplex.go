@@ -31,6 +31,7 @@ type tableau struct {
 	basis []int
 	cost  []float64 // reduced costs of the current objective, n+1 entries (the last: minus its value)
 	nz    []int     // scratch: the pivot row's non-zero columns
+	nzv   []float64 // scratch: its entries there
 	x     []float64 // the vertex minimise returns, valid until its next call
 }
 
@@ -209,32 +210,40 @@ func (t *tableau) pivot(r, s int) {
 	}
 	t.nz = nz
 	pr[s] = 1
+	// The pivot row's non-zero entries, in nz's order: read in sequence,
+	// not gathered, by every row's elimination.
+	nzv := grow(&t.nzv, len(nz))
+	for k, j := range nz {
+		nzv[k] = pr[j]
+	}
 	w := t.n + 1
 	for i := range t.m {
 		if i == r {
 			continue
 		}
 		row := t.t[i*w : (i+1)*w : (i+1)*w]
-		eliminateRow(row, pr, nz, s)
+		eliminateRow(row, nzv, nz, s)
 		if rhs := &row[t.n]; *rhs < 0 && *rhs > -simplexTol {
 			*rhs = 0 // rounding: a basic variable is never negative
 		}
 	}
-	eliminateRow(t.cost, pr, nz, s)
+	eliminateRow(t.cost, nzv, nz, s)
 	t.basis[r] = s
 }
 
-// eliminateRow subtracts row[s] times the pivot row pr from row in the
-// pivot row's non-zero columns nz, flushing to zero what rounding leaves
-// below 1e-13, and zeroes row[s]. (|v| < 1e-13 written as two
-// comparisons: the same for every v, NaN included, without the call.)
-func eliminateRow(row, pr []float64, nz []int, s int) {
+// eliminateRow subtracts row[s] times the pivot row from row in the pivot
+// row's non-zero columns nz (its entries there: nzv), flushing to zero
+// what rounding leaves below 1e-13, and zeroes row[s]. (|v| < 1e-13
+// written as two comparisons: the same for every v, NaN included, without
+// the call.)
+func eliminateRow(row, nzv []float64, nz []int, s int) {
 	f := row[s]
 	if f == 0 {
 		return
 	}
-	for _, j := range nz {
-		v := row[j] - f*pr[j]
+	nzv = nzv[:len(nz)]
+	for k, j := range nz {
+		v := row[j] - f*nzv[k]
 		if v < 1e-13 && v > -1e-13 {
 			v = 0
 		}
