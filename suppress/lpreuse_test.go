@@ -164,3 +164,66 @@ func reuseSolveAll(cells []ur.Cell, l *layout, blocks []int32, cfg Config, varia
 	}
 	return out, nil
 }
+
+// TestReduceByAsMultiplying holds reduceBy's shortcuts for factors 1 and
+// -1 to the multiplication they skip: on random echelon bases and vectors
+// (0/1 rows as the programs' equations are, and residues of every size),
+// the reduced vector and the pivot found are the same.
+func TestReduceByAsMultiplying(t *testing.T) {
+	reference := func(v []uint64, basis [][]uint64, pivots []int) int {
+		for k, b := range basis {
+			if f := v[pivots[k]]; f != 0 {
+				for j := pivots[k]; j < len(v); j++ {
+					v[j] = subMod(v[j], mulMod(f, b[j]))
+				}
+			}
+		}
+		for j, x := range v {
+			if x != 0 {
+				return j
+			}
+		}
+		return -1
+	}
+	r := rand.New(rand.NewPCG(21, 5))
+	entry := func() uint64 {
+		switch r.IntN(6) {
+		case 0, 1, 2:
+			return 0
+		case 3:
+			return 1
+		case 4:
+			return modulus - 1
+		}
+		return r.Uint64N(modulus)
+	}
+	for trial := range 2000 {
+		n := 1 + r.IntN(40)
+		var basis [][]uint64
+		var pivots []int
+		for range r.IntN(n + 1) {
+			v := make([]uint64, n)
+			for j := range v {
+				v[j] = entry()
+			}
+			piv := reduceBy(v, basis, pivots)
+			if piv < 0 {
+				continue
+			}
+			inv := invMod(v[piv])
+			for j := range v {
+				v[j] = mulMod(v[j], inv)
+			}
+			basis, pivots = append(basis, v), append(pivots, piv)
+		}
+		v := make([]uint64, n)
+		for j := range v {
+			v[j] = entry()
+		}
+		w := slices.Clone(v)
+		got, want := reduceBy(v, basis, pivots), reference(w, basis, pivots)
+		if got != want || !slices.Equal(v, w) {
+			t.Fatalf("trial %d: reduceBy = %d %v, multiplying %d %v", trial, got, v, want, w)
+		}
+	}
+}

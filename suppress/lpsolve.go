@@ -46,13 +46,14 @@ func (p *intervalProblem) intervalsUpTo(cells []ur.Cell, want func(i int, m ur.M
 				return Protected(Interval{Cell: i, Measure: m, Lo: lo, Hi: hi}, m.Value(&cells[i]), p.l.upperCap(cells, i, m), *cfg)
 			}
 		}
-		ivs, err := p.solve(cells, m, want, solveOpts{enough: enough, fromTrue: enough != nil, cutoff: c})
+		from := len(out)
+		var err error
+		out, err = p.solve(cells, m, want, solveOpts{enough: enough, fromTrue: enough != nil, cutoff: c, into: out})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m, err)
 		}
-		out = append(out, ivs...)
 		if c.bad != nil {
-			for _, iv := range ivs {
+			for _, iv := range out[from:] {
 				if c.bad(iv) {
 					c.limit--
 				}
@@ -65,7 +66,7 @@ func (p *intervalProblem) intervalsUpTo(cells []ur.Cell, want func(i int, m ur.M
 	return out, nil
 }
 
-// solve computes the intervals of one measure.
+// solve computes the intervals of one measure, appended to opt.into.
 //
 // With enough non-nil, an interval may come back narrower than the true
 // one (never wider): a cell stops being worked on once enough(cell, lo, hi)
@@ -93,7 +94,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 		// A credit: charges are not all non-negative, so a reader
 		// leaning on it is wrong, and without it an undetermined charge
 		// is unbounded.
-		return p.unbounded(cells, m, want), nil
+		return p.unbounded(opt.into, cells, m, want), nil
 	}
 	// A finest cell in the report has at least one event: a reader knows
 	// that much of every hidden one. For events the unknowns are shifted
@@ -173,7 +174,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 		ts = append(ts, t)
 	}
 	if len(ts) == 0 {
-		return nil, nil // no program to solve
+		return opt.into, nil // no program to solve
 	}
 	if first := opt.cutoff.first; first != nil {
 		slices.SortStableFunc(ts, func(x, y solveTarget) int {
@@ -315,7 +316,8 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 	}
 	var tab *tableau
 	obj := grow(&sc.obj, n)
-	out := make([]Interval, 0, len(ts))
+	base := len(opt.into)
+	out := slices.Grow(opt.into, len(ts))
 	// With a cutoff, the work stops once more than its limit of the
 	// intervals are bad (those computed here: an unbounded measure below
 	// returns every interval afresh, none cut short).
@@ -344,7 +346,7 @@ func (p *intervalProblem) solve(cells []ur.Cell, m ur.Measure, want func(int, ur
 				// Some finest cell is negative: a reader cannot lean on
 				// non-negativity for this measure, and without it an
 				// undetermined cell is unbounded.
-				return p.unbounded(cells, m, want), nil
+				return p.unbounded(out[:base], cells, m, want), nil
 			}
 			if err != nil {
 				return nil, fmt.Errorf("cell %s: %w: %w", CellName(&cells[t.cell]), ErrUnsolved, err)
@@ -468,6 +470,9 @@ type solveOpts struct {
 	// cutoff: stop once more than its limit of the intervals computed in
 	// full are bad, returning those computed so far.
 	cutoff cutoff
+	// into: solve appends its intervals to it (intervalsUpTo's, one
+	// measure after another).
+	into []Interval
 	// seenEvery: sum every cell from the one being solved on after each
 	// optimum, as solve did before it summed only the cells an optimum
 	// moves: the reference TestSolveReuseAsFresh holds that to.
@@ -490,10 +495,9 @@ func knownZero(c *ur.Cell, m ur.Measure) bool {
 	return false
 }
 
-// unbounded returns the intervals of measure m when nothing bounds the
-// unknowns: every wanted hidden cell is (-Inf, +Inf).
-func (p *intervalProblem) unbounded(cells []ur.Cell, m ur.Measure, want func(int, ur.Measure) bool) []Interval {
-	var out []Interval
+// unbounded appends to out the intervals of measure m when nothing bounds
+// the unknowns: every wanted hidden cell is (-Inf, +Inf).
+func (p *intervalProblem) unbounded(out []Interval, cells []ur.Cell, m ur.Measure, want func(int, ur.Measure) bool) []Interval {
 	p.eachRow(func(i int) {
 		if cells[i].Suppression.Hidden() && (want == nil || want(i, m)) {
 			out = append(out, Interval{Cell: i, Measure: m, Lo: math.Inf(-1), Hi: math.Inf(1)})
