@@ -101,7 +101,12 @@ func swapCostCentres(cells []ur.Cell, cfg Config, count *pairCount) (swapped int
 // hidden finest cells) and the cost. l is the cells' layout, keeping no
 // cells (the audit and the count run on it).
 func swapHolds(cells []ur.Cell, l *layout, trial, cfg Config, narrow int, before ur.Amount) bool {
-	secondaryBy(cells, trial.costs, trial.keep)
+	// Secondary and Widen only hide: a pattern that costs before or more
+	// once Secondary is done (or while it works) costs that much after
+	// Widen too, and fails below whatever Widen does.
+	if !secondaryWithin(cells, trial.costs, trial.keep, before) || patternCost(cells) >= before {
+		return false
+	}
 	if n, err := widen(cells, trial); err != nil || n < 0 || (n > narrow && hiddenFinest(cells) <= maxWidenUnknowns) {
 		return false
 	}
