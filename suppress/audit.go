@@ -37,6 +37,14 @@ type AuditResult struct {
 // It does not consider non-negativity: see Intervals for the ranges a
 // reader can narrow a hidden cell to.
 func Audit(cells []ur.Cell) AuditResult {
+	return audit(cells, nil)
+}
+
+// audit is Audit on the cells' layout l (nil: a new one), which must not
+// keep cells (l.keep nil: fixed reads it). republish and the swap audit
+// pattern after pattern of one report: its layout, and the room of its
+// bases, serve them all.
+func audit(cells []ur.Cell, l *layout) AuditResult {
 	var res AuditResult
 	for i := range cells {
 		if cells[i].Suppression.Hidden() {
@@ -46,7 +54,9 @@ func Audit(cells []ur.Cell) AuditResult {
 	if res.Hidden == 0 {
 		return res
 	}
-	l := newLayout(cells)
+	if l == nil {
+		l = newLayout(cells)
+	}
 	bs := l.bases(cells)
 	// What the reader knows of the global block: its own published cells
 	// plus any combination every cost centre gives away.

@@ -31,10 +31,7 @@ type layout struct {
 	matrixBuf []float64
 	basesBuf  *blockSpaces // what bases returns
 	solveBuf  solveScratch // intervalProblem.solve's
-	// newIntervalProblemUpTo's sets, cleared for each problem
-	varMaskBuf  map[int32]uint16
-	seenVarsBuf map[uint64]struct{}
-	hfIdx       *hfIndex // localBlocks' index of the last hiddenFine result
+	hfIdx     *hfIndex     // localBlocks' index of the last hiddenFine result
 	// greedy's scratch, one call at a time
 	greedyHidden []vec
 	greedyCands  []int32

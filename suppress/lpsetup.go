@@ -22,22 +22,141 @@ import (
 // is wide enough; what it shows narrow may be wider.
 type intervalProblem struct {
 	l       *layout
-	blocks  []int32         // the cost centres whose finest cells enter
-	local   bool            // blocks is not every cost centre
-	rest    [][dim]int64    // local: per measure, per finest position, the sum over the other cost centres
-	slot    map[int32]int32 // local: cost centre -> its index in blocks (else the identity)
-	at      [][dim]int32    // per index in blocks and position: 1+unknown, -1-cell index of a published finest cell, or 0
-	varCell []int32         // per unknown: its cell
-	cells   []int32         // local: the cells of its cost centres and the global ones, in order (eachRow)
-	rows    []int           // published cells whose equations are independent
-	// per row: the unknowns it sums, and the published finest cells
-	rowVars, rowFixed [][]int32
-	// the hidden cells of the problem (eachRow order), each split the
-	// same way; made by the first solve
-	hidden                  []int32
-	hiddenVars, hiddenFixed [][]int32
-	free                    []bool // unknowns in no equation
-	nvars                   int
+	blocks  []int32      // the cost centres whose finest cells enter
+	local   bool         // blocks is not every cost centre
+	rest    [][dim]int64 // local: per measure, per finest position, the sum over the other cost centres
+	slot    *slotMap     // local: cost centre -> its index in blocks (else the identity)
+	at      [][dim]int32 // per index in blocks and position: 1+unknown, -1-cell index of a published finest cell, or 0
+	varCell []int32      // per unknown: its cell
+	// local: the cells of its cost centres and the global ones, in order
+	// (rowCells), once cellsMade
+	cells     []int32
+	cellsMade bool
+	rows      []int // published cells whose equations are independent
+	// per row: ints[s[0]:s[1]] the unknowns it sums, ints[s[1]:s[2]] the
+	// published finest cells (rowVars, rowFixed)
+	rowSpans [][3]int32
+	ints     []int32
+	// the hidden cells of the problem (eachRow order), made by the first
+	// solve; each split the same way as the rows into hints when first
+	// wanted (hiddenSpans[h][0] < 0: not yet)
+	hidden      []int32
+	hiddenMade  bool
+	hiddenSpans [][3]int32
+	hints       []int32
+	free        []bool // unknowns in no equation
+	nvars       int
+}
+
+// setupScratch is the room of a layout's interval problems (see
+// newIntervalProblemUpTo): the problem itself and its set-up's scratch.
+type setupScratch struct {
+	prob        intervalProblem
+	all         []int32 // 0, 1, ... : the blocks of a problem of every cost centre
+	slots       slotMap
+	seen        keySet
+	used        []bool
+	basis       [][]uint64
+	pivots      []int
+	varMask     []uint16
+	scratch     []uint64
+	vars, fixed []int32
+}
+
+// problem returns the layout's problem, emptied, its slices kept.
+func (sc *setupScratch) problem(l *layout) *intervalProblem {
+	p := &sc.prob
+	*p = intervalProblem{
+		l: l, rest: p.rest[:0], at: p.at[:0], varCell: p.varCell[:0], cells: p.cells[:0],
+		rows: p.rows[:0], rowSpans: p.rowSpans[:0], ints: p.ints[:0],
+		hidden: p.hidden[:0], hiddenSpans: p.hiddenSpans[:0], hints: p.hints[:0], free: p.free[:0],
+	}
+	return p
+}
+
+// allBlocks returns 0, 1, ..., n-1.
+func (sc *setupScratch) allBlocks(n int) []int32 {
+	if len(sc.all) != n {
+		sc.all = sc.all[:0]
+		for b := range n {
+			sc.all = append(sc.all, int32(b))
+		}
+	}
+	return sc.all
+}
+
+// slotMap maps cost centres to their index in a problem's blocks. It is
+// dense over the layout's cost centres and emptied in constant time (an
+// entry counts only when stamped with the current generation), so that a
+// local problem of a few cost centres in a report of thousands costs no
+// more than its own.
+type slotMap struct {
+	slot  []int32
+	stamp []uint32
+	gen   uint32
+}
+
+// reset empties m for cost centres 0 to n-1.
+func (m *slotMap) reset(n int) *slotMap {
+	if len(m.stamp) < n {
+		m.slot, m.stamp, m.gen = make([]int32, n), make([]uint32, n), 0
+	}
+	m.gen++
+	if m.gen == 0 {
+		clear(m.stamp)
+		m.gen = 1
+	}
+	return m
+}
+
+func (m *slotMap) set(b, k int32) { m.slot[b], m.stamp[b] = k, m.gen }
+
+func (m *slotMap) get(b int32) (int32, bool) {
+	if m.stamp[b] != m.gen {
+		return -1, false
+	}
+	return m.slot[b], true
+}
+
+// keySet is a set of uint64 keys, open addressing, emptied in constant
+// time as slotMap is (it replaced a map whose clearing and hashing were a
+// tenth of the set-up).
+type keySet struct {
+	keys  []uint64
+	stamp []uint32
+	gen   uint32
+	shift uint
+}
+
+// reset empties s, with room for n keys.
+func (s *keySet) reset(n int) {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	if len(s.keys) < size {
+		s.keys, s.stamp, s.gen = make([]uint64, size), make([]uint32, size), 0
+	}
+	s.shift = uint(64 - bits.TrailingZeros(uint(len(s.keys))))
+	s.gen++
+	if s.gen == 0 {
+		clear(s.stamp)
+		s.gen = 1
+	}
+}
+
+// insert adds k and reports whether it was new.
+func (s *keySet) insert(k uint64) bool {
+	mask := len(s.keys) - 1
+	for h := int((k * 0x9e3779b97f4a7c15) >> s.shift); ; h = (h + 1) & mask {
+		if s.stamp[h] != s.gen {
+			s.keys[h], s.stamp[h] = k, s.gen
+			return true
+		}
+		if s.keys[h] == k {
+			return false
+		}
+	}
 }
 
 // newIntervalProblem sets up the problem over the finest cells of blocks,
@@ -48,30 +167,36 @@ func newIntervalProblem(cells []ur.Cell, l *layout, blocks []int32) (*intervalPr
 
 // newIntervalProblemUpTo is newIntervalProblem with its own bound on the
 // unknowns.
+//
+// The problem lives in the layout's room (setupScratch), as does the
+// scratch of its set-up: a layout's problems are set up and solved one at
+// a time, each dropped before the next is made, and most are small, so
+// that allocating them afresh was most of their set-up's cost. Nothing
+// the problem's methods return points into that room.
 func newIntervalProblemUpTo(cells []ur.Cell, l *layout, blocks []int32, limit int) (*intervalProblem, error) {
 	if l == nil {
 		l = newLayout(cells)
 	}
-	p := &intervalProblem{l: l}
+	sc := &l.solveBuf.setup
+	p := sc.problem(l)
 	if blocks == nil {
-		for b := range l.ccs {
-			p.blocks = append(p.blocks, int32(b))
-		}
+		p.blocks = sc.allBlocks(len(l.ccs))
 	} else {
 		p.blocks = blocks
 		p.local = len(blocks) < len(l.ccs)
 	}
-	p.at = make([][dim]int32, len(p.blocks))
+	p.at = grow(&p.at, len(p.blocks))
+	clear(p.at)
 	const finest = ur.ByCostCentre | finestSet
 	if p.local {
 		// The finest cells of the other cost centres, per position: all
 		// of them less the problem's own.
-		p.slot = make(map[int32]int32, len(p.blocks))
-		p.rest = slices.Clone(l.columnSums(cells))
+		p.slot = sc.slots.reset(len(l.ccs))
+		p.rest = append(p.rest[:0], l.columnSums(cells)...)
 	}
 	for k, b := range p.blocks {
 		if p.local {
-			p.slot[b] = int32(k)
+			p.slot.set(b, int32(k))
 		}
 		for _, i := range l.ccs[b].cells {
 			if cells[i].Set != finest {
@@ -98,33 +223,37 @@ func newIntervalProblemUpTo(cells []ur.Cell, l *layout, blocks []int32, limit in
 	}
 	// Choose independent equations, exactly, so that the simplex gets a
 	// matrix of full row rank.
-	used := make([]bool, p.nvars)
-	var basis [][]uint64
-	var pivots []int
-	// The positions holding unknowns, per cost centre and over all: a
-	// cell with none of them gives no equation.
+	used := grow(&sc.used, p.nvars)
+	clear(used)
+	basis, pivots := sc.basis[:0], sc.pivots[:0]
+	// The positions holding unknowns, per cost centre (by its index in
+	// blocks) and over all: a cell with none of them gives no equation.
 	var anyVar uint16
-	if l.varMaskBuf == nil {
-		l.varMaskBuf = make(map[int32]uint16, len(p.blocks))
-		l.seenVarsBuf = make(map[uint64]struct{}, 64)
-	}
-	varMask, seenVars := l.varMaskBuf, l.seenVarsBuf // the layout's, one problem at a time
-	clear(varMask)
-	clear(seenVars)
-	for k, b := range p.blocks {
+	varMask := grow(&sc.varMask, len(p.blocks))
+	for k := range p.blocks {
+		var vm uint16
 		for j := range dim {
 			if p.at[k][j] > 0 {
-				varMask[b] |= 1 << j
+				vm |= 1 << j
 			}
 		}
-		anyVar |= varMask[b]
+		varMask[k] = vm
+		anyVar |= vm
 	}
+	// The cells whose unknowns were seen, by cost centre and mask.
+	rowCells := p.rowCells()
+	n := len(rowCells)
+	if !p.local {
+		n = len(l.mask)
+	}
+	seenVars := &sc.seen
+	seenVars.reset(n)
 	// The basis rows live in one slab; a candidate row is reduced in
 	// scratch and copied there only when it is independent.
 	slab := l.scratchBasis(p.nvars)
-	scratch := make([]uint64, p.nvars)
-	ints := make([]int32, 0, 256)
-	var vars, fixed []int32
+	scratch := grow(&sc.scratch, p.nvars)
+	ints := p.ints[:0]
+	vars, fixed := sc.vars[:0], sc.fixed[:0]
 	// The total's equation comes last when it hides a measure: the
 	// programs of that measure drop it, and the equations chosen before
 	// it must then still stand for every other published cell.
@@ -138,16 +267,19 @@ func newIntervalProblemUpTo(cells []ur.Cell, l *layout, blocks []int32, limit in
 		b := l.block[i]
 		mask := l.mask[i] & anyVar
 		if b >= 0 {
-			mask = l.mask[i] & varMask[b]
+			k, ok := p.slotOf(i)
+			if !ok {
+				return // not one of the problem's cost centres: split gives nothing
+			}
+			mask = l.mask[i] & varMask[k]
 		}
 		key := uint64(uint32(b))<<32 | uint64(mask)
 		if mask == 0 {
 			return
 		}
-		if _, ok := seenVars[key]; ok {
+		if !seenVars.insert(key) {
 			return
 		}
-		seenVars[key] = struct{}{}
 		vars, fixed = p.split(i, vars[:0], fixed[:0])
 		if len(vars) == 0 {
 			return
@@ -177,25 +309,46 @@ func newIntervalProblemUpTo(cells []ur.Cell, l *layout, blocks []int32, limit in
 		n := len(ints)
 		ints = append(ints, vars...)
 		ints = append(ints, fixed...)
-		p.rowVars = append(p.rowVars, ints[n:n+len(vars):n+len(vars)])
-		p.rowFixed = append(p.rowFixed, ints[n+len(vars):len(ints):len(ints)])
+		p.rowSpans = append(p.rowSpans, [3]int32{int32(n), int32(n + len(vars)), int32(len(ints))})
 		for _, v := range vars {
 			used[v] = true
 		}
 	}
-	p.eachRow(func(i int) {
-		if !(deferTotal && i == l.total) {
-			consider(i)
+	if p.local {
+		for _, i := range rowCells {
+			if !(deferTotal && int(i) == l.total) {
+				consider(int(i))
+			}
 		}
-	})
+	} else {
+		for i := range l.mask {
+			if !(deferTotal && i == l.total) {
+				consider(i)
+			}
+		}
+	}
 	if deferTotal {
 		consider(l.total)
 	}
-	p.free = make([]bool, p.nvars)
+	p.ints = ints
+	sc.basis, sc.pivots, sc.vars, sc.fixed = basis, pivots, vars, fixed
+	p.free = grow(&p.free, p.nvars)
 	for j := range used {
 		p.free[j] = !used[j]
 	}
 	return p, nil
+}
+
+// rowVars returns the unknowns that equation r sums.
+func (p *intervalProblem) rowVars(r int) []int32 {
+	s := p.rowSpans[r]
+	return p.ints[s[0]:s[1]]
+}
+
+// rowFixed returns the published finest cells of equation r.
+func (p *intervalProblem) rowFixed(r int) []int32 {
+	s := p.rowSpans[r]
+	return p.ints[s[1]:s[2]]
 }
 
 // eachRow calls f for every cell the problem's equations may come from,
@@ -208,16 +361,27 @@ func (p *intervalProblem) eachRow(f func(i int)) {
 		}
 		return
 	}
-	if p.cells == nil {
+	for _, i := range p.rowCells() {
+		f(int(i))
+	}
+}
+
+// rowCells returns, for a local problem, the cells of its cost centres
+// and the global ones in cell order (eachRow's), made once.
+func (p *intervalProblem) rowCells() []int32 {
+	if !p.local {
+		return nil
+	}
+	if !p.cellsMade {
+		p.cells = p.cells[:0]
 		for _, b := range p.blocks {
 			p.cells = append(p.cells, p.l.ccs[b].cells...)
 		}
 		p.cells = append(p.cells, p.l.global.cells...)
 		slices.Sort(p.cells)
+		p.cellsMade = true
 	}
-	for _, i := range p.cells {
-		f(int(i))
-	}
+	return p.cells
 }
 
 // slotOf returns the index in blocks of cell i's cost centre, if it is
@@ -230,8 +394,7 @@ func (p *intervalProblem) slotOf(i int) (int32, bool) {
 	if !p.local {
 		return b, true
 	}
-	k, ok := p.slot[b]
-	return k, ok
+	return p.slot.get(b)
 }
 
 // restOf returns the part of measure m of cell i that lies in the fixed

@@ -7,9 +7,26 @@ package suppress
 // the index of v's first non-zero entry, or -1 when v is in their span.
 func reduceBy(v []uint64, basis [][]uint64, pivots []int) int {
 	for k, b := range basis {
-		// b is zero before its pivot.
-		if f := v[pivots[k]]; f != 0 {
-			for j := pivots[k]; j < len(v); j++ {
+		// b is zero before its pivot. The rows are 0/1 to begin with,
+		// so the factor is mostly 1 or -1: subtracting b or -b is adding
+		// -b or b, the same residues without the multiplication.
+		p := pivots[k]
+		switch f := v[p]; f {
+		case 0:
+		case 1:
+			for j := p; j < len(v); j++ {
+				if b[j] != 0 {
+					v[j] = subMod(v[j], b[j])
+				}
+			}
+		case modulus - 1:
+			for j := p; j < len(v); j++ {
+				if b[j] != 0 {
+					v[j] = addMod(v[j], b[j])
+				}
+			}
+		default:
+			for j := p; j < len(v); j++ {
 				if b[j] != 0 {
 					v[j] = subMod(v[j], mulMod(f, b[j]))
 				}

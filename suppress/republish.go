@@ -63,10 +63,10 @@ func republish(cells []ur.Cell, cfg Config, count *pairCount) int {
 			cells[i].Suppression = ur.HiddenSecondary
 			continue
 		}
-		if len(Audit(cells).Disclosed) == 0 {
+		if len(audit(cells, l).Disclosed) == 0 {
 			// Publishing only narrows ranges: the same count means no
 			// range got too narrow.
-			if n, ok := narrowPairsUpTo(cells, cfg, narrow, i); ok && n <= narrow {
+			if n, ok := narrowPairsUpTo(cells, l, cfg, narrow, i); ok && n <= narrow {
 				published++
 				continue
 			}
@@ -95,7 +95,7 @@ const maxRepublishUnknowns = MaxIntervalUnknowns
 // programs of every sensitive pair were a sixth of the report step on the
 // second generator's data.)
 func narrowPairs(cells []ur.Cell, cfg Config) (n int, ok bool) {
-	return narrowPairsUpTo(cells, cfg, -1, -1)
+	return narrowPairsUpTo(cells, nil, cfg, -1, -1)
 }
 
 // pairCount is narrowPairs' count of one pattern, once taken: the swap
@@ -122,9 +122,13 @@ func (c *pairCount) of(cells []ur.Cell, cfg Config) (int, bool) {
 // pair. n is then more than limit, and not the whole count. The pairs of
 // cells in the cost centre of near (the global cells when near is one;
 // near < 0: none) are worked on first: after publishing near, a pair that
-// gets too narrow is mostly there.
-func narrowPairsUpTo(cells []ur.Cell, cfg Config, limit, near int) (n int, ok bool) {
-	l := newLayout(cells)
+// gets too narrow is mostly there. l is the cells' layout (nil: a new
+// one); republish and the swap pass theirs, whose room (the problem, the
+// tableau) then serves every pattern they try.
+func narrowPairsUpTo(cells []ur.Cell, l *layout, cfg Config, limit, near int) (n int, ok bool) {
+	if l == nil {
+		l = newLayout(cells)
+	}
 	p, err := newIntervalProblem(cells, l, nil)
 	if err != nil {
 		return 0, false

@@ -107,7 +107,7 @@ func TestNarrowPairsAsFull(t *testing.T) {
 			// exactly when the full count is.
 			for limit := range want + 2 {
 				for _, near := range []int{-1, 0, len(cells) - 1} {
-					got, gotOK := narrowPairsUpTo(cells, cfg, limit, near)
+					got, gotOK := narrowPairsUpTo(cells, nil, cfg, limit, near)
 					if gotOK != wantOK || (got > limit) != (want > limit) || (want <= limit && got != want) {
 						t.Fatalf("seed %d, stage %d: narrowPairsUpTo(limit %d, near %d) = %d, %v; the full programs give %d, %v", seed, stage, limit, near, got, gotOK, want, wantOK)
 					}

@@ -37,6 +37,19 @@ func Secondary(cells []ur.Cell) {
 // secondaryBy is Secondary with the cost order o, never hiding the cells
 // keep marks (nil: none).
 func secondaryBy(cells []ur.Cell, o costOrder, keep []bool) {
+	secondaryWithin(cells, o, keep, -1)
+}
+
+// secondaryWithin is secondaryBy that gives up, returning false with the
+// pattern half done, once the pattern's cost (patternCost) reaches budget
+// (budget < 0: never). Hiding only adds to the cost, so the pattern it
+// would have finished costs at least budget too: the swap, which refuses
+// any trade that does not cost less than before, needs no more of it.
+// (Most of the swap's failing trials on the second generator's data are
+// too costly once Secondary is done, and much of Secondary's work there
+// is its last resort, unstick.)
+func secondaryWithin(cells []ur.Cell, o costOrder, keep []bool, budget ur.Amount) bool {
+	over := func() bool { return budget >= 0 && patternCost(cells) >= budget }
 	l := newLayout(cells)
 	l.costs = o
 	l.keep = keep
@@ -55,6 +68,9 @@ func secondaryBy(cells []ur.Cell, o costOrder, keep []bool) {
 		globalDirty = globalDirty || cells[i].Suppression.Hidden()
 	}
 	for anyDirty || globalDirty {
+		if over() {
+			return false
+		}
 		bs := l.bases(cells)
 		z := bs.z
 		changed := false
@@ -144,12 +160,15 @@ func secondaryBy(cells []ur.Cell, o costOrder, keep []bool) {
 			// cell that breaks the combination, then start over.
 			res := Audit(cells)
 			for _, h := range res.Disclosed {
+				if over() {
+					return false
+				}
 				if cells[h].Suppression.Hidden() && l.determined(cells, h) && l.unstick(cells, h) {
 					changed = true
 				}
 			}
 			if !changed {
-				return
+				return true
 			}
 			for c := range dirty {
 				dirty[c] = true
@@ -158,6 +177,7 @@ func secondaryBy(cells []ur.Cell, o costOrder, keep []bool) {
 		}
 		anyDirty = slices.Contains(dirty, true)
 	}
+	return true
 }
 
 // greedy is step 1 for one block, with base what the reader knows of it

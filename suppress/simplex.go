@@ -31,6 +31,7 @@ type tableau struct {
 	basis []int
 	cost  []float64 // reduced costs of the current objective, n+1 entries (the last: minus its value)
 	nz    []int     // scratch: the pivot row's non-zero columns
+	nzv   []float64 // scratch: its entries there
 	x     []float64 // the vertex minimise returns, valid until its next call
 }
 
@@ -40,12 +41,28 @@ func (t *tableau) row(i int) []float64 { return t.t[i*(t.n+1) : (i+1)*(t.n+1)] }
 // one artificial variable per row), or returns errInfeasible. a has m rows
 // of n entries; rows that repeat others are dropped.
 func newTableau(a [][]float64, b []float64, n int) (*tableau, error) {
+	t := new(tableau)
+	if err := t.reset(a, b, n); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// reset is newTableau in t's room: its slices are reused when large
+// enough (solve sets up one tableau per problem and measure, mostly of a
+// few rows, and allocating them was a tenth of the programs' time). On an
+// error t holds nothing useful.
+func (t *tableau) reset(a [][]float64, b []float64, n int) error {
 	m := len(a)
 	// Row i starts with its artificial variable basic, recorded as n+i.
 	// Its column, the unit vector, is never stored: an artificial
 	// variable that leaves the basis is never let back in, and one still
 	// basic keeps its unit column whatever the other rows do.
-	t := &tableau{m: m, n: n, t: make([]float64, m*(n+1)), basis: make([]int, m), cost: make([]float64, n+1)}
+	t.m, t.n = m, n
+	t.t = grow(&t.t, m*(n+1))
+	t.basis = grow(&t.basis, m)
+	t.cost = grow(&t.cost, n+1)
+	clear(t.cost)
 	for i := range m {
 		r := t.row(i)
 		sign := 1.0
@@ -67,10 +84,10 @@ func newTableau(a [][]float64, b []float64, n int) (*tableau, error) {
 		}
 	}
 	if err := t.run(); err != nil {
-		return nil, err
+		return err
 	}
 	if -t.cost[n] > simplexTol*float64(max(m, 1)) {
-		return nil, errInfeasible
+		return errInfeasible
 	}
 	// Drive the artificial variables still basic (at zero) out of the
 	// basis. A row with no structural entry left repeats other rows: it
@@ -97,7 +114,7 @@ func newTableau(a [][]float64, b []float64, n int) (*tableau, error) {
 		keep++
 	}
 	t.m, t.basis, t.t = keep, t.basis[:keep], t.t[:keep*(n+1)]
-	return t, nil
+	return nil
 }
 
 // minimise minimises c·x over the tableau's polytope, starting from its
@@ -120,10 +137,7 @@ func (t *tableau) minimise(c []float64) (float64, []float64, error) {
 	if err := t.run(); err != nil {
 		return 0, nil, err
 	}
-	if t.x == nil {
-		t.x = make([]float64, n)
-	}
-	x := t.x
+	x := grow(&t.x, n)
 	clear(x)
 	for i, j := range t.basis {
 		x[j] = t.row(i)[n]
@@ -196,29 +210,44 @@ func (t *tableau) pivot(r, s int) {
 	}
 	t.nz = nz
 	pr[s] = 1
-	elim := func(row []float64) {
-		f := row[s]
-		if f == 0 {
-			return
-		}
-		for _, j := range nz {
-			v := row[j] - f*pr[j]
-			if math.Abs(v) < 1e-13 {
-				v = 0
-			}
-			row[j] = v
-		}
-		row[s] = 0
+	// The pivot row's non-zero entries, in nz's order: read in sequence,
+	// not gathered, by every row's elimination.
+	nzv := grow(&t.nzv, len(nz))
+	for k, j := range nz {
+		nzv[k] = pr[j]
 	}
+	w := t.n + 1
 	for i := range t.m {
-		if i != r {
-			row := t.row(i)
-			elim(row)
-			if rhs := &row[t.n]; *rhs < 0 && *rhs > -simplexTol {
-				*rhs = 0 // rounding: a basic variable is never negative
-			}
+		if i == r {
+			continue
+		}
+		row := t.t[i*w : (i+1)*w : (i+1)*w]
+		eliminateRow(row, nzv, nz, s)
+		if rhs := &row[t.n]; *rhs < 0 && *rhs > -simplexTol {
+			*rhs = 0 // rounding: a basic variable is never negative
 		}
 	}
-	elim(t.cost)
+	eliminateRow(t.cost, nzv, nz, s)
 	t.basis[r] = s
+}
+
+// eliminateRow subtracts row[s] times the pivot row from row in the pivot
+// row's non-zero columns nz (its entries there: nzv), flushing to zero
+// what rounding leaves below 1e-13, and zeroes row[s]. (|v| < 1e-13
+// written as two comparisons: the same for every v, NaN included, without
+// the call.)
+func eliminateRow(row, nzv []float64, nz []int, s int) {
+	f := row[s]
+	if f == 0 {
+		return
+	}
+	nzv = nzv[:len(nz)]
+	for k, j := range nz {
+		v := row[j] - f*nzv[k]
+		if v < 1e-13 && v > -1e-13 {
+			v = 0
+		}
+		row[j] = v
+	}
+	row[s] = 0
 }

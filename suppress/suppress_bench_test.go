@@ -88,3 +88,50 @@ func BenchmarkNarrowPairs(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIntervalPrograms measures the interval programs on the pattern
+// Secondary leaves in one organisation: set-up and solving of the whole
+// report's problem, in full (Intervals) and with Widen's shortcut (as
+// narrowPairs and Widen solve it), and of the local problems (LocalIntervals,
+// with the shortcut), each on one layout as Widen and the swap use it.
+func BenchmarkIntervalPrograms(b *testing.B) {
+	for _, size := range []struct{ ccs, subs int }{{10, 200}, {25, 500}, {100, 3000}} {
+		cells := bigOrgCells(b, size.ccs, size.subs)
+		cfg := Config{MinGroupSize: 5}
+		Primary(cells, cfg)
+		Dominance(cells, cfg)
+		Secondary(cells)
+		name := fmt.Sprintf("cells=%d", len(cells))
+		sensitive := func(i int, m ur.Measure) bool { return Sensitive(&cells[i], m, cfg) }
+		if hiddenFinest(cells) <= MaxIntervalUnknowns {
+			for _, short := range []bool{false, true} {
+				b.Run(fmt.Sprintf("%s/whole/shortcut=%t", name, short), func(b *testing.B) {
+					l := newLayout(cells)
+					var c *Config
+					if short {
+						c = &cfg
+					}
+					b.ReportAllocs()
+					for b.Loop() {
+						p, err := newIntervalProblem(cells, l, nil)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if _, err := p.intervals(cells, sensitive, c); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+		b.Run(name+"/local", func(b *testing.B) {
+			l := newLayout(cells)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := l.localIntervals(cells, sensitive, &cfg, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -75,7 +75,7 @@ func swapCostCentres(cells []ur.Cell, cfg Config, count *pairCount) (swapped int
 		for i := range cells {
 			keep[i] = cells[i].Set == ur.ByCostCentre && !cells[i].Suppression.Hidden()
 		}
-		if swapHolds(cells, trial, cfg, narrow, before) {
+		if swapHolds(cells, l, trial, cfg, narrow, before) {
 			swapped++
 			continue
 		}
@@ -85,7 +85,7 @@ func swapCostCentres(cells []ur.Cell, cfg Config, count *pairCount) (swapped int
 		cells[c].Suppression = ur.Published
 		clear(keep)
 		keep[c] = true
-		if swapHolds(cells, trial, cfg, narrow, before) {
+		if swapHolds(cells, l, trial, cfg, narrow, before) {
 			swapped++
 			continue
 		}
@@ -98,16 +98,22 @@ func swapCostCentres(cells []ur.Cell, cfg Config, count *pairCount) (swapped int
 // whether the pattern they leave costs less than before, is exact-safe, and
 // has no more than narrow ranges too narrow. The cheap tests go first:
 // Widen's own count (of the whole report's programs up to maxWidenUnknowns
-// hidden finest cells) and the cost.
-func swapHolds(cells []ur.Cell, trial, cfg Config, narrow int, before ur.Amount) bool {
-	secondaryBy(cells, trial.costs, trial.keep)
+// hidden finest cells) and the cost. l is the cells' layout, keeping no
+// cells (the audit and the count run on it).
+func swapHolds(cells []ur.Cell, l *layout, trial, cfg Config, narrow int, before ur.Amount) bool {
+	// Secondary and Widen only hide: a pattern that costs before or more
+	// once Secondary is done (or while it works) costs that much after
+	// Widen too, and fails below whatever Widen does.
+	if !secondaryWithin(cells, trial.costs, trial.keep, before) || patternCost(cells) >= before {
+		return false
+	}
 	if n, err := widen(cells, trial); err != nil || n < 0 || (n > narrow && hiddenFinest(cells) <= maxWidenUnknowns) {
 		return false
 	}
-	if patternCost(cells) >= before || len(Audit(cells).Disclosed) > 0 {
+	if patternCost(cells) >= before || len(audit(cells, l).Disclosed) > 0 {
 		return false
 	}
-	n, ok := narrowPairsUpTo(cells, cfg, narrow, -1)
+	n, ok := narrowPairsUpTo(cells, l, cfg, narrow, -1)
 	return ok && n <= narrow
 }
 

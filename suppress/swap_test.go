@@ -2,6 +2,7 @@ package suppress
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	ur "usagereport"
@@ -164,4 +165,56 @@ func TestCapsSensitive(t *testing.T) {
 	if totals < 20 || found-totals < 20 {
 		t.Errorf("%d cells found to cap a sensitive range, %d of them cost-centre totals: the test needs more of each", found, totals)
 	}
+}
+
+// TestSecondaryWithinAsSecondary holds the swap's shortcut to Secondary:
+// on random organisations, with the cost-centre totals kept as the swap
+// keeps them, secondaryWithin under a budget gives up only when the
+// pattern secondaryBy finishes costs at least the budget, and otherwise
+// leaves that very pattern; and Widen after it costs no less (so the
+// swap's trial fails either way). Budgets below, at and above the
+// finished cost are tried.
+func TestSecondaryWithinAsSecondary(t *testing.T) {
+	cfg := Config{MinGroupSize: 5}
+	var gaveUp, finished int
+	for seed := range 200 {
+		base, ok := primaryCells(t, 183, seed, cfg)
+		if !ok {
+			continue
+		}
+		keep := make([]bool, len(base))
+		for i := range base {
+			keep[i] = base[i].Set == ur.ByCostCentre && !base[i].Suppression.Hidden()
+		}
+		full := slices.Clone(base)
+		secondaryBy(full, cfg.costs, keep)
+		cost := patternCost(full)
+		kept := cfg
+		kept.keep = keep
+		widened := slices.Clone(full)
+		if _, err := widen(widened, kept); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if w := patternCost(widened); w < cost {
+			t.Fatalf("seed %d: Widen lowered the pattern's cost from %d to %d", seed, cost, w)
+		}
+		for _, budget := range []ur.Amount{0, cost / 2, cost, cost + 1, maxAmount} {
+			cells := slices.Clone(base)
+			done := secondaryWithin(cells, cfg.costs, keep, budget)
+			switch {
+			case !done && cost < budget:
+				t.Fatalf("seed %d: gave up under budget %d, the finished pattern costs %d", seed, budget, cost)
+			case done && !slices.EqualFunc(cells, full, func(a, b ur.Cell) bool { return a.Suppression == b.Suppression }):
+				t.Fatalf("seed %d: finished under budget %d with another pattern than secondaryBy's", seed, budget)
+			case done:
+				finished++
+			default:
+				gaveUp++
+			}
+		}
+	}
+	if gaveUp < 50 || finished < 50 {
+		t.Errorf("gave up %d times, finished %d: too few of either to test the shortcut", gaveUp, finished)
+	}
+	t.Logf("gave up %d times, finished %d", gaveUp, finished)
 }
