@@ -113,12 +113,66 @@ func propagate(cells []ur.Cell, rels []relation, m ur.Measure, floor int64) (lo,
 
 // propagateInto is propagate into lo and hi, of len(cells) each.
 func propagateInto(cells []ur.Cell, rels []relation, m ur.Measure, floor int64, lo, hi []int64) ([]int64, []int64) {
-	for i := range cells {
-		if cells[i].Suppression.Hidden() || (cells[i].Set == 0 && hides(&cells[i], m)) {
-			lo[i], hi[i] = floor, unbounded
-		} else {
-			v := m.Value(&cells[i])
-			lo[i], hi[i] = v, v
+	return newPropagation(rels, len(cells)).into(cells, m, floor, lo, hi)
+}
+
+// propagation runs propagate's passes over one list of relations, as
+// many times as asked, skipping in a pass the relations a pass over
+// would leave unchanged.
+type propagation struct {
+	rels []relation
+	// the relations each cell is in (as parent or part): cell i's are
+	// of[start[i]:start[i+1]]
+	start, of []int32
+	// dirty: a pass over the relation may change a range (one of its
+	// cells changed since the last pass over it, or that pass changed
+	// one)
+	dirty []bool
+}
+
+// newPropagation indexes rels over n cells.
+func newPropagation(rels []relation, n int) *propagation {
+	start := make([]int32, n+1)
+	for r := range rels {
+		start[rels[r].parent+1]++
+		for _, c := range rels[r].children {
+			start[c+1]++
+		}
+	}
+	for i := range n {
+		start[i+1] += start[i]
+	}
+	of := make([]int32, start[n])
+	fill := slices.Clone(start[:n])
+	for r := range rels {
+		p := rels[r].parent
+		of[fill[p]] = int32(r)
+		fill[p]++
+		for _, c := range rels[r].children {
+			of[fill[c]] = int32(r)
+			fill[c]++
+		}
+	}
+	return &propagation{rels: rels, start: start, of: of, dirty: make([]bool, len(rels))}
+}
+
+// into is propagateInto over the propagation's relations.
+//
+// A pass over a relation is a function of its cells' ranges: one that
+// changed nothing changes nothing again until one of those ranges
+// changes. So a relation is passed over only while dirty: at first, and
+// after a change to one of its cells (its own changes included). The
+// ranges, and when the passes stop, are those of the passes over every
+// relation (propagateFull, which TestPropagateAsFull holds it to).
+func (pr *propagation) into(cells []ur.Cell, m ur.Measure, floor int64, lo, hi []int64) ([]int64, []int64) {
+	propagateReset(cells, m, floor, lo, hi)
+	rels, dirty := pr.rels, pr.dirty
+	for r := range dirty {
+		dirty[r] = true
+	}
+	touch := func(c int32) {
+		for _, r := range pr.of[pr.start[c]:pr.start[c+1]] {
+			dirty[r] = true
 		}
 	}
 	sat := func(a, b int64) int64 { return min(a+b, unbounded) }
@@ -129,7 +183,12 @@ func propagateInto(cells []ur.Cell, rels []relation, m ur.Measure, floor int64, 
 	// time.
 	for pass := 0; pass < maxPropagationPasses; pass++ {
 		changed := false
-		for _, r := range rels {
+		for ri := range rels {
+			if !dirty[ri] {
+				continue
+			}
+			dirty[ri] = false
+			r := &rels[ri]
 			var sumLo, sumHi int64
 			for _, c := range r.children {
 				sumLo = sat(sumLo, lo[c])
@@ -137,6 +196,59 @@ func propagateInto(cells []ur.Cell, rels []relation, m ur.Measure, floor int64, 
 			}
 			// The parent's range, held while its parts move (a part is
 			// never its own total).
+			p := r.parent
+			lp, hp := lo[p], hi[p]
+			if sumLo > lp {
+				lp, changed = sumLo, true
+				lo[p] = lp
+				touch(p)
+			}
+			if sumHi < hp {
+				hp, changed = sumHi, true
+				hi[p] = hp
+				touch(p)
+			}
+			capHi, liftLo := hp < unbounded, sumHi < unbounded
+			if !capHi && !liftLo {
+				continue
+			}
+			for _, c := range r.children {
+				// c = p - others: at least lo[p] - hi(others), at most
+				// hi[p] - lo(others).
+				if capHi {
+					if l := hp - (sumLo - lo[c]); l < hi[c] {
+						hi[c], changed = l, true
+						touch(c)
+					}
+				}
+				if liftLo {
+					if l := lp - (sumHi - hi[c]); l > lo[c] {
+						lo[c], changed = l, true
+						touch(c)
+					}
+				}
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	return lo, hi
+}
+
+// propagateFull is propagateInto as it was first written: every pass over
+// every relation. TestPropagateAsFull holds propagation to it.
+func propagateFull(cells []ur.Cell, rels []relation, m ur.Measure, floor int64, lo, hi []int64) ([]int64, []int64) {
+	propagateReset(cells, m, floor, lo, hi)
+	sat := func(a, b int64) int64 { return min(a+b, unbounded) }
+	for pass := 0; pass < maxPropagationPasses; pass++ {
+		changed := false
+		for _, r := range rels {
+			var sumLo, sumHi int64
+			for _, c := range r.children {
+				sumLo = sat(sumLo, lo[c])
+				sumHi = sat(sumHi, hi[c])
+			}
 			p := r.parent
 			lp, hp := lo[p], hi[p]
 			if sumLo > lp {
@@ -152,8 +264,6 @@ func propagateInto(cells []ur.Cell, rels []relation, m ur.Measure, floor int64, 
 				continue
 			}
 			for _, c := range r.children {
-				// c = p - others: at least lo[p] - hi(others), at most
-				// hi[p] - lo(others).
 				if capHi {
 					if l := hp - (sumLo - lo[c]); l < hi[c] {
 						hi[c], changed = l, true
@@ -171,6 +281,18 @@ func propagateInto(cells []ur.Cell, rels []relation, m ur.Measure, floor int64, 
 		}
 	}
 	return lo, hi
+}
+
+// propagateReset sets lo and hi to the ranges propagation starts from.
+func propagateReset(cells []ur.Cell, m ur.Measure, floor int64, lo, hi []int64) {
+	for i := range cells {
+		if cells[i].Suppression.Hidden() || (cells[i].Set == 0 && hides(&cells[i], m)) {
+			lo[i], hi[i] = floor, unbounded
+		} else {
+			v := m.Value(&cells[i])
+			lo[i], hi[i] = v, v
+		}
+	}
 }
 
 // maxBoundTrials bounds the moves widenByBounds tries for one report
@@ -193,6 +315,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 	l.costs = cfg.costs
 	l.keep = cfg.keep
 	rels := relations(cells)
+	prop := newPropagation(rels, len(cells))
 	n := len(cells)
 	bufLo, bufHi, spareLo, spareHi := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	measures := []ur.Measure{ur.Events, ur.Duration, ur.Volume}
@@ -215,7 +338,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 			}
 
 			p := cfg.WithDefaults().DominanceP / 100
-			lo, hi := propagateInto(cells, rels, m, floor, bufLo, bufHi)
+			lo, hi := prop.into(cells, m, floor, bufLo, bufHi)
 			for h := range cells {
 				if !Sensitive(&cells[h], m, cfg) {
 					continue
@@ -241,7 +364,7 @@ func widenByBounds(cells []ur.Cell, cfg Config) int {
 					}
 					trials--
 					cells[u].Suppression = ur.HiddenSecondary
-					lo2, hi2 := propagateInto(cells, rels, m, floor, spareLo, spareHi)
+					lo2, hi2 := prop.into(cells, m, floor, spareLo, spareHi)
 					after := boundInterval(h, m, lo2[h], hi2[h])
 					if (iv.Hi < hiWant && after.Hi > iv.Hi) || (iv.Lo > loWant && after.Lo < iv.Lo) {
 						lo, hi = lo2, hi2

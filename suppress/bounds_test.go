@@ -137,3 +137,61 @@ func TestRelationsAsByName(t *testing.T) {
 		}
 	}
 }
+
+// TestPropagateAsFull holds propagation, which passes over a relation
+// only when a range of its cells changed, to the passes over every
+// relation (propagateFull): the same ranges, bit for bit, on random
+// organisations, one propagation reused as cells are hidden one by one
+// (as widenByBounds reuses it), and with published values made to
+// contradict each other.
+func TestPropagateAsFull(t *testing.T) {
+	compared, moved := 0, 0
+	for seed := range uint64(40) {
+		r := rand.New(rand.NewPCG(seed, 41))
+		cells := cubeCells(t, randomRecords(r, genConfig{orgs: 1, minSubs: 5, maxSubs: 120, maxCCs: 12, maxEvents: 6}))
+		for i := range cells {
+			if i > 0 && r.IntN(4) == 0 {
+				cells[i].Suppression = ur.HiddenSmall
+			}
+		}
+		if seed%3 == 2 {
+			// Published values off by one or two: some ranges come out
+			// empty.
+			for range 1 + r.IntN(3) {
+				i := r.IntN(len(cells))
+				cells[i].Events += int64(1 + r.IntN(2))
+				cells[i].DurationS++
+			}
+		}
+		rels := relations(cells)
+		prop := newPropagation(rels, len(cells))
+		lo, hi := make([]int64, len(cells)), make([]int64, len(cells))
+		wantLo, wantHi := make([]int64, len(cells)), make([]int64, len(cells))
+		for trial := range 6 {
+			if trial > 0 {
+				cells[r.IntN(len(cells))].Suppression = ur.HiddenSecondary
+			}
+			for m := range ur.NumMeasures {
+				floor := int64(0)
+				if m == ur.Events {
+					floor = 1
+				}
+				prop.into(cells, m, floor, lo, hi)
+				propagateFull(cells, rels, m, floor, wantLo, wantHi)
+				if !slices.Equal(lo, wantLo) || !slices.Equal(hi, wantHi) {
+					t.Fatalf("seed %d trial %d %s: ranges differ from the passes over every relation", seed, trial, m)
+				}
+				for i := range cells {
+					if lo[i] != hi[i] && cells[i].Suppression.Hidden() && (lo[i] != floor || hi[i] != unbounded) {
+						moved++ // propagation narrowed a hidden cell's range
+						break
+					}
+				}
+				compared++
+			}
+		}
+	}
+	if compared == 0 || moved == 0 {
+		t.Fatalf("compared %d, with a range narrowed %d: nothing exercised", compared, moved)
+	}
+}

@@ -32,6 +32,9 @@ type layout struct {
 	basesBuf  *blockSpaces // what bases returns
 	solveBuf  solveScratch // intervalProblem.solve's
 	hfIdx     *hfIndex     // localBlocks' index of the last hiddenFine result
+	// rowCells' merge room
+	mergeBuf  []int32
+	mergeEnds []int
 	// greedy's scratch, one call at a time
 	greedyHidden []vec
 	greedyCands  []int32

@@ -1,7 +1,6 @@
 package suppress
 
 import (
-	"cmp"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -306,8 +305,9 @@ func (l *layout) localBlocks(hf []uint16, b int32, targets []int, limit int) []i
 		start, n int   // where masks lies in the slab, and its length
 	}
 	var cs []class
-	var heads []int  // per mask of the class being taken: how far taken in its list
-	var starts []int // and where its list starts, after b
+	var order []int32 // cs's indexes in the order taken (low byte), under their sort keys
+	var heads []int   // per mask of the class being taken: how far taken in its list
+	var starts []int  // and where its list starts, after b
 	// after numbers the cost centres from the one after b, cyclically.
 	after := func(e int32) int32 {
 		if e > b {
@@ -357,13 +357,19 @@ func (l *layout) localBlocks(hf []uint16, b int32, targets []int, limit int) []i
 				cs[j].masks = append(cs[j].masks, k) // within its part of the slab
 			}
 		}
-		slices.SortFunc(cs, func(x, y class) int {
-			if c := cmp.Compare(y.ov, x.ov); c != 0 {
-				return c
-			}
-			return cmp.Compare(x.unk, y.unk)
-		})
-		for _, c := range cs {
+		// The classes by overlap, largest first, then by unknowns: each
+		// (ov, unk) is one class, so the order is a sort of small keys,
+		// packed with the class's index (sorting the classes themselves
+		// was a tenth of localBlocks). There are at most dim × (dim+1) of
+		// them, fewer than 256.
+		const _ = uint(255 - dim*(dim+1)) // the index fits in the low byte
+		order = order[:0]
+		for j, c := range cs {
+			order = append(order, int32(((dim-c.ov)*(dim+1)+c.unk)<<8|j))
+		}
+		slices.Sort(order)
+		for _, o := range order {
+			c := &cs[o&0xff]
 			if n+c.unk > limit {
 				continue // n only grows: none of the class fits
 			}

@@ -227,3 +227,35 @@ func TestReduceByAsMultiplying(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeRunsAsSort holds rowCells' merge of its blocks' cells to
+// sorting them: random ascending runs (some empty) of distinct cells.
+func TestMergeRunsAsSort(t *testing.T) {
+	for seed := range uint64(300) {
+		r := rand.New(rand.NewPCG(seed, 43))
+		n := r.IntN(60)
+		perm := r.Perm(n)
+		nruns := 1 + r.IntN(9)
+		cuts := make([]int, 0, nruns)
+		for range nruns - 1 {
+			cuts = append(cuts, r.IntN(n+1))
+		}
+		slices.Sort(cuts)
+		cuts = append(cuts, n)
+		s := make([]int32, n)
+		for i, v := range perm {
+			s[i] = int32(v)
+		}
+		from := 0
+		for _, to := range cuts {
+			slices.Sort(s[from:to])
+			from = to
+		}
+		want := slices.Clone(s)
+		slices.Sort(want)
+		mergeRuns(s, cuts, make([]int32, n))
+		if !slices.Equal(s, want) {
+			t.Fatalf("seed %d: merged %v, sorted %v", seed, s, want)
+		}
+	}
+}

@@ -233,6 +233,7 @@ func giveBack(cells []ur.Cell) GivenBack {
 	var given []int
 	rels := relations(cells)
 	n := len(cells)
+	prop := newPropagation(rels, n)
 	lo, hi := make([]int64, n), make([]int64, n)
 	for range maxGiveBackRounds {
 		exact := make([]bool, n)
@@ -249,7 +250,7 @@ func giveBack(cells []ur.Cell) GivenBack {
 			if m == ur.Events {
 				floor = 1
 			}
-			propagateInto(cells, rels, m, floor, lo, hi)
+			prop.into(cells, m, floor, lo, hi)
 			for i := range cells {
 				// The true value lies in the range; a range of one value
 				// is the true value.

@@ -135,3 +135,24 @@ func BenchmarkIntervalPrograms(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWidenByBounds measures Widen's cheap first pass (bounds
+// propagation, with its trial moves) on the pattern Secondary leaves in
+// one organisation.
+func BenchmarkWidenByBounds(b *testing.B) {
+	for _, size := range []struct{ ccs, subs int }{{100, 3000}, {600, 20000}} {
+		base := bigOrgCells(b, size.ccs, size.subs)
+		cfg := Config{MinGroupSize: 5}
+		Primary(base, cfg)
+		Dominance(base, cfg)
+		Secondary(base)
+		cells := make([]ur.Cell, len(base))
+		b.Run(fmt.Sprintf("cells=%d", len(base)), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(cells, base)
+				widenByBounds(cells, cfg)
+			}
+		})
+	}
+}
