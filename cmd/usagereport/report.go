@@ -144,6 +144,9 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Every record is in: what only adding needed goes (see
+	// aggregate.Builder.Seal).
+	b.Seal()
 	if err := ctx.Err(); err != nil {
 		return context.Cause(ctx)
 	}
