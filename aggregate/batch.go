@@ -72,6 +72,9 @@ const minWorkerRows = 256
 // done. On an error it returns the error of the first row, in batch
 // order, that failed, as Add would, and the Builder is of no further use.
 func (b *Builder) AddBatch(bt *ur.Batch) error {
+	if b.sealed {
+		return fmt.Errorf("aggregate %s: %w", b.month, ErrSealed)
+	}
 	if bt.Month != b.month {
 		return fmt.Errorf("aggregate %s: records of month %s", b.month, bt.Month)
 	}

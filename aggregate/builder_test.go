@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -155,9 +156,11 @@ func sameBuilders(t *testing.T, want, got *Builder) {
 	}
 	for _, org := range want.Orgs() {
 		a, b := want.orgs[org], got.orgs[org]
+		a.flatten() // in the order of bySub, as cells reads them
+		b.flatten()
 		if want.Subscribers(org) != got.Subscribers(org) ||
 			!slices.Equal(a.subs.list, b.subs.list) || !slices.Equal(a.ccs, b.ccs) ||
-			a.nfine != b.nfine || !slices.EqualFunc(a.bySub, b.bySub, slices.Equal) {
+			a.nfine != b.nfine || !slices.Equal(a.flat, b.flat) || !slices.Equal(a.off, b.off) {
 			t.Errorf("org %s: the finest sums differ", org)
 			continue
 		}
@@ -410,5 +413,55 @@ func TestAddBatchBoundTooLarge(t *testing.T) {
 			}
 			sameBuilders(t, one, bld)
 		})
+	}
+}
+
+// TestSealKeepsReports wants a sealed Builder to give the same
+// subscriber counts, sizes and reports as one that is not, before and
+// after each report, and to refuse more records.
+func TestSealKeepsReports(t *testing.T) {
+	g := batchGen{orgs: 20, subs: 5000, rows: 30_000, batchRows: 1000, sources: 3, sharedPseudonyms: true}
+	batches := g.batches(11)
+	build := func() *Builder {
+		b := NewBuilder(testMonth)
+		for i := range batches {
+			if err := b.AddBatch(&batches[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b
+	}
+	open, sealed := build(), build()
+	sealed.Seal()
+	if diff := cmp.Diff(open.Orgs(), sealed.Orgs()); diff != "" {
+		t.Fatalf("organisations (-open +sealed):\n%s", diff)
+	}
+	for _, org := range open.Orgs() {
+		if open.Subscribers(org) != sealed.Subscribers(org) || open.Size(org) != sealed.Size(org) {
+			t.Errorf("org %s: %d subscribers, size %d; sealed %d, %d", org,
+				open.Subscribers(org), open.Size(org), sealed.Subscribers(org), sealed.Size(org))
+		}
+		ro, err := open.Report(org)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := sealed.Report(org)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(ro, rs); diff != "" {
+			t.Errorf("org %s (-open +sealed):\n%s", org, diff)
+		}
+		if open.Subscribers(org) != sealed.Subscribers(org) || open.Subscribers(org) == 0 {
+			t.Errorf("org %s after its report: %d subscribers, sealed %d", org, open.Subscribers(org), sealed.Subscribers(org))
+		}
+	}
+	var rec ur.Record
+	batches[0].Record(0, &rec)
+	if err := sealed.Add(&rec); !errors.Is(err, ErrSealed) {
+		t.Errorf("Add after Seal: %v, want ErrSealed", err)
+	}
+	if err := sealed.AddBatch(&batches[0]); !errors.Is(err, ErrSealed) {
+		t.Errorf("AddBatch after Seal: %v, want ErrSealed", err)
 	}
 }

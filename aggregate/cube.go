@@ -44,6 +44,7 @@ func (b *Builder) Size(org ur.Org) int {
 // cells computes the 8 grouping sets from the finest per-subscriber sums,
 // in report order: grouping set, then cost centre name, service, zone.
 func (o *orgAcc) cells() ([]ur.Cell, error) {
+	o.flatten()
 	// Rank cost centres by name so that the order does not depend on the
 	// order the store returned records in.
 	order := make([]uint32, len(o.ccs))
@@ -107,7 +108,8 @@ func (o *orgAcc) cells() ([]ur.Cell, error) {
 			ncc = len(o.ccs)
 		}
 		g.used = make([]uint64, (ncc*g.nsvc*g.nzon+63)/64)
-		for _, refs := range o.bySub {
+		for s := range len(o.off) - 1 {
+			refs := o.flat[o.off[s]:o.off[s+1]]
 			for k := range refs {
 				slot := slotOf(g, &refs[k])
 				g.used[slot/64] |= 1 << (slot % 64)
@@ -137,7 +139,8 @@ func (o *orgAcc) cells() ([]ur.Cell, error) {
 			w := slot / 64
 			return int(g.rank[w]) + bits.OnesCount64(g.used[w]&(1<<(slot%64)-1))
 		}
-		for _, refs := range o.bySub {
+		for s := range len(o.off) - 1 {
+			refs := o.flat[o.off[s]:o.off[s+1]]
 			parts = parts[:0]
 		refs:
 			for k := range refs {

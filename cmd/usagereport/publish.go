@@ -256,11 +256,15 @@ type publisher struct {
 	out     string
 	writers []reportWriter
 	history map[ur.Org][]*ur.Report
-	covered int64
-	late    map[ur.Org]int64
-	p       float64
-	now     time.Time
-	stall   string // envTestStall's value
+	// historyOnDemand: history is not read beforehand, and each
+	// organisation's is read from the records as its files are written
+	// (see historyOf).
+	historyOnDemand bool
+	covered         int64
+	late            map[ur.Org]int64
+	p               float64
+	now             time.Time
+	stall           string // envTestStall's value
 }
 
 // envTestStall, for the crash tests only, makes a report stop for good at
@@ -296,6 +300,10 @@ func (pb *publisher) publish(ctx context.Context, c *suppress.Cube) (ur.Publicat
 // publishRecord makes p final with its files (see publish).
 func (pb *publisher) publishRecord(ctx context.Context, p ur.Publication) (ur.Publication, error) {
 	c := &p // for the names below
+	history, err := pb.historyOf(ctx, c.Org, c.Month)
+	if err != nil {
+		return ur.Publication{}, err
+	}
 	pc := p.Report()
 	ed := export.EditionOf(&p)
 	var tmps []*export.TempFile
@@ -306,7 +314,7 @@ func (pb *publisher) publishRecord(ctx context.Context, p ur.Publication) (ur.Pu
 	}
 	for _, w := range pb.writers {
 		t, err := export.WriteTemp(export.Path(pb.out, c.Org, c.Month, w.ext), func(o io.Writer) error {
-			return writeEdition(o, w, pc, pb.history[c.Org], ed)
+			return writeEdition(o, w, pc, history, ed)
 		})
 		if err != nil {
 			discard()
@@ -315,14 +323,14 @@ func (pb *publisher) publishRecord(ctx context.Context, p ur.Publication) (ur.Pu
 		tmps = append(tmps, t)
 	}
 	pb.stallAt("files")
-	err := pb.ps.st.Publish(ctx, &p)
+	err = pb.ps.st.Publish(ctx, &p)
 	if errors.Is(err, ur.ErrPublished) {
 		discard()
 		won, err := pb.ps.st.Publication(ctx, c.Org, c.Month, p.Version)
 		if err != nil {
 			return ur.Publication{}, err
 		}
-		return won, writeFromRecord(pb.out, &won, pb.writers, pb.history[c.Org])
+		return won, writeFromRecord(pb.out, &won, pb.writers, history)
 	}
 	if err != nil {
 		discard()
@@ -342,6 +350,19 @@ func (pb *publisher) publishRecord(ctx context.Context, p ur.Publication) (ur.Pu
 		export.SyncFolder(tmps[0].Final)
 	}
 	return p, nil
+}
+
+// historyOf returns the workbook history of org's month m: pb.history's,
+// or with historyOnDemand, read from the records now. Read on demand, a
+// run holds the history of the organisations being written, not of all of
+// them from the start (10M rows of the second generator: some 170 MB of
+// cells at the run's peak of memory).
+func (pb *publisher) historyOf(ctx context.Context, org ur.Org, m ur.Month) ([]*ur.Report, error) {
+	if !pb.historyOnDemand {
+		return pb.history[org], nil
+	}
+	h, err := pb.ps.historyFromRecords(ctx, m, []ur.Org{org})
+	return h[org], err
 }
 
 // historyFromRecords gives, per organisation, the published cells of the

@@ -144,6 +144,9 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Every record is in: what only adding needed goes (see
+	// aggregate.Builder.Seal).
+	b.Seal()
 	if err := ctx.Err(); err != nil {
 		return context.Cause(ctx)
 	}
@@ -161,9 +164,12 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 			e.Logger.Info("removed temporary report files of an interrupted run", slog.String("org", org.String()), slog.Int("files", n))
 		}
 	}
+	// The closed organisations' history is read here, the others' as
+	// their files are written (see publisher.historyOf).
 	var history map[ur.Org][]*ur.Report
-	if slices.ContainsFunc(writers, func(w reportWriter) bool { return w.ext == "xlsx" }) {
-		if history, err = ps.historyFromRecords(ctx, month, slices.Concat(reported, closed)); err != nil {
+	xlsx := slices.ContainsFunc(writers, func(w reportWriter) bool { return w.ext == "xlsx" })
+	if xlsx {
+		if history, err = ps.historyFromRecords(ctx, month, closed); err != nil {
 			return err
 		}
 	}
@@ -178,7 +184,7 @@ func runReport(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintf(e.Stdout, "%s %s: published earlier on %s (version %d), written from the record\n",
 			org, month, p.PublishedAt.UTC().Format(dateLayout), p.Version)
 	}
-	pb := &publisher{ps: ps, out: *out, writers: writers, history: history, covered: upTo, late: late,
+	pb := &publisher{ps: ps, out: *out, writers: writers, historyOnDemand: xlsx, covered: upTo, late: late,
 		p: cfg.WithDefaults().DominanceP, now: e.Now(), stall: e.Getenv(envTestStall)}
 	// Each organisation's files are written as soon as its cube is ready,
 	// by a writer of its own (see writeBehind) while the worker that
