@@ -236,53 +236,6 @@ func (pr *propagation) into(cells []ur.Cell, m ur.Measure, floor int64, lo, hi [
 	return lo, hi
 }
 
-// propagateFull is propagateInto as it was first written: every pass over
-// every relation. TestPropagateAsFull holds propagation to it.
-func propagateFull(cells []ur.Cell, rels []relation, m ur.Measure, floor int64, lo, hi []int64) ([]int64, []int64) {
-	propagateReset(cells, m, floor, lo, hi)
-	sat := func(a, b int64) int64 { return min(a+b, unbounded) }
-	for pass := 0; pass < maxPropagationPasses; pass++ {
-		changed := false
-		for _, r := range rels {
-			var sumLo, sumHi int64
-			for _, c := range r.children {
-				sumLo = sat(sumLo, lo[c])
-				sumHi = sat(sumHi, hi[c])
-			}
-			p := r.parent
-			lp, hp := lo[p], hi[p]
-			if sumLo > lp {
-				lp, changed = sumLo, true
-				lo[p] = lp
-			}
-			if sumHi < hp {
-				hp, changed = sumHi, true
-				hi[p] = hp
-			}
-			capHi, liftLo := hp < unbounded, sumHi < unbounded
-			if !capHi && !liftLo {
-				continue
-			}
-			for _, c := range r.children {
-				if capHi {
-					if l := hp - (sumLo - lo[c]); l < hi[c] {
-						hi[c], changed = l, true
-					}
-				}
-				if liftLo {
-					if l := lp - (sumHi - hi[c]); l > lo[c] {
-						lo[c], changed = l, true
-					}
-				}
-			}
-		}
-		if !changed {
-			break
-		}
-	}
-	return lo, hi
-}
-
 // propagateReset sets lo and hi to the ranges propagation starts from.
 func propagateReset(cells []ur.Cell, m ur.Measure, floor int64, lo, hi []int64) {
 	for i := range cells {
