@@ -316,14 +316,7 @@ func (o *orgAcc) addFine(k fineKey, s sums) {
 	if o.err != nil {
 		return
 	}
-	refs := o.bySub[k.sub]
-	for j := range refs {
-		if r := &refs[j]; r.cc == k.cc && r.svc == k.svc && r.zone == k.zone {
-			o.err = r.sums.add(s)
-			return
-		}
-	}
-	o.err = o.newFine(k).add(s)
+	o.err = o.fine(k).sums.add(s)
 }
 
 // addFineUnchecked is addFine for an organisation whose bound, with s,
@@ -332,14 +325,18 @@ func (o *orgAcc) addFineUnchecked(k fineKey, s sums) {
 	if o.err != nil {
 		return
 	}
+	o.fine(k).sums.addUnchecked(s)
+}
+
+// fine returns the finest entry k, made with its sums zero if new.
+func (o *orgAcc) fine(k fineKey) *subFine {
 	refs := o.bySub[k.sub]
 	for j := range refs {
 		if r := &refs[j]; r.cc == k.cc && r.svc == k.svc && r.zone == k.zone {
-			r.sums.addUnchecked(s)
-			return
+			return r
 		}
 	}
-	o.newFine(k).sums = s
+	return o.newFine(k)
 }
 
 // newFine appends the finest entry k, its sums zero, and returns it.
