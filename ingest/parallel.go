@@ -277,34 +277,26 @@ func (r *Reader) parseChunk(c *chunk, v *Validator, m *charMasks) {
 	m.build(c.data, r.sc.sep)
 	sc := scanner{buf: c.data, w: len(c.data), eof: c.last, sep: r.sc.sep, nfields: r.nfields, lazy: true, masks: m}
 	var f Fields
+	fast := r.nfields <= cutMax
 	for {
-		err := sc.next()
-		if err == errPartial {
-			c.partial, c.tail = true, sc.r
-			break
-		}
-		if err == ErrRowTooLong {
-			c.err, c.errLine = err, sc.line
-		}
-		if err != nil {
-			break // else io.EOF: the chunk ends with a row
-		}
-		if !sc.bad && r.nfields <= cutMax {
-			// The usual rows, without quotes or with sound ones on one
-			// line: fields cut in place.
-			if ok, err := sc.cutMasked(&f, &r.col, r.nfields); err != nil {
+		// The usual row, a line without quotes or with sound ones, is
+		// found and cut by cutLine; any other by next and the cuts after
+		// it, which decide as they did before cutLine.
+		if ok, err := false, error(nil); fast {
+			if ok, err = sc.cutLine(&f, &r.col, r.nfields); ok && err != nil {
 				c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: err})
 				continue
-			} else if !ok && !r.splitFields(&sc, &f, c) {
-				if c.partial {
+			}
+			if !ok {
+				if got, stop := r.nextFields(&sc, &f, c); stop {
 					break
+				} else if !got {
+					continue
 				}
-				continue
 			}
-		} else if !r.splitFields(&sc, &f, c) {
-			if c.partial {
-				break
-			}
+		} else if got, stop := r.nextFields(&sc, &f, c); stop {
+			break
+		} else if !got {
 			continue
 		}
 		c.recs = append(c.recs, ur.Record{})
@@ -330,6 +322,38 @@ func (r *Reader) parseChunk(c *chunk, v *Validator, m *charMasks) {
 	c.rows, c.lines = sc.rows, sc.line
 	clear(c.nums) // numbers are not kept beyond their use
 	c.nums = c.nums[:0]
+}
+
+// nextFields is parseChunk's way for a row that cutLine leaves: it finds
+// the next row with next and fills f. got is false for a row rejected
+// (noted in c); stop is true at the chunk's end (c.partial set for a row
+// that runs past it, c.err for one too long).
+func (r *Reader) nextFields(sc *scanner, f *Fields, c *chunk) (got, stop bool) {
+	err := sc.next()
+	if err == errPartial {
+		c.partial, c.tail = true, sc.r
+		return false, true
+	}
+	if err == ErrRowTooLong {
+		c.err, c.errLine = err, sc.line
+	}
+	if err != nil {
+		return false, true // else io.EOF: the chunk ends with a row
+	}
+	if !sc.bad && r.nfields <= cutMax {
+		// The rows without quotes or with sound ones on one line: fields
+		// cut in place.
+		if ok, err := sc.cutMasked(f, &r.col, r.nfields); err != nil {
+			c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: err})
+			return false, false
+		} else if ok {
+			return true, false
+		}
+	}
+	if !r.splitFields(sc, f, c) {
+		return false, c.partial
+	}
+	return true, false
 }
 
 // splitFields is parseChunk's way for a row with quotes (or of more than
