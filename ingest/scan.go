@@ -46,9 +46,11 @@ type scanner struct {
 	fields   [][]byte
 	scratch  []byte
 	ends     [cutMax]uint32 // see cutFields
-	// lineEnds is ends for cutLine, with room for the 8 ends it stores
-	// at a time past the last.
-	lineEnds [cutMax + 8]uint32
+	// lineEnds is ends for cutLine, one place on: lineEnds[k+1] is the
+	// end of field k, and lineEnds[0], ^0, the end of the field before
+	// the first (its start less one, wrapping). Room is left for the 8
+	// ends cutLine stores at a time past the last.
+	lineEnds [cutMax + 9]uint32
 	// masks, when set, mark buf's line ends, quotes and separators (see
 	// charMasks): only for a scanner over all its input (a chunk), whose
 	// buffer never moves.
@@ -506,6 +508,7 @@ func (s *scanner) cutLine(f *Fields, col *[numCols]int, nfields int) (bool, erro
 	}
 	m := s.masks
 	ends := &s.lineEnds
+	ends[0] = ^uint32(0)
 	n := 0
 	w, last := a>>6, (s.w-1)>>6
 	lo := ^uint64(0) << (a & 63)   // the row's bits of word w
@@ -561,8 +564,6 @@ func (s *scanner) cutLine(f *Fields, col *[numCols]int, nfields int) (bool, erro
 		cnt := bits.OnesCount64(sp)
 		for j := n; sp != 0; j += 8 {
 			k := j & (cutMax - 1)
-			ends[k] = base + uint32(bits.TrailingZeros64(sp))
-			sp &= sp - 1
 			ends[k+1] = base + uint32(bits.TrailingZeros64(sp))
 			sp &= sp - 1
 			ends[k+2] = base + uint32(bits.TrailingZeros64(sp))
@@ -576,6 +577,8 @@ func (s *scanner) cutLine(f *Fields, col *[numCols]int, nfields int) (bool, erro
 			ends[k+6] = base + uint32(bits.TrailingZeros64(sp))
 			sp &= sp - 1
 			ends[k+7] = base + uint32(bits.TrailingZeros64(sp))
+			sp &= sp - 1
+			ends[k+8] = base + uint32(bits.TrailingZeros64(sp))
 			sp &= sp - 1
 		}
 		n += cnt
@@ -602,26 +605,34 @@ func (s *scanner) cutLine(f *Fields, col *[numCols]int, nfields int) (bool, erro
 	s.r = e + 1
 	s.row, s.quoted, s.bad, s.badField, s.unsure = row, quotes != 0, false, 0, false
 	s.rows++
-	ends[n&(cutMax-1)] = uint32(len(row))
+	ends[n&(cutMax-1)+1] = uint32(len(row))
 	n++
 	if n != nfields {
 		return true, ErrFieldCount
 	}
+	if quotes == 0 { // the usual row: no field to unquote
+		for c, i := range col {
+			if i < 0 {
+				f[c] = nil
+				continue
+			}
+			k := i & (cutMax - 1)
+			f[c] = row[ends[k]+1 : ends[k+1]]
+		}
+		return true, nil
+	}
 	if esc != 0 {
 		s.scratch = s.scratch[:0]
 	}
-	escaped, quoted := esc != 0, quotes != 0
+	escaped := esc != 0
 	for c, i := range col {
 		if i < 0 {
 			f[c] = nil
 			continue
 		}
-		from := 0
-		if i > 0 {
-			from = int(ends[(i-1)&(cutMax-1)]) + 1
-		}
-		fb := row[from:ends[i&(cutMax-1)]]
-		if quoted && len(fb) > 0 && fb[0] == '"' {
+		k := i & (cutMax - 1)
+		fb := row[ends[k]+1 : ends[k+1]]
+		if len(fb) > 0 && fb[0] == '"' {
 			fb = fb[1 : len(fb)-1]
 			if escaped && bytes.IndexByte(fb, '"') >= 0 {
 				fb = s.unescape(fb)
