@@ -115,7 +115,9 @@ func (w *fileWriter) AddWithIDs(r *ur.Record, sub, cc uint32) error {
 }
 
 // AddBatch is AddWithIDs for recs[i], subs[i] and ccs[i] in turn. It first
-// reads where each record's segment keeps its subscriber's id, in a loop
+// reads where each record's segment keeps its subscriber's id and its
+// organisation's index (thousands of organisations fill more than the
+// cache), in a loop
 // whose reads do not depend on one another, so that the processor waits
 // for those cache misses together rather than one a record.
 func (w *fileWriter) AddBatch(recs []ur.Record, subs, ccs []uint32) error {
@@ -128,7 +130,7 @@ func (w *fileWriter) AddBatch(recs []ur.Record, subs, ccs []uint32) error {
 				continue
 			}
 		}
-		sum += seg.w.bySub.get(subs[i])
+		sum += seg.w.bySub.get(subs[i]) + seg.w.orgs.touch(recs[i].Org)
 	}
 	w.touched += sum
 	for i := range recs {
