@@ -274,7 +274,7 @@ func withLine(err error, line int) error { return lineError{line, err} }
 // own: its lookups do not depend on one another, so the processor can
 // wait for several of them (each a likely cache miss) at once.
 func (r *Reader) parseChunk(c *chunk, v *Validator, m *charMasks) {
-	m.build(c.data, r.sc.sep)
+	m.start(c.data, r.sc.sep) // cutLine builds the masks as it goes, nextFields all of them
 	sc := scanner{buf: c.data, w: len(c.data), eof: c.last, sep: r.sc.sep, nfields: r.nfields, lazy: true, masks: m}
 	var f Fields
 	fast := r.nfields <= cutMax
@@ -329,6 +329,7 @@ func (r *Reader) parseChunk(c *chunk, v *Validator, m *charMasks) {
 // (noted in c); stop is true at the chunk's end (c.partial set for a row
 // that runs past it, c.err for one too long).
 func (r *Reader) nextFields(sc *scanner, f *Fields, c *chunk) (got, stop bool) {
+	sc.masks.buildAll()
 	err := sc.next()
 	if err == errPartial {
 		c.partial, c.tail = true, sc.r

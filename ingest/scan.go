@@ -521,6 +521,9 @@ func (s *scanner) cutLine(f *Fields, col *[numCols]int, nfields int) (bool, erro
 		if w > last || w<<6-a > maxRow {
 			return false, nil // no line end in the chunk, or too far
 		}
+		if w >= m.built {
+			m.extend(w)
+		}
 		keep := lo
 		nlw := m.nl[w] & lo
 		if nlw != 0 {
