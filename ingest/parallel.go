@@ -282,22 +282,22 @@ func (r *Reader) parseChunk(c *chunk, v *Validator, m *charMasks) {
 		// The usual row, a line without quotes or with sound ones, is
 		// found and cut by cutLine; any other by next and the cuts after
 		// it, which decide as they did before cutLine.
-		if ok, err := false, error(nil); fast {
-			if ok, err = sc.cutLine(&f, &r.col, r.nfields); ok && err != nil {
-				c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: err})
+		cut, err := false, error(nil)
+		if fast {
+			cut, err = sc.cutLine(&f, &r.col, r.nfields)
+		}
+		if cut && err != nil {
+			c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: err})
+			continue
+		}
+		if !cut {
+			got, stop := r.nextFields(&sc, &f, c)
+			if stop {
+				break
+			}
+			if !got {
 				continue
 			}
-			if !ok {
-				if got, stop := r.nextFields(&sc, &f, c); stop {
-					break
-				} else if !got {
-					continue
-				}
-			}
-		} else if got, stop := r.nextFields(&sc, &f, c); stop {
-			break
-		} else if !got {
-			continue
 		}
 		c.recs = append(c.recs, ur.Record{})
 		num, cc, col, err := v.check(&f, &c.recs[len(c.recs)-1])
