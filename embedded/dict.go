@@ -200,6 +200,15 @@ func (x *orgIndex) get(o ur.Org) (uint64, bool) {
 	return 0, false
 }
 
+// touch reads o's home slot, for AddBatch to wait for it with others; it
+// returns what it read, for the caller to keep.
+func (x *orgIndex) touch(o ur.Org) uint32 {
+	if len(x.slots) == 0 {
+		return 0
+	}
+	return x.slots[orgHome(o, uint64(len(x.slots)-1))].i
+}
+
 // add numbers o, which get did not find.
 func (x *orgIndex) add(o ur.Org) uint64 {
 	if 2*(x.n+1) > uint64(len(x.slots)) {

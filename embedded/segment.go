@@ -106,7 +106,19 @@ func (s *segWriter) add(r *ur.Record, sub, cc uint32) error {
 		b = binary.AppendUvarint(b, i)
 		b = binary.AppendUvarint(b, uint64(r.Org))
 	}
-	if i, ok := s.sub(r.Subscriber, sub); ok {
+	// A subscriber or cost centre with an id is found by it (see
+	// newEntry), written out here: a call copied the pseudonym a row. An
+	// id is trusted to stand for its value alone, and a value to have no
+	// other id: checking the pseudonym costs another cache miss a row.
+	var si uint64
+	var found bool
+	if sub != 0 {
+		j := s.bySub.get(sub)
+		si, found = uint64(j)-1, j != 0
+	} else {
+		si, found = s.subs.get(r.Subscriber)
+	}
+	if i, ok := si, found; ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
 		i, byID, ok := newEntry(&s.nsubs, &s.bySub, sub)
@@ -119,7 +131,13 @@ func (s *segWriter) add(r *ur.Record, sub, cc uint32) error {
 		b = binary.AppendUvarint(b, i)
 		b = append(b, r.Subscriber[:]...)
 	}
-	if i, ok := s.costCentre(r.CostCentre, cc); ok {
+	if cc != 0 {
+		j := s.byCC.get(cc)
+		si, found = uint64(j)-1, j != 0
+	} else {
+		si, found = s.costCentre(r.CostCentre, 0)
+	}
+	if i, ok := si, found; ok {
 		b = binary.AppendUvarint(b, i)
 	} else {
 		i, byID, ok := newEntry(&s.nccs, &s.byCC, cc)
@@ -157,19 +175,10 @@ func (s *segWriter) flush() error {
 // centres, which its run ids could not index.
 var errDictFull = errors.New("more than 2^32-2 distinct subscribers or cost centres in a month")
 
-// sub looks up the segment's index of p, whose id in the caller's run is
-// id (0: none). An id is trusted to stand for p alone, and p to have no
-// other id: checking the pseudonym costs another cache miss a row.
-func (s *segWriter) sub(p ur.Pseudonym, id uint32) (uint64, bool) {
-	if id != 0 {
-		j := s.bySub.get(id)
-		return uint64(j) - 1, j != 0
-	}
-	return s.subs.get(p)
-}
-
-// costCentre is sub for a cost centre's name; without an id, it tries
-// ccCache before the dictionary.
+// costCentre looks up the segment's index of a cost centre's name, whose
+// id in the caller's run is id (0: none; without one it tries ccCache
+// before the dictionary). An id is trusted to stand for name alone, and
+// name to have no other id.
 func (s *segWriter) costCentre(name string, id uint32) (uint64, bool) {
 	if id != 0 {
 		j := s.byCC.get(id)

@@ -85,6 +85,8 @@ func BenchmarkCut(b *testing.B) {
 		})
 	})
 	b.Run("cutMasked", func(b *testing.B) { benchCutMasked(b, r, lines) })
+	b.Run("nextCutMasked", func(b *testing.B) { benchNextCutMasked(b, r, lines) })
+	b.Run("cutLine", func(b *testing.B) { benchCutLine(b, r, lines) })
 	b.Run("cutFields", func(b *testing.B) {
 		b.ReportMetric(float64(len(lines)), "rows/op")
 		var f Fields
@@ -130,6 +132,8 @@ func BenchmarkSplitQuoted(b *testing.B) {
 		})
 	})
 	b.Run("cutMasked", func(b *testing.B) { benchCutMasked(b, r, lines) })
+	b.Run("nextCutMasked", func(b *testing.B) { benchNextCutMasked(b, r, lines) })
+	b.Run("cutLine", func(b *testing.B) { benchCutLine(b, r, lines) })
 }
 
 // benchCutMasked is cutMasked on lines, the masks of their chunk built
@@ -150,6 +154,45 @@ func benchCutMasked(b *testing.B, r *Reader, lines [][]byte) {
 		for i, l := range lines {
 			sc.row, sc.rowStart, sc.quoted = l, starts[i], bytes.IndexByte(l, '"') >= 0
 			if ok, err := sc.cutMasked(&f, &r.col, r.nfields); !ok || err != nil {
+				b.Fatal("bad row")
+			}
+		}
+	})
+}
+
+// benchNextCutMasked is next and cutMasked on lines, the masks of their chunk
+// built each time, as a worker built them and cut its rows before cutLine.
+func benchNextCutMasked(b *testing.B, r *Reader, lines [][]byte) {
+	b.ReportMetric(float64(len(lines)), "rows/op")
+	buf := append(bytes.Join(lines, []byte("\n")), '\n')
+	var f Fields
+	var m charMasks
+	cpuMetric(b, func() {
+		m.build(buf, ',')
+		sc := scanner{sep: ',', buf: buf, w: len(buf), nfields: r.nfields, lazy: true, masks: &m}
+		for range lines {
+			if err := sc.next(); err != nil {
+				b.Fatal(err)
+			}
+			if ok, err := sc.cutMasked(&f, &r.col, r.nfields); !ok || err != nil {
+				b.Fatal("bad row")
+			}
+		}
+	})
+}
+
+// benchCutLine is cutLine on lines, the masks of their chunk built each
+// time, as a worker builds them: it finds each row and cuts it.
+func benchCutLine(b *testing.B, r *Reader, lines [][]byte) {
+	b.ReportMetric(float64(len(lines)), "rows/op")
+	buf := append(bytes.Join(lines, []byte("\n")), '\n')
+	var f Fields
+	var m charMasks
+	cpuMetric(b, func() {
+		m.build(buf, ',')
+		sc := scanner{sep: ',', buf: buf, w: len(buf), nfields: r.nfields, lazy: true, masks: &m}
+		for range lines {
+			if ok, err := sc.cutLine(&f, &r.col, r.nfields); !ok || err != nil {
 				b.Fatal("bad row")
 			}
 		}
@@ -253,4 +296,88 @@ func checkCutMasked(t *testing.T, row string, keep uint16, nfields, pad int) {
 			}
 		}
 	}
+}
+
+// FuzzCutLine holds cutLine to next and cutMasked, the way parseChunk took
+// before it: over a chunk of any bytes, each row that cutLine takes, next
+// takes too, with the same line numbers, and cutMasked cuts it into the
+// same kept fields or finds the same wrong field count; a row cutLine
+// leaves, it leaves untouched.
+func FuzzCutLine(f *testing.F) {
+	for _, s := range []string{
+		"a,b,c\nd,e,f\n", "a,\"b,c\",d\r\n\"x\"\"y\",,\r\n", "\n\r\na,b\n", "a,b\"c,d\n\"a,b\nc\",d,e\n",
+		"9,+47,\"Salg, Oslo\",2026-10-01T10:00:00Z\r\n,,,\n", "\"a\"\r\n", "a,b,c", "\"\"\"\",a,b\n",
+		strings.Repeat("x", 62) + "\"a\"\r\nb,c,d\n", strings.Repeat("x,", 40) + "\n",
+	} {
+		f.Add(s, uint16(0b101), uint8(3), uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, chunk string, keep uint16, nf, pad uint8) {
+		nfields := int(nf%12) + 1
+		var col [numCols]int
+		c := 0
+		for i := range nfields {
+			if keep&(1<<i) != 0 && c < numCols {
+				col[c] = i
+				c++
+			}
+		}
+		for ; c < numCols; c++ {
+			col[c] = -1
+		}
+		// pad places the chunk's rows at other offsets of the masks' words.
+		buf := []byte(strings.Repeat("\n", int(pad%70)) + chunk)
+		// The slow scanner's masks are built whole; the fast one's a word
+		// at a time as cutLine reads them, as a worker builds them, but
+		// for the size of the window.
+		var m, lazy charMasks
+		m.build(buf, ',')
+		lazy.start(buf, ',')
+		lazy.window = 1
+		eof := pad&0x80 != 0
+		slow := scanner{sep: ',', buf: buf, w: len(buf), eof: eof, nfields: nfields, lazy: true, masks: &m}
+		fast := slow
+		fast.masks = &lazy
+		for {
+			var got, want Fields
+			before := fast
+			ok, err := fast.cutLine(&got, &col, nfields)
+			if !ok {
+				if fast.r != before.r || fast.line != before.line || fast.rows != before.rows {
+					t.Fatalf("cutLine leaves the row at %d, and moves on to %d", before.r, fast.r)
+				}
+				lazy.buildAll() // as nextFields does
+				if fast.next() != nil {
+					break
+				}
+				if slow.next() != nil {
+					t.Fatal("next takes a row in one scanner only")
+				}
+				continue
+			}
+			if serr := slow.next(); serr != nil {
+				t.Fatalf("cutLine takes the row at %d, next refuses it: %v", before.r, serr)
+			}
+			if slow.bad {
+				t.Fatalf("cutLine takes the row at %d, next finds its quoting broken", before.r)
+			}
+			sok, serr := slow.cutMasked(&want, &col, nfields)
+			if !sok {
+				t.Fatalf("cutLine takes %q, cutMasked leaves it", slow.row)
+			}
+			if fast.r != slow.r || fast.line != slow.line || fast.rowLine != slow.rowLine || fast.rows != slow.rows || fast.rowStart != slow.rowStart ||
+				string(fast.row) != string(slow.row) || fast.quoted != slow.quoted || fast.badField != slow.badField {
+				t.Fatalf("cutLine's row %q at %d (line %d), next's %q at %d (line %d)", fast.row, fast.r, fast.line, slow.row, slow.r, slow.line)
+			}
+			if err != serr {
+				t.Fatalf("%q: cutLine %v, cutMasked %v", fast.row, err, serr)
+			}
+			if err == nil {
+				for c := range got {
+					if string(got[c]) != string(want[c]) || (got[c] == nil) != (want[c] == nil) {
+						t.Fatalf("%q: column %d: cutLine %q, cutMasked %q", fast.row, c, got[c], want[c])
+					}
+				}
+			}
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	ur "usagereport"
+	"usagereport/fixtures"
 )
 
 // FuzzScanner compares the buffer scanner with encoding/csv, the
@@ -264,4 +266,37 @@ func BenchmarkDigest(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
+}
+
+// TestReadAllMatchesReadOnBrokenRows is FuzzReadAllMatchesRead's check on
+// a generated file with bad values and bad quoting of every kind, quoted
+// line ends, blank lines and a last row without a line end, with LF and
+// with CRLF line ends, in chunks of the usual size and of small ones.
+func TestReadAllMatchesReadOnBrokenRows(t *testing.T) {
+	rows := 40_000
+	if testing.Short() {
+		rows = 4_000
+	}
+	var gen bytes.Buffer
+	if err := fixtures.Generate(context.Background(), &gen, fixtures.Config{Rows: rows, Seed: 21, BadRows: rows / 100}); err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := fixtures.BreakQuoting(gen.Bytes(), rows/100, rows/1000, 21)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.Replace(data, []byte("\n"), []byte("\n\n"), 3)
+	data = bytes.TrimSuffix(data, []byte("\n"))
+	for name, file := range map[string][]byte{"LF": data, "CRLF": bytes.ReplaceAll(data, []byte("\n"), []byte("\r\n"))} {
+		seq := readBoth(t, string(file), 0)
+		if len(seq.Rejs) < rows/60 || len(seq.Recs) < rows*9/10 {
+			t.Fatalf("%s: %d records, %d rejections: the generator changed?", name, len(seq.Recs), len(seq.Rejs))
+		}
+		for _, chunk := range []int{chunkSize, 4 << 10} {
+			par := readBoth(t, string(file), chunk)
+			if diff := cmp.Diff(seq, par, cmp.Comparer(func(a, b error) bool { return a.Error() == b.Error() })); diff != "" {
+				t.Errorf("%s, chunks of %d: Read and ReadAll differ (-Read +ReadAll):\n%s", name, chunk, diff)
+			}
+		}
+	}
 }

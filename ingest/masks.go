@@ -12,21 +12,67 @@ import "math/bits"
 // its separators).
 type charMasks struct {
 	nl, quote, sep []uint64
+	// A worker builds a chunk's masks a window at a time, just ahead of
+	// the rows it cuts (see start and extend), so that the bytes it marks
+	// are still in the cache when it cuts and checks their rows: marked
+	// all at once, a chunk and its masks (700 KiB) pushed the validator's
+	// memos out of the cache before the first row was cut.
+	data   []byte
+	sepc   byte
+	built  int // words of nl, quote and sep built
+	window int // words extend builds at a time; 0 for maskWindow (tests make it small)
 }
+
+// maskWindow is how many words extend builds at a time: 32 KiB of input.
+const maskWindow = 512
 
 // build marks data's bytes, for separator sep.
 func (m *charMasks) build(data []byte, sep byte) {
+	m.start(data, sep)
+	m.buildAll()
+}
+
+// start makes room to mark data's bytes, for separator sep, and marks
+// none yet: extend and buildAll do.
+func (m *charMasks) start(data []byte, sep byte) {
 	words := (len(data) + 63) / 64
 	m.nl = grow(m.nl, words)
 	m.quote = grow(m.quote, words)
 	m.sep = grow(m.sep, words)
-	full := len(data) / 64
-	maskBlocks(data[:full*64], sep, m.nl, m.quote, m.sep)
-	if full == words {
+	m.data, m.sepc, m.built = data, sep, 0
+}
+
+// extend builds the masks' words from the first not built to at least
+// word w (one before the end at most), a window or more of them.
+func (m *charMasks) extend(w int) {
+	win := m.window
+	if win == 0 {
+		win = maskWindow
+	}
+	m.buildTo(min(max(w+1, m.built+win), len(m.nl)))
+}
+
+// buildAll builds every word of the masks.
+func (m *charMasks) buildAll() { m.buildTo(len(m.nl)) }
+
+// buildTo builds the masks' words up to word to (excluded).
+func (m *charMasks) buildTo(to int) {
+	from := m.built
+	if to <= from {
 		return
 	}
+	m.built = to
+	full := min(to, len(m.data)/64) // whole blocks of 64 bytes
+	if full > from {
+		maskBlocks(m.data[from*64:full*64], m.sepc, m.nl[from:full], m.quote[from:full], m.sep[from:full])
+	}
+	if full == to {
+		return
+	}
+	// The last word, of fewer bytes.
+	sep := m.sepc
 	var nl, quote, sp uint64
-	for k, c := range data[full*64:] {
+	for k, c := range m.data[full*64:] {
 		bit := uint64(1) << k
 		switch c {
 		case '\n':

@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"bytes"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -32,6 +34,18 @@ func FuzzMasks(f *testing.F) {
 			if i < full && (g.nl[w]&bit != 0) != (c == '\n') || i < full && (g.quote[w]&bit != 0) != (c == '"') || i < full && (g.sep[w]&bit != 0) != (c == sep) {
 				t.Fatalf("byte %d (%q): maskBlocksGo wrong", i, c)
 			}
+		}
+		// Built a window at a time, as a worker builds them, over masks
+		// that held another chunk's.
+		var x charMasks
+		x.build(bytes.Repeat([]byte{'\n'}, len(data)+64), sep)
+		x.start(data, sep)
+		x.window = int(sep%3) + 1
+		for w := 0; w < len(m.nl); w = x.built {
+			x.extend(w)
+		}
+		if !slices.Equal(x.nl, m.nl) || !slices.Equal(x.quote, m.quote) || !slices.Equal(x.sep, m.sep) {
+			t.Fatalf("masks built a window at a time differ from those built whole")
 		}
 		if rem := len(data) % 64; rem > 0 {
 			last := len(m.nl) - 1

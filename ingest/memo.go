@@ -100,7 +100,10 @@ func (m *orgMemo) parse(b []byte) (ur.Org, bool) {
 // ccMemo remembers the interned names and ids of the cost centres a
 // worker saw last: ccNames.get hashes every byte of the name and follows
 // two pointers to compare it, where this hashes two words of it and
-// compares once.
+// compares once. 1,024 entries (24 KiB): 4,096 remembered more of our
+// generator's 1,500 cost centres, and cost more in cache misses than the
+// lookups they spared (perf: ccMemo.get and ccNames.find 3.6 + 0.7 % of
+// the ingest, against 2.0 + 1.0 %).
 type ccMemo [1 << 10]struct {
 	name string
 	id   uint32 // 0 for none

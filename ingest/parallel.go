@@ -274,38 +274,30 @@ func withLine(err error, line int) error { return lineError{line, err} }
 // own: its lookups do not depend on one another, so the processor can
 // wait for several of them (each a likely cache miss) at once.
 func (r *Reader) parseChunk(c *chunk, v *Validator, m *charMasks) {
-	m.build(c.data, r.sc.sep)
+	m.start(c.data, r.sc.sep) // cutLine builds the masks as it goes, nextFields all of them
 	sc := scanner{buf: c.data, w: len(c.data), eof: c.last, sep: r.sc.sep, nfields: r.nfields, lazy: true, masks: m}
 	var f Fields
+	fast := r.nfields <= cutMax
 	for {
-		err := sc.next()
-		if err == errPartial {
-			c.partial, c.tail = true, sc.r
-			break
+		// The usual row, a line without quotes or with sound ones, is
+		// found and cut by cutLine; any other by next and the cuts after
+		// it, which decide as they did before cutLine.
+		cut, err := false, error(nil)
+		if fast {
+			cut, err = sc.cutLine(&f, &r.col, r.nfields)
 		}
-		if err == ErrRowTooLong {
-			c.err, c.errLine = err, sc.line
+		if cut && err != nil {
+			c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: err})
+			continue
 		}
-		if err != nil {
-			break // else io.EOF: the chunk ends with a row
-		}
-		if !sc.bad && r.nfields <= cutMax {
-			// The usual rows, without quotes or with sound ones on one
-			// line: fields cut in place.
-			if ok, err := sc.cutMasked(&f, &r.col, r.nfields); err != nil {
-				c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: err})
-				continue
-			} else if !ok && !r.splitFields(&sc, &f, c) {
-				if c.partial {
-					break
-				}
-				continue
-			}
-		} else if !r.splitFields(&sc, &f, c) {
-			if c.partial {
+		if !cut {
+			got, stop := r.nextFields(&sc, &f, c)
+			if stop {
 				break
 			}
-			continue
+			if !got {
+				continue
+			}
 		}
 		c.recs = append(c.recs, ur.Record{})
 		num, cc, col, err := v.check(&f, &c.recs[len(c.recs)-1])
@@ -330,6 +322,39 @@ func (r *Reader) parseChunk(c *chunk, v *Validator, m *charMasks) {
 	c.rows, c.lines = sc.rows, sc.line
 	clear(c.nums) // numbers are not kept beyond their use
 	c.nums = c.nums[:0]
+}
+
+// nextFields is parseChunk's way for a row that cutLine leaves: it finds
+// the next row with next and fills f. got is false for a row rejected
+// (noted in c); stop is true at the chunk's end (c.partial set for a row
+// that runs past it, c.err for one too long).
+func (r *Reader) nextFields(sc *scanner, f *Fields, c *chunk) (got, stop bool) {
+	sc.masks.buildAll()
+	err := sc.next()
+	if err == errPartial {
+		c.partial, c.tail = true, sc.r
+		return false, true
+	}
+	if err == ErrRowTooLong {
+		c.err, c.errLine = err, sc.line
+	}
+	if err != nil {
+		return false, true // else io.EOF: the chunk ends with a row
+	}
+	if !sc.bad && r.nfields <= cutMax {
+		// The rows without quotes or with sound ones on one line: fields
+		// cut in place.
+		if ok, err := sc.cutMasked(f, &r.col, r.nfields); err != nil {
+			c.rejs = append(c.rejs, Rejection{File: r.name, Line: sc.rowLine, Err: err})
+			return false, false
+		} else if ok {
+			return true, false
+		}
+	}
+	if !r.splitFields(sc, f, c) {
+		return false, c.partial
+	}
+	return true, false
 }
 
 // splitFields is parseChunk's way for a row with quotes (or of more than

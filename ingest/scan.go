@@ -46,6 +46,11 @@ type scanner struct {
 	fields   [][]byte
 	scratch  []byte
 	ends     [cutMax]uint32 // see cutFields
+	// lineEnds is ends for cutLine, one place on: lineEnds[k+1] is the
+	// end of field k, and lineEnds[0], ^0, the end of the field before
+	// the first (its start less one, wrapping). Room is left for the 8
+	// ends cutLine stores at a time past the last.
+	lineEnds [cutMax + 9]uint32
 	// masks, when set, mark buf's line ends, quotes and separators (see
 	// charMasks): only for a scanner over all its input (a chunk), whose
 	// buffer never moves.
@@ -481,4 +486,162 @@ func (s *scanner) unescape(fb []byte) []byte {
 		s.scratch = append(s.scratch, fb[:i+1]...)
 		fb = fb[i+2:]
 	}
+}
+
+// cutLine is next and cutMasked in one walk over the masks' words, for the
+// usual row of a chunk: a whole line, not blank and within maxRow, whose
+// quoting cutMasked accepts (no quote, or quoted fields that close on the
+// line). next finds the line end, then whether the line holds a quote,
+// then cutMasked reads the same words again for the separators: three
+// walks, each ending at a word that varies from row to row, and so a
+// mispredicted branch each.
+//
+// With true it has taken the row, as next would have, and filled f as
+// cutMasked would have, or it returns ErrFieldCount, as cutMasked does.
+// With false it has changed nothing but scratch space: the row is for next
+// and cutMasked (or split) to decide, as before. It never takes a row that
+// they would take otherwise.
+func (s *scanner) cutLine(f *Fields, col *[numCols]int, nfields int) (bool, error) {
+	a := s.r
+	if a >= s.w {
+		return false, nil
+	}
+	m := s.masks
+	ends := &s.lineEnds
+	ends[0] = ^uint32(0)
+	n := 0
+	w, last := a>>6, (s.w-1)>>6
+	lo := ^uint64(0) << (a & 63)   // the row's bits of word w
+	start := uint64(1) << (a & 63) // the row's first byte, in word w
+	var inside uint64              // all ones after an odd number of quotes
+	var prevSep, prevClose uint64  // bit 0: the last word's bit 63 was a separator outside quotes / a closing quote
+	var esc, quotes uint64         // a doubled quote; every quote of the row
+	e := 0                         // the line end
+	for {
+		if w > last || w<<6-a > maxRow {
+			return false, nil // no line end in the chunk, or too far
+		}
+		if w >= m.built {
+			m.extend(w)
+		}
+		keep := lo
+		nlw := m.nl[w] & lo
+		if nlw != 0 {
+			e = w<<6 + bits.TrailingZeros64(nlw)
+			end := nlw & -nlw // the line end's bit
+			if e > a && s.buf[e-1] == '\r' {
+				if e&63 == 0 {
+					// The \r is the last word's: rare, and for next.
+					return false, nil
+				}
+				end >>= 1
+			}
+			keep &= end - 1
+		}
+		q := m.quote[w] & keep
+		sp := m.sep[w] & keep
+		if q|inside|prevClose != 0 {
+			// As in cutMasked.
+			px := prefixXor(q) ^ inside
+			sp &^= px
+			open, cls := q&px, q&^px
+			if open&^(sp<<1|prevSep|cls<<1|prevClose|start) != 0 {
+				return false, nil
+			}
+			follows := (cls<<1 | prevClose) & keep
+			if follows&^(sp|open) != 0 {
+				return false, nil
+			}
+			esc |= (cls<<1 | prevClose) & open
+			quotes |= q
+			prevClose = cls >> 63
+			inside = -(px >> 63)
+		} else {
+			prevClose = 0
+		}
+		prevSep = sp >> 63
+		// The separators' offsets, 8 at a time without a branch: a word
+		// holds some 5 of them, and a loop that ends after each would
+		// mispredict its end nearly every word.
+		base := uint32(w<<6 - a)
+		cnt := bits.OnesCount64(sp)
+		for j := n; sp != 0; j += 8 {
+			k := j & (cutMax - 1)
+			ends[k+1] = base + uint32(bits.TrailingZeros64(sp))
+			sp &= sp - 1
+			ends[k+2] = base + uint32(bits.TrailingZeros64(sp))
+			sp &= sp - 1
+			ends[k+3] = base + uint32(bits.TrailingZeros64(sp))
+			sp &= sp - 1
+			ends[k+4] = base + uint32(bits.TrailingZeros64(sp))
+			sp &= sp - 1
+			ends[k+5] = base + uint32(bits.TrailingZeros64(sp))
+			sp &= sp - 1
+			ends[k+6] = base + uint32(bits.TrailingZeros64(sp))
+			sp &= sp - 1
+			ends[k+7] = base + uint32(bits.TrailingZeros64(sp))
+			sp &= sp - 1
+			ends[k+8] = base + uint32(bits.TrailingZeros64(sp))
+			sp &= sp - 1
+		}
+		n += cnt
+		if nlw != 0 {
+			break
+		}
+		w++
+		lo, start = ^uint64(0), 0
+	}
+	if inside != 0 || e-a > maxRow || e >= s.w {
+		return false, nil // a field runs past the line; a row too long
+	}
+	b := e
+	if b > a && s.buf[b-1] == '\r' {
+		b--
+	}
+	if b == a {
+		return false, nil // a blank line
+	}
+	// The row is taken, as next takes it.
+	row := s.buf[a:b]
+	s.rowStart, s.rowLine = a, s.line+1
+	s.line++
+	s.r = e + 1
+	s.row, s.quoted, s.bad, s.badField, s.unsure = row, quotes != 0, false, 0, false
+	s.rows++
+	ends[n&(cutMax-1)+1] = uint32(len(row))
+	n++
+	if n != nfields {
+		return true, ErrFieldCount
+	}
+	if quotes == 0 { // the usual row: no field to unquote
+		for c, i := range col {
+			if i < 0 {
+				f[c] = nil
+				continue
+			}
+			k := i & (cutMax - 1)
+			f[c] = row[ends[k]+1 : ends[k+1]]
+		}
+		return true, nil
+	}
+	if esc != 0 {
+		s.scratch = s.scratch[:0]
+	}
+	escaped := esc != 0
+	for c, i := range col {
+		if i < 0 {
+			f[c] = nil
+			continue
+		}
+		k := i & (cutMax - 1)
+		fb := row[ends[k]+1 : ends[k+1]]
+		if len(fb) > 0 && fb[0] == '"' {
+			fb = fb[1 : len(fb)-1]
+			if escaped && bytes.IndexByte(fb, '"') >= 0 {
+				fb = s.unescape(fb)
+			}
+		}
+		f[c] = fb
+	}
+	return true, nil
 }
