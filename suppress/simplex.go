@@ -94,19 +94,18 @@ func (t *tableau) phase1(a [][]float64, b []float64, n int) error {
 		if b[i] < 0 {
 			sign = -1
 		}
-		for j := range n {
-			r[j] = sign * a[i][j]
+		// Minimise the sum of the artificial variables: the reduced
+		// cost of a structural column is minus the sum of its entries
+		// (summed row after row, as the rows are made).
+		ai, cost := a[i][:n], t.cost[:n+1]
+		for j, v := range ai {
+			v *= sign
+			r[j] = v
+			cost[j] -= v
 		}
 		r[n] = sign * b[i]
+		cost[n] -= r[n]
 		t.basis[i] = n + i
-	}
-	// Minimise the sum of the artificial variables: the reduced cost of a
-	// structural column is minus the sum of its entries.
-	for i := range m {
-		r := t.row(i)
-		for j := range n + 1 {
-			t.cost[j] -= r[j]
-		}
 	}
 	if err := t.run(); err != nil {
 		return err
@@ -214,12 +213,14 @@ func (t *tableau) run() error {
 		// changes: those with a non-zero entry in column s.
 		r := -1
 		var ratio float64
-		hit := t.hit[:0]
+		hit := grow(&t.hit, t.m)
+		nh := 0
 		for i := range t.m {
 			row := t.t[i*w : (i+1)*w : (i+1)*w]
 			v := row[s]
+			hit[nh] = i
 			if v != 0 {
-				hit = append(hit, i)
+				nh++ // without a branch
 			}
 			if v <= simplexTol {
 				continue
@@ -229,7 +230,7 @@ func (t *tableau) run() error {
 				r, ratio = i, q
 			}
 		}
-		t.hit = hit
+		hit = hit[:nh]
 		if r < 0 {
 			return errUnbounded
 		}
