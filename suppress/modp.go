@@ -1,5 +1,7 @@
 package suppress
 
+import "math/bits"
+
 // Rank selection modulo a prime: which equations are independent.
 
 // reduceBy subtracts from v, modulo the prime, the multiples of the basis
@@ -13,17 +15,20 @@ func reduceBy(v []uint64, basis [][]uint64, pivots []int) int {
 		p := pivots[k]
 		switch f := v[p]; f {
 		case 0:
+		// (Every entry, zeros of b included, which leave v's as they
+		// are: a loop without a branch on b's mostly unpredictable
+		// zeros.)
 		case 1:
-			for j := p; j < len(v); j++ {
-				if b[j] != 0 {
-					v[j] = subMod(v[j], b[j])
-				}
+			v, b := v[p:], b[p:len(v)]
+			for j, x := range v {
+				// subMod(x, b[j]), with the modulus added back by mask
+				d, borrow := bits.Sub64(x, b[j], 0)
+				v[j] = d + modulus&-borrow
 			}
 		case modulus - 1:
-			for j := p; j < len(v); j++ {
-				if b[j] != 0 {
-					v[j] = addMod(v[j], b[j])
-				}
+			v, b := v[p:], b[p:len(v)]
+			for j, x := range v {
+				v[j] = addMod(x, b[j])
 			}
 		default:
 			for j := p; j < len(v); j++ {
