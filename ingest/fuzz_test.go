@@ -300,3 +300,34 @@ func TestReadAllMatchesReadOnBrokenRows(t *testing.T) {
 		}
 	}
 }
+
+// TestReadAllCarriedRows holds ReadAll to Read on a file where many small
+// chunks begin inside a quoted line end, so that the consumer parses them
+// again from the unfinished row carried over (consume's carry). Run under
+// the race detector (scripts/test does, for this test), it also checks
+// that the chunk's bytes are copied before the chunk goes back to the
+// pool, where the producer may take it and read into it.
+func TestReadAllCarriedRows(t *testing.T) {
+	rows := 6_000
+	var gen bytes.Buffer
+	if err := fixtures.Generate(context.Background(), &gen, fixtures.Config{Rows: rows, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	data, broken, err := fixtures.BreakQuoting(gen.Bytes(), 0, rows/2, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(broken.MultiLine) < rows/4 {
+		t.Fatalf("%d rows with a quoted line end: the fixtures changed?", len(broken.MultiLine))
+	}
+	seq := readBoth(t, string(data), 0)
+	if len(seq.Recs) < rows*9/10 {
+		t.Fatalf("%d records of %d rows: the fixtures changed?", len(seq.Recs), rows)
+	}
+	for _, chunk := range []int{300, 1 << 10} {
+		par := readBoth(t, string(data), chunk)
+		if diff := cmp.Diff(seq, par, cmp.Comparer(func(a, b error) bool { return a.Error() == b.Error() })); diff != "" {
+			t.Errorf("chunks of %d: Read and ReadAll differ (-Read +ReadAll):\n%s", chunk, diff)
+		}
+	}
+}

@@ -142,8 +142,11 @@ func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Po
 			if v == nil {
 				v = r.v.clone()
 			}
+			// The new chunk copies c's bytes before c goes back to the
+			// pool, where the producer may take it and read into it.
+			again := &chunk{data: append(carry, c.data...), last: c.last}
 			pool.Put(c)
-			c = &chunk{data: append(carry, c.data...), last: c.last}
+			c = again
 			r.parseChunk(c, v, &m)
 		}
 		for i := range c.rejs {
