@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -41,8 +42,9 @@ import (
 // chunks read ahead stay a few times mapWindow.
 const mapWindow = 4 << 20
 
-// ErrFileChanged refuses a file that shrank while it was read.
-var ErrFileChanged = errors.New("the file shrank or changed while it was read; ingest it again once it is complete")
+// ErrFileChanged refuses a file that was written to while it was read
+// (mapped): one still being exported, or truncated.
+var ErrFileChanged = errors.New("the file changed while it was read; ingest it again once it is complete")
 
 // FileSource is GzipLimit(f, ratio) for an open file, calling progress
 // (unless nil) with the count of each run of bytes read. File maps a
@@ -58,6 +60,7 @@ func FileSource(f *os.File, ratio float64, progress func(n int64)) io.Reader {
 type mappedFile struct {
 	f        *os.File
 	size     int64 // the file's size when opened: what is read
+	mtime    time.Time
 	off      int64 // bytes read so far through Read
 	window   int   // mapWindow; tests make it small
 	progress func(n int64)
@@ -121,7 +124,7 @@ func mapSource(src io.Reader) *mappedFile {
 	}
 	munmapFile(b)
 	adviseSequential(f)
-	return &mappedFile{f: f, size: fi.Size(), window: mapWindow, progress: cr.onRead, mmap: mmapFile, live: make(map[*window]struct{})}
+	return &mappedFile{f: f, size: fi.Size(), mtime: fi.ModTime(), window: mapWindow, progress: cr.onRead, mmap: mmapFile, live: make(map[*window]struct{})}
 }
 
 // Read reads the file with pread, for the header and for Reader.Read.
@@ -302,6 +305,11 @@ func (r *Reader) cutMapped(ctx context.Context, jobs, order chan<- *chunk, pool 
 			m.report(end - hashed)
 			hashed = end
 		}
+		if end == m.size {
+			if err := m.unchanged(); err != nil {
+				return err
+			}
+		}
 		c := newChunk(pool, 0)
 		c.data, c.last = data, end == m.size
 		if w != nil {
@@ -326,6 +334,21 @@ func (r *Reader) cutMapped(ctx context.Context, jobs, order chan<- *chunk, pool 
 		}
 		pos, size = end, r.baseChunk()
 	}
+}
+
+// unchanged checks, once the whole file is read, that it was not written
+// to meanwhile: a file that grew (still being exported) would otherwise
+// be stored cut at its size when opened, and one rewritten in place or
+// shrunk within its last page would go unnoticed.
+func (m *mappedFile) unchanged() error {
+	fi, err := m.f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() != m.size || !fi.ModTime().Equal(m.mtime) {
+		return ErrFileChanged
+	}
+	return nil
 }
 
 // next lets go of w and returns a window of the file from off, n bytes or

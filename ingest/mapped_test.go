@@ -303,7 +303,8 @@ func TestFileSourceProgress(t *testing.T) {
 }
 
 // TestMappedFileShrinks truncates a file while it is read: the fault is
-// caught, the file refused with an error that names it and nothing of
+// caught (or, cut within its last page or grown, the change is seen at
+// its end), the file refused with an error that names it and nothing of
 // its rows, nothing is stored, and the next file goes in as ever.
 func TestMappedFileShrinks(t *testing.T) {
 	var b strings.Builder
@@ -312,8 +313,15 @@ func TestMappedFileShrinks(t *testing.T) {
 		b.WriteString(rowWith(9, fmt.Sprint(i)) + "\n")
 	}
 	data := b.String()
-	for _, to := range []int64{0, 300 << 10, int64(len(data)) - 5000} {
-		t.Run(fmt.Sprint(to), func(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		to   int64 // the size the file is cut to, or -1 to grow it
+	}{
+		{"emptied", 0}, {"cut in the window read", 300 << 10}, {"cut near its end", int64(len(data)) - 5000},
+		{"cut in the last page", int64(len(data)) - 1}, {"grown", -1},
+	} {
+		to := tc.to
+		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			st, err := embedded.Open(ctx, t.TempDir(), nil)
 			if err != nil {
@@ -329,7 +337,9 @@ func TestMappedFileShrinks(t *testing.T) {
 			r.mapped.afterChunk = func(end int64) {
 				if !truncated && end > min(to+1, 300<<10) {
 					truncated = true
-					if err := os.Truncate(path, to); err != nil {
+					if to < 0 {
+						appendTo(t, path, rowWith(9, "4001")+"\n")
+					} else if err := os.Truncate(path, to); err != nil {
 						t.Error(err)
 					}
 				}
@@ -359,6 +369,18 @@ func TestMappedFileShrinks(t *testing.T) {
 				t.Errorf("ledger: %+v, %v", files, err)
 			}
 		})
+	}
+}
+
+func appendTo(t *testing.T, path, rows string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(rows); err != nil {
+		t.Fatal(err)
 	}
 }
 
