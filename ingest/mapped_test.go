@@ -1,3 +1,5 @@
+//go:build linux
+
 package ingest
 
 import (
@@ -15,6 +17,8 @@ import (
 	ur "usagereport"
 	"usagereport/embedded"
 )
+
+// The mapped reader exists on Linux only (canMap).
 
 // writeFile writes data to a file of its own and opens it.
 func writeFile(t testing.TB, name, data string) (*os.File, string) {
