@@ -197,6 +197,22 @@ func TestMappedLargeFile(t *testing.T) {
 	}
 }
 
+// TestMappedRowTooLong: a line longer than 2 MiB refuses the file at its
+// line, mapped as read.
+func TestMappedRowTooLong(t *testing.T) {
+	data := header + goodRow + "\n" + strings.Repeat("x", 5<<19) + "\n" + goodRow + "\n"
+	want := readBoth(t, data, 0)
+	if !strings.Contains(want.FileErr, "export.csv:3:") {
+		t.Fatalf("Read: %q; want the file refused at line 3", want.FileErr)
+	}
+	for _, window := range []int{0, 4096, 3 << 20} {
+		got := readMapped(t, data, window, 0)
+		if got.FileErr != want.FileErr {
+			t.Errorf("window %d: %q; want %q", window, got.FileErr, want.FileErr)
+		}
+	}
+}
+
 // FuzzMappedMatchesRead compares the mapped reader with the row by row
 // one, with windows and chunks small enough that rows straddle them.
 func FuzzMappedMatchesRead(f *testing.F) {
