@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 )
 
 // DefaultMaxGzipRatio is the most a gzip input may expand, in decompressed
@@ -34,11 +35,17 @@ type countingReader struct {
 	r     io.Reader
 	ratio float64
 	n     int64
+	// file is r, when a FileSource; onRead is told of what is read.
+	file   *os.File
+	onRead func(n int64)
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.onRead != nil && n > 0 {
+		c.onRead(int64(n))
+	}
 	return n, err
 }
 

@@ -41,6 +41,11 @@ func File(ctx context.Context, st ur.Store, src io.Reader, name string, pseudo *
 	if err != nil {
 		return nil, err
 	}
+	return readFile(ctx, st, r, name)
+}
+
+// readFile is File once the header is read.
+func readFile(ctx context.Context, st ur.Store, r *Reader, name string) (res *Result, err error) {
 	f, err := beginFile(ctx, st, r, name)
 	if err != nil {
 		return nil, err

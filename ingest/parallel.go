@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 
@@ -57,6 +58,9 @@ type chunk struct {
 	partial bool
 	tail    int
 	stop    bool // the producer's: reading stopped at the chunk's start, for err
+	// win, for a mapped file, is the window data is a slice of: the
+	// consumer lets go of it when done with the chunk.
+	win *window
 	// touched keeps what the pseudonym cache's touch read, so that the
 	// reads stay.
 	touched uint64
@@ -96,6 +100,10 @@ func (r *Reader) readAll(ctx context.Context, add func(recs []ur.Record, subs, c
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		if r.mapped != nil {
+			r.produceMapped(ctx, jobs, order, pool)
+			return
+		}
 		r.produce(ctx, jobs, order, pool)
 	}()
 	for i := range workers {
@@ -106,9 +114,13 @@ func (r *Reader) readAll(ctx context.Context, add func(recs []ur.Record, subs, c
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			parse := r.parseChunk
+			if r.mapped != nil {
+				parse = r.parseMapped
+			}
 			var m charMasks
 			for c := range jobs {
-				r.parseChunk(c, v, &m)
+				parse(c, v, &m)
 				close(c.done)
 			}
 		}()
@@ -118,10 +130,19 @@ func (r *Reader) readAll(ctx context.Context, add func(recs []ur.Record, subs, c
 	for range order { // let the producer finish
 	}
 	wg.Wait()
+	if r.mapped != nil {
+		r.mapped.close()
+	}
 	return err
 }
 
-func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Pool, add func(recs []ur.Record, subs, ccs []uint32) error, reject func(*Rejection)) error {
+func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Pool, add func(recs []ur.Record, subs, ccs []uint32) error, reject func(*Rejection)) (err error) {
+	if r.mapped != nil {
+		// The consumer reads windows too: a carried row, and a chunk
+		// parsed again.
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer r.mapped.recoverFault(&err)
+	}
 	line := r.sc.line // lines before carry, or before the next chunk
 	var carry []byte  // an unfinished row and the lines after it, up to the next chunk
 	carryLines := 0   // lines in carry
@@ -136,16 +157,19 @@ func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Po
 		if c.stop {
 			return r.fileErr(withLine(c.err, line+carryLines+c.errLine))
 		}
+		win := c.win
 		if carry != nil {
 			// The worker took the chunk's start for a row start, and it
-			// is not: parse it again from the unfinished row.
+			// is not: parse it again from the unfinished row. (Its data
+			// is copied before it goes back to the pool, where the
+			// producer may take it and read into it.)
 			if v == nil {
 				v = r.v.clone()
 			}
 			// The new chunk copies c's bytes before c goes back to the
 			// pool, where the producer may take it and read into it.
 			again := &chunk{data: append(carry, c.data...), last: c.last}
-			pool.Put(c)
+			putChunk(pool, c)
 			c = again
 			r.parseChunk(c, v, &m)
 		}
@@ -168,7 +192,10 @@ func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Po
 			carry = bytes.Clone(c.data[c.tail:])
 			carryLines = bytes.Count(carry, []byte{'\n'})
 		}
-		pool.Put(c)
+		putChunk(pool, c)
+		if win != nil {
+			win.release()
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -191,14 +218,7 @@ func (r *Reader) produce(ctx context.Context, jobs, order chan<- *chunk, pool *s
 	eof := sc.eof
 	size := r.baseChunk()
 	for {
-		c, _ := pool.Get().(*chunk)
-		if c == nil {
-			c = &chunk{}
-		}
-		*c = chunk{data: c.data[:0], recs: c.recs[:0], ids: c.ids[:0], ccs: c.ccs[:0], nums: c.nums[:0], rejs: c.rejs[:0], done: make(chan struct{})}
-		if cap(c.data) < size {
-			c.data = make([]byte, 0, size)
-		}
+		c := newChunk(pool, size)
 		buf := append(c.data[:0], carry...)
 		var err error
 		for len(buf) < cap(buf) && !eof {
@@ -253,6 +273,29 @@ func (r *Reader) produce(ctx context.Context, jobs, order chan<- *chunk, pool *s
 		}
 		size = r.baseChunk()
 	}
+}
+
+// newChunk returns a chunk from pool, or a new one, emptied, with room
+// for size bytes of data.
+func newChunk(pool *sync.Pool, size int) *chunk {
+	c, _ := pool.Get().(*chunk)
+	if c == nil {
+		c = &chunk{}
+	}
+	*c = chunk{data: c.data[:0], recs: c.recs[:0], ids: c.ids[:0], ccs: c.ccs[:0], nums: c.nums[:0], rejs: c.rejs[:0], done: make(chan struct{})}
+	if cap(c.data) < size {
+		c.data = make([]byte, 0, size)
+	}
+	return c
+}
+
+// putChunk gives c back to pool, once the consumer is done with it. A mapped
+// chunk's data is a window's, not a buffer to read into.
+func putChunk(pool *sync.Pool, c *chunk) {
+	if c.win != nil {
+		c.data, c.win = nil, nil
+	}
+	pool.Put(c)
 }
 
 func (r *Reader) baseChunk() int {

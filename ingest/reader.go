@@ -53,6 +53,9 @@ type Reader struct {
 	digest  Digest // of the records read, by Read
 
 	chunkSize int // of ReadAll; 0 means chunkSize (tests make it small)
+	// mapped, for a plain regular file, is read through memory maps (see
+	// mappedFile); else src is read.
+	mapped *mappedFile
 }
 
 // hashReader hashes what it reads: the file's identity is the hash of its
@@ -71,12 +74,20 @@ func (h hashReader) Read(p []byte) (int, error) {
 // NewReader starts reading the file named name (for messages) from src:
 // it detects gzip by its magic bytes, skips a byte-order mark and reads the
 // header. A file without the required columns is refused with a *FileError.
+//
+// A FileSource of a plain regular file is mapped into memory, a window at
+// a time, rather than read (see mappedFile).
 func NewReader(src io.Reader, name string, pseudo *Pseudonymizer, oslo *Oslo) (*Reader, error) {
-	in, err := gunzip(src, name)
-	if err != nil {
-		return nil, err
-	}
 	r := &Reader{name: name, hash: sha256.New(), v: NewValidator(pseudo, oslo)}
+	var in io.Reader
+	if r.mapped = mapSource(src); r.mapped != nil {
+		in = r.mapped
+	} else {
+		var err error
+		if in, err = gunzip(src, name); err != nil {
+			return nil, err
+		}
+	}
 	r.sc = newScanner(hashReader{in, r.hash}, ',')
 	if err := r.readHeader(); err != nil {
 		return nil, err

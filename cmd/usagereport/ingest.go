@@ -96,7 +96,7 @@ func runIngest(ctx context.Context, e *Env, args []string) error {
 
 // inputOptions are how ingest opens its files.
 type inputOptions struct {
-	maxGzipRatio float64 // see ingest.GzipLimit
+	maxGzipRatio float64 // see ingest.FileSource
 	allowSpecial bool    // read FIFOs and devices, not only regular files
 }
 
@@ -159,7 +159,7 @@ func ingestPath(ctx context.Context, e *Env, st ur.Store, path string, in inputO
 	}
 	p := startProgress(e, name, size)
 	defer p.done()
-	src := ingest.GzipLimit(p.reader(f), in.maxGzipRatio)
+	src := ingest.FileSource(f, in.maxGzipRatio, p.add)
 	if prof == nil {
 		return ingest.File(ctx, st, src, name, pseudo, oslo)
 	}

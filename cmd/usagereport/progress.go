@@ -10,18 +10,6 @@ import (
 	"usagereport/internal/humansize"
 )
 
-// countingReader counts the bytes read through it, for progress.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
 // progress draws a one-line bar on a terminal while long work runs; it
 // draws nothing when Stderr is not a terminal. It shows a file's name and
 // how far it is read, or how many rows or organisations are done, never
@@ -130,9 +118,6 @@ func humanCount(n int64) string {
 	}
 	return fmt.Sprintf("%.1f M", float64(n)/1e6)
 }
-
-// reader wraps r so that what is read moves the bar.
-func (p *progress) reader(r io.Reader) io.Reader { return countingReader{r, &p.n} }
 
 // add counts n more bytes or units done.
 func (p *progress) add(n int64) { p.n.Add(n) }
