@@ -166,8 +166,6 @@ func (r *Reader) consume(ctx context.Context, order <-chan *chunk, pool *sync.Po
 			if v == nil {
 				v = r.v.clone()
 			}
-			// The new chunk copies c's bytes before c goes back to the
-			// pool, where the producer may take it and read into it.
 			again := &chunk{data: append(carry, c.data...), last: c.last}
 			putChunk(pool, c)
 			c = again
