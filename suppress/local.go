@@ -221,11 +221,6 @@ func (l *layout) intervalOf(cells []ur.Cell, h int, m ur.Measure, blocks []int32
 	if err != nil {
 		return Interval{}, err
 	}
-	return p.intervalOf(cells, h, m)
-}
-
-// intervalOf computes h's interval of m in the problem p, just set up.
-func (p *intervalProblem) intervalOf(cells []ur.Cell, h int, m ur.Measure) (Interval, error) {
 	ivs, err := p.solve(cells, m, func(i int, _ ur.Measure) bool { return i == h }, solveOpts{})
 	if err != nil || len(ivs) != 1 {
 		return Interval{}, fmt.Errorf("interval of %s: %w", CellName(&cells[h]), err)

@@ -205,22 +205,16 @@ type widener struct {
 // needed, instead of once per such trial. On the second generator's data
 // about a quarter of the trials' polytopes were ones seen before, most
 // this case.
-//
-// P's problem is set up at the first trial that may be such a one; when
-// it is, its interval is solved from that problem, still in the layout's
-// room (held), rather than set up again.
 type sameProblem struct {
 	rowsMade, rowsOK bool
 	kept             []bool // per cell: P's problem keeps its equation
-	p                *intervalProblem
-	held             bool // the layout's room holds p as set up
 	ivMade           bool
 	iv               Interval
 	err              error
 }
 
 // reset forgets P: a move starts.
-func (s *sameProblem) reset() { s.rowsMade, s.ivMade, s.held, s.p = false, false, false, nil }
+func (s *sameProblem) reset() { s.rowsMade, s.ivMade = false, false }
 
 // unchanged reports whether hiding u leaves the problem of the whole
 // report as it is in P (cells as they are now, u published).
@@ -234,7 +228,6 @@ func (w *widener) unchanged(u int) bool {
 		p, err := newIntervalProblem(cells, l, nil)
 		s.rowsOK = err == nil
 		if s.rowsOK {
-			s.p, s.held = p, true
 			s.kept = grow(&s.kept, len(cells))
 			clear(s.kept)
 			for _, i := range p.rows {
@@ -245,33 +238,12 @@ func (w *widener) unchanged(u int) bool {
 	return s.rowsOK && !s.kept[u]
 }
 
-// trial returns h's interval of m with u hidden (and the cells as they
-// are otherwise): the interval in P when hiding u leaves the problem as it
-// is (unchanged), else from a problem set up with u hidden.
-func (w *widener) trial(u, h int, m ur.Measure) (Interval, error) {
-	if w.unchanged(u) {
-		return w.current(h, m)
-	}
-	cells := w.cells
-	was := cells[u].Suppression
-	cells[u].Suppression = ur.HiddenSecondary
-	iv, err := w.intervalOf(cells, h, m)
-	cells[u].Suppression = was
-	w.same.held, w.same.p = false, nil // the trial's problem is in the room now
-	return iv, err
-}
-
 // current returns h's interval of m in P, solved once per move.
 func (w *widener) current(h int, m ur.Measure) (Interval, error) {
 	s := &w.same
 	if !s.ivMade {
 		s.ivMade = true
-		if s.held {
-			s.iv, s.err = s.p.intervalOf(w.cells, h, m)
-		} else {
-			s.iv, s.err = w.intervalOf(w.cells, h, m)
-		}
-		s.held, s.p = false, nil
+		s.iv, s.err = w.intervalOf(w.cells, h, m)
 	}
 	return s.iv, s.err
 }
@@ -289,7 +261,7 @@ func (w *widener) current(h int, m ur.Measure) (Interval, error) {
 // interval with the move made (before Secondary, which can only widen it
 // further).
 func (w *widener) move(x widening) (u int, after Interval, shown bool) {
-	l, cells, trials := w.l, w.cells, &w.trials
+	l, cells, intervalOf, trials := w.l, w.cells, w.intervalOf, &w.trials
 	h, m, before, hiWant, loWant := x.h, x.m, x.before, x.hiWant, x.loWant
 	w.same.reset()
 	best := -1
@@ -403,7 +375,16 @@ func (w *widener) move(x widening) (u int, after Interval, shown bool) {
 		// Hiding u alone (tried in place, then undone): Secondary may
 		// hide more with it, which only widens further, so a move that
 		// helps alone helps.
-		iv, err := w.trial(u, h, m)
+		var iv Interval
+		var err error
+		if w.unchanged(u) {
+			iv, err = w.current(h, m)
+		} else {
+			was := cells[u].Suppression
+			cells[u].Suppression = ur.HiddenSecondary
+			iv, err = intervalOf(cells, h, m)
+			cells[u].Suppression = was
+		}
 		if err != nil {
 			return false
 		}
