@@ -94,7 +94,7 @@ func widen3(cells []ur.Cell, cfg Config) (narrow int, left pairSet, err error) {
 		}
 		return l.intervalOf(cells, h, m, nil)
 	}
-	w := &widener{l: l, cells: cells, trials: maxWidenTrialsSmall, intervalOf: intervalOf, whole: !local}
+	w := &widener{l: l, cells: cells, trials: maxWidenTrialsSmall, intervalOf: intervalOf}
 	if local {
 		w.trials = maxWidenTrials
 	}
@@ -180,72 +180,6 @@ type widener struct {
 	cells      []ur.Cell
 	trials     int
 	intervalOf func(cells []ur.Cell, h int, m ur.Measure) (Interval, error)
-	// whole: intervalOf solves the problem of the whole report (see
-	// l.intervalOf), so a trial that leaves that problem as it is can
-	// take the interval it has without the move (see sameProblem).
-	whole bool
-	same  sameProblem
-}
-
-// sameProblem knows, for one move (one h and measure, the cells as they
-// are: the pattern P), which trials leave the problem of the whole report
-// exactly as it is without them, and h's interval then.
-//
-// Hiding a published cell u that is not a finest cell adds no unknown: it
-// only drops u's equation from those newIntervalProblemUpTo chooses from,
-// in cell order, each kept when independent of those kept before it. When
-// P's problem did not keep u's, dropping it changes no later choice (the
-// rows kept before each are the same; a later cell whose equation has
-// u's unknowns, skipped in P as one seen, is dependent on rows that
-// include what u's was reduced by). The rows, their unknowns and known
-// parts, and so every program and its right-hand sides, are then the
-// same, bit for bit; u's being hidden adds only a hidden cell that
-// intervalOf does not want (it wants h). So intervalOf gives, bit for
-// bit, the interval it gives in P: solved once per move, when first
-// needed, instead of once per such trial. On the second generator's data
-// about a quarter of the trials' polytopes were ones seen before, most
-// this case.
-type sameProblem struct {
-	rowsMade, rowsOK bool
-	kept             []bool // per cell: P's problem keeps its equation
-	ivMade           bool
-	iv               Interval
-	err              error
-}
-
-// reset forgets P: a move starts.
-func (s *sameProblem) reset() { s.rowsMade, s.ivMade = false, false }
-
-// unchanged reports whether hiding u leaves the problem of the whole
-// report as it is in P (cells as they are now, u published).
-func (w *widener) unchanged(u int) bool {
-	s, l, cells := &w.same, w.l, w.cells
-	if !w.whole || u == l.total || cells[u].Suppression.Hidden() || cells[u].Set == ur.ByCostCentre|finestSet {
-		return false
-	}
-	if !s.rowsMade {
-		s.rowsMade = true
-		p, err := newIntervalProblem(cells, l, nil)
-		s.rowsOK = err == nil
-		if s.rowsOK {
-			s.kept = grow(&s.kept, len(cells))
-			clear(s.kept)
-			for _, i := range p.rows {
-				s.kept[i] = true
-			}
-		}
-	}
-	return s.rowsOK && !s.kept[u]
-}
-
-// current returns h's interval of m in P, solved once per move.
-func (w *widener) current(h int, m ur.Measure) (Interval, error) {
-	s := &w.same
-	if !s.ivMade {
-		s.ivMade = true
-		s.iv, s.err = w.intervalOf(w.cells, h, m)
-	}
-	return s.iv, s.err
 }
 
 // move picks the published cell to hide to widen x.h's interval of
@@ -263,7 +197,6 @@ func (w *widener) current(h int, m ur.Measure) (Interval, error) {
 func (w *widener) move(x widening) (u int, after Interval, shown bool) {
 	l, cells, intervalOf, trials := w.l, w.cells, w.intervalOf, &w.trials
 	h, m, before, hiWant, loWant := x.h, x.m, x.before, x.hiWant, x.loWant
-	w.same.reset()
 	best := -1
 	pick := func(i int) {
 		if best < 0 || l.costCmp(&cells[i], &cells[best]) < 0 {
@@ -375,16 +308,10 @@ func (w *widener) move(x widening) (u int, after Interval, shown bool) {
 		// Hiding u alone (tried in place, then undone): Secondary may
 		// hide more with it, which only widens further, so a move that
 		// helps alone helps.
-		var iv Interval
-		var err error
-		if w.unchanged(u) {
-			iv, err = w.current(h, m)
-		} else {
-			was := cells[u].Suppression
-			cells[u].Suppression = ur.HiddenSecondary
-			iv, err = intervalOf(cells, h, m)
-			cells[u].Suppression = was
-		}
+		was := cells[u].Suppression
+		cells[u].Suppression = ur.HiddenSecondary
+		iv, err := intervalOf(cells, h, m)
+		cells[u].Suppression = was
 		if err != nil {
 			return false
 		}
